@@ -1,0 +1,5 @@
+import sys
+
+from ngffkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,124 @@
+"""What one NGFF version looks like on disk, as data.
+
+Code outside ``ngffkit.formats`` never compares version strings: it asks the format object ("which zarr
+format?", "where do the attributes live?", "how are axes written?"). Adding a version means adding one
+:class:`Format` instance, not hunting for ``if version == ...`` across the code base.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class AxesStyle(enum.Enum):
+    """How a version writes the axes of a multiscale image."""
+
+    IMPLIED_TCZYX = "implied"  # 0.1, 0.2: no axes; arrays are 5D t, c, z, y, x
+    NAMES = "names"  # 0.3: a list of axis names
+    OBJECTS = "objects"  # 0.4, 0.5: a list of {name, type, unit}
+    COORDINATE_SYSTEMS = "coordinate_systems"  # 0.6rc0: named coordinate systems holding axes
+
+
+class TransformStyle(enum.Enum):
+    """How a version maps array indices to physical coordinates."""
+
+    NONE = "none"  # <= 0.3: unit scale, no translation
+    SCALE_TRANSLATION = "scale_translation"  # 0.4, 0.5: a scale, then an optional translation
+    COORDINATE_SYSTEMS = "coordinate_systems"  # 0.6rc0: RFC-5 transformations between named systems
+
+
+@dataclass(frozen=True)
+class Format:
+    """One OME-NGFF version.
+
+    The fields are the facts that differ between versions; every other module reads them instead of
+    testing the version string. ``rank`` orders versions for "newer than" questions (upgrade paths).
+    """
+
+    version: str
+    rank: int
+    zarr_format: int
+    #: None: attributes sit at the top level of ``.zattrs``; "ome": inside the ``ome`` namespace.
+    namespace: str | None
+    axes_style: AxesStyle
+    transform_style: TransformStyle
+    #: The version is stated once in ``ome.version`` (0.5+) instead of in each section.
+    version_in_namespace: bool
+    #: Pattern a well's field (image) path must match.
+    field_path_pattern: str
+    #: 0.4 requires ``window`` and ``color`` for each omero channel; later versions do not.
+    omero_channel_requires_window_and_color: bool
+    #: Whether a well path written column-first (``1/A``) is an error or only a warning. The 0.5 test
+    #: suite rejects it; the 0.4 and 0.6rc0 suites contain valid plates whose paths are column/row, so
+    #: there a deviation is reported as a warning.
+    well_path_order_is_error: bool
+    #: Whether a dataset transform whose length differs from the axes count is an error. The 0.4 and
+    #: 0.6rc0 test suites hold a valid case with that mismatch (``mismatch_axes_units``), so there it is a
+    #: warning; the arrays check of the hierarchy validator still catches a real ndim mismatch.
+    transform_length_mismatch_is_error: bool
+    #: How v3 chunk keys are encoded when this version is written.
+    chunk_key_encoding: tuple[str, str]
+    #: A ``scene`` group (0.6rc0): coordinate transformations between several images.
+    supports_scene: bool
+    #: Labels groups and ``image-label`` metadata exist from 0.2 on.
+    supports_labels: bool
+    #: ``plate`` and ``well`` metadata (high-content screening).
+    supports_plates: bool
+
+    def __str__(self) -> str:
+        return self.version
+
+    def __repr__(self) -> str:
+        return f"Format({self.version!r})"
+
+    # --- questions the rest of the library asks -------------------------------------------------------
+
+    @property
+    def uses_zarr_v3(self) -> bool:
+        return self.zarr_format == 3
+
+    @property
+    def has_axes(self) -> bool:
+        return self.axes_style is not AxesStyle.IMPLIED_TCZYX
+
+    @property
+    def has_axis_objects(self) -> bool:
+        return self.axes_style is AxesStyle.OBJECTS
+
+    @property
+    def has_coordinate_systems(self) -> bool:
+        return self.axes_style is AxesStyle.COORDINATE_SYSTEMS
+
+    @property
+    def has_scale_translation(self) -> bool:
+        return self.transform_style is TransformStyle.SCALE_TRANSLATION
+
+    @property
+    def has_transforms(self) -> bool:
+        return self.transform_style is not TransformStyle.NONE
+
+    def field_path_ok(self, path: str) -> bool:
+        """Whether ``path`` is an acceptable name for a field-of-view group inside a well."""
+        return re.fullmatch(self.field_path_pattern, path) is not None and not (
+            path.startswith("__") or set(path) == {"."}
+        )
+
+    def is_newer_than(self, other: Format) -> bool:
+        return self.rank > other.rank
+
+    def namespace_of(self, attributes: dict) -> dict | None:
+        """The dict holding this version's OME keys inside a group's attributes (None when absent)."""
+        if self.namespace is None:
+            return attributes
+        inner = attributes.get(self.namespace)
+        return inner if isinstance(inner, dict) else None
+
+    def wrap(self, ome: dict) -> dict:
+        """Attributes to write for the OME keys ``ome`` (adds the namespace and version where needed)."""
+        if self.namespace is None:
+            return dict(ome)
+        body = {"version": self.version}
+        body.update({k: v for k, v in ome.items() if k != "version"})
+        return {self.namespace: body}

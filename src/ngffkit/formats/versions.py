@@ -1,0 +1,196 @@
+"""The NGFF versions ngffkit knows, one :class:`Format` each, and how to tell which one a document uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ngffkit.errors import UnsupportedVersion
+from ngffkit.formats.base import AxesStyle, Format, TransformStyle
+
+_ALNUM = r"[A-Za-z0-9]+"
+_V2_KEYS = ("v2", "/")
+_V3_KEYS = ("default", "/")
+
+V01 = Format(
+    version="0.1",
+    rank=1,
+    zarr_format=2,
+    namespace=None,
+    axes_style=AxesStyle.IMPLIED_TCZYX,
+    transform_style=TransformStyle.NONE,
+    version_in_namespace=False,
+    field_path_pattern=_ALNUM,
+    omero_channel_requires_window_and_color=True,
+    well_path_order_is_error=False,
+    transform_length_mismatch_is_error=False,
+    chunk_key_encoding=_V2_KEYS,
+    supports_scene=False,
+    supports_labels=False,
+    supports_plates=True,
+)
+V02 = Format(
+    version="0.2",
+    rank=2,
+    zarr_format=2,
+    namespace=None,
+    axes_style=AxesStyle.IMPLIED_TCZYX,
+    transform_style=TransformStyle.NONE,
+    version_in_namespace=False,
+    field_path_pattern=_ALNUM,
+    omero_channel_requires_window_and_color=True,
+    well_path_order_is_error=False,
+    transform_length_mismatch_is_error=False,
+    chunk_key_encoding=_V2_KEYS,
+    supports_scene=False,
+    supports_labels=True,
+    supports_plates=True,
+)
+V03 = Format(
+    version="0.3",
+    rank=3,
+    zarr_format=2,
+    namespace=None,
+    axes_style=AxesStyle.NAMES,
+    transform_style=TransformStyle.NONE,
+    version_in_namespace=False,
+    field_path_pattern=_ALNUM,
+    omero_channel_requires_window_and_color=True,
+    well_path_order_is_error=False,
+    transform_length_mismatch_is_error=False,
+    chunk_key_encoding=_V2_KEYS,
+    supports_scene=False,
+    supports_labels=True,
+    supports_plates=True,
+)
+V04 = Format(
+    version="0.4",
+    rank=4,
+    zarr_format=2,
+    namespace=None,
+    axes_style=AxesStyle.OBJECTS,
+    transform_style=TransformStyle.SCALE_TRANSLATION,
+    version_in_namespace=False,
+    field_path_pattern=_ALNUM,
+    omero_channel_requires_window_and_color=True,
+    well_path_order_is_error=False,
+    transform_length_mismatch_is_error=False,
+    chunk_key_encoding=_V2_KEYS,
+    supports_scene=False,
+    supports_labels=True,
+    supports_plates=True,
+)
+V05 = Format(
+    version="0.5",
+    rank=5,
+    zarr_format=3,
+    namespace="ome",
+    axes_style=AxesStyle.OBJECTS,
+    transform_style=TransformStyle.SCALE_TRANSLATION,
+    version_in_namespace=True,
+    field_path_pattern=_ALNUM,
+    omero_channel_requires_window_and_color=False,
+    well_path_order_is_error=True,
+    transform_length_mismatch_is_error=True,
+    chunk_key_encoding=_V3_KEYS,
+    supports_scene=False,
+    supports_labels=True,
+    supports_plates=True,
+)
+V06RC0 = Format(
+    version="0.6rc0",
+    rank=6,
+    zarr_format=3,
+    namespace="ome",
+    axes_style=AxesStyle.COORDINATE_SYSTEMS,
+    transform_style=TransformStyle.COORDINATE_SYSTEMS,
+    version_in_namespace=True,
+    field_path_pattern=r"[A-Za-z0-9_.-]+",
+    omero_channel_requires_window_and_color=False,
+    well_path_order_is_error=False,
+    transform_length_mismatch_is_error=False,
+    chunk_key_encoding=_V3_KEYS,
+    supports_scene=True,
+    supports_labels=True,
+    supports_plates=True,
+)
+
+FORMATS: tuple[Format, ...] = (V01, V02, V03, V04, V05, V06RC0)
+LATEST_STABLE = V05
+DEFAULT_WRITE = V05
+_BY_VERSION = {f.version: f for f in FORMATS}
+
+#: Sections that state their own version in <= 0.4 documents, in the order they are consulted.
+_SECTION_KEYS = ("multiscales", "plate", "well", "image-label")
+
+
+def get_format(version: object, *, where: str | None = None) -> Format:
+    """The format for a version string such as ``"0.4"``; :class:`UnsupportedVersion` for anything else."""
+    if isinstance(version, Format):
+        return version
+    fmt = _BY_VERSION.get(version) if isinstance(version, str) else None
+    if fmt is None:
+        known = ", ".join(_BY_VERSION)
+        raise UnsupportedVersion(f"unknown NGFF version {version!r} (known: {known})", where=where)
+    return fmt
+
+
+def known_versions() -> tuple[str, ...]:
+    return tuple(_BY_VERSION)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The outcome of :func:`detect`: the format, the version string as written, and where it was read.
+
+    ``stated`` is the raw version value found in the document (None when the document states none and
+    the format was assumed); ``source`` the JSON path it was read from.
+    """
+
+    format: Format | None
+    stated: object
+    source: str | None
+    #: The raw value could not be mapped to a known version (the format is then None or the assumption).
+    unknown: bool = False
+
+
+def _stated_version(attributes: Mapping[str, Any]) -> tuple[object, str | None]:
+    """Find the version a document states, 0.5+ namespace first, then the <= 0.4 per-section places."""
+    ome = attributes.get("ome")
+    if isinstance(ome, Mapping) and "version" in ome:
+        return ome["version"], "ome.version"
+    for key in _SECTION_KEYS:
+        section = attributes.get(key)
+        if key == "multiscales":
+            section = section[0] if isinstance(section, list) and section else None
+            if isinstance(section, Mapping) and "version" in section:
+                return section["version"], "multiscales[0].version"
+        elif isinstance(section, Mapping) and "version" in section:
+            return section["version"], f"{key}.version"
+    return None, None
+
+
+def detect(
+    attributes: Mapping[str, Any],
+    *,
+    zarr_format: int | None = None,
+    assume: Format | None = None,
+) -> Detection:
+    """Tell which NGFF version a group's attributes follow.
+
+    0.5 and later state it once as ``ome.version``; 0.4 and earlier in each section (``multiscales[0].
+    version``, ``plate.version``, ...), where it is optional. When nothing is stated, ``assume`` wins,
+    then the zarr format decides: a zarr v3 group with an ``ome`` namespace is 0.5-like, v2 is 0.4-like.
+    The result is never an exception: an unknown version is reported with ``unknown=True`` so that the
+    validator can list it as a finding and the reader can raise a clear error.
+    """
+    stated, source = _stated_version(attributes)
+    if stated is not None:
+        fmt = _BY_VERSION.get(stated) if isinstance(stated, str) else None
+        return Detection(fmt, stated, source, unknown=fmt is None)
+    if assume is not None:
+        return Detection(assume, None, None)
+    if isinstance(attributes.get("ome"), Mapping) or zarr_format == 3:
+        return Detection(LATEST_STABLE, None, None)
+    return Detection(V04, None, None)

@@ -1,0 +1,405 @@
+"""Where OME-Zarr data lives: paths and URLs resolved to zarr stores, and metadata read from them.
+
+A :class:`Location` is a group (or array) inside a store. It knows how to
+
+* read the node's metadata -- zarr v2 (``.zgroup``/``.zarray`` + ``.zattrs``) or v3 (``zarr.json``) --
+  asking only for the documents of the format in use once the format is known, and answering from
+  consolidated metadata when the root has it;
+* read the metadata of many nodes at once (all wells of a plate), concurrently through zarr's async
+  store API, so N documents cost about one round trip instead of N;
+* step to a child named in metadata only after :mod:`ngffkit.paths` has checked the name.
+
+It never lists the store to find OME children: HTTP servers and S3 buckets without ListBucket cannot
+list, and OME-NGFF metadata names its children anyway.
+
+Constructors do no I/O; reading happens in the ``read_*`` methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import zarr
+from zarr.abc.store import Store
+from zarr.core.buffer import default_buffer_prototype
+from zarr.core.sync import sync
+from zarr.storage import FsspecStore, LocalStore, MemoryStore
+
+from ngffkit import paths
+from ngffkit.errors import InvalidMetadata, LocationError, NotFound
+from ngffkit.jsonfile import parse_json
+
+V2_GROUP, V2_ARRAY, V2_ATTRS, V2_CONSOLIDATED = ".zgroup", ".zarray", ".zattrs", ".zmetadata"
+V3_META = "zarr.json"
+
+
+def _forbidden(exc: BaseException) -> bool:
+    """A '403 Forbidden' answer: public buckets without ListBucket say this for keys that do not exist."""
+    if isinstance(exc, PermissionError):
+        return True
+    status = getattr(exc, "status", None) or getattr(exc, "code", None)
+    return status == 403
+
+
+class ForbiddenIsMissingStore(FsspecStore):
+    """An fsspec store that reads '403 Forbidden' as 'this key does not exist'.
+
+    Public S3 buckets that do not grant ListBucket answer 403, not 404, for a missing key, and so do some
+    HTTP servers. zarr would otherwise fail on format detection and on the first missing (empty) chunk.
+    """
+
+    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        try:
+            return await super().get(key, prototype, byte_range)
+        except Exception as exc:
+            if _forbidden(exc):
+                return None
+            raise
+
+
+def aws_credentials_configured() -> bool:
+    """Whether this machine has AWS credentials configured (environment, profile or credentials file).
+
+    Used to choose anonymous access to ``s3://`` URLs by default: public data then opens with no setup,
+    and whoever configured credentials gets signed requests. Instance roles are not probed (that costs a
+    network timeout off-cloud); on EC2 pass ``storage_options={"anon": False}``.
+    """
+    env = os.environ
+    if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE") or env.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+        return True
+    if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        return True
+    home = pathlib.Path.home()
+    files = [env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials"]
+    return any(pathlib.Path(f).is_file() for f in files)
+
+
+def _s3_options(storage_options: Mapping[str, Any]) -> dict[str, Any]:
+    options = dict(storage_options)
+    has_keys = any(k in options for k in ("key", "secret", "token", "profile"))
+    if "anon" not in options and not has_keys:
+        options["anon"] = not aws_credentials_configured()
+    return options
+
+
+def _split_url(url: str) -> tuple[str, str]:
+    if "://" not in url:
+        return "", url
+    protocol, rest = url.split("://", 1)
+    return protocol.lower(), rest
+
+
+def make_store(
+    target: str | os.PathLike[str] | Store,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    mode: str = "r",
+) -> tuple[Store, str]:
+    """Turn a path, URL or store into ``(zarr store, display URL)``. No I/O happens here.
+
+    ``mode`` "r" opens read-only; "w" or "a" allow writing. ``storage_options`` pass through to fsspec
+    (for ``s3://``, ``anon`` defaults to True when no AWS credentials are configured).
+    """
+    read_only = mode == "r"
+    if isinstance(target, Store):
+        return target, _store_url(target)
+    if isinstance(target, os.PathLike):
+        target = os.fspath(target)
+    if not isinstance(target, str) or not target:
+        raise LocationError(f"cannot open {target!r}: expected a path, a URL or a zarr store")
+    protocol, rest = _split_url(target)
+    if protocol in ("", "file"):
+        local = pathlib.Path(rest if protocol else target).expanduser()
+        if storage_options:
+            raise LocationError("storage_options only apply to remote URLs", where=target)
+        return LocalStore(local, read_only=read_only), str(local)
+    options = dict(storage_options or {})
+    if protocol in ("s3", "s3a"):
+        options = _s3_options(options)
+    try:
+        store = ForbiddenIsMissingStore.from_url(target.rstrip("/"), storage_options=options, read_only=read_only)
+    except (ImportError, ValueError) as exc:
+        hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
+        raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
+    return store, target.rstrip("/")
+
+
+def _store_url(store: Store) -> str:
+    if isinstance(store, LocalStore):
+        return str(store.root)
+    if isinstance(store, FsspecStore):
+        protocol = store.fs.protocol[0] if isinstance(store.fs.protocol, tuple) else store.fs.protocol
+        return f"{protocol}://{store.path.lstrip('/')}"
+    if isinstance(store, MemoryStore):
+        return f"memory-store-{id(store):x}"
+    return repr(store)
+
+
+@dataclass
+class _Shared:
+    """State shared by all locations of one store: the zarr format once known, consolidated metadata."""
+
+    store: Store
+    url: str
+    zarr_format: int | None = None
+    #: Store key -> parsed document, from consolidated metadata (read once, at the root).
+    consolidated: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consolidated_checked: bool = False
+
+
+@dataclass(frozen=True)
+class NodeMetadata:
+    """What a node's metadata documents say: its zarr format, whether it is a group or an array, and its
+    attributes (for v3, the ``attributes`` of ``zarr.json``; for v2, ``.zattrs``)."""
+
+    location: Location
+    zarr_format: int | None
+    node_type: str | None  # "group", "array", or None when nothing is there
+    attributes: dict[str, Any]
+    #: The array's own metadata (``.zarray`` or the whole v3 ``zarr.json``), for arrays.
+    array: dict[str, Any] | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.node_type is not None
+
+    @property
+    def is_group(self) -> bool:
+        return self.node_type == "group"
+
+    @property
+    def is_array(self) -> bool:
+        return self.node_type == "array"
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        shape = (self.array or {}).get("shape")
+        if isinstance(shape, list) and all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
+            return tuple(shape)
+        return None
+
+    @property
+    def dimension_names(self) -> list[Any] | None:
+        names = (self.array or {}).get("dimension_names")
+        return names if isinstance(names, list) else None
+
+
+@dataclass(frozen=True)
+class Location:
+    """A node (group or array) inside a store, addressed by a path below the store root."""
+
+    shared: _Shared = field(repr=False)
+    path: str = ""
+
+    # --- construction (no I/O) ----------------------------------------------------------------------
+
+    @classmethod
+    def of(
+        cls,
+        target: str | os.PathLike[str] | Store | Location,
+        *,
+        storage_options: Mapping[str, Any] | None = None,
+        mode: str = "r",
+        zarr_format: int | None = None,
+    ) -> Location:
+        """The location of a path, URL or store. ``zarr_format`` may be given when known (saves probes)."""
+        if isinstance(target, Location):
+            return target
+        store, url = make_store(target, storage_options=storage_options, mode=mode)
+        return cls(_Shared(store, url, zarr_format))
+
+    def child(self, relative: str, *, key: str | None = None) -> Location:
+        """The node at ``relative`` below this one; :class:`~ngffkit.UnsafePath` if it would escape."""
+        paths.check_relative(relative, where=self.url, key=key)
+        return Location(self.shared, paths.join(self.path, relative))
+
+    def parent(self) -> Location | None:
+        """The enclosing group, or None at the store root."""
+        if not self.path:
+            return None
+        return Location(self.shared, self.path.rpartition("/")[0])
+
+    @property
+    def store(self) -> Store:
+        return self.shared.store
+
+    @property
+    def zarr_format(self) -> int | None:
+        return self.shared.zarr_format
+
+    @property
+    def url(self) -> str:
+        """A URL or path a person can paste: the store URL plus the node path."""
+        return f"{self.shared.url}/{self.path}" if self.path else self.shared.url
+
+    def __str__(self) -> str:
+        return self.url
+
+    def key(self, name: str) -> str:
+        return paths.join(self.path, name)
+
+    # --- raw documents ------------------------------------------------------------------------------
+
+    async def _get(self, key: str) -> bytes | None:
+        try:
+            buf = await self.store.get(key, prototype=default_buffer_prototype())
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            if _forbidden(exc):
+                return None
+            raise LocationError(f"cannot read {key!r}: {type(exc).__name__}: {exc}", where=self.shared.url) from None
+        return None if buf is None else buf.to_bytes()
+
+    async def _get_json(self, key: str) -> Any:
+        cached = self.shared.consolidated.get(key)
+        if cached is not None:
+            return cached
+        data = await self._get(key)
+        if data is None:
+            return None
+        return parse_json(data, where=f"{self.shared.url}/{key}")
+
+    def read_json(self, name: str) -> Any:
+        """One JSON document below this node (e.g. ``"zarr.json"``), or None when it does not exist."""
+        return sync(self._get_json(self.key(name)))
+
+    # --- node metadata ------------------------------------------------------------------------------
+
+    async def _read_consolidated(self) -> None:
+        """At the store root, once: index consolidated metadata if the root carries it."""
+        shared = self.shared
+        if shared.consolidated_checked:
+            return
+        shared.consolidated_checked = True
+        if shared.zarr_format in (None, 2):
+            doc = await self._root_json(V2_CONSOLIDATED)
+            meta = doc.get("metadata") if isinstance(doc, dict) else None
+            if isinstance(meta, dict):
+                shared.consolidated.update({k: v for k, v in meta.items() if isinstance(v, dict)})
+
+    async def _root_json(self, name: str) -> Any:
+        data = await self._get(name)
+        return None if data is None else parse_json(data, where=f"{self.shared.url}/{name}")
+
+    async def _read_node(self) -> NodeMetadata:
+        fmt = self.shared.zarr_format
+        if fmt is None and not self.shared.consolidated_checked and not self.path:
+            # First contact with an unknown store: ask for both formats and v2 consolidated metadata
+            # together -- one round trip.
+            self.shared.consolidated_checked = True
+            v3, zgroup, zattrs, zarray, zmeta = await asyncio.gather(
+                *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY)),
+                self._root_json(V2_CONSOLIDATED),
+            )
+            meta = zmeta.get("metadata") if isinstance(zmeta, dict) else None
+            if isinstance(meta, dict):
+                self.shared.consolidated.update({k: v for k, v in meta.items() if isinstance(v, dict)})
+            return self._node_from(v3, zgroup, zattrs, zarray)
+        if fmt == 3:
+            return self._node_from(await self._get_json(self.key(V3_META)), None, None, None)
+        if fmt == 2:
+            await self._read_consolidated()
+            zgroup, zattrs, zarray = await asyncio.gather(
+                *(self._get_json(self.key(n)) for n in (V2_GROUP, V2_ATTRS, V2_ARRAY))
+            )
+            return self._node_from(None, zgroup, zattrs, zarray)
+        v3, zgroup, zattrs, zarray = await asyncio.gather(
+            *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY))
+        )
+        return self._node_from(v3, zgroup, zattrs, zarray)
+
+    def _node_from(self, v3: Any, zgroup: Any, zattrs: Any, zarray: Any) -> NodeMetadata:
+        if v3 is not None:
+            if not isinstance(v3, dict):
+                raise InvalidMetadata("zarr.json must hold a JSON object", where=self.url + "/zarr.json")
+            if v3.get("zarr_format") != 3:
+                raise InvalidMetadata(
+                    f"zarr.json states zarr_format {v3.get('zarr_format')!r}, expected 3",
+                    where=self.url + "/zarr.json",
+                )
+            node_type = v3.get("node_type")
+            if node_type not in ("group", "array"):
+                raise InvalidMetadata(
+                    f"unknown node_type {node_type!r}", where=self.url + "/zarr.json", key="node_type"
+                )
+            attrs = v3.get("attributes", {})
+            if not isinstance(attrs, dict):
+                raise InvalidMetadata(
+                    "attributes must be a JSON object", where=self.url + "/zarr.json", key="attributes"
+                )
+            self._learn_format(3)
+            self._absorb_v3_consolidated(v3)
+            return NodeMetadata(self, 3, node_type, attrs, v3 if node_type == "array" else None)
+        if zgroup is None and zarray is None and zattrs is None:
+            return NodeMetadata(self, self.shared.zarr_format, None, {})
+        if zattrs is not None and not isinstance(zattrs, dict):
+            raise InvalidMetadata(".zattrs must hold a JSON object", where=self.url + "/.zattrs")
+        for name, doc in ((V2_GROUP, zgroup), (V2_ARRAY, zarray)):
+            if doc is not None and not isinstance(doc, dict):
+                raise InvalidMetadata(f"{name} must hold a JSON object", where=f"{self.url}/{name}")
+        self._learn_format(2)
+        node_type = "array" if zarray is not None else "group" if zgroup is not None else None
+        if node_type is None:
+            # .zattrs without .zgroup: some writers skip .zgroup; treat as an (implicit) group.
+            node_type = "group"
+        return NodeMetadata(self, 2, node_type, zattrs or {}, zarray)
+
+    def _learn_format(self, zarr_format: int) -> None:
+        if self.shared.zarr_format is None:
+            self.shared.zarr_format = zarr_format
+
+    def _absorb_v3_consolidated(self, doc: dict[str, Any]) -> None:
+        consolidated = doc.get("consolidated_metadata")
+        meta = consolidated.get("metadata") if isinstance(consolidated, dict) else None
+        if isinstance(meta, dict):
+            for child, child_doc in meta.items():
+                if isinstance(child, str) and isinstance(child_doc, dict):
+                    key = paths.join(paths.join(self.path, child), V3_META)
+                    self.shared.consolidated.setdefault(key, child_doc)
+
+    def read(self) -> NodeMetadata:
+        """Read this node's metadata (group or array). A missing node has ``node_type`` None."""
+        return sync(self._read_node())
+
+    def read_group(self) -> NodeMetadata:
+        """Read this node's metadata and insist that it is a group."""
+        node = self.read()
+        if not node.exists:
+            raise NotFound("no zarr group here", where=self.url)
+        if not node.is_group:
+            raise NotFound("this is a zarr array, not a group", where=self.url)
+        return node
+
+    def read_many(self, locations: Sequence[Location]) -> list[NodeMetadata]:
+        """Read the metadata of many nodes concurrently (one round trip for all, not one each)."""
+        return read_many(locations)
+
+    # --- arrays ------------------------------------------------------------------------------------
+
+    def open_array(self, relative: str = "") -> zarr.Array:
+        """Open the array at ``relative`` below this node (or this node itself) for lazy reading."""
+        target = self.child(relative) if relative else self
+        fmt = target.shared.zarr_format
+        try:
+            return zarr.open_array(target.store, path=target.path, mode="r", zarr_format=fmt)  # type: ignore[arg-type]
+        except FileNotFoundError:
+            raise NotFound("array not found", where=target.url) from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from None
+
+
+async def _gather_nodes(locations: Iterable[Location]) -> list[NodeMetadata]:
+    return list(await asyncio.gather(*(loc._read_node() for loc in locations)))
+
+
+def read_many(locations: Sequence[Location]) -> list[NodeMetadata]:
+    """Read the metadata of many nodes concurrently; results come back in the same order."""
+    if not locations:
+        return []
+    return sync(_gather_nodes(locations))

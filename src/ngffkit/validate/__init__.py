@@ -1,0 +1,80 @@
+"""Validation of OME-Zarr metadata and hierarchies.
+
+Two layers: schema-level shapes (:mod:`~ngffkit.validate.shapes`, rule ids ``schema-*``) and semantic rules
+(axes order, well paths, label colours, levels shrinking, arrays matching the axes, ...). Every finding has
+a stable rule id, a severity, a JSON path and the file or URL it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+from zarr.abc.store import Store
+
+from ngffkit.errors import NGFFError
+from ngffkit.formats import Format, get_format
+from ngffkit.jsonfile import parse_json
+from ngffkit.location import Location
+from ngffkit.validate.document import validate_attributes
+from ngffkit.validate.findings import Collector, Finding, Report, Severity
+from ngffkit.validate.hierarchy import HierarchyValidator, metadata_document_url
+
+__all__ = ["Finding", "Report", "Severity", "validate", "validate_attributes"]
+
+
+def _is_json_file(target: object) -> bool:
+    if isinstance(target, str | os.PathLike) and "://" not in os.fspath(target):
+        path = pathlib.Path(os.fspath(target))
+        return path.suffix.lower() == ".json" and path.is_file()
+    return False
+
+
+def validate(
+    target: str | os.PathLike[str] | Store | Location,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    strict: bool = False,
+    metadata_only: bool = False,
+    ngff_version: str | Format | None = None,
+) -> Report:
+    """Validate an OME-Zarr group and, unless ``metadata_only``, everything below it.
+
+    ``target`` is a path, URL, zarr store or :class:`~ngffkit.location.Location`; a local ``.json`` file is
+    read as a group's attributes. ``ngff_version`` is assumed where the metadata states none. Problems with
+    the data become findings; only a wrong argument raises.
+    """
+    assume = get_format(ngff_version) if ngff_version is not None else None
+    name = os.fspath(target) if isinstance(target, str | os.PathLike) else str(target)
+    if _is_json_file(target):
+        try:
+            attributes = parse_json(pathlib.Path(name).read_bytes(), where=name)
+        except NGFFError as exc:
+            return Report(name, (Finding("json-parse", Severity.ERROR, "", exc.message, name),))
+        return validate_attributes(attributes, where=name, assume=assume, strict=strict)
+    out = Collector(name)
+    try:
+        location = Location.of(target, storage_options=storage_options)
+        name = location.url
+        if metadata_only:
+            node = location.read()
+            if not node.exists:
+                out.error("not-found", "", f"no zarr group at {location.url}")
+                return Report(name, tuple(out.findings))
+            report = validate_attributes(
+                node.attributes,
+                where=metadata_document_url(node),
+                assume=assume,
+                strict=strict,
+                zarr_format=node.zarr_format,
+            )
+            return Report(name, report.findings, report.version, report.kind)
+        walker = HierarchyValidator(strict=strict, assume=assume, out=out)
+        version, kind = walker.run(location)
+        return Report(name, tuple(out.findings), version, kind)
+    except NGFFError as exc:
+        rule = "json-parse" if "JSON" in exc.message else "unreadable"
+        out.add(rule, Severity.ERROR, exc.key or "", str(exc))
+        return Report(name, tuple(out.findings))

@@ -1,0 +1,167 @@
+"""Validate one group's attributes: find the version, then check every OME section the document holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ngffkit.formats import Format, detect
+from ngffkit.paths import unsafe_reason
+from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
+from ngffkit.validate.findings import Collector, Report
+from ngffkit.validate.shapes import Arr, Check, Num, Shape, Str, child_path
+
+#: The keys that make a document OME-NGFF, and the kind of node each one means.
+SECTION_KINDS: dict[str, str] = {
+    "multiscales": "image",
+    "image-label": "label image",
+    "labels": "labels group",
+    "plate": "plate",
+    "well": "well",
+    "bioformats2raw.layout": "collection",
+    "series": "series list",
+    "scene": "scene",
+}
+_PER_SECTION_VERSION = ("plate", "well", "image-label")
+
+
+def kind_of(sections: Mapping[str, Any]) -> str | None:
+    """A short name for what a group is, from the OME sections it holds (a label image wins over image)."""
+    if "image-label" in sections and "multiscales" in sections:
+        return "label image"
+    for key, kind in SECTION_KINDS.items():
+        if key in sections:
+            return kind
+    return None
+
+
+def _series(value: object, path: str, out: Collector) -> bool:
+    if not Arr(Str()).check(value, path, out):
+        return False
+    assert isinstance(value, list)
+    ok = True
+    for i, item in enumerate(value):
+        reason = unsafe_reason(item)
+        if reason is not None:
+            out.error("unsafe-path", child_path(path, i), f"series path {item!r} {reason}")
+            ok = False
+    return ok
+
+
+def _section_shapes(fmt: Format, strict: bool) -> dict[str, Shape]:
+    multiscales: Shape
+    if fmt.has_coordinate_systems:
+        multiscales = Arr(rules_coordinates.multiscale_shape(strict), min_items=1, unique=True)
+    else:
+        multiscales = rules_image.multiscales_shape(fmt, strict)
+    shapes: dict[str, Shape] = {
+        "multiscales": multiscales,
+        "omero": rules_image.omero_shape(fmt),
+        "image-label": rules_labels.image_label_shape(fmt, strict),
+        "labels": rules_labels.labels_shape(),
+        "plate": rules_hcs.plate_shape(fmt, strict),
+        "well": rules_hcs.well_shape(fmt, strict),
+        "bioformats2raw.layout": Num(enum=(3,)),
+        "series": Check(_series),
+    }
+    if fmt.supports_scene:
+        shapes["scene"] = rules_coordinates.scene_shape()
+    return shapes
+
+
+def validate_attributes(
+    attributes: object,
+    *,
+    where: str = "",
+    assume: Format | None = None,
+    strict: bool = False,
+    zarr_format: int | None = None,
+) -> Report:
+    """Check one group's attributes (the content of ``.zattrs``, or ``attributes`` of ``zarr.json``).
+
+    ``assume`` is the version to use where the document states none; ``zarr_format`` the format of the
+    group the attributes came from, when known (a 0.4 document in a zarr v3 group is an error).
+    """
+    out = Collector(where)
+    version, kind = _check(attributes, out, assume=assume, strict=strict, zarr_format=zarr_format)
+    return Report(where, tuple(out.findings), version=version, kind=kind)
+
+
+def _check(
+    attributes: object, out: Collector, *, assume: Format | None, strict: bool, zarr_format: int | None
+) -> tuple[str | None, str | None]:
+    if not isinstance(attributes, dict):
+        out.error("document-type", "", f"group attributes must be a JSON object, not {type(attributes).__name__}")
+        return None, None
+    detection = detect(attributes, zarr_format=zarr_format, assume=assume)
+    if detection.unknown or detection.format is None:
+        out.error("version-unknown", detection.source or "", f"unknown NGFF version {detection.stated!r}")
+        return None, None
+    fmt = detection.format
+    ns = fmt.namespace_of(attributes)
+    if ns is None:
+        found = [k for k in SECTION_KINDS if k in attributes]
+        hint = f" (found {', '.join(found)} outside it)" if found else ""
+        out.error(
+            "ome-namespace-missing",
+            fmt.namespace or "",
+            f"NGFF {fmt} keeps its metadata in an '{fmt.namespace}' object{hint}",
+        )
+        return fmt.version, kind_of(attributes)
+    prefix = fmt.namespace or ""
+    _check_versions(fmt, attributes, ns, detection.stated, prefix, out)
+    if zarr_format is not None and zarr_format != fmt.zarr_format:
+        out.error(
+            "zarr-format",
+            "",
+            f"NGFF {fmt} must be stored as zarr v{fmt.zarr_format}, this group is zarr v{zarr_format}",
+        )
+    present = [k for k in SECTION_KINDS if k in ns]
+    if not present:
+        where_ = f"'{fmt.namespace}' holds" if fmt.namespace else "the attributes hold"
+        out.error("no-ome-metadata", prefix, f"{where_} no OME-NGFF metadata (none of: {', '.join(SECTION_KINDS)})")
+        return fmt.version, None
+    shapes = _section_shapes(fmt, strict)
+    for key in [*present, *(["omero"] if "omero" in ns else [])]:
+        shape = shapes.get(key)
+        if shape is None:
+            out.error("section-unsupported", child_path(prefix, key), f"'{key}' does not exist in NGFF {fmt}")
+            continue
+        shape.check(ns[key], child_path(prefix, key), out)
+    if "omero" in ns and "multiscales" not in ns:
+        out.warn("omero-without-image", child_path(prefix, "omero"), "'omero' metadata without 'multiscales'")
+    return fmt.version, kind_of(ns)
+
+
+def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, prefix: str, out: Collector) -> None:
+    """The version must be stated where the format wants it, and agree wherever it is repeated."""
+    if fmt.version_in_namespace:
+        if "version" not in ns:
+            out.error(
+                "version-missing",
+                child_path(prefix, "version"),
+                "is required: the document states no NGFF version",
+            )
+        elif not isinstance(ns["version"], str):
+            out.error("schema-type", child_path(prefix, "version"), "must be a string")
+        return
+    places: list[tuple[str, object]] = []
+    multiscales = ns.get("multiscales")
+    if isinstance(multiscales, list):
+        places += [
+            (f"multiscales[{i}].version", ms["version"])
+            for i, ms in enumerate(multiscales)
+            if isinstance(ms, dict) and "version" in ms
+        ]
+    places += [
+        (f"{key}.version", ns[key]["version"])
+        for key in _PER_SECTION_VERSION
+        if isinstance(ns.get(key), dict) and "version" in ns[key]
+    ]
+    for path, value in places:
+        if value != fmt.version:
+            out.error(
+                "version-mismatch",
+                path,
+                f"states version {value!r}, but the document is NGFF {fmt} ({stated!r})",
+            )

@@ -1,0 +1,270 @@
+"""Validate a whole OME-Zarr hierarchy: the group, its arrays, labels, wells and fields.
+
+The walk is breadth-first and reads each depth in one concurrent batch (:func:`ngffkit.location.read_many`):
+a plate costs one round trip for the plate, one for all wells, one for all fields, one for all their
+arrays and label groups -- not one per node. Children are found by following the metadata only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ngffkit.errors import NGFFError
+from ngffkit.formats import Format, detect
+from ngffkit.location import Location, NodeMetadata, read_many
+from ngffkit.validate.document import validate_attributes
+from ngffkit.validate.findings import Collector, Report
+
+#: Upper bound on the nodes one validation visits, so a hostile plate cannot keep it busy forever.
+MAX_NODES = 200_000
+
+
+def metadata_document_url(node: NodeMetadata) -> str:
+    """The file a node's attributes come from, for findings."""
+    name = "zarr.json" if node.zarr_format == 3 else ".zattrs"
+    return f"{node.location.url}/{name}"
+
+
+@dataclass
+class _Image:
+    """What the arrays of one image must agree with, and what they turned out to be."""
+
+    url: str
+    axis_names: list[str] | None
+    ndim: int | None
+    shapes: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    level_paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Task:
+    location: Location
+    handle: Callable[[NodeMetadata], list[_Task]]
+
+
+@dataclass
+class HierarchyValidator:
+    """Walks the hierarchy below a root, collecting findings of every document and array."""
+
+    strict: bool = False
+    assume: Format | None = None
+    out: Collector = field(default_factory=Collector)
+    images: list[_Image] = field(default_factory=list)
+    visited: int = 0
+
+    # --- driver -------------------------------------------------------------------------------------
+
+    def run(self, root: Location) -> tuple[str | None, str | None]:
+        node = root.read()
+        if not node.exists:
+            self.out.error("not-found", "", f"no zarr group at {root.url}")
+            return None, None
+        if node.is_array:
+            self.out.error("not-a-group", "", f"{root.url} is a zarr array; OME-Zarr metadata lives on groups")
+            return None, None
+        report = self._document(node)
+        frontier = self._children(node, expected=None)
+        while frontier:
+            self.visited += len(frontier)
+            if self.visited > MAX_NODES:
+                self.out.error("too-many-nodes", "", f"stopped after {MAX_NODES} nodes")
+                break
+            try:
+                nodes = read_many([t.location for t in frontier])
+            except NGFFError as exc:
+                self.out.error("unreadable", "", str(exc))
+                break
+            nxt: list[_Task] = []
+            for task, child in zip(frontier, nodes, strict=True):
+                nxt.extend(task.handle(child))
+            frontier = nxt
+        for image in self.images:
+            self._check_levels(image)
+        return report.version, report.kind
+
+    def _document(self, node: NodeMetadata) -> Report:
+        report = validate_attributes(
+            node.attributes,
+            where=metadata_document_url(node),
+            assume=self.assume,
+            strict=self.strict,
+            zarr_format=node.zarr_format,
+        )
+        self.out.extend(report.findings)
+        return report
+
+    # --- following metadata ------------------------------------------------------------------------
+
+    def _ome(self, node: NodeMetadata) -> tuple[Format | None, dict[str, Any]]:
+        det = detect(node.attributes, zarr_format=node.zarr_format, assume=self.assume)
+        if det.format is None:
+            return None, {}
+        return det.format, det.format.namespace_of(node.attributes) or {}
+
+    def _child(
+        self, node: NodeMetadata, relative: object, handle: Callable[[NodeMetadata], list[_Task]]
+    ) -> list[_Task]:
+        if not isinstance(relative, str):
+            return []
+        try:
+            return [_Task(node.location.child(relative), handle)]
+        except NGFFError:
+            return []  # already reported as unsafe-path by the document rules
+
+    def _children(self, node: NodeMetadata, expected: str | None) -> list[_Task]:
+        fmt, ome = self._ome(node)
+        if fmt is None:
+            return []
+        tasks: list[_Task] = []
+        if isinstance(ome.get("multiscales"), list):
+            tasks += self._image_tasks(node, fmt, ome)
+            if expected != "label":
+                tasks += self._child(node, "labels", self._labels_group)
+        if isinstance(ome.get("labels"), list):
+            for name in ome["labels"]:
+                tasks += self._child(node, name, self._expect("label"))
+        plate = ome.get("plate")
+        if isinstance(plate, dict) and isinstance(plate.get("wells"), list):
+            for well in plate["wells"]:
+                if isinstance(well, dict):
+                    tasks += self._child(node, well.get("path"), self._expect("well"))
+        well = ome.get("well")
+        if isinstance(well, dict) and isinstance(well.get("images"), list):
+            for image in well["images"]:
+                if isinstance(image, dict):
+                    tasks += self._child(node, image.get("path"), self._expect("image"))
+        if "bioformats2raw.layout" in ome:
+            tasks += self._child(node, "OME", self._series_group)
+        return tasks
+
+    def _expect(self, kind: str) -> Callable[[NodeMetadata], list[_Task]]:
+        def handle(node: NodeMetadata) -> list[_Task]:
+            if not node.exists:
+                self.out.error(
+                    f"{kind}-missing",
+                    "",
+                    f"the {kind} {node.location.url} named in the metadata does not exist",
+                )
+                return []
+            if node.is_array:
+                self.out.error("not-a-group", "", f"{node.location.url} should be a {kind} group, but is an array")
+                return []
+            report = self._document(node)
+            wanted = {"label": "label image", "image": "image", "well": "well", "series": "image"}[kind]
+            if report.kind != wanted and not (kind == "series" and report.kind is not None):
+                got = report.kind or "no OME-NGFF metadata"
+                self.out.error(f"{kind}-kind", "", f"{node.location.url} should be a {wanted}, but holds {got}")
+            return self._children(node, expected=kind)
+
+        return handle
+
+    def _labels_group(self, node: NodeMetadata) -> list[_Task]:
+        if not node.exists:
+            return []  # labels are optional
+        self._document(node)
+        return self._children(node, expected="labels")
+
+    def _series_group(self, node: NodeMetadata) -> list[_Task]:
+        if not node.exists:
+            return []  # the OME group is optional; series are then numbered groups (not probed here)
+        self._document(node)
+        _, ome = self._ome(node)
+        tasks: list[_Task] = []
+        series = ome.get("series")
+        parent = node.location.parent()
+        if isinstance(series, list) and parent is not None:
+            holder = NodeMetadata(parent, node.zarr_format, "group", {})
+            for path in series:
+                tasks += self._child(holder, path, self._expect("series"))
+        return tasks
+
+    # --- images and their arrays --------------------------------------------------------------------
+
+    def _image_tasks(self, node: NodeMetadata, fmt: Format, ome: dict[str, Any]) -> list[_Task]:
+        tasks: list[_Task] = []
+        for ms in ome["multiscales"]:
+            if not isinstance(ms, dict) or not isinstance(ms.get("datasets"), list):
+                continue
+            names = _axis_names(fmt, ms)
+            image = _Image(node.location.url, names, len(names) if names is not None else None)
+            self.images.append(image)
+            for level, ds in enumerate(ms["datasets"]):
+                if isinstance(ds, dict) and isinstance(ds.get("path"), str):
+                    image.level_paths.append(ds["path"])
+                    tasks += self._child(node, ds["path"], self._array(image, level))
+        return tasks
+
+    def _array(self, image: _Image, level: int) -> Callable[[NodeMetadata], list[_Task]]:
+        def handle(node: NodeMetadata) -> list[_Task]:
+            url = node.location.url
+            if not node.exists:
+                self.out.error("array-missing", "", f"level {level} array {url} does not exist")
+                return []
+            if not node.is_array:
+                self.out.error("array-not-array", "", f"level {level} {url} is a group, not an array")
+                return []
+            shape = node.shape
+            if shape is None:
+                self.out.error("array-metadata", "", f"array {url} has no valid shape")
+                return []
+            image.shapes[level] = shape
+            if image.ndim is not None and len(shape) != image.ndim:
+                self.out.error(
+                    "array-ndim",
+                    "",
+                    f"array {url} has {len(shape)} dimensions, but the image has {image.ndim} axes",
+                )
+            names = node.dimension_names
+            named = names is not None and any(n is not None for n in names)
+            if named and image.axis_names is not None and list(names or ()) != image.axis_names:
+                self.out.error(
+                    "array-dimension-names",
+                    "",
+                    f"array {url} has dimension_names {names}, but the axes are {image.axis_names}",
+                )
+            return []
+
+        return handle
+
+    def _check_levels(self, image: _Image) -> None:
+        levels = sorted(image.shapes)
+        for a, b in itertools.pairwise(levels):
+            hi, lo = image.shapes[a], image.shapes[b]
+            if len(hi) == len(lo) and any(x < y for x, y in zip(hi, lo, strict=True)):
+                self.out.error(
+                    "levels-shrink",
+                    "",
+                    f"{image.url}: level {b} {lo} is larger than level {a} {hi}; levels must go from "
+                    "the highest resolution to the lowest",
+                )
+
+
+def _axis_names(fmt: Format, ms: dict[str, Any]) -> list[str] | None:
+    """The axis names an image's arrays must have, in order (None when the metadata cannot tell)."""
+    if not fmt.has_axes:
+        return ["t", "c", "z", "y", "x"]
+    if fmt.has_coordinate_systems:
+        systems = ms.get("coordinateSystems")
+        datasets = ms.get("datasets") or []
+        target = None
+        first = datasets[0] if datasets and isinstance(datasets[0], dict) else {}
+        transforms = first.get("coordinateTransformations")
+        if isinstance(transforms, list) and transforms and isinstance(transforms[0], dict):
+            output = transforms[0].get("output")
+            target = output.get("name") if isinstance(output, dict) else None
+        if isinstance(systems, list):
+            for cs in systems:
+                if isinstance(cs, dict) and cs.get("name") == target and isinstance(cs.get("axes"), list):
+                    return _names_if_strings([a.get("name") for a in cs["axes"] if isinstance(a, dict)])
+        return None
+    axes = ms.get("axes")
+    if not isinstance(axes, list):
+        return None
+    return _names_if_strings([a.get("name") if isinstance(a, dict) else a for a in axes])
+
+
+def _names_if_strings(names: list[Any]) -> list[str] | None:
+    return [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
