@@ -86,7 +86,7 @@ def write_coins(path: str | pathlib.Path, version: str | Format = "0.5", *, leve
     _write_levels(label_path, _pyramid(lab, levels, labels=True), axes, fmt)
     rng = np.random.default_rng(0)
     colors = tuple(
-        LabelColor(int(v), tuple(int(c) for c in rng.integers(40, 256, 3)) + (255,))  # type: ignore[arg-type]
+        LabelColor(int(v), (*(int(c) for c in rng.integers(40, 256, 3)), 255))  # type: ignore[arg-type]
         for v in np.unique(lab)
         if v
     )

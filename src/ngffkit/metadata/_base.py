@@ -59,3 +59,15 @@ def as_float_list(value: Any, key: str, notes: Notes) -> tuple[float, ...] | Non
 def no_extra() -> Mapping[str, Any]:
     """Default for ``extra`` fields: a shared, read-only empty mapping."""
     return EMPTY
+
+
+def list_at(doc: Mapping[str, Any], key: str) -> list[Any]:
+    """``doc[key]`` when it is a list, else an empty list (tolerant read of optional lists)."""
+    value = doc.get(key)
+    return value if isinstance(value, list) else []
+
+
+def dict_at(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``doc[key]`` when it is an object, else an empty dict."""
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.metadata._base import Notes, as_str, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import Notes, as_str, extra_keys, list_at, no_extra, with_extra
 
 #: What 0.1/0.2 images implied, and the axis type each of the classic names has.
 CLASSIC_AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
@@ -75,7 +75,7 @@ class CoordinateSystem:
         if not isinstance(doc, dict):
             notes.warn(key, "a coordinate system must be an object")
             return cls("", ())
-        axes = doc.get("axes") if isinstance(doc.get("axes"), list) else []
+        axes = list_at(doc, "axes")
         return cls(
             as_str(doc.get("name"), f"{key}.name", notes) or "",
             tuple(Axis.from_json(a, notes, f"{key}.axes[{i}]") for i, a in enumerate(axes)),

@@ -15,7 +15,7 @@ from ngffkit.metadata.labels import ImageLabel
 from ngffkit.metadata.multiscales import Dataset, Multiscale, scale_translation_transforms
 from ngffkit.metadata.omero import Omero
 from ngffkit.metadata.scene import Scene
-from ngffkit.metadata.transforms import Ref, Scale
+from ngffkit.metadata.transforms import Ref, Scale, Sequence, Transformation
 
 OME_KEYS = (
     "multiscales", "omero", "image-label", "labels", "plate", "well", "bioformats2raw.layout", "series", "scene",
@@ -186,11 +186,10 @@ def _to_coordinate_systems(m: Multiscale, system: str = "physical") -> Multiscal
         placed = m.level_scale_translation(i) or (tuple(1.0 for _ in m.axes), tuple(0.0 for _ in m.axes))
         steps = scale_translation_transforms(*placed)
         ref_in, ref_out = Ref(path=d.path), Ref(name=system)
+        chain: tuple[Transformation, ...]
         if len(steps) == 1:
             chain = (Scale(scale=placed[0], input=ref_in, output=ref_out),)
         else:
-            from ngffkit.metadata.transforms import Sequence
-
             chain = (Sequence(transformations=steps, input=ref_in, output=ref_out),)
         datasets.append(Dataset(d.path, chain, d.extra))
     return replace(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.metadata._base import EMPTY, Notes, as_str, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import EMPTY, Notes, as_str, extra_keys, list_at, no_extra, with_extra
 
 
 def _int(value: Any) -> int | None:
@@ -72,7 +72,7 @@ class Plate:
             notes.warn(key, "plate must be an object")
             return cls((), (), ())
         wells = []
-        for i, w in enumerate(doc.get("wells") if isinstance(doc.get("wells"), list) else []):
+        for i, w in enumerate(list_at(doc, "wells")):
             path = w.get("path") if isinstance(w, dict) else None
             if not isinstance(path, str):
                 notes.warn(f"{key}.wells[{i}]", "a well needs a string path; skipping it")
@@ -83,7 +83,7 @@ class Plate:
                 continue
             wells.append(WellRef(path, r, c, extra_keys(w, ("path", "rowIndex", "columnIndex"))))
         acquisitions = []
-        for a in doc.get("acquisitions") if isinstance(doc.get("acquisitions"), list) else []:
+        for a in list_at(doc, "acquisitions"):
             if isinstance(a, dict) and _int(a.get("id")) is not None:
                 acquisitions.append(
                     Acquisition(
@@ -93,8 +93,8 @@ class Plate:
                         extra_keys(a, ("id", "name", "maximumfieldcount")),
                     )
                 )
-        raw_rows = doc.get("rows") if isinstance(doc.get("rows"), list) else []
-        raw_cols = doc.get("columns") if isinstance(doc.get("columns"), list) else []
+        raw_rows = list_at(doc, "rows")
+        raw_cols = list_at(doc, "columns")
         return cls(
             _named(raw_rows, notes, f"{key}.rows"),
             _named(raw_cols, notes, f"{key}.columns"),
@@ -152,7 +152,7 @@ class Well:
             notes.warn(key, "well must be an object")
             return cls(())
         images = []
-        for i, f in enumerate(doc.get("images") if isinstance(doc.get("images"), list) else []):
+        for i, f in enumerate(list_at(doc, "images")):
             path = f.get("path") if isinstance(f, dict) else None
             if not isinstance(path, str):
                 notes.warn(f"{key}.images[{i}]", "a field needs a string path; skipping it")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.metadata._base import Notes, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import Notes, dict_at, extra_keys, list_at, no_extra, with_extra
 
 
 def _label_value(entry: Mapping[str, Any]) -> int | float | None:
@@ -52,7 +52,7 @@ class ImageLabel:
             notes.warn(key, "image-label must be an object")
             return cls()
         colors = []
-        for i, c in enumerate(doc.get("colors") if isinstance(doc.get("colors"), list) else []):
+        for i, c in enumerate(list_at(doc, "colors")):
             value = _label_value(c) if isinstance(c, dict) else None
             if value is None:
                 notes.warn(f"{key}.colors[{i}]", "a colour needs a numeric label-value; skipping it")
@@ -61,13 +61,13 @@ class ImageLabel:
             ok = isinstance(rgba, list) and len(rgba) == 4 and all(isinstance(v, int) for v in rgba)
             colors.append(LabelColor(value, tuple(rgba) if ok else None, extra_keys(c, ("label-value", "rgba"))))
         props = []
-        for i, p in enumerate(doc.get("properties") if isinstance(doc.get("properties"), list) else []):
+        for i, p in enumerate(list_at(doc, "properties")):
             value = _label_value(p) if isinstance(p, dict) else None
             if value is None:
                 notes.warn(f"{key}.properties[{i}]", "properties need a numeric label-value; skipping them")
                 continue
             props.append(LabelProperties(value, extra_keys(p, ("label-value",))))
-        source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+        source = dict_at(doc, "source")
         image = source.get("image")
         return cls(
             tuple(colors),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ngffkit.formats import Format
-from ngffkit.metadata._base import Notes, as_str, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import Notes, as_str, extra_keys, list_at, no_extra, with_extra
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES, Axis, CoordinateSystem
 from ngffkit.metadata.transforms import (
     Ref,
@@ -57,7 +57,7 @@ class Multiscale:
         if not isinstance(doc, dict):
             notes.warn(key, "a multiscales entry must be an object")
             return cls(())
-        raw_datasets = doc.get("datasets") if isinstance(doc.get("datasets"), list) else []
+        raw_datasets = list_at(doc, "datasets")
         datasets = []
         for i, ds in enumerate(raw_datasets):
             k = f"{key}.datasets[{i}]"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.metadata._base import Notes, as_str, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import Notes, as_str, extra_keys, list_at, no_extra, with_extra
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Omero:
         if not isinstance(doc, dict):
             notes.warn(key, "omero must be an object")
             return cls()
-        raw = doc.get("channels") if isinstance(doc.get("channels"), list) else []
+        raw = list_at(doc, "channels")
         channels = tuple(Channel.from_json(c, notes, f"{key}.channels[{i}]") for i, c in enumerate(raw))
         return cls(channels, extra_keys(doc, ("channels",)))
 

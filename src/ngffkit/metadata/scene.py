@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.metadata._base import Notes, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import Notes, extra_keys, list_at, no_extra, with_extra
 from ngffkit.metadata.axes import CoordinateSystem
 from ngffkit.metadata.transforms import Transformation, parse_transformations
 
@@ -22,7 +22,7 @@ class Scene:
         if not isinstance(doc, dict):
             notes.warn(key, "scene must be an object")
             return cls(())
-        systems = doc.get("coordinateSystems") if isinstance(doc.get("coordinateSystems"), list) else []
+        systems = list_at(doc, "coordinateSystems")
         return cls(
             parse_transformations(doc.get("coordinateTransformations"), notes, f"{key}.coordinateTransformations"),
             tuple(

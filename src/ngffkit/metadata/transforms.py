@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ngffkit.metadata._base import Notes, as_float_list, as_str, extra_keys, no_extra, with_extra
+from ngffkit.metadata._base import Notes, as_float_list, as_str, extra_keys, list_at, no_extra, with_extra
 
 
 @dataclass(frozen=True)
@@ -223,16 +223,19 @@ class Sequence(Transformation):
 class DimensionEntry:
     """One part of a byDimension transformation: which input axes map to which outputs, and how."""
 
-    transformation: Transformation
+    transformation: Transformation | None
     input_axes: tuple[Any, ...]
     output_axes: tuple[Any, ...]
+    #: Other keys, e.g. a transformation written inline by pre-0.6rc0 drafts; kept for the round trip.
+    extra: Mapping[str, Any] = field(default_factory=no_extra, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "transformation": self.transformation.to_json(),
-            "inputAxes": list(self.input_axes),
-            "outputAxes": list(self.output_axes),
-        }
+        body: dict[str, Any] = {}
+        if self.transformation is not None:
+            body["transformation"] = self.transformation.to_json()
+        body["inputAxes"] = list(self.input_axes)
+        body["outputAxes"] = list(self.output_axes)
+        return with_extra(body, self.extra)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +361,7 @@ def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
             dropped_inputs=_ints(doc.get("droppedInputs")), created_outputs=_ints(doc.get("createdOutputs")), **common
         )
     if cls is Sequence:
-        steps = doc.get("transformations") if isinstance(doc.get("transformations"), list) else []
+        steps = list_at(doc, "transformations")
         return Sequence(
             transformations=tuple(
                 parse_transformation(s, notes, f"{key}.transformations[{i}]") for i, s in enumerate(steps)
@@ -366,12 +369,15 @@ def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
             **common,
         )
     if cls is ByDimension:
-        entries = doc.get("transformations") if isinstance(doc.get("transformations"), list) else []
+        entries = list_at(doc, "transformations")
         parsed = tuple(
             DimensionEntry(
-                parse_transformation(e.get("transformation"), notes, f"{key}.transformations[{i}].transformation"),
+                parse_transformation(e["transformation"], notes, f"{key}.transformations[{i}].transformation")
+                if "transformation" in e
+                else None,
                 tuple(e.get("inputAxes") or ()),
                 tuple(e.get("outputAxes") or ()),
+                extra_keys(e, ("transformation", "inputAxes", "outputAxes")),
             )
             for i, e in enumerate(entries)
             if isinstance(e, dict)
@@ -386,7 +392,7 @@ def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
         )
     if cls in (Displacements, Coordinates):
         interp = as_str(doc.get("interpolation"), f"{key}.interpolation", notes)
-        return cls(path=path, interpolation=interp, **common)  # type: ignore[call-arg]
+        return cls(path=path, interpolation=interp, **common)
     return cls(**common)
 
 

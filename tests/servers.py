@@ -1,0 +1,129 @@
+"""Real servers on 127.0.0.1 for the tests: a static HTTP file server and moto's S3 server.
+
+The HTTP server can refuse directory listings (as most real servers do), answer 403 instead of 404 for
+missing files (as public S3 buckets without ListBucket do), add latency, and logs every request with its
+start and end time, so tests can count requests and check that they overlapped.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RequestLog:
+    entries: list[tuple[str, str, float, float]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, method: str, path: str, start: float, end: float) -> None:
+        with self.lock:
+            self.entries.append((method, path, start, end))
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [p for _, p, _, _ in self.entries]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+    def max_in_flight(self) -> int:
+        """The largest number of requests that were being answered at the same moment."""
+        with self.lock:
+            events = sorted([(s, 1) for *_, s, _ in self.entries] + [(e, -1) for *_, e in self.entries])
+        running = peak = 0
+        for _, delta in events:
+            running += delta
+            peak = max(peak, running)
+        return peak
+
+
+def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float) -> type:
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(*args, directory=root, **kwargs)
+
+        def log_message(self, *args):  # type: ignore[no-untyped-def]
+            pass
+
+        def _missing(self) -> bool:
+            path = self.translate_path(self.path)
+            return not os.path.exists(path)
+
+        def _serve(self, head: bool) -> None:
+            start = time.monotonic()
+            if latency:
+                time.sleep(latency)
+            try:
+                path = self.translate_path(self.path)
+                if os.path.isdir(path) and not listing:
+                    self.send_error(403 if forbidden_missing else 404)
+                elif self._missing() and forbidden_missing:
+                    self.send_error(403)
+                elif head:
+                    super().do_HEAD()
+                else:
+                    super().do_GET()
+            finally:
+                log.add("HEAD" if head else "GET", self.path, start, time.monotonic())
+
+        def do_GET(self) -> None:
+            self._serve(head=False)
+
+        def do_HEAD(self) -> None:
+            self._serve(head=True)
+
+    return Handler
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+@dataclass
+class HTTPFileServer:
+    url: str
+    log: RequestLog
+
+
+@contextmanager
+def http_file_server(
+    root: str | os.PathLike[str], *, listing: bool = True, forbidden_missing: bool = False, latency: float = 0.0
+) -> Iterator[HTTPFileServer]:
+    """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block."""
+    log = RequestLog()
+    handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency)
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield HTTPFileServer(f"http://127.0.0.1:{server.server_address[1]}", log)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@functools.cache
+def moto_available() -> bool:
+    try:
+        import moto.server  # noqa: F401
+        import s3fs  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,85 @@
+"""The ``ngffkit`` command as a user runs it: exit codes, one line per error, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from ngffkit.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ngffkit", *args], capture_output=True, text=True, check=False, timeout=300
+    )
+
+
+def test_validate_exit_codes(examples: dict[str, pathlib.Path], tmp_path: pathlib.Path) -> None:
+    assert main(["validate", str(examples["coins-0.5"])]) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"ome": {"version": "0.5", "plate": {"rows": []}}}))
+    assert main(["validate", str(bad)]) == 1
+    proc = run("validate", "--ngff-version", "7.0", str(bad))
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_validate_json_one_object_per_path(examples: dict[str, pathlib.Path], tmp_path: pathlib.Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json at all")
+    proc = run("validate", "--json", str(examples["coins-0.4"]), str(bad), str(tmp_path / "missing.zarr"))
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0
+    assert [d["valid"] for d in lines] == [True, False, False]
+    assert lines[1]["findings"][0]["rule"] == "json-parse"
+    assert lines[2]["findings"][0]["rule"] == "not-found"
+    assert all(isinstance(d["message"], str) and d["message"] for d in lines)
+
+
+def test_validate_prints_rule_and_path(tmp_path: pathlib.Path) -> None:
+    doc = tmp_path / "attrs.json"
+    doc.write_text(
+        json.dumps({"multiscales": [{"version": "0.4", "axes": [{"name": "x", "type": "space"}], "datasets": []}]})
+    )
+    proc = run("validate", str(doc))
+    assert proc.returncode == 1
+    assert "schema-min-items" in proc.stdout and "multiscales[0].datasets" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_info_text_and_json(examples: dict[str, pathlib.Path]) -> None:
+    proc = run("info", str(examples["coins-0.4"]))
+    assert proc.returncode == 0 and "image, NGFF 0.4" in proc.stdout and "3 levels" in proc.stdout
+    data = json.loads(run("info", "--json", str(examples["plate-0.5"])).stdout)
+    assert data["kind"] == "plate" and data["plate"]["rows"] == 2 and len(data["plate"]["wells"]) == 6
+    image = json.loads(run("info", "--json", str(examples["coins-0.5"])).stdout)["image"]
+    assert image["levels"][1]["shape"] == [152, 192] and image["levels"][1]["scale"] == [1.0, 1.0]
+    assert image["channels"][0]["label"] == "coins"
+
+
+@pytest.mark.parametrize("content", [None, "{broken", '{"zarr_format": 3, "node_type": "group", "attributes": {}}'])
+def test_info_on_bad_input_is_one_line(tmp_path: pathlib.Path, content: str | None) -> None:
+    target = tmp_path / "thing.zarr"
+    target.mkdir()
+    if content is not None:
+        (target / "zarr.json").write_text(content)
+    proc = run("info", str(target))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("ngffkit: error: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert str(target) in proc.stderr
+
+
+def test_demo_builds_validates_and_refuses_foreign_folders(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "demo"
+    proc = run("demo", "--output", str(out), "--no-viewer")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("valid") >= 3 and "INVALID" not in proc.stdout
+    assert (out / "coins-0.5.ome.zarr" / "zarr.json").is_file()
+    foreign = tmp_path / "precious"
+    foreign.mkdir()
+    (foreign / "data.txt").write_text("keep me")
+    proc = run("demo", "--output", str(foreign), "--no-viewer")
+    assert proc.returncode == 1 and (foreign / "data.txt").read_text() == "keep me"
