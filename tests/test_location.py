@@ -80,6 +80,38 @@ def test_consolidated_v2_metadata_answers_children(tmp_path: pathlib.Path) -> No
     assert root.child("0").read().shape == (303, 384)
 
 
+@pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+def test_consolidated_v3_metadata_answers_children(tmp_path: pathlib.Path) -> None:
+    from ngffkit.examples import write_coins
+
+    path = write_coins(tmp_path / "c.zarr", "0.5")
+    zarr.consolidate_metadata(str(path))
+    (path / "1" / "zarr.json").unlink()
+    root = Location.of(path)
+    root.read()
+    assert root.child("1").read().shape == (152, 192)
+
+
+def test_an_existing_zarr_store_is_accepted(examples: dict[str, pathlib.Path]) -> None:
+    store = zarr.storage.LocalStore(examples["coins-0.5"], read_only=True)
+    assert Location.of(store).read().attributes["ome"]["version"] == "0.5"
+
+
+def test_integers_too_long_for_python_are_a_clean_error(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "zarr.json").write_text(
+        '{"zarr_format": 3, "node_type": "group", "attributes": {"n": ' + "9" * 5000 + "}}"
+    )
+    with pytest.raises(InvalidMetadata, match="not usable JSON"):
+        Location.of(tmp_path).read()
+
+
+def test_unknown_protocol_is_a_location_error() -> None:
+    from ngffkit import LocationError
+
+    with pytest.raises(LocationError, match="nosuchproto"):
+        Location.of("nosuchproto://x/y.zarr")
+
+
 def test_memory_url_store() -> None:
     group = zarr.open_group("memory://ngffkit-test", mode="w", zarr_format=3)
     group.attrs["ome"] = {"version": "0.5", "labels": ["a"]}
@@ -156,13 +188,15 @@ def no_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) 
 def test_public_s3_bucket_opens_anonymously(
     examples: dict[str, pathlib.Path], moto_server: str, no_aws_credentials: None
 ) -> None:
-    upload_tree(moto_server, "public-data", examples["coins-0.5"], "coins.ome.zarr", public=True)
     options = {"client_kwargs": {"endpoint_url": moto_server}, "skip_instance_cache": True}
-    remote = Location.of("s3://public-data/coins.ome.zarr", storage_options=options)
-    assert remote.store.fs.anon is True  # type: ignore[attr-defined]
-    assert remote.read().attributes == Location.of(examples["coins-0.5"]).read().attributes
-    report = validate(remote)
-    assert report.valid, report.findings
+    for name in ("coins-0.5", "coins-0.4"):  # zarr v3 and v2
+        upload_tree(moto_server, "public-data", examples[name], name, public=True)
+        remote = Location.of(f"s3://public-data/{name}", storage_options=options)
+        assert remote.store.fs.anon is True  # type: ignore[attr-defined]
+        assert remote.read().attributes == Location.of(examples[name]).read().attributes
+        assert remote.child("labels/coins/2").read().shape == (76, 96)
+        report = validate(remote)
+        assert report.valid, report.findings
 
 
 @pytest.mark.network
