@@ -16,29 +16,36 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
 class RequestLog:
-    entries: list[tuple[str, str, float, float]] = field(default_factory=list)
+    """Every request with its start and end time; an entry is made when the request arrives, so that a
+    request answered before :meth:`clear` can never show up after it."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, method: str, path: str, start: float, end: float) -> None:
+    def start(self, method: str, path: str) -> dict[str, Any]:
+        entry = {"method": method, "path": path, "start": time.monotonic(), "end": None}
         with self.lock:
-            self.entries.append((method, path, start, end))
+            self.entries.append(entry)
+        return entry
 
     def paths(self) -> list[str]:
         with self.lock:
-            return [p for _, p, _, _ in self.entries]
+            return [e["path"] for e in self.entries]
 
     def clear(self) -> None:
         with self.lock:
-            self.entries.clear()
+            self.entries = []
 
     def max_in_flight(self) -> int:
         """The largest number of requests that were being answered at the same moment."""
         with self.lock:
-            events = sorted([(s, 1) for *_, s, _ in self.entries] + [(e, -1) for *_, e in self.entries])
+            done = [e for e in self.entries if e["end"] is not None]
+        events = sorted([(e["start"], 1) for e in done] + [(e["end"], -1) for e in done])
         running = peak = 0
         for _, delta in events:
             running += delta
@@ -59,7 +66,7 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
             return not os.path.exists(path)
 
         def _serve(self, head: bool) -> None:
-            start = time.monotonic()
+            entry = log.start("HEAD" if head else "GET", self.path)
             if latency:
                 time.sleep(latency)
             try:
@@ -73,7 +80,7 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                 else:
                     super().do_GET()
             finally:
-                log.add("HEAD" if head else "GET", self.path, start, time.monotonic())
+                entry["end"] = time.monotonic()
 
         def do_GET(self) -> None:
             self._serve(head=False)

@@ -62,6 +62,19 @@ class ForbiddenIsMissingStore(FsspecStore):
             raise
 
 
+async def _gather(*awaitables: Any) -> list[Any]:
+    """Run awaitables concurrently and wait for all of them; then raise the first error, if any.
+
+    Plain ``asyncio.gather`` raises on the first failure and leaves its siblings running unobserved,
+    which ends in "Task exception was never retrieved" noise at exit and requests nobody waits for.
+    """
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)
+
+
 def aws_credentials_configured() -> bool:
     """Whether this machine has AWS credentials configured (environment, profile or credentials file).
 
@@ -293,7 +306,7 @@ class Location:
             # First contact with an unknown store: ask for both formats and v2 consolidated metadata
             # together -- one round trip.
             self.shared.consolidated_checked = True
-            v3, zgroup, zattrs, zarray, zmeta = await asyncio.gather(
+            v3, zgroup, zattrs, zarray, zmeta = await _gather(
                 *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY)),
                 self._root_json(V2_CONSOLIDATED),
             )
@@ -305,11 +318,11 @@ class Location:
             return self._node_from(await self._get_json(self.key(V3_META)), None, None, None)
         if fmt == 2:
             await self._read_consolidated()
-            zgroup, zattrs, zarray = await asyncio.gather(
+            zgroup, zattrs, zarray = await _gather(
                 *(self._get_json(self.key(n)) for n in (V2_GROUP, V2_ATTRS, V2_ARRAY))
             )
             return self._node_from(None, zgroup, zattrs, zarray)
-        v3, zgroup, zattrs, zarray = await asyncio.gather(
+        v3, zgroup, zattrs, zarray = await _gather(
             *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY))
         )
         return self._node_from(v3, zgroup, zattrs, zarray)
@@ -395,7 +408,7 @@ class Location:
 
 
 async def _gather_nodes(locations: Iterable[Location]) -> list[NodeMetadata]:
-    return list(await asyncio.gather(*(loc._read_node() for loc in locations)))
+    return list(await _gather(*(loc._read_node() for loc in locations)))
 
 
 def read_many(locations: Sequence[Location]) -> list[NodeMetadata]:

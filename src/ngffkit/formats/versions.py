@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ngffkit.errors import UnsupportedVersion
@@ -14,107 +14,30 @@ _V2_KEYS = ("v2", "/")
 _V3_KEYS = ("default", "/")
 
 V01 = Format(
-    version="0.1",
-    rank=1,
-    zarr_format=2,
-    namespace=None,
-    axes_style=AxesStyle.IMPLIED_TCZYX,
-    transform_style=TransformStyle.NONE,
-    version_in_namespace=False,
-    field_path_pattern=_ALNUM,
-    omero_channel_requires_window_and_color=True,
-    well_path_order_is_error=False,
-    transform_length_mismatch_is_error=False,
-    chunk_key_encoding=_V2_KEYS,
-    supports_scene=False,
-    supports_labels=False,
-    supports_plates=True,
+    version="0.1", rank=1, zarr_format=2, namespace=None,
+    axes_style=AxesStyle.IMPLIED_TCZYX, transform_style=TransformStyle.NONE,
+    version_in_namespace=False, field_path_pattern=_ALNUM,
+    omero_channel_requires_window_and_color=True, well_path_order_is_error=False,
+    transform_length_mismatch_is_error=False, chunk_key_encoding=_V2_KEYS,
+    supports_scene=False, supports_labels=False, supports_plates=True,
+)  # fmt: skip
+# Each later version states only what changed from the one before it.
+V02 = replace(V01, version="0.2", rank=2, supports_labels=True)
+V03 = replace(V02, version="0.3", rank=3, axes_style=AxesStyle.NAMES)
+V04 = replace(
+    V03, version="0.4", rank=4, axes_style=AxesStyle.OBJECTS, transform_style=TransformStyle.SCALE_TRANSLATION
 )
-V02 = Format(
-    version="0.2",
-    rank=2,
-    zarr_format=2,
-    namespace=None,
-    axes_style=AxesStyle.IMPLIED_TCZYX,
-    transform_style=TransformStyle.NONE,
-    version_in_namespace=False,
-    field_path_pattern=_ALNUM,
-    omero_channel_requires_window_and_color=True,
-    well_path_order_is_error=False,
-    transform_length_mismatch_is_error=False,
-    chunk_key_encoding=_V2_KEYS,
-    supports_scene=False,
-    supports_labels=True,
-    supports_plates=True,
-)
-V03 = Format(
-    version="0.3",
-    rank=3,
-    zarr_format=2,
-    namespace=None,
-    axes_style=AxesStyle.NAMES,
-    transform_style=TransformStyle.NONE,
-    version_in_namespace=False,
-    field_path_pattern=_ALNUM,
-    omero_channel_requires_window_and_color=True,
-    well_path_order_is_error=False,
-    transform_length_mismatch_is_error=False,
-    chunk_key_encoding=_V2_KEYS,
-    supports_scene=False,
-    supports_labels=True,
-    supports_plates=True,
-)
-V04 = Format(
-    version="0.4",
-    rank=4,
-    zarr_format=2,
-    namespace=None,
-    axes_style=AxesStyle.OBJECTS,
-    transform_style=TransformStyle.SCALE_TRANSLATION,
-    version_in_namespace=False,
-    field_path_pattern=_ALNUM,
-    omero_channel_requires_window_and_color=True,
-    well_path_order_is_error=False,
-    transform_length_mismatch_is_error=False,
-    chunk_key_encoding=_V2_KEYS,
-    supports_scene=False,
-    supports_labels=True,
-    supports_plates=True,
-)
-V05 = Format(
-    version="0.5",
-    rank=5,
-    zarr_format=3,
-    namespace="ome",
-    axes_style=AxesStyle.OBJECTS,
-    transform_style=TransformStyle.SCALE_TRANSLATION,
-    version_in_namespace=True,
-    field_path_pattern=_ALNUM,
-    omero_channel_requires_window_and_color=False,
-    well_path_order_is_error=True,
-    transform_length_mismatch_is_error=True,
-    chunk_key_encoding=_V3_KEYS,
-    supports_scene=False,
-    supports_labels=True,
-    supports_plates=True,
-)
-V06RC0 = Format(
-    version="0.6rc0",
-    rank=6,
-    zarr_format=3,
-    namespace="ome",
-    axes_style=AxesStyle.COORDINATE_SYSTEMS,
-    transform_style=TransformStyle.COORDINATE_SYSTEMS,
-    version_in_namespace=True,
-    field_path_pattern=r"[A-Za-z0-9_.-]+",
-    omero_channel_requires_window_and_color=False,
-    well_path_order_is_error=False,
-    transform_length_mismatch_is_error=False,
-    chunk_key_encoding=_V3_KEYS,
-    supports_scene=True,
-    supports_labels=True,
-    supports_plates=True,
-)
+V05 = replace(
+    V04, version="0.5", rank=5, zarr_format=3, namespace="ome", version_in_namespace=True,
+    chunk_key_encoding=_V3_KEYS, omero_channel_requires_window_and_color=False,
+    well_path_order_is_error=True, transform_length_mismatch_is_error=True,
+)  # fmt: skip
+V06RC0 = replace(
+    V05, version="0.6rc0", rank=6,
+    axes_style=AxesStyle.COORDINATE_SYSTEMS, transform_style=TransformStyle.COORDINATE_SYSTEMS,
+    field_path_pattern=r"[A-Za-z0-9_.-]+", supports_scene=True,
+    well_path_order_is_error=False, transform_length_mismatch_is_error=False,
+)  # fmt: skip
 
 FORMATS: tuple[Format, ...] = (V01, V02, V03, V04, V05, V06RC0)
 LATEST_STABLE = V05

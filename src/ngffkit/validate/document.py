@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ngffkit.formats import Format, detect
-from ngffkit.paths import unsafe_reason
 from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
 from ngffkit.validate.findings import Collector, Report
-from ngffkit.validate.shapes import Arr, Check, Num, Shape, Str, child_path
+from ngffkit.validate.shapes import Arr, Num, Shape, child_path
 
 #: The keys that make a document OME-NGFF, and the kind of node each one means.
 SECTION_KINDS: dict[str, str] = {
@@ -35,19 +34,6 @@ def kind_of(sections: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _series(value: object, path: str, out: Collector) -> bool:
-    if not Arr(Str()).check(value, path, out):
-        return False
-    assert isinstance(value, list)
-    ok = True
-    for i, item in enumerate(value):
-        reason = unsafe_reason(item)
-        if reason is not None:
-            out.error("unsafe-path", child_path(path, i), f"series path {item!r} {reason}")
-            ok = False
-    return ok
-
-
 def _section_shapes(fmt: Format, strict: bool) -> dict[str, Shape]:
     multiscales: Shape
     if fmt.has_coordinate_systems:
@@ -62,7 +48,7 @@ def _section_shapes(fmt: Format, strict: bool) -> dict[str, Shape]:
         "plate": rules_hcs.plate_shape(fmt, strict),
         "well": rules_hcs.well_shape(fmt, strict),
         "bioformats2raw.layout": Num(enum=(3,)),
-        "series": Check(_series),
+        "series": rules_labels.safe_path_list("series"),
     }
     if fmt.supports_scene:
         shapes["scene"] = rules_coordinates.scene_shape()

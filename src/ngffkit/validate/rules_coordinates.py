@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from ngffkit.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
+from ngffkit.validate.rules_image import check_dataset_paths, check_unique_axis_names
 from ngffkit.validate.shapes import (
     JSON,
     AllOf,
@@ -33,12 +34,7 @@ def _axes(value: JSON, path: str, out: Collector) -> bool:
     """1 to 5 axes with unique names, and either 2-3 space axes or at least 2 array axes."""
     if not Arr(_AXIS, min_items=1, max_items=5, unique=True).check(value, path, out):
         return False
-    ok = True
-    names = [a.get("name") for a in value]
-    for i, name in enumerate(names):
-        if names.index(name) != i:
-            out.error("axes-unique-names", child_path(child_path(path, i), "name"), f"axis name {name!r} repeats")
-            ok = False
+    ok = check_unique_axis_names(value, path, out)
     types = [a.get("type") for a in value]
     spaces, arrays = types.count("space"), types.count("array")
     if not (2 <= spaces <= 3 or arrays >= 2):
@@ -238,8 +234,6 @@ def _dataset(value: JSON, path: str, out: Collector) -> bool:
 
 
 def multiscale_shape(strict: bool) -> Obj:
-    from ngffkit.validate.rules_image import check_dataset_paths
-
     def semantics(ms: dict, path: str, out: Collector) -> bool:
         check_dataset_paths(ms.get("datasets"), child_path(path, "datasets"), out)
         _dataset_semantics(ms, path, out, strict)

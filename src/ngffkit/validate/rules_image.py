@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ngffkit.formats import Format
 from ngffkit.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
@@ -86,16 +88,22 @@ def _transform_vectors(transforms: JSON) -> dict[str, list[float]]:
     return found
 
 
-def _axes_objects(value: JSON, path: str, out: Collector) -> bool:
-    """0.4/0.5 axes: 2 to 5 axis objects, unique names, 2 or 3 space axes, ordered time, channel, space."""
-    if not Arr(Check(_axis), min_items=2, max_items=5, unique=True).check(value, path, out):
-        return False
+def check_unique_axis_names(axes: list[Any], path: str, out: Collector) -> bool:
+    """Axis names must not repeat (within an image, or within a 0.6rc0 coordinate system)."""
+    names = [a.get("name") for a in axes if isinstance(a, dict)]
     ok = True
-    names = [a.get("name") for a in value]
     for i, name in enumerate(names):
         if names.index(name) != i:
             out.error("axes-unique-names", child_path(child_path(path, i), "name"), f"axis name {name!r} repeats")
             ok = False
+    return ok
+
+
+def _axes_objects(value: JSON, path: str, out: Collector) -> bool:
+    """0.4/0.5 axes: 2 to 5 axis objects, unique names, 2 or 3 space axes, ordered time, channel, space."""
+    if not Arr(Check(_axis), min_items=2, max_items=5, unique=True).check(value, path, out):
+        return False
+    ok = check_unique_axis_names(value, path, out)
     types = [a.get("type") for a in value]
     spaces = types.count("space")
     if not 2 <= spaces <= 3:

@@ -73,21 +73,26 @@ def _label_semantics(label: dict, path: str, out: Collector) -> bool:
     return _unique_values(label.get("properties"), child_path(path, "properties"), out, "properties") and ok
 
 
-def _label_names(value: JSON, path: str, out: Collector) -> bool:
-    if not Arr(Str()).check(value, path, out):
-        return False
-    ok = True
-    for i, name in enumerate(value):
-        reason = unsafe_reason(name)
-        if reason is not None:
-            out.error("unsafe-path", child_path(path, i), f"label path {name!r} {reason}")
-            ok = False
-        elif value.index(name) != i:
-            out.error("labels-unique", child_path(path, i), f"label {name!r} is listed twice")
-            ok = False
-    return ok
+def safe_path_list(what: str) -> Check:
+    """A list of distinct, safe relative paths of children (label names, bioformats2raw series)."""
+
+    def check(value: JSON, path: str, out: Collector) -> bool:
+        if not Arr(Str()).check(value, path, out):
+            return False
+        ok = True
+        for i, name in enumerate(value):
+            reason = unsafe_reason(name)
+            if reason is not None:
+                out.error("unsafe-path", child_path(path, i), f"{what} path {name!r} {reason}")
+                ok = False
+            elif value.index(name) != i:
+                out.error(f"{what}-unique", child_path(path, i), f"{what} {name!r} is listed twice")
+                ok = False
+        return ok
+
+    return Check(check)
 
 
 def labels_shape() -> Shape:
     """The ``labels`` key of a labels group: distinct, safe relative paths of label images."""
-    return Check(_label_names)
+    return safe_path_list("label")
