@@ -14,7 +14,7 @@ from typing import Any
 
 from zarr.abc.store import Store
 
-from ngffkit.errors import NGFFError
+from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, UnsafePath, UnsupportedVersion
 from ngffkit.formats import Format, get_format
 from ngffkit.jsonfile import parse_json
 from ngffkit.location import Location
@@ -23,6 +23,19 @@ from ngffkit.validate.findings import Collector, Finding, Report, Severity
 from ngffkit.validate.hierarchy import HierarchyValidator, metadata_document_url
 
 __all__ = ["Finding", "Report", "Severity", "validate", "validate_attributes"]
+
+
+def _rule_for(exc: NGFFError) -> str:
+    """The rule id for a problem that stopped the walk (the most specific error class wins)."""
+    for cls, rule in (
+        (UnsupportedVersion, "version-unknown"),
+        (UnsafePath, "unsafe-path"),
+        (InvalidMetadata, "metadata-unreadable"),
+        (LocationError, "location-unreachable"),
+    ):
+        if isinstance(exc, cls):
+            return rule
+    return "unreadable"
 
 
 def _is_json_file(target: object) -> bool:
@@ -75,6 +88,5 @@ def validate(
         version, kind = walker.run(location)
         return Report(name, tuple(out.findings), version, kind)
     except NGFFError as exc:
-        rule = "json-parse" if "JSON" in exc.message else "unreadable"
-        out.add(rule, Severity.ERROR, exc.key or "", str(exc))
+        out.add(_rule_for(exc), Severity.ERROR, exc.key or "", str(exc))
         return Report(name, tuple(out.findings))

@@ -113,15 +113,15 @@ class Report:
     def summary(self) -> str:
         """One line: valid or not, what it is, and the first error."""
         what = " ".join(x for x in (self.kind, f"NGFF {self.version}" if self.version else None) if x)
+        head = " ".join(x for x in ("valid" if self.valid else "invalid", what) if x)
         if self.valid:
             n = len(self.warnings)
-            tail = f" ({n} warning{'s' if n != 1 else ''})" if n else ""
-            return f"valid {what}{tail}".strip()
+            return head + (f" ({n} warning{'s' if n != 1 else ''})" if n else "")
         first = self.errors[0]
         more = len(self.errors) - 1
         extra = f" (+{more} more error{'s' if more != 1 else ''})" if more else ""
         loc = f"[{first.path}] " if first.path else ""
-        return f"invalid {what}: {loc}{first.message}{extra}".replace("invalid :", "invalid:")
+        return f"{head}: {loc}{first.message}{extra}"
 
     def to_dict(self) -> dict[str, object]:
         return {
