@@ -14,6 +14,7 @@ from rich.console import Console
 
 from ngffkit.errors import NGFFError
 from ngffkit.examples import write_coins, write_plate
+from ngffkit.formats import V04, V05
 from ngffkit.info import describe, render
 from ngffkit.validate import validate
 
@@ -37,9 +38,9 @@ def run_demo(output: str | pathlib.Path, *, show: bool = False) -> int:
     out = pathlib.Path(output)
     _prepare(out)
     datasets = [
-        write_coins(out / "coins-0.5.ome.zarr", "0.5"),
-        write_coins(out / "coins-0.4.ome.zarr", "0.4"),
-        write_plate(out / "plate-0.5.ome.zarr", "0.5"),
+        write_coins(out / f"coins-{V05}.ome.zarr", V05),
+        write_coins(out / f"coins-{V04}.ome.zarr", V04),
+        write_plate(out / f"plate-{V05}.ome.zarr", V05),
     ]
     all_valid = True
     for path in datasets:

@@ -15,7 +15,7 @@ from skimage import data as skdata
 from skimage.measure import label as connected_components
 from skimage.transform import downscale_local_mean
 
-from ngffkit.formats import Format, get_format
+from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.metadata import (
     Axis,
     Channel,
@@ -73,7 +73,7 @@ def _image_meta(levels: Sequence[np.ndarray], axes: tuple[Axis, ...], pixel: flo
     return Multiscale(tuple(datasets), axes, name=name)
 
 
-def write_coins(path: str | pathlib.Path, version: str | Format = "0.5", *, levels: int = 3) -> pathlib.Path:
+def write_coins(path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, levels: int = 3) -> pathlib.Path:
     """The scikit-image coins photo as a 2D pyramid with a ``coins`` label image (connected components)."""
     fmt = get_format(version)
     path = pathlib.Path(path)
@@ -109,7 +109,7 @@ def write_coins(path: str | pathlib.Path, version: str | Format = "0.5", *, leve
 
 def write_plate(
     path: str | pathlib.Path,
-    version: str | Format = "0.5",
+    version: str | Format = DEFAULT_WRITE,
     *,
     rows: str = "AB",
     columns: Sequence[str] = ("1", "2", "3"),
