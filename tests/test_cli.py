@@ -54,10 +54,18 @@ def test_info_text_and_json(examples: dict[str, pathlib.Path]) -> None:
     proc = run("info", str(examples["coins-0.4"]))
     assert proc.returncode == 0 and "image, NGFF 0.4" in proc.stdout and "3 levels" in proc.stdout
     data = json.loads(run("info", "--json", str(examples["plate-0.5"])).stdout)
-    assert data["kind"] == "plate" and data["plate"]["rows"] == 2 and len(data["plate"]["wells"]) == 6
+    assert data["kind"] == "plate" and data["plate"]["rows"] == ["A", "B"] and len(data["plate"]["wells"]) == 6
+    first = data["plate"]["wells"][0]
+    assert (
+        first["path"] == "A/1"
+        and first["fields"] == ["0", "1"]
+        and first["first_field"]["levels"][0]["shape"] == [2, 128, 128]
+    )
     image = json.loads(run("info", "--json", str(examples["coins-0.5"])).stdout)["image"]
     assert image["levels"][1]["shape"] == [152, 192] and image["levels"][1]["scale"] == [1.0, 1.0]
-    assert image["channels"][0]["label"] == "coins"
+    assert image["channels"][0]["label"] == "coins" and image["labels"] == ["coins"]
+    stats = json.loads(run("info", "--json", "--stats", str(examples["coins-0.5"])).stdout)["image"]["stats"]
+    assert stats == [{"min": 1.0, "max": 252.0}]
 
 
 @pytest.mark.parametrize("content", [None, "{broken", '{"zarr_format": 3, "node_type": "group", "attributes": {}}'])

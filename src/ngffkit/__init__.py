@@ -9,31 +9,44 @@ from ngffkit.errors import (
     InvalidMetadata,
     LocationError,
     NGFFError,
+    NGFFWarning,
     NotFound,
     NotOMEZarr,
     UnsafePath,
     UnsupportedVersion,
 )
 from ngffkit.formats import FORMATS, Format, get_format
+from ngffkit.layers import layers
 from ngffkit.location import Location
+from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
 from ngffkit.validate import Report, validate, validate_attributes
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FORMATS",
+    "Collection",
     "Format",
+    "Image",
     "InvalidMetadata",
+    "Labels",
     "Location",
     "LocationError",
     "NGFFError",
+    "NGFFWarning",
+    "Node",
     "NotFound",
     "NotOMEZarr",
+    "Plate",
     "Report",
+    "Scene",
     "UnsafePath",
     "UnsupportedVersion",
+    "Well",
     "__version__",
     "get_format",
+    "layers",
+    "open",
     "validate",
     "validate_attributes",
 ]

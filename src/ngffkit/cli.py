@@ -78,7 +78,7 @@ def _print_report(report: Any, *, verbose: bool) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     from ngffkit.info import describe, render
 
-    summary = describe(args.path, storage_options=_storage_options(args.storage_options))
+    summary = describe(args.path, storage_options=_storage_options(args.storage_options), stats=args.stats)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -120,9 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="also print informational findings")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("info", help="describe an OME-Zarr group: kind, version, axes, levels, channels")
+    p = sub.add_parser(
+        "info",
+        help="describe an OME-Zarr group: kind, version, axes, levels, channels, labels, wells",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  ngffkit info image.ome.zarr\n  ngffkit info --stats --json s3://bucket/image.zarr",
+    )
     p.add_argument("path", metavar="PATH", help="path or URL of an OME-Zarr group")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
+    p.add_argument("--stats", action="store_true", help="also compute min/max per channel (reads every pixel)")
     p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
     p.set_defaults(func=cmd_info)
 

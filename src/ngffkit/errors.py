@@ -54,3 +54,7 @@ class UnsupportedVersion(InvalidMetadata):
 
 class LocationError(NGFFError):
     """A path or URL cannot be opened (unknown protocol, network failure, permission denied)."""
+
+
+class NGFFWarning(UserWarning):
+    """Data that is usable but not as the specification says (a missing lower level, partial omero, ...)."""

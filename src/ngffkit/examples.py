@@ -114,8 +114,10 @@ def write_plate(
     rows: str = "AB",
     columns: Sequence[str] = ("1", "2", "3"),
     fields: int = 2,
+    labels: bool = False,
 ) -> pathlib.Path:
-    """A small synthetic plate: every well has ``fields`` 2-channel fields of view with 2 levels."""
+    """A small synthetic plate: every well has ``fields`` 2-channel fields of view with 2 levels, and with
+    ``labels`` a ``cells`` label image per field (the blob, value 1 + well index)."""
     fmt = get_format(version)
     path = pathlib.Path(path)
     rng = np.random.default_rng(1)
@@ -139,6 +141,8 @@ def write_plate(
                     )),
                 )  # fmt: skip
                 _write_group(well_path / str(f), meta, fmt)
+                if labels:
+                    _write_blob_labels(well_path / str(f), blob > 0.5, 1 + r * len(columns) + c, axes[1:], fmt)
             _write_group(
                 well_path, OMEMetadata(format=fmt, well=Well(tuple(FieldRef(str(f)) for f in range(fields)))), fmt
             )
@@ -147,3 +151,16 @@ def write_plate(
     plate = Plate(tuple(rows), tuple(columns), tuple(wells), name="demo plate", field_count=fields)
     _write_group(path, OMEMetadata(format=fmt, plate=plate), fmt)
     return path
+
+
+def _write_blob_labels(image: pathlib.Path, mask: np.ndarray, value: int, axes: tuple[Axis, ...], fmt: Format) -> None:
+    lab = (mask * value).astype(np.uint16)
+    pyramid = _pyramid(lab, 2, labels=True)
+    _write_levels(image / "labels" / "cells", pyramid, axes, fmt)
+    meta = OMEMetadata(
+        format=fmt,
+        multiscales=(_image_meta(pyramid, axes, 0.65, "cells"),),
+        image_label=ImageLabel(colors=(LabelColor(value, (255, 64, 0, 255)),), source_image="../../"),
+    )
+    _write_group(image / "labels" / "cells", meta, fmt)
+    _write_group(image / "labels", OMEMetadata(format=fmt, labels=("cells",)), fmt)

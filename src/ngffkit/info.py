@@ -1,4 +1,4 @@
-"""``ngffkit info``: what a group is, its NGFF version, and a summary of its metadata."""
+"""``ngffkit info``: what a group is, its version, and its tree (plate -> wells -> fields -> levels)."""
 
 from __future__ import annotations
 
@@ -6,129 +6,190 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import dask.array as da
+from dask.callbacks import Callback
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from rich.tree import Tree
 
-from ngffkit.errors import NotOMEZarr
-from ngffkit.location import Location, read_many
-from ngffkit.metadata import OMEMetadata, parse_attributes
-from ngffkit.validate.hierarchy import metadata_document_url
+from ngffkit.location import Location
+from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
 
 
 def describe(
-    target: str | os.PathLike[str] | Location, *, storage_options: Mapping[str, Any] | None = None
+    target: str | os.PathLike[str] | Location | Node,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    stats: bool = False,
+    console: Console | None = None,
 ) -> dict[str, Any]:
-    """A JSON-ready summary of the group at ``target``: kind, version, and per-kind details.
-
-    Images list their axes, levels (path, shape, chunks, dtype, scale) and channels; plates their size and
-    wells; wells their fields. Raises :class:`~ngffkit.NotOMEZarr` when the group has no OME metadata.
-    """
-    location = Location.of(target, storage_options=storage_options)
-    node = location.read_group()
-    meta = parse_attributes(node.attributes, where=metadata_document_url(node), zarr_format=node.zarr_format)
-    if meta.kind is None:
-        raise NotOMEZarr("this zarr group holds no OME-NGFF metadata", where=location.url)
+    """A JSON-ready description of the node at ``target``; ``stats`` adds min/max per channel (reads pixels)."""
+    node = target if isinstance(target, Node) else open(target, storage_options=storage_options)
     summary: dict[str, Any] = {
-        "url": location.url,
-        "kind": meta.kind,
-        "version": meta.format.version,
-        "zarr_format": node.zarr_format,
+        "url": node.url,
+        "kind": node.metadata.kind if isinstance(node, Image) else node.kind,
+        "version": node.version,
+        "zarr_format": node.format.zarr_format,
     }
-    if meta.warnings:
-        summary["warnings"] = list(meta.warnings)
-    if meta.multiscales:
-        summary["image"] = _image(location, meta)
-    if meta.image_label is not None:
-        summary["image_label"] = {
-            "colors": len(meta.image_label.colors),
-            "properties": len(meta.image_label.properties),
-            "source": meta.image_label.source_image,
-        }
-    if meta.labels is not None:
-        summary["labels"] = list(meta.labels)
-    if meta.plate is not None:
-        plate = meta.plate
-        summary["plate"] = {
-            "name": plate.name,
-            "rows": len(plate.rows),
-            "columns": len(plate.columns),
-            "wells": [w.path for w in plate.wells],
-            "acquisitions": len(plate.acquisitions),
-        }
-    if meta.well is not None:
-        summary["well"] = {"fields": [f.path for f in meta.well.images]}
-    if meta.series is not None:
-        summary["series"] = list(meta.series)
+    if node.warnings:
+        summary["warnings"] = list(node.warnings)
+    if isinstance(node, Image):
+        summary["image"] = image_summary(node, stats=stats, console=console)
+    elif isinstance(node, Plate):
+        summary["plate"] = plate_summary(node)
+    elif isinstance(node, Well):
+        summary["well"] = {"fields": list(node.field_paths), "first_field": _maybe(node.field(0))}
+    elif isinstance(node, Labels):
+        summary["labels"] = list(node.names)
+    elif isinstance(node, Collection):
+        summary["series"] = list(node.series)
+    elif isinstance(node, Scene):
+        summary["scene"] = {"images": list(node.member_paths), "transformations": len(node.transformations)}
     return summary
 
 
-def _image(location: Location, meta: OMEMetadata) -> dict[str, Any]:
-    ms = meta.multiscales[0]
-    arrays = read_many([location.child(d.path, key="datasets.path") for d in ms.datasets])
+def _maybe(image: Image | None) -> dict[str, Any] | None:
+    return image_summary(image) if image is not None else None
+
+
+def image_summary(image: Image, *, stats: bool = False, console: Console | None = None) -> dict[str, Any]:
     levels = []
-    for i, (ds, arr) in enumerate(zip(ms.datasets, arrays, strict=True)):
-        placed = ms.level_scale_translation(i)
-        info = arr.array or {}
+    for i, arr in enumerate(image.levels):
         levels.append({
-            "path": ds.path,
-            "shape": list(arr.shape) if arr.shape is not None else None,
-            "chunks": _chunks(info),
-            "dtype": info.get("dtype") or info.get("data_type"),
-            "scale": list(placed[0]) if placed else None,
-            "translation": list(placed[1]) if placed else None,
+            "path": image.level_paths[i],
+            "shape": list(arr.shape),
+            "chunks": list(arr.chunksize),
+            "dtype": str(arr.dtype),
+            "scale": list(image.scale(i)),
+            "translation": list(image.translation(i)),
         })  # fmt: skip
-    channels = [
-        {"label": c.label, "color": c.color, "window": [c.window.start, c.window.end] if c.window else None}
-        for c in (meta.omero.channels if meta.omero else ())
-    ]
-    return {
-        "name": ms.name,
-        "axes": [{"name": a.name, "type": a.type, "unit": a.unit} for a in ms.axes],
+    summary: dict[str, Any] = {
+        "name": image.name,
+        "axes": [{"name": a.name, "type": a.type, "unit": a.unit} for a in image.axes],
         "levels": levels,
-        "channels": channels,
+        "channels": [
+            {
+                "label": c.name,
+                "color": c.color,
+                "window": list(c.contrast_limits) if c.contrast_limits else None,
+                "visible": c.visible,
+            }
+            for c in image.channels
+        ],
+        "labels": list(image.label_names),
+    }
+    if image.image_label is not None:
+        summary["image_label"] = {
+            "colors": len(image.image_label.colors),
+            "properties": len(image.image_label.properties),
+            "source": image.image_label.source_image,
+        }
+    if stats:
+        summary["stats"] = channel_stats(image, console=console)
+    return summary
+
+
+def plate_summary(plate: Plate) -> dict[str, Any]:
+    fields = plate.fields(0)
+    return {
+        "name": plate.name,
+        "rows": list(plate.rows),
+        "columns": list(plate.columns),
+        "acquisitions": len(plate.acquisitions),
+        "field_count": plate.field_count,
+        "wells": [
+            {
+                "path": path,
+                "present": plate.well(path) is not None,
+                "fields": list(w.field_paths) if (w := plate.well(path)) is not None else [],
+                "first_field": _maybe(fields.get(path)),
+            }
+            for path in plate.well_paths
+        ],
     }
 
 
-def _chunks(array_meta: dict[str, Any]) -> list[int] | None:
-    if "chunks" in array_meta:  # zarr v2
-        return array_meta["chunks"]
-    grid = array_meta.get("chunk_grid")
-    if isinstance(grid, dict):
-        return (grid.get("configuration") or {}).get("chunk_shape")
-    return None
+class _DaskProgress(Callback):
+    """Forward dask task completions to a rich progress bar."""
+
+    def __init__(self, progress: Progress, task: Any) -> None:
+        super().__init__()
+        self.progress, self.task = progress, task
+
+    def _start_state(self, dsk: Any, state: Any) -> None:
+        self.progress.update(self.task, total=len(state["ready"]) + len(state["waiting"]) + len(state["running"]))
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        self.progress.advance(self.task)
+
+
+def channel_stats(image: Image, *, console: Console | None = None) -> list[dict[str, float]]:
+    """Minimum and maximum of each channel at full resolution, computed in one pass with a progress bar."""
+    data = image.levels[0]
+    axis = image.channel_axis
+    others = tuple(i for i in range(data.ndim) if i != axis)
+    lows, highs = data.min(axis=others), data.max(axis=others)
+    with Progress(console=console or Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("computing min/max", total=None)
+        with _DaskProgress(progress, task):
+            low, high = da.compute(lows, highs)
+    low, high = low.reshape(-1), high.reshape(-1)
+    return [{"min": float(a), "max": float(b)} for a, b in zip(low, high, strict=True)]
 
 
 def render(summary: dict[str, Any], console: Console | None = None) -> None:
-    """Print a summary as a tree a person can read at a glance."""
+    """Print a description as a tree a person can read at a glance."""
     console = console or Console(highlight=False)
     tree = Tree(
         f"[bold]{escape(summary['url'])}[/bold]  {summary['kind']}, NGFF {summary['version']}, zarr v{summary['zarr_format']}"
     )
-    image = summary.get("image")
-    if image:
-        axes = ", ".join(f"{a['name']}" + (f" ({a['unit']})" if a["unit"] else "") for a in image["axes"])
-        tree.add(f"axes: {escape(axes)}")
-        lv = tree.add(f"{len(image['levels'])} levels")
-        for level in image["levels"]:
-            scale = ", ".join(f"{s:g}" for s in level["scale"]) if level["scale"] else "?"
-            lv.add(
-                f"{escape(level['path'])}: shape {level['shape']}, chunks {level['chunks']}, {level['dtype']}, scale [{scale}]"
-            )
-        if image["channels"]:
-            ch = tree.add(f"{len(image['channels'])} channels")
-            for c in image["channels"]:
-                ch.add(f"{escape(str(c['label']))}  colour {c['color']}  window {c['window']}")
-    if "image_label" in summary:
-        il = summary["image_label"]
-        tree.add(f"label image: {il['colors']} colours, {il['properties']} properties, source {il['source']}")
-    if "labels" in summary:
-        tree.add(f"labels: {escape(', '.join(summary['labels']))}")
+    if "image" in summary:
+        _render_image(tree, summary["image"])
     if "plate" in summary:
         p = summary["plate"]
-        tree.add(f"plate {escape(str(p['name']))}: {p['rows']} rows x {p['columns']} columns, {len(p['wells'])} wells")
+        node = tree.add(f"plate {escape(str(p['name']))}: {len(p['rows'])} rows x {len(p['columns'])} columns, "
+                        f"{len(p['wells'])} wells, up to {p['field_count']} fields")  # fmt: skip
+        for well in p["wells"]:
+            w = node.add(f"well {escape(well['path'])}" + ("" if well["present"] else " [red](missing)[/red]")
+                         + (f": fields {escape(', '.join(well['fields']))}" if well["fields"] else ""))  # fmt: skip
+            if well["first_field"]:
+                _render_levels(w.add(f"field {escape(well['fields'][0])}"), well["first_field"])
     if "well" in summary:
-        tree.add(f"fields: {escape(', '.join(summary['well']['fields']))}")
+        node = tree.add(f"fields: {escape(', '.join(summary['well']['fields']))}")
+        if summary["well"]["first_field"]:
+            _render_image(node.add("first field"), summary["well"]["first_field"])
+    for key in ("labels", "series"):
+        if key in summary:
+            tree.add(f"{key}: {escape(', '.join(summary[key]))}")
+    if "scene" in summary:
+        tree.add(
+            f"scene: {summary['scene']['transformations']} transformations over {escape(', '.join(summary['scene']['images']))}"
+        )
     for w in summary.get("warnings", []):
         tree.add(f"[yellow]warning[/yellow] {escape(w)}")
     console.print(tree)
+
+
+def _render_levels(tree: Tree, image: dict[str, Any]) -> None:
+    for level in image["levels"]:
+        scale = ", ".join(f"{s:g}" for s in level["scale"])
+        tree.add(
+            f"{escape(level['path'])}: shape {level['shape']}, chunks {level['chunks']}, {level['dtype']}, scale [{scale}]"
+        )
+
+
+def _render_image(tree: Tree, image: dict[str, Any]) -> None:
+    axes = ", ".join(a["name"] + (f" ({a['unit']})" if a["unit"] else "") for a in image["axes"])
+    tree.add(f"axes: {escape(axes)}")
+    _render_levels(tree.add(f"{len(image['levels'])} levels"), image)
+    channels = tree.add(f"{len(image['channels'])} channel{'s' if len(image['channels']) != 1 else ''}")
+    for i, c in enumerate(image["channels"]):
+        stats = image.get("stats")
+        extra = f"  min {stats[i]['min']:g} max {stats[i]['max']:g}" if stats else ""
+        channels.add(f"{escape(str(c['label']))}  colour {c['color']}  window {c['window']}{extra}")
+    if image.get("labels"):
+        tree.add(f"labels: {escape(', '.join(image['labels']))}")
+    if "image_label" in image:
+        il = image["image_label"]
+        tree.add(f"label image: {il['colors']} colours, {il['properties']} properties, source {il['source']}")

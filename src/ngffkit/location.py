@@ -100,6 +100,29 @@ def _s3_options(storage_options: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+#: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
+#: for HTTP and only 10 for S3, which turns one batch of metadata reads into many sequential waves).
+MAX_CONNECTIONS = 256
+
+
+async def _http_client(**kwargs: Any) -> Any:
+    """An aiohttp session with a connection pool large enough for concurrent metadata batches."""
+    import aiohttp
+
+    kwargs.setdefault("connector", aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS))
+    return aiohttp.ClientSession(**kwargs)
+
+
+def _pool_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
+    if protocol in ("http", "https"):
+        options.setdefault("get_client", _http_client)
+    elif protocol in ("s3", "s3a"):
+        config = dict(options.get("config_kwargs") or {})
+        config.setdefault("max_pool_connections", MAX_CONNECTIONS)
+        options["config_kwargs"] = config
+    return options
+
+
 def _split_url(url: str) -> tuple[str, str]:
     if "://" not in url:
         return "", url
@@ -134,6 +157,7 @@ def make_store(
     options = dict(storage_options or {})
     if protocol in ("s3", "s3a"):
         options = _s3_options(options)
+    options = _pool_options(protocol, options)
     try:
         store = ForbiddenIsMissingStore.from_url(target.rstrip("/"), storage_options=options, read_only=read_only)
     except (ImportError, ValueError) as exc:
@@ -160,6 +184,9 @@ class _Shared:
     store: Store
     url: str
     zarr_format: int | None = None
+    #: How the store was made, so that a parent URL can be opened the same way (see Location.ancestor).
+    storage_options: Mapping[str, Any] | None = None
+    mode: str = "r"
     #: Store key -> parsed document, from consolidated metadata (read once, at the root).
     consolidated: dict[str, dict[str, Any]] = field(default_factory=dict)
     consolidated_checked: bool = False
@@ -180,6 +207,12 @@ class NodeMetadata:
     @property
     def exists(self) -> bool:
         return self.node_type is not None
+
+    @property
+    def document_url(self) -> str:
+        """The file the attributes come from (``zarr.json`` or ``.zattrs``), for messages."""
+        name = "zarr.json" if self.zarr_format == 3 else ".zattrs"
+        return f"{self.location.url}/{name}"
 
     @property
     def is_group(self) -> bool:
@@ -224,7 +257,7 @@ class Location:
         if isinstance(target, Location):
             return target
         store, url = make_store(target, storage_options=storage_options, mode=mode)
-        return cls(_Shared(store, url, zarr_format))
+        return cls(_Shared(store, url, zarr_format, storage_options, mode))
 
     def child(self, relative: str, *, key: str | None = None) -> Location:
         """The node at ``relative`` below this one; :class:`~ngffkit.UnsafePath` if it would escape."""
@@ -236,6 +269,41 @@ class Location:
         if not self.path:
             return None
         return Location(self.shared, self.path.rpartition("/")[0])
+
+    def ancestor(self, levels: int) -> Location:
+        """The node ``levels`` groups up, re-opening the parent URL when that lies above the store root.
+
+        A label opened by its own URL (``.../img.zarr/labels/cells``) finds its image this way, locally and
+        remotely alike -- no local-only ``store.root`` tricks.
+        """
+        if levels < 0:
+            raise ValueError("levels must be >= 0")
+        segments = [s for s in self.path.split("/") if s]
+        if levels <= len(segments):
+            return Location(self.shared, "/".join(segments[: len(segments) - levels]))
+        above = levels - len(segments)
+        base = self.shared.url.rstrip("/")
+        protocol, rest = _split_url(base)
+        parts = rest.split("/")
+        keep = len(parts) - above
+        if isinstance(self.shared.store, MemoryStore) or keep < (2 if protocol else 1) or not parts[keep - 1]:
+            raise NotFound(f"cannot go {levels} levels up from here", where=self.url)
+        parent = "/".join(parts[:keep])
+        target = f"{protocol}://{parent}" if protocol else parent
+        return Location.of(target, storage_options=self.shared.storage_options, mode=self.shared.mode)
+
+    def resolve(self, relative: str, *, key: str | None = None) -> Location:
+        """Follow a relative reference that may climb (``../../``), as image-label ``source.image`` does.
+
+        Leading ``..`` segments go up (re-rooting above the store if needed); the rest must be a safe path.
+        """
+        segments = [s for s in relative.split("/") if s not in ("", ".")]
+        ups = 0
+        while segments and segments[0] == "..":
+            segments.pop(0)
+            ups += 1
+        base = self.ancestor(ups)
+        return base.child("/".join(segments), key=key) if segments else base
 
     @property
     def store(self) -> Store:
@@ -300,7 +368,10 @@ class Location:
         data = await self._get(name)
         return None if data is None else parse_json(data, where=f"{self.shared.url}/{name}")
 
-    async def _read_node(self) -> NodeMetadata:
+    async def _read_node(self, expect: str | None = None) -> NodeMetadata:
+        """Read this node's metadata documents. ``expect`` ("group" or "array") says what the metadata that
+        named the node promises, so only that kind's documents are asked for (zarr v2: ``.zarray`` alone for
+        an array, ``.zgroup`` and ``.zattrs`` for a group); anything else then reads as absent."""
         fmt = self.shared.zarr_format
         if fmt is None and not self.shared.consolidated_checked and not self.path:
             # First contact with an unknown store: ask for both formats and v2 consolidated metadata
@@ -318,9 +389,11 @@ class Location:
             return self._node_from(await self._get_json(self.key(V3_META)), None, None, None)
         if fmt == 2:
             await self._read_consolidated()
-            zgroup, zattrs, zarray = await _gather(
-                *(self._get_json(self.key(n)) for n in (V2_GROUP, V2_ATTRS, V2_ARRAY))
-            )
+            if expect == "array":
+                return self._node_from(None, None, None, await self._get_json(self.key(V2_ARRAY)))
+            names = (V2_GROUP, V2_ATTRS) if expect == "group" else (V2_GROUP, V2_ATTRS, V2_ARRAY)
+            docs = await _gather(*(self._get_json(self.key(n)) for n in names))
+            zgroup, zattrs, zarray = (*docs, None) if expect == "group" else docs
             return self._node_from(None, zgroup, zattrs, zarray)
         v3, zgroup, zattrs, zarray = await _gather(
             *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY))
@@ -376,9 +449,9 @@ class Location:
                     key = paths.join(paths.join(self.path, child), V3_META)
                     self.shared.consolidated.setdefault(key, child_doc)
 
-    def read(self) -> NodeMetadata:
+    def read(self, expect: str | None = None) -> NodeMetadata:
         """Read this node's metadata (group or array). A missing node has ``node_type`` None."""
-        return sync(self._read_node())
+        return sync(self._read_node(expect))
 
     def read_group(self) -> NodeMetadata:
         """Read this node's metadata and insist that it is a group."""
@@ -388,10 +461,6 @@ class Location:
         if not node.is_group:
             raise NotFound("this is a zarr array, not a group", where=self.url)
         return node
-
-    def read_many(self, locations: Sequence[Location]) -> list[NodeMetadata]:
-        """Read the metadata of many nodes concurrently (one round trip for all, not one each)."""
-        return read_many(locations)
 
     # --- arrays ------------------------------------------------------------------------------------
 
@@ -407,12 +476,17 @@ class Location:
             raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from None
 
 
-async def _gather_nodes(locations: Iterable[Location]) -> list[NodeMetadata]:
-    return list(await _gather(*(loc._read_node() for loc in locations)))
+async def _gather_nodes(locations: Iterable[Location], expects: Iterable[str | None]) -> list[NodeMetadata]:
+    return list(await _gather(*(loc._read_node(e) for loc, e in zip(locations, expects, strict=True))))
 
 
-def read_many(locations: Sequence[Location]) -> list[NodeMetadata]:
-    """Read the metadata of many nodes concurrently; results come back in the same order."""
+def read_many(locations: Sequence[Location], expect: str | Sequence[str | None] | None = None) -> list[NodeMetadata]:
+    """Read the metadata of many nodes concurrently; results come back in the same order.
+
+    ``expect`` ("group" or "array", or one of those per location) narrows zarr v2 reads to that kind's
+    documents (see :meth:`Location.read`).
+    """
     if not locations:
         return []
-    return sync(_gather_nodes(locations))
+    expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
+    return sync(_gather_nodes(locations, expects))

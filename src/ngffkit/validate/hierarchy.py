@@ -24,8 +24,7 @@ MAX_NODES = 200_000
 
 def metadata_document_url(node: NodeMetadata) -> str:
     """The file a node's attributes come from, for findings."""
-    name = "zarr.json" if node.zarr_format == 3 else ".zattrs"
-    return f"{node.location.url}/{name}"
+    return node.document_url
 
 
 @dataclass
@@ -43,6 +42,7 @@ class _Image:
 class _Task:
     location: Location
     handle: Callable[[NodeMetadata], list[_Task]]
+    expect: str | None = "group"
 
 
 @dataclass
@@ -73,7 +73,7 @@ class HierarchyValidator:
                 self.out.error("too-many-nodes", "", f"stopped after {MAX_NODES} nodes")
                 break
             try:
-                nodes = read_many([t.location for t in frontier])
+                nodes = read_many([t.location for t in frontier], expect=[t.expect for t in frontier])
             except NGFFError as exc:
                 self.out.error("unreadable", "", str(exc))
                 break
@@ -105,12 +105,16 @@ class HierarchyValidator:
         return det.format, det.format.namespace_of(node.attributes) or {}
 
     def _child(
-        self, node: NodeMetadata, relative: object, handle: Callable[[NodeMetadata], list[_Task]]
+        self,
+        node: NodeMetadata,
+        relative: object,
+        handle: Callable[[NodeMetadata], list[_Task]],
+        expect: str | None = "group",
     ) -> list[_Task]:
         if not isinstance(relative, str):
             return []
         try:
-            return [_Task(node.location.child(relative), handle)]
+            return [_Task(node.location.child(relative), handle, expect)]
         except NGFFError:
             return []  # already reported as unsafe-path by the document rules
 
@@ -194,7 +198,7 @@ class HierarchyValidator:
             for level, ds in enumerate(ms["datasets"]):
                 if isinstance(ds, dict) and isinstance(ds.get("path"), str):
                     image.level_paths.append(ds["path"])
-                    tasks += self._child(node, ds["path"], self._array(image, level))
+                    tasks += self._child(node, ds["path"], self._array(image, level), expect="array")
         return tasks
 
     def _array(self, image: _Image, level: int) -> Callable[[NodeMetadata], list[_Task]]:

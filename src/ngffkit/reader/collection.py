@@ -1,0 +1,79 @@
+"""bioformats2raw collections (several images in one container) and 0.6rc0 scenes."""
+
+from __future__ import annotations
+
+from ngffkit.errors import NGFFError
+from ngffkit.location import Location, read_many
+from ngffkit.metadata import OMEMetadata, parse_attributes
+from ngffkit.metadata.transforms import Ref, Transformation
+from ngffkit.reader.image import Image, load_images
+from ngffkit.reader.node import Node
+
+#: Numbered series are probed in batches of this size when no ``OME/`` group lists them.
+PROBE_BATCH = 8
+MAX_SERIES = 100_000
+
+
+class Collection(Node):
+    """A bioformats2raw container: series images listed in ``OME/`` or numbered 0, 1, 2, ..."""
+
+    kind = "collection"
+
+    def __init__(self, location: Location, metadata: OMEMetadata, series: tuple[str, ...]) -> None:
+        super().__init__(location, metadata)
+        self.series = series
+
+    def images(self) -> list[Image]:
+        """Every series image, opened concurrently."""
+        return load_images([self.location.child(p, key="series") for p in self.series])
+
+    def image(self, index: int = 0) -> Image:
+        return load_images([self.location.child(self.series[index], key="series")])[0]
+
+
+def load_collection(location: Location, metadata: OMEMetadata) -> Collection:
+    """Find the series: from ``OME/`` metadata when present, else by probing numbered groups in batches."""
+    ome = location.child("OME").read()
+    if ome.exists and ome.is_group:
+        try:
+            listed = parse_attributes(ome.attributes, where=ome.document_url, zarr_format=ome.zarr_format).series
+        except NGFFError:
+            listed = None
+        if listed:
+            for path in listed:
+                location.child(path, key="OME.series")  # refuse unsafe series paths up front
+            return Collection(location, metadata, tuple(listed))
+    found: list[str] = []
+    while len(found) < MAX_SERIES:
+        names = [str(i) for i in range(len(found), len(found) + PROBE_BATCH)]
+        nodes = read_many([location.child(n) for n in names], expect="group")
+        for name, node in zip(names, nodes, strict=True):
+            if not node.is_group:
+                return Collection(location, metadata, tuple(found))
+            found.append(name)
+    return Collection(location, metadata, tuple(found))
+
+
+class Scene(Node):
+    """A 0.6rc0 scene: transformations placing images (by path) in shared coordinate systems."""
+
+    kind = "scene"
+
+    @property
+    def transformations(self) -> tuple[Transformation, ...]:
+        return self.metadata.scene.transformations if self.metadata.scene else ()
+
+    @property
+    def member_paths(self) -> tuple[str, ...]:
+        """Paths of the images the scene places, in order of first mention."""
+        paths: list[str] = []
+        for t in self.transformations:
+            for ref in (t.input, t.output):
+                if isinstance(ref, Ref) and ref.path and ref.path not in paths:
+                    paths.append(ref.path)
+        return tuple(paths)
+
+    def images(self) -> list[Image]:
+        return load_images(
+            [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
+        )

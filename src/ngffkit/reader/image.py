@@ -1,0 +1,356 @@
+"""Nodes of an OME-Zarr hierarchy: images (and label images) and labels groups.
+
+A node holds metadata that has already been read; constructors do no I/O. Pixels stay lazy: ``levels`` are
+dask arrays, and nothing is read until someone computes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import dask.array as da
+import numpy as np
+
+from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
+from ngffkit.location import Location, NodeMetadata, read_many
+from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
+from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
+from ngffkit.reader.arrays import dask_array
+from ngffkit.reader.node import Node
+
+#: Colours for channels whose metadata names none: distinct, deterministic (never random).
+DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00", "FFFFFF")
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """How one channel should be shown: name, colour (RRGGBB), contrast limits, visibility."""
+
+    name: str
+    color: str
+    contrast_limits: tuple[float, float] | None
+    visible: bool
+
+    @property
+    def rgb(self) -> tuple[float, float, float]:
+        return tuple(int(self.color[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def _hex(color: str | None) -> str | None:
+    if not isinstance(color, str):
+        return None
+    c = color.lstrip("#")
+    if len(c) in (6, 8) and all(ch in "0123456789abcdefABCDEF" for ch in c):
+        return c[:6].upper()
+    return None
+
+
+class Image(Node):
+    """A multiscale image (or label image): lazy levels high to low resolution, axes, placement, channels."""
+
+    kind = "image"
+
+    def __init__(
+        self,
+        location: Location,
+        metadata: OMEMetadata,
+        arrays: Sequence[NodeMetadata],
+        label_names: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(location, metadata)
+        self._arrays = tuple(arrays)
+        self._label_names = label_names
+
+    # --- structure --------------------------------------------------------------------------------------
+
+    @property
+    def multiscale(self) -> Multiscale:
+        return self.metadata.multiscales[0]
+
+    @property
+    def name(self) -> str:
+        return self.multiscale.name or self.location.path.rsplit("/", 1)[-1] or self.url.rsplit("/", 1)[-1]
+
+    @property
+    def axes(self) -> tuple[Axis, ...]:
+        return self.multiscale.axes
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        """Level shapes, from metadata alone."""
+        return [a.shape or () for a in self._arrays]
+
+    @property
+    def level_paths(self) -> list[str]:
+        return [d.path for d in self.multiscale.datasets[: len(self._arrays)]]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.levels[0].dtype
+
+    @cached_property
+    def levels(self) -> list[da.Array]:
+        """Lazy dask arrays, highest resolution first; chunks follow the zarr chunks (or shards)."""
+        return [dask_array(a) for a in self._arrays]
+
+    @property
+    def is_label(self) -> bool:
+        return self.metadata.image_label is not None
+
+    @property
+    def image_label(self) -> ImageLabel | None:
+        return self.metadata.image_label
+
+    # --- physical placement -----------------------------------------------------------------------------
+
+    def scale(self, level: int = 0) -> tuple[float, ...]:
+        """Physical size of a pixel of ``level`` along each axis (1 where the metadata states none)."""
+        placed = self.multiscale.level_scale_translation(level)
+        return placed[0] if placed else tuple(1.0 for _ in self.axes)
+
+    def translation(self, level: int = 0) -> tuple[float, ...]:
+        """Physical position of the centre of the first pixel of ``level``."""
+        placed = self.multiscale.level_scale_translation(level)
+        return placed[1] if placed else tuple(0.0 for _ in self.axes)
+
+    def transform(self, level: int = 0) -> np.ndarray | None:
+        """The full homogeneous matrix from ``level`` indices to the image's physical coordinates.
+
+        For 0.4/0.5 it is the scale and translation; for 0.6rc0 the dataset transformation, followed by the
+        multiscale transformations that start from its output system (rotations, affines). None when a step
+        is not linear (displacement fields, ...).
+        """
+        chain: list[Transformation] = list(self.multiscale.datasets[level].transformations)
+        chain += list(self.multiscale._shared_transforms())
+        system = _output_name(chain[0]) if chain else None
+        for t in self.multiscale.transformations:
+            if system is not None and _input_name(t) == system:
+                chain.append(t)
+                system = _output_name(t)
+        return compose_matrix(tuple(chain), self.ndim)
+
+    @property
+    def units(self) -> tuple[str | None, ...]:
+        return tuple(a.unit for a in self.axes)
+
+    # --- channels --------------------------------------------------------------------------------------
+
+    @property
+    def channel_axis(self) -> int | None:
+        for i, axis in enumerate(self.axes):
+            if axis.is_channel:
+                return i
+        return None
+
+    @property
+    def channels(self) -> list[ChannelInfo]:
+        """One entry per channel of the data, from ``omero`` where given, padded with defaults.
+
+        ``omero`` may list fewer channels than the data has, or channels without colour or window: the
+        list is always exactly as long as the channel axis (1 when there is none), so it never misaligns.
+        """
+        axis = self.channel_axis
+        count = self.shapes[0][axis] if axis is not None and self.shapes and self.shapes[0] else 1
+        given = self.metadata.omero.channels if self.metadata.omero else ()
+        out = []
+        for i in range(count):
+            ch = given[i] if i < len(given) else None
+            default_color = "FFFFFF" if count == 1 else DEFAULT_COLORS[i % len(DEFAULT_COLORS)]
+            name = (ch.label if ch and ch.label else None) or (self.name if count == 1 else f"channel {i}")
+            window = (ch.window.start, ch.window.end) if ch and ch.window and ch.window.start < ch.window.end else None
+            out.append(
+                ChannelInfo(
+                    name=name,
+                    color=_hex(ch.color if ch else None) or default_color,
+                    contrast_limits=window,
+                    visible=ch.active if ch and ch.active is not None else True,
+                )
+            )
+        return out
+
+    # --- labels ----------------------------------------------------------------------------------------
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        """Names of the label images in this image's ``labels`` group (read when the image was opened)."""
+        return self._label_names or ()
+
+    def label(self, name: str) -> Image:
+        """Open one of this image's label images."""
+        if name not in self.label_names:
+            raise NotFound(f"no label image {name!r} (labels: {', '.join(self.label_names) or 'none'})", where=self.url)
+        return load_image(self.location.child("labels").child(name, key="labels"))
+
+    def labels(self) -> list[Image]:
+        """All label images, opened concurrently."""
+        group = self.location.child("labels")
+        return load_images([group.child(n, key="labels") for n in self.label_names])
+
+    def source_image(self) -> Image:
+        """For a label image: the image it annotates (``image-label.source.image``, default ``../../``)."""
+        if self.image_label is None:
+            raise NotFound("this image is not a label image", where=self.url)
+        target = self.image_label.source_image or "../../"
+        try:
+            return load_image(self.location.resolve(target, key="image-label.source.image"))
+        except NotFound as exc:
+            raise NotFound(
+                f"the source image {target!r} of this label image is missing ({exc})", where=self.url
+            ) from None
+
+
+def _input_name(t: Transformation) -> str | None:
+    return t.input.name if isinstance(t.input, Ref) else t.input
+
+
+def _output_name(t: Transformation) -> str | None:
+    return t.output.name if isinstance(t.output, Ref) else t.output
+
+
+def check_levels(location: Location, ms: Multiscale, arrays: Sequence[NodeMetadata]) -> list[NodeMetadata]:
+    """The usable levels: all arrays up to the first missing one; a missing level 0 is an error.
+
+    Raises :class:`InvalidMetadata` when an array's dimensions disagree with the axes.
+    """
+    usable: list[NodeMetadata] = []
+    for level, node in enumerate(arrays):
+        if not node.exists or not node.is_array:
+            what = "does not exist" if not node.exists else "is a group, not an array"
+            if level == 0:
+                raise NotFound(f"level 0 array {what}", where=node.location.url)
+            warnings.warn(
+                f"{node.location.url}: level {level} {what}; using levels 0-{level - 1}", NGFFWarning, stacklevel=3
+            )
+            break
+        shape = node.shape
+        if shape is None:
+            raise InvalidMetadata("array metadata has no valid shape", where=node.location.url)
+        if ms.axes and len(shape) != len(ms.axes):
+            raise InvalidMetadata(
+                f"array has {len(shape)} dimensions but the image has {len(ms.axes)} axes ({', '.join(ms.axis_names)})",
+                where=node.location.url,
+            )
+        usable.append(node)
+    return usable
+
+
+class Labels(Node):
+    """A ``labels`` group: the names of the label images it holds."""
+
+    kind = "labels group"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.metadata.labels or ()
+
+    def __getitem__(self, name: str) -> Image:
+        if name not in self.names:
+            raise NotFound(f"no label image {name!r} here", where=self.url)
+        return load_image(self.location.child(name, key="labels"))
+
+    def images(self) -> list[Image]:
+        return load_images([self.location.child(n, key="labels") for n in self.names])
+
+
+# --- loading (I/O happens here, never in constructors) -------------------------------------------------
+
+
+def parse_node(node: NodeMetadata) -> OMEMetadata:
+    """The OME metadata of a group that was read; NotFound / NotOMEZarr when there is nothing usable."""
+    if not node.exists:
+        raise NotFound("no zarr group here", where=node.location.url)
+    if not node.is_group:
+        raise NotOMEZarr("this is a zarr array, not an OME-Zarr group", where=node.location.url)
+    return parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format)
+
+
+def load_image(location: Location, node: NodeMetadata | None = None) -> Image:
+    """Open the image (or label image) at ``location``: its metadata, all level arrays and its labels list,
+    the last two in one concurrent batch."""
+    node = node if node is not None else location.read()
+    image = images_from([(location, parse_node(node))])[0]
+    assert image is not None  # without best_effort, problems raise
+    return image
+
+
+def load_images(locations: Sequence[Location]) -> list[Image]:
+    """Open many images at once: one batch for their groups, one for all their arrays and labels groups."""
+    nodes = read_many(locations, expect="group")
+    images = images_from([(loc, parse_node(node)) for loc, node in zip(locations, nodes, strict=True)])
+    return [i for i in images if i is not None]
+
+
+def images_from(entries: Sequence[tuple[Location, OMEMetadata]], *, best_effort: bool = False) -> list[Image | None]:
+    """Images for groups whose metadata is known: reads every level array and labels group concurrently.
+
+    With ``best_effort`` an image that cannot be used becomes None and a warning (a plate with one broken
+    field still opens); otherwise the first problem raises.
+    """
+    plans: list[tuple[Location, OMEMetadata, list[Location], Location | None] | NGFFError] = []
+    batch: list[Location] = []
+    kinds: list[str] = []
+    for location, meta in entries:
+        try:
+            plan = _plan(location, meta)
+        except NGFFError as exc:
+            if not best_effort:
+                raise
+            plans.append(exc)
+            continue
+        plans.append(plan)
+        batch += plan[2] + ([plan[3]] if plan[3] is not None else [])
+        kinds += ["array"] * len(plan[2]) + (["group"] if plan[3] is not None else [])
+    results = iter(read_many(batch, expect=kinds))
+    images: list[Image | None] = []
+    for planned in plans:
+        if isinstance(planned, NGFFError):
+            warnings.warn(f"skipping: {planned}", NGFFWarning, stacklevel=3)
+            images.append(None)
+            continue
+        location, meta, arrays, labels = planned
+        array_nodes = [next(results) for _ in arrays]
+        names = _label_names(next(results)) if labels is not None else None
+        try:
+            usable = check_levels(location, meta.multiscales[0], array_nodes)
+        except NGFFError as exc:
+            if not best_effort:
+                raise
+            warnings.warn(f"skipping: {exc}", NGFFWarning, stacklevel=3)
+            images.append(None)
+            continue
+        images.append(Image(location, meta, usable, names))
+    return images
+
+
+def _plan(location: Location, meta: OMEMetadata) -> tuple[Location, OMEMetadata, list[Location], Location | None]:
+    if not meta.multiscales:
+        raise NotOMEZarr(f"expected an image, found {meta.kind or 'no OME-NGFF metadata'}", where=location.url)
+    ms = meta.multiscales[0]
+    if not ms.datasets:
+        raise InvalidMetadata("the image lists no datasets", where=location.url, key="multiscales[0].datasets")
+    arrays = [location.child(d.path, key="multiscales[0].datasets.path") for d in ms.datasets]
+    labels = None if meta.image_label is not None else location.child("labels")
+    return location, meta, arrays, labels
+
+
+def _label_names(node: NodeMetadata) -> tuple[str, ...] | None:
+    """The label images a ``labels`` group lists (None when there is no labels group)."""
+    if not node.exists or not node.is_group:
+        return None
+    try:
+        meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format)
+    except NGFFError as exc:
+        warnings.warn(f"ignoring unreadable labels group: {exc}", NGFFWarning, stacklevel=4)
+        return None
+    return meta.labels

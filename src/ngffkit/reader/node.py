@@ -1,0 +1,36 @@
+"""The base of every reader node: where it is and what its metadata says."""
+
+from __future__ import annotations
+
+from ngffkit.formats import Format
+from ngffkit.location import Location
+from ngffkit.metadata import OMEMetadata
+
+
+class Node:
+    """Any OME-Zarr group: where it is and what its metadata says."""
+
+    kind = "node"
+
+    def __init__(self, location: Location, metadata: OMEMetadata) -> None:
+        self.location = location
+        self.metadata = metadata
+
+    @property
+    def url(self) -> str:
+        return self.location.url
+
+    @property
+    def format(self) -> Format:
+        return self.metadata.format
+
+    @property
+    def version(self) -> str:
+        return self.metadata.format.version
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.metadata.warnings
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url} NGFF {self.version}>"

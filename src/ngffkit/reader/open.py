@@ -1,0 +1,69 @@
+"""``ngffkit.open``: whatever a path or URL points at, as the right kind of node."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from zarr.abc.store import Store
+
+from ngffkit.errors import NotFound, NotOMEZarr
+from ngffkit.formats import Format, get_format
+from ngffkit.location import Location
+from ngffkit.metadata import parse_attributes
+from ngffkit.reader.collection import Scene, load_collection
+from ngffkit.reader.hcs import load_plate, load_well
+from ngffkit.reader.image import Image, Labels, load_image
+from ngffkit.reader.node import Node
+
+
+def open(
+    target: str | os.PathLike[str] | Store | Location,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    ngff_version: str | Format | None = None,
+) -> Node:
+    """Open an OME-Zarr group (image, label image, labels group, plate, well, collection, scene).
+
+    Only metadata is read; pixels stay lazy. A path to one level array inside an image (``img.zarr/0``)
+    opens that image. Raises :class:`~ngffkit.NotOMEZarr` for zarr without OME metadata, and other
+    :class:`~ngffkit.NGFFError` subclasses for anything unreadable -- each naming the file at fault.
+    """
+    assume = get_format(ngff_version) if ngff_version is not None else None
+    location = Location.of(target, storage_options=storage_options)
+    node = location.read()
+    if not node.exists:
+        raise NotFound("no zarr group or array here", where=location.url)
+    if node.is_array:
+        return _image_holding(location)
+    meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format, assume=assume)
+    if meta.plate is not None:
+        return load_plate(location, meta)
+    if meta.multiscales:
+        return load_image(location, node)
+    if meta.well is not None:
+        return load_well(location, meta)
+    if meta.labels is not None:
+        return Labels(location, meta)
+    if meta.bioformats2raw_layout is not None:
+        return load_collection(location, meta)
+    if meta.series is not None:
+        parent = location.ancestor(1)
+        return load_collection(parent, parse_attributes(parent.read_group().attributes))
+    if meta.scene is not None:
+        return Scene(location, meta)
+    raise NotOMEZarr("this zarr group holds no OME-NGFF metadata", where=location.url)
+
+
+def _image_holding(location: Location) -> Image:
+    """The image one of whose levels is the array at ``location``."""
+    name = location.url.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        parent = location.ancestor(1)
+        image = load_image(parent)
+    except (NotFound, NotOMEZarr):
+        raise NotOMEZarr("this is a plain zarr array, not part of an OME-Zarr image", where=location.url) from None
+    if name not in image.level_paths:
+        raise NotOMEZarr(f"the image above does not list {name!r} as a level", where=location.url)
+    return image

@@ -1,0 +1,88 @@
+"""The same datasets over a loopback HTTP server and moto's S3 server open identically, with few round trips."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+import ngffkit
+
+from ..conftest import upload_tree
+from ..servers import RequestLog, http_file_server
+
+pytestmark = pytest.mark.network
+
+
+def assert_same_image(remote: ngffkit.Image, local: ngffkit.Image) -> None:
+    assert remote.axes == local.axes and remote.shapes == local.shapes
+    assert [remote.scale(i) for i in range(len(local.levels))] == [local.scale(i) for i in range(len(local.levels))]
+    assert remote.channels == local.channels and remote.label_names == local.label_names
+    for a, b in zip(remote.levels, local.levels, strict=True):
+        np.testing.assert_array_equal(a.compute(), b.compute())
+
+
+def sequential_round_trips(log: RequestLog) -> int:
+    """How many waves of requests there were: a new wave starts when a request begins after every earlier
+    request has finished (so it could not have been sent together with them)."""
+    waves, horizon = 0, float("-inf")
+    for entry in sorted(log.entries, key=lambda e: e["start"]):
+        if entry["start"] >= horizon:
+            waves += 1
+        horizon = max(horizon, entry["end"] or entry["start"])
+    return waves
+
+
+@pytest.mark.parametrize("listing", [True, False])
+@pytest.mark.parametrize("name", ["coins-0.5", "coins-0.4"])
+def test_http_image_and_labels(examples: dict[str, pathlib.Path], listing: bool, name: str) -> None:
+    with http_file_server(examples[name].parent, listing=listing) as server:
+        url = f"{server.url}/{examples[name].name}"
+        remote = ngffkit.open(url)
+        assert isinstance(remote, ngffkit.Image)
+        assert_same_image(remote, ngffkit.open(examples[name]))
+        label = ngffkit.open(f"{url}/labels/coins")  # a label opened by URL finds its image remotely
+        assert label.source_image().url == url
+
+
+def test_http_403_server(examples: dict[str, pathlib.Path]) -> None:
+    with http_file_server(examples["coins-0.5"].parent, listing=False, forbidden_missing=True) as server:
+        img = ngffkit.open(f"{server.url}/{examples['coins-0.5'].name}")
+        assert_same_image(img, ngffkit.open(examples["coins-0.5"]))
+
+
+def test_remote_plate_costs_a_handful_of_round_trips(examples: dict[str, pathlib.Path]) -> None:
+    plate_path = examples["plate-0.4"]  # 24 wells x 4 fields x 2 levels
+    with http_file_server(plate_path.parent, listing=False, latency=0.02) as server:
+        plate = ngffkit.open(f"{server.url}/{plate_path.name}")
+        grid = plate.grid(1)
+        assert grid.shape == (2, 256, 384)
+        requests = server.log.paths()
+        waves = sequential_round_trips(server.log)
+        # root probe, wells, first fields, arrays + labels groups: 4 waves whatever the plate size
+        assert waves <= 5, waves
+        assert server.log.max_in_flight() >= 10
+        assert not any("/c/" in p or p.rstrip("/").split("/")[-1].replace(".", "").isdigit() for p in requests[:0])
+        chunk_requests = [p for p in requests if not p.rsplit("/", 1)[-1].startswith((".z", "zarr.json"))]
+        assert chunk_requests == []  # opening read metadata only
+        assert len(requests) <= 5 + 24 * 3 + 24 * 3 + 24 * 2 * 3 + 24 * 3
+        np.testing.assert_array_equal(grid.compute(), ngffkit.open(plate_path).grid(1).compute())
+
+
+def test_public_and_private_s3(examples: dict[str, pathlib.Path], moto_server: str, monkeypatch: pytest.MonkeyPatch,
+                               tmp_path: pathlib.Path) -> None:  # fmt: skip
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    upload_tree(moto_server, "reader-public", examples["coins-0.5"], "coins.zarr", public=True)
+    upload_tree(moto_server, "reader-private", examples["plate-0.5"], "plate.zarr", public=False)
+    endpoint = {"client_kwargs": {"endpoint_url": moto_server}, "skip_instance_cache": True}
+    public = ngffkit.open("s3://reader-public/coins.zarr", storage_options=endpoint)
+    assert_same_image(public, ngffkit.open(examples["coins-0.5"]))  # type: ignore[arg-type]
+    private = ngffkit.open(
+        "s3://reader-private/plate.zarr", storage_options={**endpoint, "key": "testing", "secret": "testing"}
+    )
+    assert isinstance(private, ngffkit.Plate)
+    np.testing.assert_array_equal(private.grid(0).compute(), ngffkit.open(examples["plate-0.5"]).grid(0).compute())
