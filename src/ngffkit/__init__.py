@@ -6,6 +6,8 @@ The core never imports napari or Qt; the napari plugin lives in :mod:`ngffkit.na
 from __future__ import annotations
 
 from ngffkit.errors import (
+    AlreadyExists,
+    InvalidArgument,
     InvalidMetadata,
     LocationError,
     NGFFError,
@@ -20,14 +22,17 @@ from ngffkit.layers import layers
 from ngffkit.location import Location
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
 from ngffkit.validate import Report, validate, validate_attributes
+from ngffkit.writer import write_field, write_image, write_labels, write_plate, write_well
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "FORMATS",
+    "AlreadyExists",
     "Collection",
     "Format",
     "Image",
+    "InvalidArgument",
     "InvalidMetadata",
     "Labels",
     "Location",
@@ -49,4 +54,9 @@ __all__ = [
     "open",
     "validate",
     "validate_attributes",
+    "write_field",
+    "write_image",
+    "write_labels",
+    "write_plate",
+    "write_well",
 ]

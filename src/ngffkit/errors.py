@@ -52,6 +52,14 @@ class UnsupportedVersion(InvalidMetadata):
     """The metadata states an NGFF version that ngffkit does not know."""
 
 
+class AlreadyExists(NGFFError):
+    """A write would replace existing data and ``overwrite`` was not given."""
+
+
+class InvalidArgument(NGFFError):
+    """A writer was called with arguments that cannot work; raised before anything is written."""
+
+
 class LocationError(NGFFError):
     """A path or URL cannot be opened (unknown protocol, network failure, permission denied)."""
 

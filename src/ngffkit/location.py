@@ -18,6 +18,7 @@ Constructors do no I/O; reading happens in the ``read_*`` methods.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pathlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -461,6 +462,39 @@ class Location:
         if not node.is_group:
             raise NotFound("this is a zarr array, not a group", where=self.url)
         return node
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    async def _set(self, key: str, data: bytes) -> None:
+        await self.store.set(key, default_buffer_prototype().buffer.from_bytes(data))
+
+    def write_json(self, name: str, document: Any) -> None:
+        """Write one JSON document below this node (UTF-8, indented, sorted as given)."""
+        sync(self._set(self.key(name), json.dumps(document, indent=2, allow_nan=False).encode()))
+
+    def write_group(self, attributes: Mapping[str, Any], zarr_format: int) -> None:
+        """Write this node's group metadata: ``zarr.json`` (v3), or ``.zgroup`` and ``.zattrs`` (v2).
+
+        Only the documents are written; arrays and groups below stay as they are (unlike zarr's
+        ``create_group(overwrite=True)``, which deletes them).
+        """
+        if zarr_format == 3:
+            self.write_json(V3_META, {"zarr_format": 3, "node_type": "group", "attributes": dict(attributes)})
+        else:
+            self.write_json(V2_GROUP, {"zarr_format": 2})
+            self.write_json(V2_ATTRS, dict(attributes))
+        self.shared.consolidated.clear()
+
+    def delete(self) -> None:
+        """Delete this node and everything below it."""
+        sync(self.store.delete_dir(self.path))
+        self.shared.consolidated.clear()
+
+    def local_path(self) -> pathlib.Path | None:
+        """The folder of this node when the store is a local directory, else None."""
+        if isinstance(self.store, LocalStore):
+            return pathlib.Path(self.store.root) / self.path
+        return None
 
     # --- arrays ------------------------------------------------------------------------------------
 

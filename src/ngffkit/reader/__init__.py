@@ -4,6 +4,6 @@ from ngffkit.reader.collection import Collection, Scene
 from ngffkit.reader.hcs import Plate, Well, mosaic
 from ngffkit.reader.image import ChannelInfo, Image, Labels
 from ngffkit.reader.node import Node
-from ngffkit.reader.open import open
+from ngffkit.reader.opening import open
 
 __all__ = ["ChannelInfo", "Collection", "Image", "Labels", "Node", "Plate", "Scene", "Well", "mosaic", "open"]

@@ -1,0 +1,260 @@
+"""Multiscale pyramids: downsampling kernels and level plans.
+
+Kernels are plain numpy functions over one block, easy to test. :func:`build_levels` chains them lazily
+with dask so that level k is computed from level k-1 *in the same task graph*: storing every level in one
+``dask.array.store`` call reads each input chunk once. Each level's dask chunks are the zarr chunks (or
+shards) of that level, so parallel writers never touch the same chunk.
+
+Factors are per axis and per level. Translations follow the method: block methods (mean, mode, gaussian,
+max, min) place a level-k pixel at the centre of the block it summarises, ``+ (f - 1) / 2`` input pixels;
+``nearest`` keeps the first pixel of each block, so its translation does not move.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import dask.array as da
+import numpy as np
+from scipy import ndimage
+
+from ngffkit.errors import NGFFError
+
+METHODS = ("mean", "nearest", "gaussian", "mode", "max", "min")
+#: Methods that never create a value the input did not have (safe for label images).
+LABEL_SAFE_METHODS = ("mode", "nearest", "max", "min")
+#: Methods whose level-k pixel sits at the centre of the block it summarises.
+BLOCK_METHODS = ("mean", "mode", "gaussian", "max", "min")
+
+
+class PyramidError(NGFFError):
+    """Pyramid options that cannot work (unknown method, factors that do not nest, ...)."""
+
+
+# --- kernels: one numpy block in, one downsampled block out -----------------------------------------------
+
+
+def _blocks(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """View ``block`` as (out0, f0, out1, f1, ...), padding the edge by repetition when sizes do not divide."""
+    pad = [(0, (-n) % f) for n, f in zip(block.shape, factors, strict=True)]
+    if any(p[1] for p in pad):
+        block = np.pad(block, pad, mode="edge")
+    shape: list[int] = []
+    for n, f in zip(block.shape, factors, strict=True):
+        shape += [n // f, f]
+    return block.reshape(shape)
+
+
+def _factor_axes(ndim: int) -> tuple[int, ...]:
+    return tuple(range(1, 2 * ndim, 2))
+
+
+def reduce_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """Block average; integers are rounded to nearest, never truncated."""
+    mean = _blocks(block, factors).mean(axis=_factor_axes(block.ndim), dtype=np.float64)
+    if np.issubdtype(block.dtype, np.integer):
+        info = np.iinfo(block.dtype)
+        return np.clip(np.rint(mean), info.min, info.max).astype(block.dtype)
+    return mean.astype(block.dtype)
+
+
+def reduce_max(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    return _blocks(block, factors).max(axis=_factor_axes(block.ndim))
+
+
+def reduce_min(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    return _blocks(block, factors).min(axis=_factor_axes(block.ndim))
+
+
+def reduce_nearest(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """The first pixel of every block (a stride)."""
+    return block[tuple(slice(None, None, f) for f in factors)]
+
+
+def reduce_mode(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """The most frequent value of every block (ties: the value met first); for label images."""
+    ndim = block.ndim
+    grouped = _blocks(block, factors)
+    order = list(range(0, 2 * ndim, 2)) + list(_factor_axes(ndim))
+    flat = grouped.transpose(order).reshape(*grouped.shape[0::2], -1)
+    counts = np.zeros(flat.shape, dtype=np.int32)
+    for i in range(flat.shape[-1]):
+        counts[..., i] = (flat == flat[..., i : i + 1]).sum(axis=-1)
+    winner = counts.argmax(axis=-1)
+    return np.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
+
+
+def reduce_gaussian(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    """Anti-aliased: the block average of an already smoothed block (smoothing is done with overlap)."""
+    return reduce_mean(block, factors)
+
+
+KERNELS: dict[str, Callable[[np.ndarray, Sequence[int]], np.ndarray]] = {
+    "mean": reduce_mean,
+    "nearest": reduce_nearest,
+    "gaussian": reduce_gaussian,
+    "mode": reduce_mode,
+    "max": reduce_max,
+    "min": reduce_min,
+}
+
+
+def gaussian_sigma(factors: Sequence[int]) -> tuple[float, ...]:
+    """Smoothing before a factor-f reduction: sigma = (f - 1) / 2 pixels (0 where f is 1)."""
+    return tuple((f - 1) / 2 for f in factors)
+
+
+# --- plans --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    """One pyramid level: its shape and its factor relative to the previous level and to level 0."""
+
+    shape: tuple[int, ...]
+    factors: tuple[int, ...]
+    cumulative: tuple[int, ...]
+
+
+def _downsampled_axes(axis_types: Sequence[str | None], names: Sequence[str]) -> list[bool]:
+    """By default only y and x (the last two space axes) shrink; z only when asked for."""
+    spatial = [i for i, t in enumerate(axis_types) if t == "space"]
+    inplane = set(spatial[-2:])
+    return [i in inplane for i in range(len(names))]
+
+
+def plan_levels(
+    shape: Sequence[int],
+    names: Sequence[str],
+    axis_types: Sequence[str | None],
+    *,
+    levels: int | None = None,
+    scale_factors: int | Sequence[int] | Sequence[Mapping[str, int]] | Mapping[str, int] | None = None,
+    min_size: int = 64,
+) -> list[Level]:
+    """The levels of a pyramid, level 0 first.
+
+    ``scale_factors``:
+      * an int ``f`` (default 2): every level shrinks y and x by ``f`` from the one before;
+      * a dict ``{"z": 2, "y": 2, "x": 2}``: the same per-level factor, per axis (z only shrinks if named);
+      * a list of ints ``[3, 9]``: cumulative factors of levels 1, 2, ... relative to level 0 (so 3 then 9);
+      * a list of dicts: cumulative per-axis factors per level.
+    ``levels`` is the total number of levels; without it, levels are added until y and x are at most
+    ``min_size`` (or stop shrinking). Channel and time axes never shrink.
+    """
+    ndim = len(shape)
+    if len(names) != ndim or len(axis_types) != ndim:
+        raise PyramidError(f"{len(names)} axis names for {ndim} dimensions")
+    shrinkable = _downsampled_axes(axis_types, names)
+    protected = {i for i, t in enumerate(axis_types) if t in ("channel", "time")}
+
+    def per_axis(value: int | Mapping[str, int], where: str) -> tuple[int, ...]:
+        if isinstance(value, Mapping):
+            unknown = set(value) - set(names)
+            if unknown:
+                raise PyramidError(f"{where}: unknown axes {sorted(unknown)} (axes are {', '.join(names)})")
+            out = tuple(int(value.get(n, 1)) for n in names)
+        elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+            out = tuple(int(value) if shrinkable[i] else 1 for i in range(ndim))
+        else:
+            raise PyramidError(f"{where}: a factor must be an integer or a dict of integers, not {value!r}")
+        if any(f < 1 for f in out):
+            raise PyramidError(f"{where}: factors must be >= 1, got {out}")
+        if any(out[i] != 1 for i in protected):
+            raise PyramidError(f"{where}: channel and time axes cannot be downsampled")
+        return out
+
+    cumulative: list[tuple[int, ...]] = [tuple(1 for _ in shape)]
+    if isinstance(scale_factors, Sequence) and not isinstance(scale_factors, str):
+        for i, value in enumerate(scale_factors):
+            cumulative.append(per_axis(value, f"scale_factors[{i}]"))  # type: ignore[arg-type]  # checked inside
+        if levels is not None and levels != len(cumulative):
+            raise PyramidError(f"levels={levels} but scale_factors describe {len(cumulative)} levels")
+    else:
+        step = per_axis(2 if scale_factors is None else scale_factors, "scale_factors")
+        if all(f == 1 for f in step):
+            count = 1 if levels is None else levels
+        elif levels is not None:
+            count = levels
+        else:
+            count = 1
+            size = [s for s, f in zip(shape, step, strict=True) if f > 1]
+            while max(size) > min_size and count < 32:
+                size = [math.ceil(s / f) for s, f in zip(size, [f for f in step if f > 1], strict=True)]
+                count += 1
+        if count < 1:
+            raise PyramidError(f"levels must be >= 1, got {count}")
+        for _ in range(count - 1):
+            cumulative.append(tuple(c * f for c, f in zip(cumulative[-1], step, strict=True)))
+    out: list[Level] = []
+    for k, cum in enumerate(cumulative):
+        prev = cumulative[k - 1] if k else cum
+        if any(c % p for c, p in zip(cum, prev, strict=True)):
+            raise PyramidError(f"level {k} factor {cum} is not a multiple of level {k - 1} factor {prev}")
+        rel = tuple(c // p for c, p in zip(cum, prev, strict=True)) if k else cum
+        if k and any(c < p for c, p in zip(cum, prev, strict=True)):
+            raise PyramidError(f"level {k} factor {cum} shrinks less than level {k - 1}")
+        out.append(Level(tuple(math.ceil(s / c) for s, c in zip(shape, cum, strict=True)), rel, cum))
+    return out
+
+
+def level_placement(
+    scale: Sequence[float], translation: Sequence[float], plan: Sequence[Level], method: str
+) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+    """(scale, translation) of every level, half-pixel correct for block methods."""
+    placed = [(tuple(float(s) for s in scale), tuple(float(t) for t in translation))]
+    for level in plan[1:]:
+        s, t = placed[-1]
+        shift = tuple(
+            (f - 1) / 2 * si if method in BLOCK_METHODS else 0.0 for f, si in zip(level.factors, s, strict=True)
+        )
+        placed.append(
+            (
+                tuple(si * f for si, f in zip(s, level.factors, strict=True)),
+                tuple(ti + d for ti, d in zip(t, shift, strict=True)),
+            )
+        )
+    return placed
+
+
+# --- lazy levels ----------------------------------------------------------------------------------------
+
+
+def downsample(prev: da.Array, factors: Sequence[int], method: str, out_chunks: Sequence[int]) -> da.Array:
+    """Level k from level k-1: blocks of ``out_chunks * factors`` in, blocks of ``out_chunks`` out."""
+    if method not in KERNELS:
+        raise PyramidError(f"unknown downsampling method {method!r} (choose from {', '.join(METHODS)})")
+    factors = tuple(factors)
+    if all(f == 1 for f in factors):
+        return prev.rechunk(tuple(out_chunks))
+    source = prev.rechunk(tuple(c * f for c, f in zip(out_chunks, factors, strict=True)))
+    if method == "gaussian":
+        sigma = gaussian_sigma(factors)
+        depth = tuple(math.ceil(3 * s) for s in sigma)
+        source = source.map_overlap(
+            lambda b: ndimage.gaussian_filter(b.astype(np.float32), sigma).astype(b.dtype),
+            depth=depth,
+            boundary="nearest",
+            dtype=source.dtype,
+        )
+    kernel = KERNELS[method]
+    chunks = tuple(
+        tuple(math.ceil(c / f) for c in axis_chunks) for axis_chunks, f in zip(source.chunks, factors, strict=True)
+    )
+    return source.map_blocks(
+        kernel, factors, chunks=chunks, dtype=source.dtype, meta=np.empty((0,) * prev.ndim, prev.dtype)
+    )
+
+
+def build_levels(
+    data: da.Array, plan: Sequence[Level], method: str, write_chunks: Sequence[Sequence[int]]
+) -> list[da.Array]:
+    """All levels as one lazy graph; level k's dask chunks equal ``write_chunks[k]`` (chunk or shard)."""
+    levels = [data.rechunk(tuple(write_chunks[0]))]
+    for k, level in enumerate(plan[1:], start=1):
+        levels.append(downsample(levels[-1], level.factors, method, write_chunks[k]))
+        if levels[-1].shape != level.shape:
+            raise PyramidError(f"level {k} came out {levels[-1].shape}, expected {level.shape}")
+    return levels

@@ -1,0 +1,114 @@
+"""Writing plates and wells: layout metadata up front, then fields independently (safe in parallel)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ngffkit.errors import InvalidArgument
+from ngffkit.formats import DEFAULT_WRITE, Format
+from ngffkit.location import Location
+from ngffkit.metadata import Acquisition, FieldRef, OMEMetadata, Plate, Well, WellRef, parse_attributes
+from ngffkit.writer.image import Target, prepare_destination, target_format, write_image
+
+_NAME = re.compile(r"[A-Za-z0-9]+")
+
+
+def _well_paths(wells: Sequence[str | tuple[str, str]], rows: Sequence[str], columns: Sequence[str]) -> list[WellRef]:
+    refs = []
+    for well in wells:
+        row, column = well.split("/", 1) if isinstance(well, str) and "/" in well else tuple(well)
+        if row not in rows or column not in columns:
+            raise InvalidArgument(f"well {well!r} is not at a declared row and column")
+        refs.append(WellRef(f"{row}/{column}", list(rows).index(row), list(columns).index(column)))
+    if len({r.path for r in refs}) != len(refs):
+        raise InvalidArgument("wells repeat")
+    return refs
+
+
+def write_plate(
+    dest: Target,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    wells: Sequence[str | tuple[str, str]],
+    *,
+    fields: int | Sequence[str] = 1,
+    acquisitions: Sequence[Mapping[str, Any]] | None = None,
+    name: str | None = None,
+    version: str | Format = DEFAULT_WRITE,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Location:
+    """Write a plate's layout: plate metadata, row groups and well groups listing their fields.
+
+    Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
+    processes can write different fields at the same time. Returns the plate's location.
+    """
+    rows, columns = [str(r) for r in rows], [str(c) for c in columns]
+    for what, names in (("row", rows), ("column", columns)):
+        bad = [n for n in names if not _NAME.fullmatch(n)]
+        if bad or len(set(names)) != len(names) or not names:
+            raise InvalidArgument(f"{what} names must be distinct letters/digits, got {names}")
+    refs = _well_paths(wells, rows, columns)
+    if not refs:
+        raise InvalidArgument("a plate needs at least one well")
+    field_names = [str(i) for i in range(fields)] if isinstance(fields, int) else [str(f) for f in fields]
+    if not field_names or any(not _NAME.fullmatch(f) for f in field_names):
+        raise InvalidArgument(f"field names must be letters/digits, got {field_names}")
+    fmt, _ = target_format(version)
+    location = Location.of(dest, storage_options=storage_options, mode="w")
+    prepare_destination(location, overwrite)
+    for row in sorted({r.path.split("/")[0] for r in refs}):
+        location.child(row).write_group({}, fmt.zarr_format)  # a plain group: rows hold no OME metadata
+    well_meta = Well(tuple(FieldRef(f) for f in field_names))
+    for ref in refs:
+        location.child(ref.path).write_group(
+            OMEMetadata(format=fmt, well=well_meta).to_attributes(fmt), fmt.zarr_format
+        )
+    acq = tuple(Acquisition(int(a["id"]), a.get("name"), a.get("maximumfieldcount")) for a in acquisitions or ())
+    plate = Plate(tuple(rows), tuple(columns), tuple(refs), name=name, acquisitions=acq, field_count=len(field_names))
+    location.write_group(OMEMetadata(format=fmt, plate=plate).to_attributes(fmt), fmt.zarr_format)
+    return location
+
+
+def write_well(
+    dest: Target,
+    fields: Sequence[str],
+    *,
+    version: str | Format = DEFAULT_WRITE,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Location:
+    """Write a well group listing ``fields`` (outside a plate, or to re-describe one)."""
+    fmt, _ = target_format(version)
+    location = Location.of(dest, storage_options=storage_options, mode="w")
+    prepare_destination(location, overwrite)
+    location.write_group(
+        OMEMetadata(format=fmt, well=Well(tuple(FieldRef(str(f)) for f in fields))).to_attributes(fmt), fmt.zarr_format
+    )
+    return location
+
+
+def write_field(
+    plate_dest: Target,
+    well: str,
+    field: str | int,
+    data: Any,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    **image_options: Any,
+) -> Any:
+    """Write one field of view of a plate made by :func:`write_plate`, in the plate's NGFF version."""
+    plate_location = Location.of(plate_dest, storage_options=storage_options, mode="w")
+    node = plate_location.read_group()
+    meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format)
+    if meta.plate is None or well not in {w.path for w in meta.plate.wells}:
+        raise InvalidArgument(f"the plate lists no well {well!r}")
+    well_location = plate_location.child(well)
+    well_node = well_location.read_group()
+    well_meta = parse_attributes(well_node.attributes, zarr_format=well_node.zarr_format).well
+    if well_meta is None or str(field) not in {f.path for f in well_meta.images}:
+        raise InvalidArgument(f"well {well} lists no field {field!r}")
+    image_options.setdefault("version", meta.format)
+    return write_image(data, well_location.child(str(field)), **image_options)

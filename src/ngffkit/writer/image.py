@@ -1,0 +1,331 @@
+"""Writing multiscale images: arrays first, metadata last, all levels in one pass.
+
+The order matters for safety: level arrays are created and filled first; the group's metadata, which is
+what makes the folder an OME-Zarr image, is written only after every level is complete. An interrupted
+write (exception, kill) therefore never leaves metadata that claims levels that were not written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+from dask.delayed import Delayed
+from zarr.abc.store import Store
+
+from ngffkit import pyramid
+from ngffkit.errors import AlreadyExists, InvalidArgument, NGFFError
+from ngffkit.formats import DEFAULT_WRITE, Format, get_format
+from ngffkit.location import Location
+from ngffkit.metadata import (
+    Axis,
+    Channel,
+    Dataset,
+    ImageLabel,
+    LabelColor,
+    Multiscale,
+    OMEMetadata,
+    Omero,
+    parse_attributes,
+    upgrade,
+)
+from ngffkit.metadata.multiscales import scale_translation_transforms
+from ngffkit.reader import open as open_node
+from ngffkit.writer import options
+from ngffkit.writer.progress import run_with_progress
+
+Target = str | os.PathLike[str] | Store | Location
+Progress = bool | Callable[[int, int], None] | None
+
+
+def target_format(version: str | Format) -> tuple[Format, Format]:
+    """(format written, format the metadata is built in): 0.6rc0 is built as 0.5 and then upgraded."""
+    fmt = get_format(version)
+    if fmt.is_newer_than(DEFAULT_WRITE) or fmt == DEFAULT_WRITE:
+        return fmt, DEFAULT_WRITE
+    if fmt.has_scale_translation:
+        return fmt, fmt
+    raise InvalidArgument(f"ngffkit writes NGFF 0.4, 0.5 and 0.6rc0, not {fmt}")
+
+
+def prepare_destination(location: Location, overwrite: bool) -> None:
+    """Refuse to replace data unless asked; never delete something that is not zarr."""
+    node = location.read()
+    local = location.local_path()
+    if local is not None and local.exists():
+        if local.is_file():
+            raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
+        if not node.exists and any(local.iterdir()):
+            raise AlreadyExists(
+                "is a non-empty folder that is not zarr; refusing to write into it (even with overwrite)",
+                where=location.url,
+            )
+    if node.exists:
+        if not overwrite:
+            what = f"a zarr {node.node_type}"
+            try:
+                kind = parse_attributes(node.attributes, zarr_format=node.zarr_format).kind
+                if kind:
+                    what = f"an OME-Zarr {kind}"
+            except NGFFError:
+                pass
+            raise AlreadyExists(f"already holds {what}; pass overwrite=True to replace it", where=location.url)
+        location.delete()
+
+
+@dataclass
+class MultiscaleJob:
+    """Everything needed to write one multiscale image, checked up front."""
+
+    location: Location
+    fmt: Format
+    build_fmt: Format
+    axes: tuple[Axis, ...]
+    levels: list[da.Array]
+    placement: list[tuple[tuple[float, ...], tuple[float, ...]]]
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    compressor: Any
+    method: str
+    name: str | None
+    channels: list[options.ChannelSpec] | None = None
+    image_label: ImageLabel | None = None
+    extra_metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: Give the label image colours for the values found in its lowest level (measured after writing).
+    auto_label_colors: bool = False
+    #: Run after the metadata is written (e.g. registering a label in its ``labels`` group).
+    after: Callable[[], None] | None = None
+    _arrays: list[zarr.Array] = field(default_factory=list, repr=False)
+
+    def create_arrays(self) -> list[zarr.Array]:
+        arrays = []
+        for k, level in enumerate(self.levels):
+            kwargs: dict[str, Any] = {
+                "name": self.location.key(str(k)),
+                "shape": level.shape,
+                "dtype": level.dtype,
+                "chunks": tuple(min(c, s) for c, s in zip(self.chunks, level.shape, strict=True)),
+                "zarr_format": self.fmt.zarr_format,
+                "compressors": self.compressor,
+                "fill_value": 0,
+            }
+            if self.fmt.uses_zarr_v3:
+                kwargs["dimension_names"] = [a.name for a in self.axes]
+                if self.shards is not None:
+                    # A level smaller than a shard gets one shard of whole inner chunks (the grid may overhang).
+                    inner = kwargs["chunks"]
+                    kwargs["shards"] = tuple(
+                        min(s, -(-n // c) * c) for s, n, c in zip(self.shards, level.shape, inner, strict=True)
+                    )
+            else:
+                kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+                kwargs["filters"] = None
+            arrays.append(zarr.create_array(self.location.store, **kwargs))
+        return arrays
+
+    def metadata(self) -> OMEMetadata:
+        datasets = tuple(Dataset(str(k), scale_translation_transforms(s, t)) for k, (s, t) in enumerate(self.placement))
+        meta = OMEMetadata(
+            format=self.build_fmt,
+            multiscales=(
+                Multiscale(
+                    datasets,
+                    self.axes,
+                    name=self.name,
+                    type=self.method,
+                    metadata={"method": f"ngffkit.pyramid.{self.method}"},
+                ),
+            ),
+            omero=self._omero(),
+            image_label=self._image_label(),
+            foreign=dict(self.extra_metadata),
+        )
+        return upgrade(meta, self.fmt) if self.fmt != self.build_fmt else meta
+
+    def _image_label(self) -> ImageLabel | None:
+        if self.image_label is None or not self.auto_label_colors:
+            return self.image_label
+        values = [int(v) for v in np.unique(np.asarray(self._arrays[-1][...])) if v != 0]
+        palette = _LABEL_PALETTE
+        colors = tuple(LabelColor(v, (*palette[i % len(palette)], 255)) for i, v in enumerate(values))
+        return replace(self.image_label, colors=colors)
+
+    def _omero(self) -> Omero | None:
+        if self.channels is None:
+            return None
+        axis = next((i for i, a in enumerate(self.axes) if a.is_channel), None)
+        # Measure windows on the lowest level as written: small, and no recomputation of the pyramid.
+        low = np.asarray(self._arrays[-1][...])
+        reduce_axes = tuple(i for i in range(low.ndim) if i != axis)
+        lows, highs = np.atleast_1d(low.min(axis=reduce_axes)), np.atleast_1d(low.max(axis=reduce_axes))
+        out = []
+        for i, spec in enumerate(self.channels):
+            color = spec.color or ("FFFFFF" if len(self.channels) == 1 else _DEFAULT_COLORS[i % len(_DEFAULT_COLORS)])
+            window = options.channel_window(spec, (float(lows[i]), float(highs[i])), low.dtype)
+            out.append(Channel(spec.label or f"channel {i}", color, window, spec.visible))
+        return Omero(tuple(out))
+
+    def run(self, progress: Progress, compute: bool) -> Delayed | None:
+        """Create the arrays, store every level in one graph, then write the metadata."""
+        self._arrays = self.create_arrays()
+        # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
+        stored = da.store(self.levels, self._arrays, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+        finish = dask.delayed(self._finish)(stored)
+        if not compute:
+            return finish
+        run_with_progress(finish, progress, "writing " + self.location.url.rsplit("/", 1)[-1])
+        return None
+
+    def _finish(self, _stored: Any) -> None:
+        self.location.write_group(self.metadata().to_attributes(self.fmt), self.fmt.zarr_format)
+        if self.after is not None:
+            self.after()
+
+
+_DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00")
+#: Label colours for ``colors="auto"``: well separated hues, repeated; never random.
+_LABEL_PALETTE = (
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
+)  # fmt: skip
+
+
+def _as_dask(data: Any) -> da.Array:
+    if isinstance(data, da.Array):
+        return data
+    if hasattr(data, "shape") and hasattr(data, "dtype"):
+        return da.from_array(data, chunks="auto")
+    raise InvalidArgument(f"cannot write {type(data).__name__}: pass a numpy or dask array, or a list of levels")
+
+
+def plan_job(
+    data: Any,
+    location: Location,
+    *,
+    fmt: Format,
+    build_fmt: Format,
+    axes: options.AxesLike,
+    scale: Any,
+    translation: Any,
+    units: Any,
+    levels: int | None,
+    scale_factors: Any,
+    method: str,
+    chunks: Sequence[int] | None,
+    shards: Sequence[int] | None,
+    compressor: Any,
+    name: str | None,
+    channels: Any = None,
+    image_label: ImageLabel | None = None,
+) -> MultiscaleJob:
+    """Check every argument and lay the pyramid out lazily; nothing is written here."""
+    if method not in pyramid.METHODS:
+        raise InvalidArgument(f"unknown method {method!r} (choose from {', '.join(pyramid.METHODS)})")
+    given_levels = [_as_dask(d) for d in data] if isinstance(data, list | tuple) else None
+    base = given_levels[0] if given_levels else _as_dask(data)
+    options.check_shape(base.shape)
+    axis_objs = options.resolve_axes(axes, base.shape, units)
+    scale_v = options.per_axis_values(scale, axis_objs, 1.0, "scale")
+    if any(s <= 0 for s in scale_v):
+        raise InvalidArgument(f"scale must be positive, got {scale_v}")
+    translation_v = options.per_axis_values(translation, axis_objs, 0.0, "translation")
+    chunk_shape = options.resolve_chunks(chunks, base.shape, axis_objs, base.dtype.itemsize)
+    shard_shape = options.resolve_shards(shards, chunk_shape, fmt)
+    write_unit = shard_shape or chunk_shape
+    names = [a.name for a in axis_objs]
+    types = [a.type for a in axis_objs]
+    try:
+        if given_levels is not None:
+            plan = _plan_from_given(given_levels)
+            lazy = [
+                lv.rechunk(tuple(min(w, s) for w, s in zip(write_unit, lv.shape, strict=True))) for lv in given_levels
+            ]
+        else:
+            plan = pyramid.plan_levels(base.shape, names, types, levels=levels, scale_factors=scale_factors)
+            units_per_level = [tuple(min(w, s) for w, s in zip(write_unit, lv.shape, strict=True)) for lv in plan]
+            lazy = pyramid.build_levels(base, plan, method, units_per_level)
+    except pyramid.PyramidError as exc:
+        raise InvalidArgument(exc.message) from None
+    channel_axis = next((i for i, a in enumerate(axis_objs) if a.is_channel), None)
+    count = base.shape[channel_axis] if channel_axis is not None else 1
+    return MultiscaleJob(
+        location=location,
+        fmt=fmt,
+        build_fmt=build_fmt,
+        axes=axis_objs,
+        levels=lazy,
+        placement=pyramid.level_placement(scale_v, translation_v, plan, method),
+        chunks=chunk_shape,
+        shards=shard_shape,
+        compressor=options.compressor_for(compressor, fmt),
+        method=method,
+        name=name,
+        channels=options.resolve_channels(channels, count),
+        image_label=image_label,
+    )
+
+
+def _plan_from_given(levels: Sequence[da.Array]) -> list[pyramid.Level]:
+    """Levels of a pyramid the caller already has: factors from the shape ratios, which must shrink."""
+    out: list[pyramid.Level] = []
+    base = levels[0].shape
+    for k, lv in enumerate(levels):
+        if lv.ndim != len(base):
+            raise InvalidArgument(f"level {k} has {lv.ndim} dimensions, level 0 has {len(base)}")
+        cumulative = tuple(max(1, round(b / s)) for b, s in zip(base, lv.shape, strict=True))
+        prev = out[-1].cumulative if out else cumulative
+        if k and any(c < p or c % p for c, p in zip(cumulative, prev, strict=True)):
+            raise InvalidArgument(f"level {k} {lv.shape} does not shrink evenly from level {k - 1}")
+        rel = tuple(c // p for c, p in zip(cumulative, prev, strict=True)) if k else cumulative
+        out.append(pyramid.Level(tuple(lv.shape), rel, cumulative))
+    return out
+
+
+def write_image(
+    data: Any,
+    dest: Target,
+    *,
+    axes: options.AxesLike = None,
+    scale: float | Sequence[float] | Mapping[str, float] | None = None,
+    translation: Sequence[float] | Mapping[str, float] | None = None,
+    units: str | Mapping[str, str] | None = None,
+    channels: Sequence[Any] | None = None,
+    name: str | None = None,
+    levels: int | None = None,
+    scale_factors: Any = None,
+    method: str = "mean",
+    chunks: Sequence[int] | None = None,
+    shards: Sequence[int] | None = None,
+    compressor: Any = "zstd",
+    version: str | Format = DEFAULT_WRITE,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    progress: Progress = None,
+    compute: bool = True,
+) -> Any:
+    """Write ``data`` (numpy, dask, or a list of levels) as a multiscale OME-Zarr image at ``dest``.
+
+    Every level is computed from the one before in a single dask graph (each input chunk is read once)
+    and written with whatever dask scheduler is active, ``dask.distributed`` included. Arrays are written
+    first and the metadata last. Returns the written :class:`~ngffkit.Image`, or with ``compute=False`` a
+    dask ``Delayed`` that performs the write. See :func:`ngffkit.pyramid.plan_levels` for
+    ``scale_factors``; ``method`` is one of mean, nearest, gaussian, mode, max, min.
+    """
+    fmt, build_fmt = target_format(version)
+    location = Location.of(dest, storage_options=storage_options, mode="w")
+    job = plan_job(
+        data, location, fmt=fmt, build_fmt=build_fmt, axes=axes, scale=scale, translation=translation,
+        units=units, levels=levels, scale_factors=scale_factors, method=method, chunks=chunks, shards=shards,
+        compressor=compressor, name=name, channels=channels,
+    )  # fmt: skip
+    prepare_destination(location, overwrite)
+    delayed = job.run(progress, compute)
+    if delayed is not None:
+        return delayed
+    return open_node(location)

@@ -1,0 +1,286 @@
+"""write_image / write_labels / write_plate: valid output for every version, safety, and interop."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import zarr
+
+import ngffkit
+from ngffkit import AlreadyExists, InvalidArgument, NotFound, NotOMEZarr, validate
+
+VERSIONS = ["0.4", "0.5", "0.6rc0"]
+
+
+def volume(shape: tuple[int, ...] = (12, 150, 170), dtype: str = "uint16") -> np.ndarray:
+    rng = np.random.default_rng(7)
+    zz, yy, xx = np.meshgrid(*(np.linspace(0, 1, s) for s in shape[-3:]), indexing="ij")
+    smooth = 3000 * np.exp(-((yy - 0.5) ** 2 + (xx - 0.4) ** 2) / 0.05) * (1 + zz)
+    return (np.broadcast_to(smooth, shape) + rng.normal(200, 20, shape)).astype(dtype)
+
+
+def assert_valid(path: pathlib.Path) -> None:
+    report = validate(path)
+    assert report.valid, [f.format() for f in report.errors]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_image_round_trip(tmp_path: pathlib.Path, version: str) -> None:
+    data = volume()
+    img = ngffkit.write_image(
+        data, tmp_path / "v.zarr", scale=(2.0, 0.5, 0.5), units="micrometer", version=version, chunks=(4, 64, 64)
+    )
+    assert img.version == version and img.axis_names == ("z", "y", "x")
+    assert img.shapes == [(12, 150, 170), (12, 75, 85), (12, 38, 43)]
+    np.testing.assert_array_equal(img.levels[0].compute(), data)
+    assert img.scale(1) == (2.0, 1.0, 1.0) and img.translation(1) == (0.0, 0.25, 0.25)
+    assert img.levels[0].chunksize == (4, 64, 64)
+    assert_valid(tmp_path / "v.zarr")
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_output_passes_ome_zarr_models(tmp_path: pathlib.Path, version: str) -> None:
+    ome_zarr_models = pytest.importorskip("ome_zarr_models")
+    from skimage import data as skdata
+
+    path = tmp_path / "astro.zarr"
+    ngffkit.write_image(
+        skdata.astronaut().transpose(2, 0, 1), path, axes="cyx", version=version, channels=["R", "G", "B"]
+    )
+    ngffkit.write_labels((skdata.astronaut()[..., 0] > 100).astype(np.uint8), path, "mask", colors="auto")
+    group = ome_zarr_models.open_ome_zarr(zarr.open_group(str(path), mode="r"), version=version)
+    assert type(group).__name__ == "Image"
+    label_group = ome_zarr_models.open_ome_zarr(
+        zarr.open_group(str(path / "labels" / "mask"), mode="r"), version=version
+    )
+    assert type(label_group).__name__ == "ImageLabel"
+    plate = ngffkit.write_plate(tmp_path / "p.zarr", ["A"], ["1", "2"], ["A/1", "A/2"], version=version)
+    for well in ("A/1", "A/2"):
+        ngffkit.write_field(plate, well, 0, np.ones((32, 32), dtype=np.uint8))
+    assert (
+        type(
+            ome_zarr_models.open_ome_zarr(zarr.open_group(str(tmp_path / "p.zarr"), mode="r"), version=version)
+        ).__name__
+        == "HCS"
+    )
+
+
+def test_ome_zarr_py_reads_what_we_write(tmp_path: pathlib.Path) -> None:
+    pytest.importorskip("ome_zarr")
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    data = volume((2, 10, 64, 64))
+    ngffkit.write_image(
+        data, tmp_path / "i.zarr", axes="czyx", version="0.4", channels=[{"label": "a", "color": "FF0000"}, "b"]
+    )
+    nodes = list(Reader(parse_url(str(tmp_path / "i.zarr")))())
+    np.testing.assert_array_equal(np.asarray(nodes[0].data[0]), data)
+    assert nodes[0].metadata["channel_names"] == ["a", "b"]
+    assert nodes[0].metadata["colormap"][0][1] == [1.0, 0.0, 0.0]
+    assert [a["name"] for a in nodes[0].metadata["axes"]] == ["c", "z", "y", "x"]
+
+
+def test_5d_with_guessed_axes_and_channels(tmp_path: pathlib.Path) -> None:
+    data = np.random.default_rng(1).integers(0, 255, (2, 3, 4, 64, 64), dtype=np.uint8)
+    img = ngffkit.write_image(
+        data, tmp_path / "t.zarr", levels=2, channels=["a", "b", {"label": "c", "color": "#ff8800", "window": [0, 100]}]
+    )
+    assert img.axis_names == ("t", "c", "z", "y", "x")
+    assert [c.name for c in img.channels] == ["a", "b", "c"] and img.channels[2].color == "FF8800"
+    assert img.channels[2].contrast_limits == (0.0, 100.0)
+    assert img.shapes[1] == (2, 3, 4, 32, 32)  # z, t and c are not downsampled by default
+    assert_valid(tmp_path / "t.zarr")
+
+
+def test_existing_pyramid_and_dask_input(tmp_path: pathlib.Path) -> None:
+    base = da.from_array(volume(), chunks=(3, 50, 50))
+    levels = [base, base[:, ::2, ::2], base[:, ::4, ::4]]
+    img = ngffkit.write_image(levels, tmp_path / "given.zarr", method="nearest")
+    assert img.shapes == [(12, 150, 170), (12, 75, 85), (12, 38, 43)] and img.translation(2) == (0.0, 0.0, 0.0)
+    np.testing.assert_array_equal(img.levels[2].compute(), base[:, ::4, ::4].compute())
+
+
+def test_int_factors_other_than_two_and_z(tmp_path: pathlib.Path) -> None:
+    img = ngffkit.write_image(
+        volume(), tmp_path / "f.zarr", scale_factors=[{"z": 1, "y": 3, "x": 3}, {"z": 3, "y": 9, "x": 9}]
+    )
+    assert img.shapes == [(12, 150, 170), (12, 50, 57), (4, 17, 19)]
+    assert img.scale(2) == (3.0, 9.0, 9.0) and img.translation(2) == (1.0, 4.0, 4.0)
+
+
+def test_sharded_v05(tmp_path: pathlib.Path) -> None:
+    ngffkit.write_image(volume(), tmp_path / "s.zarr", chunks=(4, 32, 32), shards=(4, 64, 64), compressor="blosc")
+    meta = json.loads((tmp_path / "s.zarr" / "0" / "zarr.json").read_text())
+    assert meta["codecs"][0]["name"] == "sharding_indexed"
+    assert meta["chunk_grid"]["configuration"]["chunk_shape"] == [4, 64, 64]
+    assert_valid(tmp_path / "s.zarr")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"axes": "yx"}, "2 axes"),
+        ({"method": "bicubic"}, "unknown method"),
+        ({"chunks": (64, 64)}, "chunks"),
+        ({"scale": (1, -1, 1)}, "positive"),
+        ({"shards": (8, 64, 64), "version": "0.4"}, "sharding needs zarr v3"),
+        ({"compressor": "lzma"}, "unknown compressor"),
+        ({"scale_factors": [2, 3]}, "not a multiple"),
+        ({"axes": "tcx"}, "2 or 3 space axes"),
+    ],
+)
+def test_bad_arguments_write_nothing(tmp_path: pathlib.Path, kwargs: dict, match: str) -> None:
+    with pytest.raises(InvalidArgument, match=match):
+        ngffkit.write_image(volume(), tmp_path / "bad.zarr", **kwargs)
+    assert not (tmp_path / "bad.zarr").exists()
+
+
+def test_zero_size_and_non_integer_labels(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(InvalidArgument, match="0-size"):
+        ngffkit.write_image(np.zeros((0, 10)), tmp_path / "z.zarr")
+    ngffkit.write_image(np.zeros((64, 64), dtype=np.uint8), tmp_path / "img.zarr")
+    with pytest.raises(InvalidArgument, match="integers"):
+        ngffkit.write_labels(np.zeros((64, 64), dtype=np.float32), tmp_path / "img.zarr", "cells")
+    with pytest.raises(InvalidArgument, match="invent label values"):
+        ngffkit.write_labels(np.zeros((64, 64), dtype=np.uint8), tmp_path / "img.zarr", "cells", method="mean")
+    with pytest.raises(InvalidArgument, match="shape"):
+        ngffkit.write_labels(np.zeros((32, 64), dtype=np.uint8), tmp_path / "img.zarr", "cells")
+    assert not (tmp_path / "img.zarr" / "labels").exists()
+
+
+def test_overwrite_protection(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "o.zarr"
+    ngffkit.write_image(np.zeros((64, 64), dtype=np.uint8), path)
+    with pytest.raises(AlreadyExists, match="already holds an OME-Zarr image"):
+        ngffkit.write_image(np.ones((64, 64), dtype=np.uint8), path)
+    assert ngffkit.open(path).levels[0].compute().max() == 0
+    img = ngffkit.write_image(np.ones((32, 32), dtype=np.uint8), path, overwrite=True)
+    assert img.shapes[0] == (32, 32) and img.levels[0].compute().min() == 1
+    folder = tmp_path / "precious"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep")
+    with pytest.raises(AlreadyExists, match="not zarr"):
+        ngffkit.write_image(np.zeros((8, 8)), folder, overwrite=True)
+    assert (folder / "notes.txt").read_text() == "keep"
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def test_interrupted_write_leaves_no_metadata(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zarr.storage import LocalStore
+
+    original = LocalStore.set
+    writes = {"n": 0}
+
+    async def failing_set(self, key, value, byte_range=None):  # type: ignore[no-untyped-def]
+        if "/c/" in key:
+            writes["n"] += 1
+            if writes["n"] == 5:
+                raise Boom("disk full")
+        return await original(self, key, value)
+
+    monkeypatch.setattr(LocalStore, "set", failing_set)
+    with pytest.raises(Boom):
+        ngffkit.write_image(volume(), tmp_path / "i.zarr", chunks=(2, 32, 32))
+    monkeypatch.undo()
+    # zarr may have made an empty parent group, but no OME metadata claims any level
+    root = tmp_path / "i.zarr" / "zarr.json"
+    assert not root.exists() or json.loads(root.read_text()).get("attributes", {}) == {}
+    with pytest.raises((NotFound, NotOMEZarr)):
+        ngffkit.open(tmp_path / "i.zarr")
+    assert not validate(tmp_path / "i.zarr").valid
+    img = ngffkit.write_image(volume(), tmp_path / "i.zarr", overwrite=True)  # a rerun finishes the job
+    assert len(img.levels) == 3
+
+
+def test_compute_false_and_progress(tmp_path: pathlib.Path) -> None:
+    delayed = ngffkit.write_image(volume(), tmp_path / "d.zarr", compute=False)
+    with pytest.raises(NotOMEZarr):  # nothing claims to be an image until the graph has run
+        ngffkit.open(tmp_path / "d.zarr")
+    dask.compute(delayed)
+    assert_valid(tmp_path / "d.zarr")
+    seen: list[tuple[int, int]] = []
+    ngffkit.write_image(volume(), tmp_path / "p.zarr", progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1] > 0
+
+
+def test_labels_keep_existing_entries_and_metadata(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "i.zarr"
+    data = volume((2, 4, 128, 128))
+    ngffkit.write_image(data, path, axes="czyx", scale={"z": 3.0, "y": 0.5, "x": 0.5})
+    cells = (data[0] > 1500).astype(np.uint16)
+    ngffkit.write_labels(cells, path, "cells", colors={1: (255, 0, 0, 255)}, properties={1: {"class": "cell"}})
+    ngffkit.write_labels(cells * 2, path, "nuclei", colors="auto")
+    img = ngffkit.open(path)
+    assert img.label_names == ("cells", "nuclei")
+    cells_img = img.label("cells")
+    assert cells_img.axis_names == ("z", "y", "x") and cells_img.scale(1) == img.scale(1)[1:]
+    assert cells_img.translation(1) == img.translation(1)[1:]
+    assert cells_img.image_label is not None and cells_img.image_label.color_map() == {1: (1.0, 0.0, 0.0, 1.0)}
+    assert cells_img.image_label.properties[0].properties == {"class": "cell"}
+    nuclei = img.label("nuclei")
+    assert set(np.unique(nuclei.levels[-1].compute())) <= {0, 2} and nuclei.image_label.colors[0].value == 2  # type: ignore[union-attr]
+    assert_valid(path)
+    with pytest.raises(AlreadyExists):
+        ngffkit.write_labels(cells, path, "cells")
+
+
+def _write_one_field(args: tuple[str, str, int]) -> str:
+    plate, well, value = args
+    ngffkit.write_field(plate, well, 0, np.full((2, 64, 64), value, dtype=np.uint8), axes="cyx")
+    return well
+
+
+def test_plate_fields_written_by_parallel_processes(tmp_path: pathlib.Path) -> None:
+    import multiprocessing
+
+    wells = [f"{r}/{c}" for r in "AB" for c in "123"]
+    plate = ngffkit.write_plate(tmp_path / "p.zarr", ["A", "B"], ["1", "2", "3"], wells, name="screen")
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        done = pool.map(_write_one_field, [(str(tmp_path / "p.zarr"), w, i + 1) for i, w in enumerate(wells)])
+    assert sorted(done) == sorted(wells)
+    assert_valid(tmp_path / "p.zarr")
+    grid = ngffkit.open(plate).grid(0).compute()
+    assert grid.shape == (2, 128, 192) and grid[0, 64, 128] == 6 and grid[1, 0, 0] == 1  # B/3 is the 6th well
+    with pytest.raises(InvalidArgument, match="no well"):
+        ngffkit.write_field(plate, "C/1", 0, np.zeros((8, 8)))
+
+
+def test_distributed_local_cluster(tmp_path: pathlib.Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster):  # fmt: skip
+        data = da.from_array(volume((24, 256, 256)), chunks=(8, 128, 128))
+        img = ngffkit.write_image(data, tmp_path / "dist.zarr", chunks=(8, 64, 64))
+    assert_valid(tmp_path / "dist.zarr")
+    np.testing.assert_array_equal(img.levels[1].compute(), ngffkit.pyramid.reduce_mean(data.compute(), (1, 2, 2)))
+
+
+@pytest.mark.network
+def test_write_to_s3(moto_server: str, tmp_path: pathlib.Path) -> None:
+    import boto3
+
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_server, aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"
+    )
+    s3.create_bucket(Bucket="write-target")
+    options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": moto_server, "region_name": "us-east-1"},
+               "skip_instance_cache": True}  # fmt: skip
+    data = volume((4, 100, 100))
+    img = ngffkit.write_image(data, "s3://write-target/img.zarr", storage_options=options, chunks=(2, 32, 32))
+    assert img.url == "s3://write-target/img.zarr"
+    np.testing.assert_array_equal(
+        ngffkit.open("s3://write-target/img.zarr", storage_options=options).levels[0].compute(), data
+    )
+    assert validate("s3://write-target/img.zarr", storage_options=options).valid
+    with pytest.raises(AlreadyExists):
+        ngffkit.write_image(data, "s3://write-target/img.zarr", storage_options=options)
