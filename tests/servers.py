@@ -61,6 +61,31 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
         def log_message(self, *args):  # type: ignore[no-untyped-def]
             pass
 
+        def _send_range(self, path: str, spec: str) -> None:
+            """Answer ``Range: bytes=a-b`` (or ``a-`` / ``-n``) with 206 Partial Content, as real servers do."""
+            size = os.path.getsize(path)
+            first, _, last = spec.removeprefix("bytes=").partition("-")
+            if first == "":
+                start, end = max(0, size - int(last)), size - 1
+            else:
+                start, end = int(first), min(size - 1, int(last)) if last else size - 1
+            if start >= size or start > end:
+                self.send_error(416)
+                return
+            with open(path, "rb") as f:
+                f.seek(start)
+                body = f.read(end - start + 1)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def end_headers(self) -> None:
+            self.send_header("Accept-Ranges", "bytes")
+            super().end_headers()
+
         def _missing(self) -> bool:
             path = self.translate_path(self.path)
             return not os.path.exists(path)
@@ -77,6 +102,8 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                     self.send_error(403)
                 elif head:
                     super().do_HEAD()
+                elif self.headers.get("Range") and os.path.isfile(path):
+                    self._send_range(path, self.headers["Range"])
                 else:
                     super().do_GET()
             finally:

@@ -86,6 +86,104 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pyramid_options(args: argparse.Namespace) -> dict[str, Any]:
+    factors: Any = None
+    if args.factors:
+        try:
+            factors = json.loads(args.factors)
+        except json.JSONDecodeError:
+            raise SystemExit(_usage_error('--factors takes JSON: 2, [3, 9] or {"z": 1, "y": 2, "x": 2}')) from None
+    chunks = tuple(int(c) for c in args.chunks.split(",")) if args.chunks else None
+    shards = tuple(int(c) for c in args.shards.split(",")) if args.shards else None
+    return {
+        "levels": args.levels, "scale_factors": factors, "method": args.method, "chunks": chunks,
+        "shards": shards, "compressor": args.compressor, "version": args.version, "overwrite": args.overwrite,
+    }  # fmt: skip
+
+
+def _add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") -> None:
+    from ngffkit.pyramid import METHODS
+    from ngffkit.writer.options import COMPRESSORS
+
+    g = p.add_argument_group("pyramid and storage")
+    g.add_argument("--version", default="0.5", choices=["0.4", "0.5", "0.6rc0"], help="NGFF version (default 0.5)")
+    g.add_argument("--levels", type=int, help="number of levels (default: until y, x <= 64)")
+    g.add_argument("--factors", help='per-level factor: 2, cumulative [3, 9], or {"z": 2, "y": 2, "x": 2}')
+    g.add_argument("--method", default=method, choices=METHODS, help=f"downsampling method (default {method})")
+    g.add_argument("--chunks", help="chunk shape, e.g. 1,64,256,256")
+    g.add_argument("--shards", help="shard shape (NGFF 0.5+), a multiple of the chunks")
+    g.add_argument("--compressor", default="zstd", choices=COMPRESSORS, help="(default zstd)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing OME-Zarr at OUT")
+
+
+def _progress_bar() -> Any:
+    return True
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from ngffkit.convert import convert
+
+    image = convert(args.input, args.output, axes=args.axes, progress=_progress_bar(), **_pyramid_options(args))
+    print(f"wrote {image.url}: {len(image.levels)} levels, shape {image.shapes[0]}, axes {''.join(image.axis_names)}")
+    return EXIT_OK
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from ngffkit.examples import write_coins, write_plate
+
+    if args.kind == "plate":
+        path = write_plate(args.output, args.version, labels=True)
+    else:
+        path = write_coins(args.output, args.version)
+        if args.kind == "labels":
+            path = path / "labels" / "coins"
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from ngffkit.download import download
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("downloading chunks", total=None)
+        out = download(args.url, args.output, storage_options=_storage_options(args.storage_options),
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
+    print(f"downloaded {args.url} to {out}")
+    return EXIT_OK
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from ngffkit.upgrade_store import upgrade_store
+    from ngffkit.validate import validate
+
+    actions = upgrade_store(args.path, args.to, dry_run=args.dry_run)
+    for action in actions:
+        if args.dry_run or args.verbose:
+            print(("would " if args.dry_run else "") + action.describe())
+    if args.dry_run:
+        print(f"{len(actions)} metadata changes; nothing was written (--dry-run)")
+        return EXIT_OK
+    report = validate(args.path)
+    print(
+        f"upgraded {args.path} to NGFF {args.to}: {len(actions)} metadata changes, chunks untouched; {report.summary()}"
+    )
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def cmd_zip(args: argparse.Namespace) -> int:
+    from ngffkit import ozx
+    from ngffkit.reader import open as open_node
+
+    node = open_node(args.input)
+    if not str(args.output).lower().endswith(ozx.SUFFIX):
+        raise SystemExit(_usage_error(f"OUT must end with {ozx.SUFFIX}"))
+    out = ozx.pack(args.input, args.output, node.format, overwrite=args.overwrite)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ngffkit.demo import run_demo
 
@@ -132,7 +230,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("demo", help="build the bundled example datasets, validate and describe them")
+    p = sub.add_parser(
+        "create",
+        help="write sample data (coins with labels, or a small plate), offline",
+        epilog="examples:\n  ngffkit create coins.ome.zarr\n  ngffkit create --kind plate --version 0.4 plate.zarr",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("output", metavar="OUT")
+    p.add_argument("--kind", choices=["image", "labels", "plate"], default="image")
+    p.add_argument("--version", default="0.5", choices=["0.4", "0.5", "0.6rc0"])
+    p.set_defaults(func=cmd_create)
+
+    p = sub.add_parser(
+        "convert",
+        help="convert a TIFF / OME-TIFF / .npy file to OME-Zarr with a pyramid",
+        epilog="examples:\n  ngffkit convert stack.ome.tif stack.ome.zarr\n"
+        '  ngffkit convert volume.npy vol.zarr --axes zyx --factors \'{"z": 2, "y": 2, "x": 2}\'',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", metavar="IN")
+    p.add_argument("output", metavar="OUT", help="destination folder (or .ozx file)")
+    p.add_argument("--axes", help="axis names, e.g. czyx (default: from the file, or guessed)")
+    _add_pyramid_options(p)
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser(
+        "download",
+        help="copy a remote OME-Zarr to a local folder (resumable)",
+        epilog="example:\n  ngffkit download https://example.org/plate.ome.zarr plate.ome.zarr",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", metavar="URL")
+    p.add_argument("output", metavar="OUT")
+    p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser(
+        "upgrade",
+        help="upgrade NGFF 0.4 (zarr v2) to 0.5 (zarr v3) in place, rewriting metadata only",
+        epilog="example:\n  ngffkit upgrade --dry-run image.ome.zarr",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--to", default="0.5", choices=["0.5"])
+    p.add_argument("--dry-run", action="store_true", help="list the changes without writing anything")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every change made")
+    p.set_defaults(func=cmd_upgrade)
+
+    p = sub.add_parser(
+        "zip",
+        help="pack an OME-Zarr (NGFF 0.5+) into one .ozx file (RFC-9)",
+        epilog="example:\n  ngffkit zip image.ome.zarr image.ozx",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", metavar="IN")
+    p.add_argument("output", metavar="OUT.ozx")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_zip)
+
+    p = sub.add_parser("demo", help="write example image + labels + plate, validate them, describe them, show them")
     p.add_argument("--output", default="ngffkit-demo", help="folder for the example datasets (default: %(default)s)")
     p.add_argument("--no-viewer", action="store_true", help="never open napari, even when it is available")
     p.set_defaults(func=cmd_demo)

@@ -1,17 +1,21 @@
-"""``ngffkit demo``: the main job end to end on bundled examples.
+"""``ngffkit demo``: the main job end to end.
 
-Builds a coins image with labels (NGFF 0.4 and 0.5) and a small plate, validates each whole hierarchy,
-and prints what ``ngffkit info`` sees. It writes only into its own output folder, and refuses a folder it
-did not create.
+Writes a coins image with labels (NGFF 0.5 and 0.4) and a small plate with labels using ngffkit's writer,
+packs one image into a zipped ``.ozx``, validates every hierarchy, prints what ``ngffkit info`` sees, and
+opens them in napari when a display and the napari extra are present. It writes only into its own output
+folder, and refuses a folder it did not create.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import pathlib
 import shutil
 
 from rich.console import Console
 
+from ngffkit import ozx
 from ngffkit.errors import NGFFError
 from ngffkit.examples import write_coins, write_plate
 from ngffkit.formats import V04, V05
@@ -37,10 +41,12 @@ def run_demo(output: str | pathlib.Path, *, show: bool = False) -> int:
     console = Console(highlight=False)
     out = pathlib.Path(output)
     _prepare(out)
+    coins = write_coins(out / f"coins-{V05}.ome.zarr", V05)
     datasets = [
-        write_coins(out / f"coins-{V05}.ome.zarr", V05),
+        coins,
         write_coins(out / f"coins-{V04}.ome.zarr", V04),
-        write_plate(out / f"plate-{V05}.ome.zarr", V05),
+        write_plate(out / f"plate-{V05}.ome.zarr", V05, labels=True),
+        ozx.pack(coins, out / f"coins-{V05}.ozx", V05),
     ]
     all_valid = True
     for path in datasets:
@@ -52,6 +58,19 @@ def run_demo(output: str | pathlib.Path, *, show: bool = False) -> int:
             console.print(f"  {finding.format()}")
         render(describe(path), console)
     console.print(f"\nExamples are in {out.resolve()}; open them with [bold]ngffkit info PATH[/bold].")
-    if show:
-        console.print("(The napari viewer opens here once the napari plugin lands.)")
+    if show and _can_show():
+        from ngffkit.napari import show_paths
+
+        show_paths([str(p) for p in datasets[:1] + datasets[2:3]])
+    elif show:
+        console.print(
+            "(napari opens these when a display and the napari extra are present: pip install 'ngffkit[napari]')"
+        )
     return 0 if all_valid else 1
+
+
+def _can_show() -> bool:
+    return (
+        bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        and importlib.util.find_spec("napari") is not None
+    )

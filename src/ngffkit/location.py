@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import pathlib
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +30,10 @@ import zarr
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
-from zarr.storage import FsspecStore, LocalStore, MemoryStore
+from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 
 from ngffkit import paths
-from ngffkit.errors import InvalidMetadata, LocationError, NotFound
+from ngffkit.errors import InvalidMetadata, LocationError, NotFound, UnsafePath
 from ngffkit.jsonfile import parse_json
 
 V2_GROUP, V2_ARRAY, V2_ATTRS, V2_CONSOLIDATED = ".zgroup", ".zarray", ".zattrs", ".zmetadata"
@@ -63,7 +64,7 @@ class ForbiddenIsMissingStore(FsspecStore):
             raise
 
 
-async def _gather(*awaitables: Any) -> list[Any]:
+async def gather_all(*awaitables: Any) -> list[Any]:
     """Run awaitables concurrently and wait for all of them; then raise the first error, if any.
 
     Plain ``asyncio.gather`` raises on the first failure and leaves its siblings running unobserved,
@@ -150,6 +151,8 @@ def make_store(
     if not isinstance(target, str) or not target:
         raise LocationError(f"cannot open {target!r}: expected a path, a URL or a zarr store")
     protocol, rest = _split_url(target)
+    if target.rstrip("/").lower().endswith(".ozx"):
+        return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only)
     if protocol in ("", "file"):
         local = pathlib.Path(rest if protocol else target).expanduser()
         if storage_options:
@@ -165,6 +168,31 @@ def make_store(
         hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
         raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
     return store, target.rstrip("/")
+
+
+def _zip_store(
+    target: str, protocol: str, rest: str, storage_options: Mapping[str, Any] | None, read_only: bool
+) -> tuple[Store, str]:
+    """A zipped OME-Zarr (.ozx): a local file through zarr's ZipStore, remote ones through range requests."""
+    if not read_only:
+        raise LocationError("a .ozx archive is written whole by the writer, not opened for writing", where=target)
+    if protocol in ("", "file"):
+        local = pathlib.Path(rest if protocol else target).expanduser()
+        if not local.is_file():
+            raise NotFound("no such .ozx file", where=str(local))
+        try:
+            return ZipStore(local, mode="r", read_only=True), str(local)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
+    options = _pool_options(
+        protocol, _s3_options(dict(storage_options or {})) if protocol.startswith("s3") else dict(storage_options or {})
+    )
+    try:
+        return ForbiddenIsMissingStore.from_url(
+            f"zip::{target}", storage_options={protocol: options}, read_only=True
+        ), target
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise LocationError(f"cannot open the zip archive: {exc}", where=target) from None
 
 
 def _store_url(store: Store) -> str:
@@ -263,6 +291,10 @@ class Location:
     def child(self, relative: str, *, key: str | None = None) -> Location:
         """The node at ``relative`` below this one; :class:`~ngffkit.UnsafePath` if it would escape."""
         paths.check_relative(relative, where=self.url, key=key)
+        if any(part.lower().endswith(".ozx") for part in relative.split("/")):
+            raise UnsafePath(
+                f"path {relative!r} names a nested .ozx archive; refusing to follow it", where=self.url, key=key
+            )
         return Location(self.shared, paths.join(self.path, relative))
 
     def parent(self) -> Location | None:
@@ -327,8 +359,14 @@ class Location:
 
     # --- raw documents ------------------------------------------------------------------------------
 
+    async def _ensure_open(self) -> None:
+        """Stores open lazily (zarr's higher-level API does this; raw reads must do it themselves)."""
+        if not getattr(self.store, "_is_open", True):
+            await self.store._open()
+
     async def _get(self, key: str) -> bytes | None:
         try:
+            await self._ensure_open()
             buf = await self.store.get(key, prototype=default_buffer_prototype())
         except FileNotFoundError:
             return None
@@ -378,7 +416,7 @@ class Location:
             # First contact with an unknown store: ask for both formats and v2 consolidated metadata
             # together -- one round trip.
             self.shared.consolidated_checked = True
-            v3, zgroup, zattrs, zarray, zmeta = await _gather(
+            v3, zgroup, zattrs, zarray, zmeta = await gather_all(
                 *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY)),
                 self._root_json(V2_CONSOLIDATED),
             )
@@ -393,10 +431,10 @@ class Location:
             if expect == "array":
                 return self._node_from(None, None, None, await self._get_json(self.key(V2_ARRAY)))
             names = (V2_GROUP, V2_ATTRS) if expect == "group" else (V2_GROUP, V2_ATTRS, V2_ARRAY)
-            docs = await _gather(*(self._get_json(self.key(n)) for n in names))
+            docs = await gather_all(*(self._get_json(self.key(n)) for n in names))
             zgroup, zattrs, zarray = (*docs, None) if expect == "group" else docs
             return self._node_from(None, zgroup, zattrs, zarray)
-        v3, zgroup, zattrs, zarray = await _gather(
+        v3, zgroup, zattrs, zarray = await gather_all(
             *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY))
         )
         return self._node_from(v3, zgroup, zattrs, zarray)
@@ -466,6 +504,7 @@ class Location:
     # --- writing -----------------------------------------------------------------------------------
 
     async def _set(self, key: str, data: bytes) -> None:
+        await self._ensure_open()
         await self.store.set(key, default_buffer_prototype().buffer.from_bytes(data))
 
     def write_json(self, name: str, document: Any) -> None:
@@ -511,7 +550,7 @@ class Location:
 
 
 async def _gather_nodes(locations: Iterable[Location], expects: Iterable[str | None]) -> list[NodeMetadata]:
-    return list(await _gather(*(loc._read_node(e) for loc, e in zip(locations, expects, strict=True))))
+    return list(await gather_all(*(loc._read_node(e) for loc, e in zip(locations, expects, strict=True))))
 
 
 def read_many(locations: Sequence[Location], expect: str | Sequence[str | None] | None = None) -> list[NodeMetadata]:

@@ -19,7 +19,7 @@ import zarr
 from dask.delayed import Delayed
 from zarr.abc.store import Store
 
-from ngffkit import pyramid
+from ngffkit import ozx, pyramid
 from ngffkit.errors import AlreadyExists, InvalidArgument, NGFFError
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.location import Location
@@ -271,6 +271,20 @@ def plan_job(
     )
 
 
+def _write_ozx(data: Any, dest: Any, *, fmt: Format, overwrite: bool, compute: bool, **image_options: Any) -> Any:
+    """Write into a staging folder beside ``dest``, then pack it into the .ozx archive in one step."""
+    if not compute:
+        raise InvalidArgument("compute=False is not available for .ozx destinations (the archive is packed at the end)")
+    if not fmt.uses_zarr_v3:
+        raise InvalidArgument(f"zipped OME-Zarr (.ozx) needs NGFF 0.5 or later, not {fmt}")
+    if os.path.exists(dest) and not overwrite:
+        raise AlreadyExists("already exists; pass overwrite=True to replace it", where=os.fspath(dest))
+    with ozx.staging(dest) as folder:
+        write_image(data, folder, version=fmt, **image_options)
+        ozx.pack(folder, dest, fmt, overwrite=overwrite)
+    return open_node(os.fspath(dest))
+
+
 def _plan_from_given(levels: Sequence[da.Array]) -> list[pyramid.Level]:
     """Levels of a pyramid the caller already has: factors from the shape ratios, which must shrink."""
     out: list[pyramid.Level] = []
@@ -318,6 +332,10 @@ def write_image(
     ``scale_factors``; ``method`` is one of mean, nearest, gaussian, mode, max, min.
     """
     fmt, build_fmt = target_format(version)
+    if ozx.is_ozx(dest):
+        return _write_ozx(data, dest, fmt=fmt, overwrite=overwrite, compute=compute, progress=progress, axes=axes,
+                          scale=scale, translation=translation, units=units, channels=channels, name=name, levels=levels,
+                          scale_factors=scale_factors, method=method, chunks=chunks, shards=shards, compressor=compressor)  # fmt: skip
     location = Location.of(dest, storage_options=storage_options, mode="w")
     job = plan_job(
         data, location, fmt=fmt, build_fmt=build_fmt, axes=axes, scale=scale, translation=translation,

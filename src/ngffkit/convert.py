@@ -1,0 +1,163 @@
+"""TIFF, OME-TIFF and .npy files to OME-Zarr, lazily (pixels are read chunk by chunk while writing).
+
+Physical pixel sizes and channel names are carried over: from OME-XML (``PhysicalSizeX/Y/Z`` with their
+units, ``Channel/@Name``) or from ImageJ metadata (resolution tags, ``spacing``, ``unit``).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import tifffile
+import zarr
+
+from ngffkit.errors import InvalidArgument, NotFound
+from ngffkit.writer import write_image
+from ngffkit.writer.options import guess_axes
+
+#: tifffile axis letters -> NGFF axis names. S (samples, e.g. RGB) becomes the channel axis.
+TIFF_AXES = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
+NGFF_ORDER = ("t", "c", "z", "y", "x")
+#: Unit spellings found in files -> NGFF unit names.
+UNITS = {"µm": "micrometer", "um": "micrometer", "micron": "micrometer", "\\u00B5m": "micrometer",
+         "nm": "nanometer", "mm": "millimeter", "cm": "centimeter", "m": "meter", "s": "second",
+         "ms": "millisecond", "pixel": None}  # fmt: skip
+
+
+@dataclass
+class Source:
+    """A readable image: lazy data in NGFF axis order and what the file says about it."""
+
+    data: da.Array
+    axes: str
+    scale: dict[str, float] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    channel_names: list[str] | None = None
+
+
+def _unit(text: str | None) -> str | None:
+    if not text:
+        return None
+    return UNITS.get(text, text)
+
+
+def _reorder(data: da.Array, letters: str) -> tuple[da.Array, str]:
+    """Drop length-1 unknown axes and put the rest in t, c, z, y, x order."""
+    names: list[str] = []
+    for i, letter in enumerate(letters):
+        name = TIFF_AXES.get(letter)
+        if name is None:
+            if data.shape[i] != 1:
+                raise InvalidArgument(f"cannot map TIFF axis {letter!r} of size {data.shape[i]} to an NGFF axis")
+            data = data[(slice(None),) * len(names) + (0,)]
+            continue
+        if name in names:
+            raise InvalidArgument(f"the TIFF has two axes that map to {name!r} ({letters})")
+        names.append(name)
+    order = sorted(range(len(names)), key=lambda i: NGFF_ORDER.index(names[i]))
+    return data.transpose(order), "".join(names[i] for i in order)
+
+
+def read_tiff(path: pathlib.Path) -> Source:
+    tif = tifffile.TiffFile(path)
+    series = tif.series[0]
+    lazy = da.from_zarr(zarr.open(series.aszarr(), mode="r"))
+    data, axes = _reorder(lazy, series.axes)
+    source = Source(data, axes)
+    if tif.is_ome and tif.ome_metadata:
+        _ome_metadata(source, tif.ome_metadata)
+    elif tif.is_imagej:
+        _imagej_metadata(source, tif)
+    return source
+
+
+def _ome_metadata(source: Source, xml: str) -> None:
+    root = ET.fromstring(xml)
+    ns = {"ome": root.tag.split("}")[0].strip("{")} if root.tag.startswith("{") else {}
+    pixels = root.find(".//ome:Pixels", ns) if ns else root.find(".//Pixels")
+    if pixels is None:
+        return
+    for axis in "xyz":
+        size = pixels.attrib.get(f"PhysicalSize{axis.upper()}")
+        if size is not None and axis in source.axes:
+            source.scale[axis] = float(size)
+            unit = _unit(pixels.attrib.get(f"PhysicalSize{axis.upper()}Unit", "µm"))
+            if unit:
+                source.units[axis] = unit
+    channels = pixels.findall("ome:Channel", ns) if ns else pixels.findall("Channel")
+    names = [c.attrib.get("Name") for c in channels]
+    if names and all(names) and "c" in source.axes and len(names) == source.data.shape[source.axes.index("c")]:
+        source.channel_names = [str(n) for n in names]
+
+
+def _imagej_metadata(source: Source, tif: Any) -> None:
+    meta = tif.imagej_metadata or {}
+    unit = _unit(meta.get("unit"))
+    page = tif.pages[0]
+    for axis, tag in (("x", "XResolution"), ("y", "YResolution")):
+        value = page.tags.get(tag)
+        if value is not None and axis in source.axes:
+            num, den = value.value
+            if num:
+                source.scale[axis] = den / num
+                if unit:
+                    source.units[axis] = unit
+    if "spacing" in meta and "z" in source.axes:
+        source.scale["z"] = float(meta["spacing"])
+        if unit:
+            source.units["z"] = unit
+
+
+def read_npy(path: pathlib.Path) -> Source:
+    array = np.load(path, mmap_mode="r")
+    return Source(da.from_array(array, chunks="auto"), guess_axes(array.shape))
+
+
+def read_source(path: str | os.PathLike[str]) -> Source:
+    src = pathlib.Path(path)
+    if not src.is_file():
+        raise NotFound("no such file", where=str(src))
+    name = src.name.lower()
+    try:
+        if name.endswith((".tif", ".tiff")):
+            return read_tiff(src)
+        if name.endswith(".npy"):
+            return read_npy(src)
+    except (OSError, ValueError) as exc:
+        raise InvalidArgument(f"cannot read the file: {exc}", where=str(src)) from None
+    raise InvalidArgument("unsupported file type (use .tif, .tiff, .ome.tif or .npy)", where=str(src))
+
+
+def convert(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    axes: str | None = None,
+    scale: Mapping[str, float] | None = None,
+    units: Mapping[str, str] | str | None = None,
+    channels: list[Any] | None = None,
+    **image_options: Any,
+) -> Any:
+    """Convert a TIFF / OME-TIFF / .npy file to OME-Zarr; explicit arguments win over the file's metadata."""
+    src = read_source(source)
+    if axes is not None and len(axes) != src.data.ndim:
+        raise InvalidArgument(f"axes {axes!r} do not fit the {src.data.ndim}D data")
+    merged_scale = {**src.scale, **(scale or {})}
+    merged_units: Any = units if isinstance(units, str) else {**src.units, **(units or {})}
+    names = channels or src.channel_names
+    return write_image(
+        src.data,
+        dest,
+        axes=axes or src.axes,
+        scale=merged_scale or None,
+        units=merged_units or None,
+        channels=names,
+        **image_options,
+    )

@@ -1,0 +1,151 @@
+"""``ngffkit upgrade``: NGFF 0.4 (zarr v2) to 0.5 (zarr v3) by rewriting metadata only; the chunks stay.
+
+Each array's ``.zarray`` becomes a ``zarr.json`` that reads the very same chunk files: the ``v2`` chunk key
+encoding keeps the keys, a ``bytes`` codec plus the same compressor keeps the bytes. Groups get their
+attributes upgraded. New documents are written first and the old ones removed last, so an interruption
+leaves a hierarchy that still opens as 0.4.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from zarr.core.sync import sync
+
+from ngffkit.errors import InvalidArgument, NGFFError
+from ngffkit.formats import V05, Format, get_format
+from ngffkit.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata
+from ngffkit.metadata import parse_attributes, upgrade
+from ngffkit.walk import walk
+
+_SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One metadata change: write ``document`` at ``key``, or delete ``key`` (document None)."""
+
+    key: str
+    document: dict[str, Any] | None
+
+    def describe(self) -> str:
+        return f"write {self.key}" if self.document is not None else f"remove {self.key}"
+
+
+def _codec(compressor: Mapping[str, Any] | None, itemsize: int, where: str) -> list[dict[str, Any]]:
+    if compressor is None:
+        return []
+    kind = compressor.get("id")
+    if kind == "zstd":
+        return [
+            {
+                "name": "zstd",
+                "configuration": {
+                    "level": compressor.get("level", 0),
+                    "checksum": bool(compressor.get("checksum", False)),
+                },
+            }
+        ]
+    if kind == "gzip":
+        return [{"name": "gzip", "configuration": {"level": compressor.get("level", 1)}}]
+    if kind == "blosc":
+        return [{"name": "blosc", "configuration": {
+            "cname": compressor.get("cname", "lz4"), "clevel": compressor.get("clevel", 5),
+            "shuffle": _SHUFFLE.get(compressor.get("shuffle", 1), "shuffle"), "typesize": itemsize,
+            "blocksize": compressor.get("blocksize", 0)}}]  # fmt: skip
+    raise InvalidArgument(f"compressor {kind!r} has no zarr v3 equivalent that keeps the chunk bytes", where=where)
+
+
+def array_document(node: NodeMetadata, axis_names: list[str] | None) -> dict[str, Any]:
+    """The zarr v3 ``zarr.json`` that reads a v2 array's chunks unchanged."""
+    meta = node.array or {}
+    where = node.location.url
+    if meta.get("filters"):
+        raise InvalidArgument("arrays with v2 filters cannot be upgraded in place", where=where)
+    if meta.get("order", "C") != "C":
+        raise InvalidArgument("Fortran-ordered arrays cannot be upgraded in place", where=where)
+    dtype = np.dtype(meta["dtype"])
+    if dtype.kind not in "biuf":
+        raise InvalidArgument(f"dtype {meta['dtype']} cannot be upgraded in place", where=where)
+    codecs: list[dict[str, Any]] = [
+        {"name": "bytes", "configuration": {"endian": "big" if dtype.byteorder == ">" else "little"}}
+    ]
+    codecs += _codec(meta.get("compressor"), dtype.itemsize, where)
+    fill = meta.get("fill_value")
+    doc: dict[str, Any] = {
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": meta["shape"],
+        "data_type": "bool" if dtype.kind == "b" else dtype.newbyteorder("=").name,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": meta["chunks"]}},
+        "chunk_key_encoding": {"name": "v2", "configuration": {"separator": meta.get("dimension_separator") or "."}},
+        "fill_value": 0 if fill is None else fill,
+        "codecs": codecs,
+        "attributes": node.attributes,
+    }
+    if axis_names is not None and len(axis_names) == len(meta["shape"]):
+        doc["dimension_names"] = axis_names
+    return doc
+
+
+def plan_upgrade(location: Location, to: Format) -> list[Action]:
+    """The metadata changes that upgrade every node below ``location`` (nothing is written)."""
+    nodes = list(walk(location))
+    if not nodes:
+        raise NGFFError("nothing to upgrade here", where=location.url)
+    if nodes[0].zarr_format != 2:
+        raise InvalidArgument(
+            f"is zarr v{nodes[0].zarr_format}; only zarr v2 (NGFF <= 0.4) is upgraded", where=location.url
+        )
+    axes_of: dict[str, list[str]] = {}
+    writes: list[Action] = []
+    removes: list[Action] = []
+    for node in nodes:
+        if node.is_group:
+            meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=2)
+            attrs = upgrade(meta, to).to_attributes() if meta.kind is not None else dict(node.attributes)
+            writes.append(
+                Action(node.location.key(V3_META), {"zarr_format": 3, "node_type": "group", "attributes": attrs})
+            )
+            for ms in meta.multiscales:
+                for ds in ms.datasets:
+                    axes_of[node.location.child(ds.path).path] = list(ms.axis_names)
+            removes += [Action(node.location.key(n), None) for n in (V2_GROUP, V2_ATTRS)]
+    for node in nodes:
+        if node.is_array:
+            writes.append(Action(node.location.key(V3_META), array_document(node, axes_of.get(node.location.path))))
+            removes += [Action(node.location.key(n), None) for n in (V2_ARRAY, V2_ATTRS)]
+    # Deepest first and the root last: until the root's zarr.json exists, readers still see zarr v2.
+    writes.sort(key=lambda a: -a.key.count("/"))
+    return writes + removes
+
+
+def upgrade_store(
+    target: str | os.PathLike[str] | Location,
+    to: str | Format = V05,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+) -> list[Action]:
+    """Upgrade the hierarchy at ``target`` in place to ``to`` (0.5); returns what was (or would be) done."""
+    fmt = get_format(to)
+    if fmt != V05:
+        raise InvalidArgument(f"in-place upgrade goes to NGFF 0.5 (zarr v3), not {fmt}")
+    location = Location.of(target, storage_options=storage_options, mode="r" if dry_run else "w")
+    actions = plan_upgrade(location, fmt)
+    if not dry_run:
+        for action in actions:
+            if action.document is not None:
+                location.write_json(_relative(action.key, location.path), action.document)
+        for action in actions:
+            if action.document is None:
+                sync(location.store.delete(action.key))
+    return actions
+
+
+def _relative(key: str, root: str) -> str:
+    return key[len(root) + 1 :] if root and key.startswith(root + "/") else key
