@@ -51,21 +51,62 @@ def _factor_axes(ndim: int) -> tuple[int, ...]:
     return tuple(range(1, 2 * ndim, 2))
 
 
+def _pad_to_multiple(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
+    pad = [(0, (-n) % f) for n, f in zip(block.shape, factors, strict=True)]
+    return np.pad(block, pad, mode="edge") if any(p[1] for p in pad) else block
+
+
+def _strided_reduce(
+    block: np.ndarray, factors: Sequence[int], combine: np.ufunc, dtype: np.dtype | None = None
+) -> np.ndarray:
+    """Combine the f strided slices of every axis in turn. Each step reads contiguous runs of memory, which
+    is several times faster than reducing a strided 2N-dimensional view, and exact for integer sums. The
+    first step widens to ``dtype`` while it halves the data, so no full-size copy is ever made."""
+    out = block
+    for axis, f in enumerate(factors):
+        if f == 1:
+            continue
+        index = (slice(None),) * axis
+        parts = [out[(*index, slice(i, None, f))] for i in range(f)]
+        acc = (
+            combine(parts[0], parts[1], dtype=dtype)
+            if dtype is not None and out is block
+            else combine(parts[0], parts[1])
+        )
+        for part in parts[2:]:
+            acc = combine(acc, part, out=acc)
+        out = acc
+    return out if out is not block else block.astype(dtype or block.dtype)
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """An accumulator that cannot overflow for the block sizes used here."""
+    if np.issubdtype(dtype, np.integer):
+        signed = np.issubdtype(dtype, np.signedinteger)
+        if dtype.itemsize <= 2:
+            return np.dtype(np.int32 if signed else np.uint32)
+        return np.dtype(np.int64 if signed else np.uint64)
+    return np.dtype(np.float64) if dtype.itemsize > 4 else np.dtype(np.float32)
+
+
 def reduce_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
-    """Block average; integers are rounded to nearest, never truncated."""
-    mean = _blocks(block, factors).mean(axis=_factor_axes(block.ndim), dtype=np.float64)
+    """Block average; integers are rounded to nearest (half to even), never truncated."""
+    count = math.prod(factors)
+    padded = _pad_to_multiple(block, factors)
+    total = _strided_reduce(padded, factors, np.add, _sum_dtype(block.dtype))
     if np.issubdtype(block.dtype, np.integer):
+        div = np.float32 if block.dtype.itemsize <= 2 else np.float64
         info = np.iinfo(block.dtype)
-        return np.clip(np.rint(mean), info.min, info.max).astype(block.dtype)
-    return mean.astype(block.dtype)
+        return np.clip(np.rint(np.divide(total.astype(div), count)), info.min, info.max).astype(block.dtype)
+    return np.divide(total, count).astype(block.dtype)
 
 
 def reduce_max(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
-    return _blocks(block, factors).max(axis=_factor_axes(block.ndim))
+    return _strided_reduce(_pad_to_multiple(block, factors), factors, np.maximum)
 
 
 def reduce_min(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
-    return _blocks(block, factors).min(axis=_factor_axes(block.ndim))
+    return _strided_reduce(_pad_to_multiple(block, factors), factors, np.minimum)
 
 
 def reduce_nearest(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
@@ -258,3 +299,44 @@ def build_levels(
         if levels[-1].shape != level.shape:
             raise PyramidError(f"level {k} came out {levels[-1].shape}, expected {level.shape}")
     return levels
+
+
+# --- super-blocks: several levels from one in-memory region -------------------------------------------------
+
+
+def superblock_depth(
+    plan: Sequence[Level], write_chunks: Sequence[Sequence[int]], itemsize: int, budget_bytes: int
+) -> int:
+    """The deepest level m whose write chunks can all be made from one level-0 region of at most
+    ``budget_bytes``: that region is ``write_chunks[m] * cumulative[m]`` and holds whole write chunks of
+    every level 0..m, so one task can compute and write all of them from memory."""
+    depth = 0
+    for k in range(1, len(plan)):
+        region = [min(c * f, s) for c, f, s in zip(write_chunks[k], plan[k].cumulative, plan[0].shape, strict=True)]
+        if math.prod(region) * itemsize > budget_bytes:
+            break
+        aligned = all(
+            all(
+                r % (write_chunks[j][i] * plan[j].cumulative[i]) == 0 or r == plan[0].shape[i]
+                for i, r in enumerate(region)
+            )
+            for j in range(k)
+        )
+        if not aligned:
+            break
+        depth = k
+    return depth
+
+
+def superblock_shape(plan: Sequence[Level], write_chunks: Sequence[Sequence[int]], depth: int) -> tuple[int, ...]:
+    return tuple(
+        min(c * f, s) for c, f, s in zip(write_chunks[depth], plan[depth].cumulative, plan[0].shape, strict=True)
+    )
+
+
+def reduce_chain(block: np.ndarray, plan: Sequence[Level], depth: int, method: str) -> list[np.ndarray]:
+    """Levels 0..depth of one in-memory region, each from the one before."""
+    out = [block]
+    for k in range(1, depth + 1):
+        out.append(KERNELS[method](out[-1], plan[k].factors))
+    return out

@@ -7,6 +7,7 @@ write (exception, kill) therefore never leaves metadata that claims levels that 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -88,6 +89,10 @@ class MultiscaleJob:
     build_fmt: Format
     axes: tuple[Axis, ...]
     levels: list[da.Array]
+    #: The caller's array when it is in memory: super-blocks are cut from it directly (no re-chunking).
+    source: Any
+    #: The pyramid plan when ngffkit builds the levels (None when the caller gave every level).
+    plan: list[pyramid.Level] | None
     placement: list[tuple[tuple[float, ...], tuple[float, ...]]]
     chunks: tuple[int, ...]
     shards: tuple[int, ...] | None
@@ -114,6 +119,9 @@ class MultiscaleJob:
                 "zarr_format": self.fmt.zarr_format,
                 "compressors": self.compressor,
                 "fill_value": 0,
+                # Images rarely have all-zero chunks: skip zarr's per-chunk comparison with the fill value.
+                # Label images often do, and skipping those chunks saves space, so they keep the check.
+                "config": {"write_empty_chunks": self.image_label is None},
             }
             if self.fmt.uses_zarr_v3:
                 kwargs["dimension_names"] = [a.name for a in self.axes]
@@ -171,15 +179,109 @@ class MultiscaleJob:
             out.append(Channel(spec.label or f"channel {i}", color, window, spec.visible))
         return Omero(tuple(out))
 
+    def write_units(self) -> list[tuple[int, ...]]:
+        """Per level, the block one task writes: a shard if sharded, else a chunk (clipped to the level)."""
+        unit = self.shards or self.chunks
+        return [tuple(min(u, s) for u, s in zip(unit, lv.shape, strict=True)) for lv in self.levels]
+
+    def _superblocks(self) -> tuple[int, tuple[int, ...]] | None:
+        """(depth m, level-0 region) when levels 0..m can be made from in-memory super-blocks."""
+        plan = self.plan
+        if plan is None or self.method == "gaussian":  # gaussian smoothing needs halos: the lazy path
+            return None
+        units = self.write_units()
+        depth = pyramid.superblock_depth(plan, units, self.levels[0].dtype.itemsize, SUPERBLOCK_BYTES)
+        return (depth, pyramid.superblock_shape(plan, units, depth)) if depth else None
+
+    def _region_writer(self, depth: int, upto: int) -> Callable[..., np.ndarray]:
+        """A block function writing levels 0..upto-1 of its level-0 region and returning level ``depth``."""
+        plan, arrays, method = self.plan, self._arrays, self.method
+        assert plan is not None
+
+        def write_region(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+            start = [lo for lo, _ in block_info[0]["array-location"]]
+            # one contiguous copy: kernels and zarr's per-chunk slicing are much faster on it than on a view
+            chain = pyramid.reduce_chain(np.ascontiguousarray(block), plan, depth, method)
+            for k in range(upto):
+                offset = [s // c for s, c in zip(start, plan[k].cumulative, strict=True)]
+                arrays[k][tuple(slice(o, o + n) for o, n in zip(offset, chain[k].shape, strict=True))] = chain[k]
+            return chain[depth]
+
+        return write_region
+
+    def _level_m(self, depth: int, region: tuple[int, ...], upto: int) -> da.Array:
+        assert self.plan is not None
+        if isinstance(self.source, np.ndarray):
+            base = _lazy_view(self.source, region)  # views of the caller's array
+        else:
+            base = self.levels[0].rechunk(region)
+        chunks = tuple(
+            tuple(math.ceil(c / f) for c in axis)
+            for axis, f in zip(base.chunks, self.plan[depth].cumulative, strict=True)
+        )
+        meta = np.empty((0,) * base.ndim, base.dtype)
+        return da.map_blocks(self._region_writer(depth, upto), base, chunks=chunks, dtype=base.dtype, meta=meta)
+
+    def _tail(self, level_m: da.Array, depth: int) -> list[da.Array]:
+        assert self.plan is not None
+        plan = self.plan
+        tail_plan = [pyramid.Level(plan[depth].shape, plan[depth].factors, plan[depth].cumulative), *plan[depth + 1 :]]
+        return pyramid.build_levels(level_m, tail_plan, self.method, self.write_units()[depth:])
+
+    def graph(self) -> Delayed:
+        """One dask graph writing every level: levels 0..m from in-memory super-blocks, deeper ones lazily.
+
+        A super-block is a level-0 region holding whole write blocks of levels 0..m (within a memory
+        budget); its task writes those levels directly and returns its level-m block, from which the
+        deeper, much smaller levels continue. Each input chunk is read once and writes are whole regions.
+        """
+        blocks = self._superblocks()
+        if blocks is None:
+            # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
+            return da.store(self.levels, self._arrays, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+        depth, region = blocks
+        tail = self._tail(self._level_m(depth, region, upto=depth), depth)
+        return da.store(tail, self._arrays[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+
+    def compute_in_waves(self, progress: Progress) -> None:
+        """Like :meth:`graph`, computed so that memory stays bounded whatever the input size.
+
+        Super-blocks run in waves of about two per worker (each writes levels 0..m, including m), so
+        dask never holds more than a few input regions; the deeper levels then come from level m as
+        written, a small fraction of the data. Still one pass over the input.
+        """
+        blocks = self._superblocks()
+        if blocks is None:
+            run_with_progress(self.graph(), progress, self._label())
+            return
+        depth, region = blocks
+        written = self._level_m(depth, region, upto=depth + 1)
+        one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
+        markers = da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool)
+        tasks = list(markers.to_delayed().ravel())
+        wave = 2 * _worker_count()
+        report = progress if callable(progress) else None
+        for start in range(0, len(tasks), wave):
+            dask.compute(*tasks[start : start + wave])
+            if report is not None:
+                report(min(start + wave, len(tasks)), len(tasks) + 1)
+        if depth + 1 < len(self.levels):
+            level_m = da.from_zarr(self._arrays[depth])
+            tail = self._tail(level_m, depth)
+            dask.compute(da.store(tail[1:], self._arrays[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
+        if report is not None:
+            report(len(tasks) + 1, len(tasks) + 1)
+
+    def _label(self) -> str:
+        return "writing " + self.location.url.rsplit("/", 1)[-1]
+
     def run(self, progress: Progress, compute: bool) -> Delayed | None:
-        """Create the arrays, store every level in one graph, then write the metadata."""
+        """Create the arrays, write every level (one pass over the input), then write the metadata."""
         self._arrays = self.create_arrays()
-        # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
-        stored = da.store(self.levels, self._arrays, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
-        finish = dask.delayed(self._finish)(stored)
         if not compute:
-            return finish
-        run_with_progress(finish, progress, "writing " + self.location.url.rsplit("/", 1)[-1])
+            return dask.delayed(self._finish)(self.graph())
+        self.compute_in_waves(progress)
+        self._finish(None)
         return None
 
     def _finish(self, _stored: Any) -> None:
@@ -187,6 +289,9 @@ class MultiscaleJob:
         if self.after is not None:
             self.after()
 
+
+#: Largest level-0 region one task turns into several levels in memory.
+SUPERBLOCK_BYTES = 64 * 2**20
 
 _DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00")
 #: Label colours for ``colors="auto"``: well separated hues, repeated; never random.
@@ -196,11 +301,46 @@ _LABEL_PALETTE = (
 )  # fmt: skip
 
 
+def _done_marker(block: np.ndarray) -> np.ndarray:
+    """A one-element stand-in for a block that has been written (keeps the block out of memory)."""
+    return np.zeros((1,) * block.ndim, dtype=bool)
+
+
+def _worker_count() -> int:
+    """Threads that will run tasks: a dask.distributed client's, the configured pool's, or the cores'."""
+    try:
+        from distributed import default_client
+
+        return max(1, sum(default_client().nthreads().values()))
+    except (ImportError, ValueError):
+        return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+
+
+class _Slices:
+    """A numpy array seen only through slicing. dask.array.from_array copies any array-like that has a
+    ``copy`` method -- a full copy of the caller's volume; this wrapper has none, and its slices are views."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return self._array[index]
+
+
+def _lazy_view(array: np.ndarray, chunks: Any) -> da.Array:
+    return da.from_array(_Slices(array), chunks=chunks, name=False, meta=np.empty((0,) * array.ndim, array.dtype))
+
+
 def _as_dask(data: Any) -> da.Array:
     if isinstance(data, da.Array):
         return data
+    if isinstance(data, np.ndarray):
+        return _lazy_view(data, "auto")  # no hashing, no copy of the caller's array
     if hasattr(data, "shape") and hasattr(data, "dtype"):
-        return da.from_array(data, chunks="auto")
+        return da.from_array(data, chunks="auto", name=False)
     raise InvalidArgument(f"cannot write {type(data).__name__}: pass a numpy or dask array, or a list of levels")
 
 
@@ -241,13 +381,14 @@ def plan_job(
     names = [a.name for a in axis_objs]
     types = [a.type for a in axis_objs]
     try:
+        own_plan: list[pyramid.Level] | None = None
         if given_levels is not None:
             plan = _plan_from_given(given_levels)
             lazy = [
                 lv.rechunk(tuple(min(w, s) for w, s in zip(write_unit, lv.shape, strict=True))) for lv in given_levels
             ]
         else:
-            plan = pyramid.plan_levels(base.shape, names, types, levels=levels, scale_factors=scale_factors)
+            plan = own_plan = pyramid.plan_levels(base.shape, names, types, levels=levels, scale_factors=scale_factors)
             units_per_level = [tuple(min(w, s) for w, s in zip(write_unit, lv.shape, strict=True)) for lv in plan]
             lazy = pyramid.build_levels(base, plan, method, units_per_level)
     except pyramid.PyramidError as exc:
@@ -260,6 +401,8 @@ def plan_job(
         build_fmt=build_fmt,
         axes=axis_objs,
         levels=lazy,
+        source=data if isinstance(data, np.ndarray) else None,
+        plan=own_plan,
         placement=pyramid.level_placement(scale_v, translation_v, plan, method),
         chunks=chunk_shape,
         shards=shard_shape,

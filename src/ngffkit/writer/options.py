@@ -127,9 +127,12 @@ def resolve_shards(shards: Sequence[int] | None, chunks: Sequence[int], fmt: For
 
 
 def compressor_for(compressor: Any, fmt: Format) -> Any:
-    """zarr v3 codecs or a numcodecs codec (v2) for a compressor name; a codec object passes through."""
+    """zarr v3 codecs or a numcodecs codec (v2) for a compressor name; a codec object passes through.
+
+    "none" is an empty tuple: zarr reads ``compressors=None`` as "use the default" (zstd).
+    """
     if compressor is None or compressor == "none":
-        return None
+        return ()
     if not isinstance(compressor, str):
         return compressor
     if compressor not in COMPRESSORS:

@@ -1,0 +1,85 @@
+"""Shared helpers: synthetic microscopy-like data, timing with repetitions, result tables."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def microscopy_block(block_id: tuple[int, ...], shape: tuple[int, ...], dtype: str = "uint16") -> np.ndarray:
+    """One block of a smooth, blobby volume with Poisson-like noise: compresses like real microscopy."""
+    rng = np.random.default_rng(abs(hash(block_id)) % 2**32)
+    grids = np.meshgrid(*(np.arange(s, dtype=np.float32) for s in shape), indexing="ij")
+    offset = [b * s for b, s in zip(block_id, shape, strict=True)]
+    phase = sum((g + o) * f for g, o, f in zip(grids, offset, (0.011, 0.017, 0.013), strict=False))
+    smooth = 800 + 600 * np.sin(phase) ** 2
+    return (smooth + rng.normal(0, 20, shape)).astype(dtype)
+
+
+def synthetic_volume(shape: tuple[int, int, int], chunks: tuple[int, int, int] = (64, 256, 256)) -> da.Array:
+    """A lazy uint16 volume of ``shape`` (built block by block; never all in memory unless computed)."""
+    blocks = da.empty(shape, chunks=chunks, dtype="uint16")
+    return blocks.map_blocks(lambda b, block_id=None: microscopy_block(block_id, b.shape), dtype="uint16")
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def summary(times: list[float]) -> str:
+    med = statistics.median(times)
+    spread = (max(times) - min(times)) / 2 if len(times) > 1 else 0.0
+    return f"{med:.2f} s ± {spread:.2f}"
+
+
+def peak_rss_of(code: str) -> tuple[float, str]:
+    """Run ``code`` in a fresh Python and return (its peak RSS in MiB, its stdout)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = [l for l in proc.stdout.splitlines() if l.startswith("PEAK_RSS_MIB=")][-1]
+    return float(line.split("=", 1)[1]), proc.stdout
+
+
+def machine() -> str:
+    versions = {p: _version(p) for p in ("ngffkit", "ome-zarr", "zarr", "dask", "numpy", "numcodecs")}
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items())
+        + f"; {datetime.date.today().isoformat()}"
+    )
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def save(name: str, lines: list[str]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def dump(obj: object) -> str:
+    return json.dumps(obj, indent=2)
