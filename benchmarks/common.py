@@ -54,7 +54,7 @@ def summary(times: list[float]) -> str:
 def peak_rss_of(code: str) -> tuple[float, str]:
     """Run ``code`` in a fresh Python and return (its peak RSS in MiB, its stdout)."""
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    line = [l for l in proc.stdout.splitlines() if l.startswith("PEAK_RSS_MIB=")][-1]
+    line = [text for text in proc.stdout.splitlines() if text.startswith("PEAK_RSS_MIB=")][-1]
     return float(line.split("=", 1)[1]), proc.stdout
 
 
