@@ -1,4 +1,7 @@
-"""ngffkit's napari integration: the only package of ngffkit that imports napari."""
+"""ngffkit's napari plugin: the only package of ngffkit that imports napari, Qt or magicgui.
+
+The manifest is ``napari.yaml`` beside this file (also linked at the repository root).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,7 @@ def show_paths(paths: Sequence[str]) -> None:
     """Open OME-Zarr datasets in a new napari viewer and run it (blocks until the window closes)."""
     import napari
 
-    import ngffkit
-
-    viewer = napari.Viewer(title="ngffkit demo")
+    viewer = napari.Viewer(title="ngffkit")
     for path in paths:
-        for data, kwargs, kind in ngffkit.layers(ngffkit.open(path)):
-            getattr(viewer, f"add_{kind}")(data, **kwargs)
+        viewer.open(path, plugin="ngffkit")
     napari.run()
