@@ -208,3 +208,24 @@ def test_slicing_one_plane_reads_only_its_chunks(tmp_path: pathlib.Path, monkeyp
     plane = img.levels[0][5].compute()
     assert plane.shape == (128, 128)
     assert sorted(read) == sorted(f"0/c/5/{y}/{x}" for y in range(4) for x in range(4))
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_bioformats2raw_collection(tmp_path: pathlib.Path, listed: bool) -> None:
+    root = tmp_path / "c.zarr"
+    for series in ("0", "1"):
+        ngffkit.write_image(
+            np.full((64, 64), int(series) + 1, dtype=np.uint8), root / series, version="0.4", name=f"s{series}"
+        )
+    builders.attrs(root, {"bioformats2raw.layout": 3})
+    if listed:
+        builders.attrs(root / "OME", {"series": ["0", "1"]})
+    node = ngffkit.open(root)
+    assert isinstance(node, ngffkit.Collection) and node.series == ("0", "1")
+    assert [img.name for img in node.images()] == ["s0", "s1"]
+    assert ngffkit.validate(root).valid
+    if listed:
+        import shutil as sh
+
+        sh.rmtree(root / "1")
+        assert {f.rule for f in ngffkit.validate(root).errors} == {"series-missing"}

@@ -17,6 +17,7 @@ from ngffkit.formats import Format, detect
 from ngffkit.location import Location, NodeMetadata, read_many
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Report
+from ngffkit.walk import ome_children
 
 #: Upper bound on the nodes one validation visits, so a hostile plate cannot keep it busy forever.
 MAX_NODES = 200_000
@@ -106,7 +107,7 @@ class HierarchyValidator:
 
     def _child(
         self,
-        node: NodeMetadata,
+        base: Location,
         relative: object,
         handle: Callable[[NodeMetadata], list[_Task]],
         expect: str | None = "group",
@@ -114,43 +115,38 @@ class HierarchyValidator:
         if not isinstance(relative, str):
             return []
         try:
-            return [_Task(node.location.child(relative), handle, expect)]
+            return [_Task(base.child(relative), handle, expect)]
         except NGFFError:
             return []  # already reported as unsafe-path by the document rules
 
     def _children(self, node: NodeMetadata, expected: str | None) -> list[_Task]:
+        """What the metadata names below ``node`` (see :func:`ngffkit.walk.ome_children`), each with the
+        check its role calls for; image levels get their own, image-aware handlers."""
         fmt, ome = self._ome(node)
         if fmt is None:
             return []
-        tasks: list[_Task] = []
-        if isinstance(ome.get("multiscales"), list):
-            tasks += self._image_tasks(node, fmt, ome)
-            if expected != "label":
-                tasks += self._child(node, "labels", self._labels_group)
-        if isinstance(ome.get("labels"), list):
-            for name in ome["labels"]:
-                tasks += self._child(node, name, self._expect("label"))
-        plate = ome.get("plate")
-        if isinstance(plate, dict) and isinstance(plate.get("wells"), list):
-            for well in plate["wells"]:
-                if isinstance(well, dict):
-                    tasks += self._child(node, well.get("path"), self._expect("well"))
-        well = ome.get("well")
-        if isinstance(well, dict) and isinstance(well.get("images"), list):
-            for image in well["images"]:
-                if isinstance(image, dict):
-                    tasks += self._child(node, image.get("path"), self._expect("image"))
-        if "bioformats2raw.layout" in ome:
-            tasks += self._child(node, "OME", self._series_group)
+        tasks = self._image_tasks(node, fmt, ome) if isinstance(ome.get("multiscales"), list) else []
+        handlers: dict[str, Callable[[NodeMetadata], list[_Task]]] = {
+            "labels": self._labels_group,
+            "label": self._expect("label"),
+            "well": self._expect("well"),
+            "field": self._expect("image"),
+            "series-index": self._group_of_series,
+            "series": self._expect("series"),
+        }
+        for child in ome_children(node.attributes, node.zarr_format, self.assume):
+            if child.role == "level" or (child.role == "labels" and expected == "label"):
+                continue
+            base = node.location.parent() if child.from_parent else node.location
+            if base is not None:
+                tasks += self._child(base, child.path, handlers[child.role])
         return tasks
 
     def _expect(self, kind: str) -> Callable[[NodeMetadata], list[_Task]]:
         def handle(node: NodeMetadata) -> list[_Task]:
             if not node.exists:
                 self.out.error(
-                    f"{kind}-missing",
-                    "",
-                    f"the {kind} {node.location.url} named in the metadata does not exist",
+                    f"{kind}-missing", "", f"the {kind} {node.location.url} named in the metadata does not exist"
                 )
                 return []
             if node.is_array:
@@ -171,19 +167,11 @@ class HierarchyValidator:
         self._document(node)
         return self._children(node, expected="labels")
 
-    def _series_group(self, node: NodeMetadata) -> list[_Task]:
+    def _group_of_series(self, node: NodeMetadata) -> list[_Task]:
         if not node.exists:
             return []  # the OME group is optional; series are then numbered groups (not probed here)
         self._document(node)
-        _, ome = self._ome(node)
-        tasks: list[_Task] = []
-        series = ome.get("series")
-        parent = node.location.parent()
-        if isinstance(series, list) and parent is not None:
-            holder = NodeMetadata(parent, node.zarr_format, "group", {})
-            for path in series:
-                tasks += self._child(holder, path, self._expect("series"))
-        return tasks
+        return self._children(node, expected="series-index")
 
     # --- images and their arrays --------------------------------------------------------------------
 
@@ -198,7 +186,7 @@ class HierarchyValidator:
             for level, ds in enumerate(ms["datasets"]):
                 if isinstance(ds, dict) and isinstance(ds.get("path"), str):
                     image.level_paths.append(ds["path"])
-                    tasks += self._child(node, ds["path"], self._array(image, level), expect="array")
+                    tasks += self._child(node.location, ds["path"], self._array(image, level), expect="array")
         return tasks
 
     def _array(self, image: _Image, level: int) -> Callable[[NodeMetadata], list[_Task]]:
