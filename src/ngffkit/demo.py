@@ -14,6 +14,7 @@ import pathlib
 import shutil
 
 from rich.console import Console
+from rich.markup import escape
 
 from ngffkit import ozx
 from ngffkit.errors import NGFFError
@@ -64,7 +65,9 @@ def run_demo(output: str | pathlib.Path, *, show: bool = False) -> int:
         show_paths([str(p) for p in datasets[:1] + datasets[2:3]])
     elif show:
         console.print(
-            "(napari opens these when a display and the napari extra are present: pip install 'ngffkit[napari]')"
+            escape(
+                "(napari opens these when a display and the napari extra are present: pip install 'ngffkit[napari]')"
+            )
         )
     return 0 if all_valid else 1
 
