@@ -25,22 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tests.servers import RequestLog, http_file_server
+from tests.servers import http_file_server
 
 import ngffkit
 from benchmarks.common import machine, save
 from ngffkit import location
 
 LATENCY = 0.02
-
-
-def waves(log: RequestLog) -> int:
-    count, horizon = 0, float("-inf")
-    for entry in sorted(log.entries, key=lambda e: e["start"]):
-        if entry["start"] >= horizon:
-            count += 1
-        horizon = max(horizon, entry["end"] or entry["start"])
-    return count
 
 
 def measure(server: Any, fn: Callable[[], Any], repeat: int) -> dict[str, Any]:
@@ -52,7 +43,7 @@ def measure(server: Any, fn: Callable[[], Any], repeat: int) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             fn()
         times.append(time.perf_counter() - start)
-        requests, seq = len(server.log.entries), waves(server.log)
+        requests, seq = len(server.log.entries), server.log.sequential_waves()
         chunks = sum(1 for path in server.log.paths() if "/c/" in path or path.rsplit("/", 1)[-1][:1].isdigit())
     return {"time": statistics.median(times), "spread": (max(times) - min(times)) / 2, "requests": requests,
             "waves": seq, "chunks": chunks}  # fmt: skip

@@ -41,6 +41,18 @@ class RequestLog:
         with self.lock:
             self.entries = []
 
+    def sequential_waves(self) -> int:
+        """How many waves of requests there were: a new wave starts when a request begins after every earlier
+        request has finished (so it could not have been sent together with them)."""
+        with self.lock:
+            entries = sorted(self.entries, key=lambda e: e["start"])
+        waves, horizon = 0, float("-inf")
+        for entry in entries:
+            if entry["start"] >= horizon:
+                waves += 1
+            horizon = max(horizon, entry["end"] or entry["start"])
+        return waves
+
     def max_in_flight(self) -> int:
         """The largest number of requests that were being answered at the same moment."""
         with self.lock:

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ngffkit.errors import NGFFError
-from ngffkit.formats import known_versions
+from ngffkit.formats import DEFAULT_WRITE, LATEST_STABLE, WRITE_FORMATS, known_versions
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+WRITE_VERSIONS = [f.version for f in WRITE_FORMATS]
 
 
 def _storage_options(text: str | None) -> dict[str, Any] | None:
@@ -106,7 +107,8 @@ def _add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") ->
     from ngffkit.writer.options import COMPRESSORS
 
     g = p.add_argument_group("pyramid and storage")
-    g.add_argument("--version", default="0.5", choices=["0.4", "0.5", "0.6rc0"], help="NGFF version (default 0.5)")
+    g.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS,
+                   help=f"NGFF version (default {DEFAULT_WRITE.version})")  # fmt: skip
     g.add_argument("--levels", type=int, help="number of levels (default: until y, x <= 64)")
     g.add_argument("--factors", help='per-level factor: 2, cumulative [3, 9], or {"z": 2, "y": 2, "x": 2}')
     g.add_argument("--method", default=method, choices=METHODS, help=f"downsampling method (default {method})")
@@ -238,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("output", metavar="OUT")
     p.add_argument("--kind", choices=["image", "labels", "plate"], default="image")
-    p.add_argument("--version", default="0.5", choices=["0.4", "0.5", "0.6rc0"])
+    p.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS)
     p.set_defaults(func=cmd_create)
 
     p = sub.add_parser(
@@ -272,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--to", default="0.5", choices=["0.5"])
+    p.add_argument("--to", default=LATEST_STABLE.version, choices=[LATEST_STABLE.version])
     p.add_argument("--dry-run", action="store_true", help="list the changes without writing anything")
     p.add_argument("-v", "--verbose", action="store_true", help="list every change made")
     p.set_defaults(func=cmd_upgrade)

@@ -10,7 +10,7 @@ import pytest
 import ngffkit
 
 from ..conftest import upload_tree
-from ..servers import RequestLog, http_file_server
+from ..servers import http_file_server
 
 pytestmark = pytest.mark.network
 
@@ -21,17 +21,6 @@ def assert_same_image(remote: ngffkit.Image, local: ngffkit.Image) -> None:
     assert remote.channels == local.channels and remote.label_names == local.label_names
     for a, b in zip(remote.levels, local.levels, strict=True):
         np.testing.assert_array_equal(a.compute(), b.compute())
-
-
-def sequential_round_trips(log: RequestLog) -> int:
-    """How many waves of requests there were: a new wave starts when a request begins after every earlier
-    request has finished (so it could not have been sent together with them)."""
-    waves, horizon = 0, float("-inf")
-    for entry in sorted(log.entries, key=lambda e: e["start"]):
-        if entry["start"] >= horizon:
-            waves += 1
-        horizon = max(horizon, entry["end"] or entry["start"])
-    return waves
 
 
 @pytest.mark.parametrize("listing", [True, False])
@@ -59,7 +48,7 @@ def test_remote_plate_costs_a_handful_of_round_trips(examples: dict[str, pathlib
         grid = plate.grid(1)
         assert grid.shape == (2, 256, 384)
         requests = server.log.paths()
-        waves = sequential_round_trips(server.log)
+        waves = server.log.sequential_waves()
         # root probe, wells, first fields, arrays + labels groups: 4 waves whatever the plate size
         assert waves <= 5, waves
         assert server.log.max_in_flight() >= 10

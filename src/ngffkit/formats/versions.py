@@ -40,8 +40,10 @@ V06RC0 = replace(
 )  # fmt: skip
 
 FORMATS: tuple[Format, ...] = (V01, V02, V03, V04, V05, V06RC0)
+#: The versions ngffkit writes (the default first).
 LATEST_STABLE = V05
 DEFAULT_WRITE = V05
+WRITE_FORMATS: tuple[Format, ...] = (V05, V04, V06RC0)
 _BY_VERSION = {f.version: f for f in FORMATS}
 
 #: Sections that state their own version in <= 0.4 documents, in the order they are consulted.

@@ -23,6 +23,7 @@ from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 
 import ngffkit
+from ngffkit.formats import WRITE_FORMATS
 from ngffkit.napari._writer import _axes
 from ngffkit.pyramid import LABEL_SAFE_METHODS, METHODS
 from ngffkit.writer.options import COMPRESSORS
@@ -39,7 +40,8 @@ class PyramidWidget(Container):
         self.viewer = viewer
         self.layer = ComboBox(label="layer", choices=self._layer_choices)
         self.output = FileEdit(label="output", mode=FileDialogMode.OPTIONAL_FILE, filter="*.zarr")
-        self.version = ComboBox(label="NGFF version", choices=["0.5", "0.4", "0.6rc0"], value="0.5")
+        versions = [f.version for f in WRITE_FORMATS]
+        self.version = ComboBox(label="NGFF version", choices=versions, value=versions[0])
         self.levels = SpinBox(label="levels (0 = auto)", min=0, max=16, value=0)
         self.factors = LineEdit(label="factors", value="", tooltip='2, [3, 9] or {"z": 2, "y": 2, "x": 2}')
         self.method = ComboBox(label="method", choices=list(METHODS), value="mean")
