@@ -88,8 +88,12 @@ class Well(Node):
         return mosaic(rows)
 
 
-def load_fields(targets: Sequence[tuple[Location, str]]) -> list[Image | None]:
-    """Open field images ``(well location, field path)`` concurrently; broken ones become None + warning."""
+def load_fields(targets: Sequence[tuple[Location, str]], *, missing_ok: bool = False) -> list[Image | None]:
+    """Open field images ``(well location, field path)`` concurrently; broken ones become None + warning.
+
+    Only the first field's ``labels`` group is read with them (a plate has hundreds of fields); the others
+    read theirs when asked. ``missing_ok`` skips the warning for targets that do not exist (optional label images).
+    """
     locations: list[Location | None] = []
     for well, path in targets:
         try:
@@ -104,12 +108,17 @@ def load_fields(targets: Sequence[tuple[Location, str]]) -> list[Image | None]:
     for i, loc in enumerate(locations):
         if loc is None:
             continue
-        meta = _parse_or_warn(nodes[loc.path], "field")
+        node = nodes[loc.path]
+        if missing_ok and not node.exists:
+            continue
+        meta = _parse_or_warn(node, "field")
         if meta is not None:
             entries.append((loc, meta))
             order.append(i)
     images: list[Image | None] = [None] * len(targets)
-    for i, image in zip(order, images_from(entries, best_effort=True), strict=True):
+    # Only the first field's labels group is read with the arrays (what a plate view lists); others on use.
+    first_only = [k == 0 for k in range(len(entries))]
+    for i, image in zip(order, images_from(entries, best_effort=True, read_labels=first_only), strict=True):
         images[i] = image
     return images
 
@@ -198,8 +207,10 @@ class Plate(Node):
         key = (name, field)
         if key not in self._label_fields:
             images = self.fields(field)
-            owners = [(p, img) for p, img in images.items() if img is not None and name in img.label_names]
-            loaded = load_fields([(img.location.child("labels"), name) for _, img in owners])
+            # Every present field may have it: look it up directly (one batch) rather than first reading
+            # every field's labels group.
+            owners = [(p, img) for p, img in images.items() if img is not None]
+            loaded = load_fields([(img.location.child("labels"), name) for _, img in owners], missing_ok=True)
             found = dict(zip((p for p, _ in owners), loaded, strict=True))
             self._label_fields[key] = {p: found.get(p) for p in images}
         return self._label_fields[key]

@@ -59,10 +59,14 @@ class Image(Node):
         metadata: OMEMetadata,
         arrays: Sequence[NodeMetadata],
         label_names: tuple[str, ...] | None = None,
+        *,
+        labels_read: bool = True,
     ) -> None:
         super().__init__(location, metadata)
         self._arrays = tuple(arrays)
         self._label_names = label_names
+        #: False when the ``labels`` group was not read with the image (plate fields): read on first use.
+        self._labels_read = labels_read or metadata.image_label is not None
 
     # --- structure --------------------------------------------------------------------------------------
 
@@ -183,7 +187,14 @@ class Image(Node):
 
     @property
     def label_names(self) -> tuple[str, ...]:
-        """Names of the label images in this image's ``labels`` group (read when the image was opened)."""
+        """Names of the label images in this image's ``labels`` group.
+
+        Read with the image when it was opened on its own; for the many fields of a plate, read on first use
+        (one request) instead of probing every field while the plate opens.
+        """
+        if not self._labels_read:
+            self._label_names = _label_names(self.location.child("labels").read(expect="group"))
+            self._labels_read = True
         return self._label_names or ()
 
     def label(self, name: str) -> Image:
@@ -291,7 +302,12 @@ def load_images(locations: Sequence[Location]) -> list[Image]:
     return [i for i in images if i is not None]
 
 
-def images_from(entries: Sequence[tuple[Location, OMEMetadata]], *, best_effort: bool = False) -> list[Image | None]:
+def images_from(
+    entries: Sequence[tuple[Location, OMEMetadata]],
+    *,
+    best_effort: bool = False,
+    read_labels: bool | Sequence[bool] = True,
+) -> list[Image | None]:
     """Images for groups whose metadata is known: reads every level array and labels group concurrently.
 
     With ``best_effort`` an image that cannot be used becomes None and a warning (a plate with one broken
@@ -300,9 +316,10 @@ def images_from(entries: Sequence[tuple[Location, OMEMetadata]], *, best_effort:
     plans: list[tuple[Location, OMEMetadata, list[Location], Location | None] | NGFFError] = []
     batch: list[Location] = []
     kinds: list[str] = []
-    for location, meta in entries:
+    probes = [read_labels] * len(entries) if isinstance(read_labels, bool) else list(read_labels)
+    for (location, meta), probe in zip(entries, probes, strict=True):
         try:
-            plan = _plan(location, meta)
+            plan = _plan(location, meta, probe)
         except NGFFError as exc:
             if not best_effort:
                 raise
@@ -329,18 +346,20 @@ def images_from(entries: Sequence[tuple[Location, OMEMetadata]], *, best_effort:
             warnings.warn(f"skipping: {exc}", NGFFWarning, stacklevel=3)
             images.append(None)
             continue
-        images.append(Image(location, meta, usable, names))
+        images.append(Image(location, meta, usable, names, labels_read=labels is not None))
     return images
 
 
-def _plan(location: Location, meta: OMEMetadata) -> tuple[Location, OMEMetadata, list[Location], Location | None]:
+def _plan(
+    location: Location, meta: OMEMetadata, read_labels: bool = True
+) -> tuple[Location, OMEMetadata, list[Location], Location | None]:
     if not meta.multiscales:
         raise NotOMEZarr(f"expected an image, found {meta.kind or 'no OME-NGFF metadata'}", where=location.url)
     ms = meta.multiscales[0]
     if not ms.datasets:
         raise InvalidMetadata("the image lists no datasets", where=location.url, key="multiscales[0].datasets")
     arrays = [location.child(d.path, key="multiscales[0].datasets.path") for d in ms.datasets]
-    labels = None if meta.image_label is not None else location.child("labels")
+    labels = None if meta.image_label is not None or not read_labels else location.child("labels")
     return location, meta, arrays, labels
 
 
