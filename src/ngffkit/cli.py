@@ -118,14 +118,10 @@ def _add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") ->
     g.add_argument("--overwrite", action="store_true", help="replace an existing OME-Zarr at OUT")
 
 
-def _progress_bar() -> Any:
-    return True
-
-
 def cmd_convert(args: argparse.Namespace) -> int:
     from ngffkit.convert import convert
 
-    image = convert(args.input, args.output, axes=args.axes, progress=_progress_bar(), **_pyramid_options(args))
+    image = convert(args.input, args.output, axes=args.axes, progress=True, **_pyramid_options(args))
     print(f"wrote {image.url}: {len(image.levels)} levels, shape {image.shapes[0]}, axes {''.join(image.axis_names)}")
     return EXIT_OK
 

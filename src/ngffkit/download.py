@@ -74,31 +74,26 @@ def download(
     for node in nodes:
         if node.is_array:
             todo += [node.location.key(k) for k in chunk_keys(node)]
-    root = source.path
     total = len(todo)
     done = 0
     for start in range(0, total, BATCH):
-        batch = [k for k in todo[start : start + BATCH] if not (out / _relative(k, root)).exists()]
-        sync(_copy(source, batch, out, root))
+        batch = [k for k in todo[start : start + BATCH] if not (out / source.relative_key(k)).exists()]
+        sync(_copy(source, batch, out))
         done = min(total, start + BATCH)
         if progress is not None:
             progress(done, total)
     documents = [(node.location.key(name), name) for node in nodes for name in _documents(node)]
-    sync(_copy(source, [key for key, _ in documents], out, root))
+    sync(_copy(source, [key for key, _ in documents], out))
     (out / MARKER).unlink()
     return out
 
 
-def _relative(key: str, root: str) -> str:
-    return key[len(root) + 1 :] if root and key.startswith(root + "/") else key
-
-
-async def _copy(source: Location, keys: list[str], out: pathlib.Path, root: str) -> None:
+async def _copy(source: Location, keys: list[str], out: pathlib.Path) -> None:
     async def one(key: str) -> None:
         data = await source._get(key)
         if data is None:
             return  # a chunk never written: the fill value, nothing to copy
-        target = out / _relative(key, root)
+        target = out / source.relative_key(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)

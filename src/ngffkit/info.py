@@ -6,14 +6,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import dask.array as da
-from dask.callbacks import Callback
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 from rich.tree import Tree
 
 from ngffkit.location import Location
+from ngffkit.progress import run_with_progress
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
 
 
@@ -22,7 +20,6 @@ def describe(
     *,
     storage_options: Mapping[str, Any] | None = None,
     stats: bool = False,
-    console: Console | None = None,
 ) -> dict[str, Any]:
     """A JSON-ready description of the node at ``target``; ``stats`` adds min/max per channel (reads pixels)."""
     node = target if isinstance(target, Node) else open(target, storage_options=storage_options)
@@ -35,7 +32,7 @@ def describe(
     if node.warnings:
         summary["warnings"] = list(node.warnings)
     if isinstance(node, Image):
-        summary["image"] = image_summary(node, stats=stats, console=console)
+        summary["image"] = image_summary(node, stats=stats)
     elif isinstance(node, Plate):
         summary["plate"] = plate_summary(node)
     elif isinstance(node, Well):
@@ -53,7 +50,7 @@ def _maybe(image: Image | None) -> dict[str, Any] | None:
     return image_summary(image) if image is not None else None
 
 
-def image_summary(image: Image, *, stats: bool = False, console: Console | None = None) -> dict[str, Any]:
+def image_summary(image: Image, *, stats: bool = False) -> dict[str, Any]:
     levels = []
     for i, arr in enumerate(image.levels):
         levels.append({
@@ -86,7 +83,7 @@ def image_summary(image: Image, *, stats: bool = False, console: Console | None 
             "source": image.image_label.source_image,
         }
     if stats:
-        summary["stats"] = channel_stats(image, console=console)
+        summary["stats"] = channel_stats(image)
     return summary
 
 
@@ -110,30 +107,12 @@ def plate_summary(plate: Plate) -> dict[str, Any]:
     }
 
 
-class _DaskProgress(Callback):
-    """Forward dask task completions to a rich progress bar."""
-
-    def __init__(self, progress: Progress, task: Any) -> None:
-        super().__init__()
-        self.progress, self.task = progress, task
-
-    def _start_state(self, dsk: Any, state: Any) -> None:
-        self.progress.update(self.task, total=len(state["ready"]) + len(state["waiting"]) + len(state["running"]))
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        self.progress.advance(self.task)
-
-
-def channel_stats(image: Image, *, console: Console | None = None) -> list[dict[str, float]]:
+def channel_stats(image: Image) -> list[dict[str, float]]:
     """Minimum and maximum of each channel at full resolution, computed in one pass with a progress bar."""
     data = image.levels[0]
     axis = image.channel_axis
     others = tuple(i for i in range(data.ndim) if i != axis)
-    lows, highs = data.min(axis=others), data.max(axis=others)
-    with Progress(console=console or Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("computing min/max", total=None)
-        with _DaskProgress(progress, task):
-            low, high = da.compute(lows, highs)
+    low, high = run_with_progress((data.min(axis=others), data.max(axis=others)), True, "min/max", stderr=True)
     low, high = low.reshape(-1), high.reshape(-1)
     return [{"min": float(a), "max": float(b)} for a, b in zip(low, high, strict=True)]
 

@@ -355,7 +355,12 @@ class Location:
         return self.url
 
     def key(self, name: str) -> str:
+        """The store key of ``name`` below this node."""
         return paths.join(self.path, name)
+
+    def relative_key(self, key: str) -> str:
+        """A store key as a path below this node (the inverse of :meth:`key`)."""
+        return key[len(self.path) + 1 :] if self.path and key.startswith(self.path + "/") else key
 
     # --- raw documents ------------------------------------------------------------------------------
 
@@ -385,10 +390,6 @@ class Location:
             return None
         return parse_json(data, where=f"{self.shared.url}/{key}")
 
-    def read_json(self, name: str) -> Any:
-        """One JSON document below this node (e.g. ``"zarr.json"``), or None when it does not exist."""
-        return sync(self._get_json(self.key(name)))
-
     # --- node metadata ------------------------------------------------------------------------------
 
     async def _read_consolidated(self) -> None:
@@ -398,10 +399,13 @@ class Location:
             return
         shared.consolidated_checked = True
         if shared.zarr_format in (None, 2):
-            doc = await self._root_json(V2_CONSOLIDATED)
-            meta = doc.get("metadata") if isinstance(doc, dict) else None
-            if isinstance(meta, dict):
-                shared.consolidated.update({k: v for k, v in meta.items() if isinstance(v, dict)})
+            self._absorb_v2_consolidated(await self._root_json(V2_CONSOLIDATED))
+
+    def _absorb_v2_consolidated(self, doc: Any) -> None:
+        """Index a ``.zmetadata`` document: store key -> the JSON document it consolidates."""
+        meta = doc.get("metadata") if isinstance(doc, dict) else None
+        if isinstance(meta, dict):
+            self.shared.consolidated.update({k: v for k, v in meta.items() if isinstance(v, dict)})
 
     async def _root_json(self, name: str) -> Any:
         data = await self._get(name)
@@ -420,9 +424,7 @@ class Location:
                 *(self._get_json(self.key(n)) for n in (V3_META, V2_GROUP, V2_ATTRS, V2_ARRAY)),
                 self._root_json(V2_CONSOLIDATED),
             )
-            meta = zmeta.get("metadata") if isinstance(zmeta, dict) else None
-            if isinstance(meta, dict):
-                self.shared.consolidated.update({k: v for k, v in meta.items() if isinstance(v, dict)})
+            self._absorb_v2_consolidated(zmeta)
             return self._node_from(v3, zgroup, zattrs, zarray)
         if fmt == 3:
             return self._node_from(await self._get_json(self.key(V3_META)), None, None, None)

@@ -140,12 +140,8 @@ def upgrade_store(
     if not dry_run:
         for action in actions:
             if action.document is not None:
-                location.write_json(_relative(action.key, location.path), action.document)
+                location.write_json(location.relative_key(action.key), action.document)
         for action in actions:
             if action.document is None:
                 sync(location.store.delete(action.key))
     return actions
-
-
-def _relative(key: str, root: str) -> str:
-    return key[len(root) + 1 :] if root and key.startswith(root + "/") else key

@@ -37,9 +37,9 @@ from ngffkit.metadata import (
     upgrade,
 )
 from ngffkit.metadata.multiscales import scale_translation_transforms
+from ngffkit.progress import run_with_progress
 from ngffkit.reader import open as open_node
 from ngffkit.writer import options
-from ngffkit.writer.progress import run_with_progress
 
 Target = str | os.PathLike[str] | Store | Location
 Progress = bool | Callable[[int, int], None] | None

@@ -1,4 +1,5 @@
-"""Progress for long writes: a rich progress bar, a callback, or nothing -- fed by dask task completions."""
+"""Progress for long computations (writes, statistics): a rich bar, a callback, or nothing -- fed by dask
+task completions."""
 
 from __future__ import annotations
 
@@ -27,17 +28,23 @@ class _TaskCounter(Callback):
         self.report(self.done, self.total)
 
 
-def run_with_progress(work: Any, progress: bool | Callable[[int, int], None] | None, description: str) -> Any:
-    """Compute ``work`` (a dask collection) with the requested progress reporting."""
+def run_with_progress(
+    work: Any, progress: bool | Callable[[int, int], None] | None, description: str, *, stderr: bool = False
+) -> Any:
+    """Compute ``work`` (a dask collection, or a tuple of them) with the requested progress reporting.
+
+    ``stderr`` puts the bar there, so that a command's stdout stays clean (``--json``)."""
     if not progress:
         return dask.compute(work)[0]
     if callable(progress):
         with _TaskCounter(progress):
             return dask.compute(work)[0]
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    console = Console(stderr=True) if stderr else None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True) as bar:  # fmt: skip
+                  transient=True, console=console) as bar:  # fmt: skip
         task = bar.add_task(description, total=None)
 
         def report(done: int, total: int) -> None:
