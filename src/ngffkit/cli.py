@@ -127,10 +127,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from ngffkit.examples import write_coins, write_plate
+    from ngffkit.examples import write_coins, write_plate, write_timelapse
 
     if args.kind == "plate":
         path = write_plate(args.output, args.version, labels=True)
+    elif args.kind == "timelapse":
+        path = write_timelapse(args.output, args.version)
     else:
         path = write_coins(args.output, args.version)
         if args.kind == "labels":
@@ -230,12 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "create",
-        help="write sample data (coins with labels, or a small plate), offline",
-        epilog="examples:\n  ngffkit create coins.ome.zarr\n  ngffkit create --kind plate --version 0.4 plate.zarr",
+        help="write sample data (coins with labels, a small plate, a 5D time-lapse), offline",
+        epilog="examples:\n  ngffkit create coins.ome.zarr\n  ngffkit create --kind plate --version 0.4 plate.zarr\n"
+        "  ngffkit create --kind timelapse cells.ome.zarr",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("output", metavar="OUT")
-    p.add_argument("--kind", choices=["image", "labels", "plate"], default="image")
+    p.add_argument("--kind", choices=["image", "labels", "plate", "timelapse"], default="image")
     p.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS)
     p.set_defaults(func=cmd_create)
 

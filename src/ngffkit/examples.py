@@ -41,13 +41,26 @@ def write_plate(
         {"label": "GFP", "color": "00FF00", "window": [100, 4000]},
         {"label": "DAPI", "color": "0000FF", "window": [100, 1100]},
     ]
-    for r, row in enumerate(rows):
-        for c, column in enumerate(columns):
-            for f in range(fields):
-                write_field(path, f"{row}/{column}", f, data.well_field(r, c, f), axes="cyx", scale={"y": 0.65, "x": 0.65},
-                            units="micrometer", levels=2, channels=channels, name=f"{row}{column} field {f}")  # fmt: skip
-                if labels:
-                    value = 1 + r * len(columns) + c
-                    write_labels(data.well_field_labels(r, c, f, value), path / row / column / str(f), "cells",
-                                 colors={value: (255, 64, 0, 255)})  # fmt: skip
+    for well, field_data in data.plate(rows, tuple(columns), fields).items():
+        for f, (image, cells) in enumerate(field_data):
+            write_field(path, well, f, image, axes="cyx", scale={"y": 0.65, "x": 0.65}, units="micrometer",
+                        levels=2, channels=channels, name=f"{well.replace('/', '')} field {f}")  # fmt: skip
+            if labels:
+                value = int(cells.max())
+                write_labels(cells, path / well / str(f), "cells", colors={value: (255, 64, 0, 255)})
+    return path
+
+
+def write_timelapse(path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE) -> pathlib.Path:
+    """A 5D (t, c, z, y, x) time-lapse of drifting cells with a ``cells`` label image (see
+    :func:`ngffkit.data.timelapse`); z is sampled at twice the xy spacing, time points are 30 s apart."""
+    path = pathlib.Path(path)
+    image, cells = data.timelapse()
+    write_image(image, path, axes=data.TIMELAPSE_AXES, version=get_format(version), name="time-lapse",
+                scale={"t": 30.0, "z": 1.0, "y": 0.5, "x": 0.5},
+                units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
+                scale_factors={"z": 1, "y": 2, "x": 2}, levels=3, chunks=(1, 1, 16, 96, 96),
+                channels=[{"label": "body", "color": "FF00FF", "window": [0, 3200]},
+                          {"label": "membrane", "color": "00FFFF", "window": [0, 2200]}])  # fmt: skip
+    write_labels(cells, path, "cells", colors="auto")
     return path

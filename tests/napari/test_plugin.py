@@ -231,3 +231,19 @@ def test_sample_data(make_napari_viewer) -> None:  # type: ignore[no-untyped-def
     assert [type(layer).__name__ for layer in viewer.layers] == ["Image", "Labels"]
     viewer.open_sample("ngffkit", "plate")
     assert [layer.name for layer in viewer.layers][2:] == ["GFP", "DAPI", "cells"]
+
+
+def test_timelapse_sample_is_5d_with_aligned_labels(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    viewer.open_sample("ngffkit", "timelapse")
+    assert [layer.name for layer in viewer.layers] == ["body", "membrane", "cells"]
+    body, _, cells = viewer.layers
+    assert body.ndim == cells.ndim == 4  # t, z, y, x (channels became layers)
+    assert viewer.dims.axis_labels[:2] == ("t", "z")
+    np.testing.assert_allclose(body.scale, cells.scale)
+    viewer.dims.set_point(0, 150.0)  # 30 s per time point: the 6th point
+    assert viewer.dims.current_step[0] == 5
+    # the cells move: a label present at t=5 sits where the image is bright at t=5
+    t5_labels = np.asarray(cells.data[0][5])
+    t5_body = np.asarray(body.data[0][5])
+    assert t5_body[t5_labels > 0].mean() > 3 * t5_body[t5_labels == 0].mean()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.examples import write_coins, write_plate, write_timelapse
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import layer_data_for
 
@@ -23,3 +23,8 @@ def coins_with_labels() -> list[LayerData]:
 def small_plate() -> list[LayerData]:
     """A 2 x 3 well plate with two fields per well and a label image per field, stitched."""
     return layer_data_for(str(write_plate(_scratch() / "plate.ome.zarr", labels=True)))
+
+
+def cell_timelapse() -> list[LayerData]:
+    """A 5D (t, c, z, y, x) time-lapse of drifting cells with their segmentation."""
+    return layer_data_for(str(write_timelapse(_scratch() / "timelapse.ome.zarr")))
