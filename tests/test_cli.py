@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import json
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
 from ngffkit.cli import main
 
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ngffkit", *args], capture_output=True, text=True, check=False, timeout=300
-    )
+from .clirun import run
 
 
 def test_validate_exit_codes(examples: dict[str, pathlib.Path], tmp_path: pathlib.Path) -> None:

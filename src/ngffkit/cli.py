@@ -126,6 +126,21 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    from ngffkit.scale import scale_array
+
+    image = scale_array(args.input, args.output, axes=args.axes, storage_options=_storage_options(args.storage_options),
+                        progress=True, **_pyramid_options(args))  # fmt: skip
+    summary = {"url": image.url, "version": image.format.version, "axes": "".join(image.axis_names),
+               "shapes": [list(s) for s in image.shapes]}  # fmt: skip
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        shapes = ", ".join("x".join(map(str, s)) for s in image.shapes)
+        print(f"wrote {image.url}: NGFF {summary['version']}, axes {summary['axes']}, levels {shapes}")
+    return EXIT_OK
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     from ngffkit.examples import write_coins, write_plate, write_timelapse
 
@@ -256,6 +271,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser(
+        "scale",
+        help="build an OME-Zarr pyramid from a plain zarr array (local or remote)",
+        epilog="examples:\n  ngffkit scale raw.zarr/volume volume.ome.zarr --axes zyx\n"
+        "  ngffkit scale s3://bucket/stack.zarr stack.ome.zarr --axes tczyx --method gaussian --factors 3\n"
+        '  ngffkit scale cells.zarr cells.ome.zarr --factors \'{"z": 1, "y": 2, "x": 2}\' --levels 4',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("input", metavar="INPUT_ARRAY", help="path or URL of a zarr array (v2 or v3)")
+    p.add_argument("output", metavar="OUT", help="destination folder (or .ozx file)")
+    p.add_argument("--axes", help="axis names, e.g. zyx (default: the array's dimension_names, or a guess)")
+    p.add_argument("--storage-options", metavar="JSON", help="fsspec options for INPUT_ARRAY as a JSON object")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+    _add_pyramid_options(p)
+    p.set_defaults(func=cmd_scale)
+
+    p = sub.add_parser(
         "download",
         help="copy a remote OME-Zarr to a local folder (resumable)",
         epilog="example:\n  ngffkit download https://example.org/plate.ome.zarr plate.ome.zarr",
@@ -303,7 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except NGFFError as exc:
-        print(f"ngffkit: error: {exc}", file=sys.stderr)
+        # The API's advice names the keyword argument; on the command line it is the flag.
+        print(f"ngffkit: error: {exc}".replace("pass overwrite=True", "pass --overwrite"), file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("ngffkit: interrupted", file=sys.stderr)

@@ -112,7 +112,7 @@ def channel_stats(image: Image) -> list[dict[str, float]]:
     data = image.levels[0]
     axis = image.channel_axis
     others = tuple(i for i in range(data.ndim) if i != axis)
-    low, high = run_with_progress((data.min(axis=others), data.max(axis=others)), True, "min/max", stderr=True)
+    low, high = run_with_progress((data.min(axis=others), data.max(axis=others)), True, "min/max")
     low, high = low.reshape(-1), high.reshape(-1)
     return [{"min": float(a), "max": float(b)} for a, b in zip(low, high, strict=True)]
 

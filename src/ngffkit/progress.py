@@ -28,12 +28,10 @@ class _TaskCounter(Callback):
         self.report(self.done, self.total)
 
 
-def run_with_progress(
-    work: Any, progress: bool | Callable[[int, int], None] | None, description: str, *, stderr: bool = False
-) -> Any:
+def run_with_progress(work: Any, progress: bool | Callable[[int, int], None] | None, description: str) -> Any:
     """Compute ``work`` (a dask collection, or a tuple of them) with the requested progress reporting.
 
-    ``stderr`` puts the bar there, so that a command's stdout stays clean (``--json``)."""
+    The bar goes to stderr, so that a command's stdout stays clean for its results (``--json``)."""
     if not progress:
         return dask.compute(work)[0]
     if callable(progress):
@@ -42,9 +40,8 @@ def run_with_progress(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    console = Console(stderr=True) if stderr else None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  transient=True, console=console) as bar:  # fmt: skip
+                  transient=True, console=Console(stderr=True)) as bar:  # fmt: skip
         task = bar.add_task(description, total=None)
 
         def report(done: int, total: int) -> None:

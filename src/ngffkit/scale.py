@@ -1,0 +1,74 @@
+"""A plain zarr array (local or remote, v2 or v3) to an OME-Zarr multiscale image.
+
+The counterpart of ``ome_zarr scale``: the input is read lazily chunk by chunk, every level is written by
+ngffkit's writer (any method, any per-axis factors, checked before anything is written) and the result
+carries full NGFF metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ngffkit.errors import InvalidArgument, NGFFError, NotFound
+from ngffkit.location import Location
+from ngffkit.metadata import parse_attributes
+from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.reader.arrays import dask_array
+from ngffkit.writer import write_image
+from ngffkit.writer.options import guess_axes
+
+
+def axes_for(dimension_names: Sequence[Any] | None, shape: Sequence[int]) -> str:
+    """The array's own zarr v3 ``dimension_names`` when they are all NGFF axis names, else a guess."""
+    if dimension_names and all(isinstance(n, str) and n in CLASSIC_AXIS_TYPES for n in dimension_names):
+        return "".join(dimension_names)
+    return guess_axes(shape)
+
+
+def _refuse_overlap(source: Location, dest: str | os.PathLike[str]) -> None:
+    """Writing into the array being read would corrupt it chunk by chunk; refuse up front."""
+    src = source.local_path()
+    if src is None or "://" in str(dest):
+        return
+    out, src = os.path.realpath(dest), os.path.realpath(src)
+    if out == src or out.startswith(src + os.sep) or src.startswith(out + os.sep):
+        raise InvalidArgument(f"the output {dest} overlaps the input array {source.url}; choose another folder")
+
+
+def scale_array(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    axes: str | Sequence[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    **image_options: Any,
+) -> Any:
+    """Write the zarr array at ``source`` as a multiscale OME-Zarr image at ``dest``.
+
+    ``axes`` defaults to the array's ``dimension_names`` (zarr v3) or a guess from its shape; every other
+    keyword goes to :func:`ngffkit.write_image` (levels, scale_factors, method, chunks, shards, version, ...).
+    Returns the written :class:`~ngffkit.Image`.
+    """
+    location = Location.of(source, storage_options=storage_options)
+    node = location.read()
+    if not node.exists:
+        raise NotFound("no zarr array here", where=location.url)
+    if not node.is_array:
+        kind = _ome_kind(node.attributes, node.zarr_format)
+        hint = f" (an OME-Zarr {kind} already; `ngffkit info` describes it)" if kind else ""
+        raise InvalidArgument(f"expected a zarr array, found a group{hint}", where=location.url)
+    _refuse_overlap(location, dest)
+    data = dask_array(node)
+    chosen = axes if axes is not None else axes_for(node.dimension_names, data.shape)
+    if len(chosen) != data.ndim:
+        raise InvalidArgument(f"axes {''.join(chosen)!r} do not fit the {data.ndim}D array {data.shape}")
+    return write_image(data, dest, axes=chosen, **image_options)
+
+
+def _ome_kind(attributes: dict[str, Any], zarr_format: int | None) -> str | None:
+    try:
+        return parse_attributes(attributes, zarr_format=zarr_format).kind
+    except NGFFError:
+        return None
