@@ -8,6 +8,7 @@ carries full NGFF metadata.
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,11 +30,11 @@ def axes_for(dimension_names: Sequence[Any] | None, shape: Sequence[int]) -> str
 
 def _refuse_overlap(source: Location, dest: str | os.PathLike[str]) -> None:
     """Writing into the array being read would corrupt it chunk by chunk; refuse up front."""
-    src = source.local_path()
-    if src is None or "://" in str(dest):
+    local = source.local_path()
+    if local is None or "://" in str(dest):
         return
-    out, src = os.path.realpath(dest), os.path.realpath(src)
-    if out == src or out.startswith(src + os.sep) or src.startswith(out + os.sep):
+    out, src = pathlib.Path(dest).resolve(), local.resolve()
+    if out == src or out.is_relative_to(src) or src.is_relative_to(out):
         raise InvalidArgument(f"the output {dest} overlaps the input array {source.url}; choose another folder")
 
 
