@@ -199,6 +199,23 @@ def cmd_zip(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ngffkit.serve import make_server
+    from ngffkit.validate import validate
+
+    running = make_server(args.path, host=args.host, port=args.port, quiet=args.quiet)
+    try:
+        if not args.no_validate:
+            _print_report(validate(args.path), verbose=False)
+        print(f"serving {args.path} at {running.url}  (CORS and byte ranges; Ctrl-C stops)", flush=True)
+        running.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        running.close()
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ngffkit.demo import run_demo
 
@@ -319,6 +336,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", metavar="OUT.ozx")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_zip)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve a local OME-Zarr over HTTP (CORS, byte ranges) for web viewers and other tools",
+        epilog="examples:\n  ngffkit serve image.ome.zarr\n  ngffkit serve --port 0 plate.ozx\n\n"
+        "The dataset is validated first and its findings printed; only the dataset itself is served, under\n"
+        "http://HOST:PORT/<its name>.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", metavar="PATH", help="an OME-Zarr folder or .ozx file")
+    p.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one (default %(default)s)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)")
+    p.add_argument("--no-validate", action="store_true", help="skip validating the dataset before serving it")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="write example image + labels + plate, validate them, describe them, show them")
     p.add_argument("--output", default="ngffkit-demo", help="folder for the example datasets (default: %(default)s)")
