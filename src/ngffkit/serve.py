@@ -58,7 +58,7 @@ class DatasetHandler(http.server.SimpleHTTPRequestHandler):
     name: str
     quiet: bool = False
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: object) -> None:
         if not self.quiet:
             super().log_message(format, *args)
 

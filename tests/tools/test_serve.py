@@ -105,7 +105,9 @@ def test_serve_an_ozx_file(tmp_path: pathlib.Path) -> None:
         np.testing.assert_array_equal(ngffkit.open(url).levels[0].compute(), ngffkit.data.coins())
 
 
-def test_serve_errors_are_one_line(served: tuple[str, pathlib.Path, subprocess.Popen[str]], tmp_path: pathlib.Path) -> None:
+def test_serve_errors_are_one_line(
+    served: tuple[str, pathlib.Path, subprocess.Popen[str]], tmp_path: pathlib.Path
+) -> None:
     url, image, _ = served
     port = str(urllib.parse.urlsplit(url).port)
     assert "cannot listen on 127.0.0.1:" in one_line_error(run("serve", "--port", port, str(image), timeout=30))
