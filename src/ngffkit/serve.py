@@ -186,8 +186,8 @@ def make_server(path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: 
         server = _Server((host, port), handler)
     except OSError as exc:
         raise LocationError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0 for a free port") from None
-    bound_host, bound_port = server.server_address[:2]
-    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     return DatasetServer(server, f"http://{shown}:{bound_port}/{urllib.parse.quote(dataset.name)}")
 
 
