@@ -216,6 +216,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_finder(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from ngffkit.finder import find
+
+    out = pathlib.Path(args.output) if args.output else None
+    if out is None and not args.json:
+        if "://" in args.path:
+            raise SystemExit(_usage_error("give --output (or --json) for a remote PATH"))
+        out = pathlib.Path(args.path) / "biofile_finder.csv"
+    if out is not None and out.exists() and not args.overwrite:
+        raise SystemExit(_usage_error(f"{out} exists; pass --overwrite to replace it"))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True,
+                  console=Console(stderr=True)) as bar:  # fmt: skip
+        task = bar.add_task(f"looking for OME-Zarr images in {args.path}")
+        catalogue = find(args.path, storage_options=_storage_options(args.storage_options),
+                         progress=lambda n: bar.update(task, description=f"{n} images found"))  # fmt: skip
+    for url, reason in catalogue.skipped:
+        print(f"ngffkit: skipped {url}: {reason}", file=sys.stderr)
+    if out is not None:
+        out.write_text(catalogue.to_csv(args.base_url), encoding="utf-8")
+    if args.json:
+        print(json.dumps(catalogue.to_json(args.base_url)))
+    else:
+        print(f"wrote {out}: {len(catalogue.images)} images ({len(catalogue.skipped)} skipped); "
+              "open it in BioFile Finder (https://bff.allencell.org)")  # fmt: skip
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ngffkit.demo import run_demo
 
@@ -351,6 +383,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-validate", action="store_true", help="skip validating the dataset before serving it")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "finder",
+        help="catalogue the OME-Zarr images and plates below a folder as a BioFile Finder CSV",
+        epilog="examples:\n  ngffkit finder /data/screens                  (writes /data/screens/biofile_finder.csv)\n"
+        "  ngffkit finder s3://bucket/project --output project.csv --base-url https://bucket.s3.amazonaws.com/project\n"
+        "  ngffkit finder --json /data/screens\n\n"
+        "One row per image: standalone images, every field of every plate, every bioformats2raw series.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", metavar="PATH", help="a folder or URL prefix to search")
+    p.add_argument("-o", "--output", metavar="CSV", help="where to write the table (default: PATH/biofile_finder.csv)")
+    p.add_argument("--base-url", help="write File Path as this URL + the path below PATH (where PATH is published)")
+    p.add_argument("--json", action="store_true", help="print the table as JSON (no CSV unless --output is given)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
+    p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
+    p.set_defaults(func=cmd_finder)
 
     p = sub.add_parser("demo", help="write example image + labels + plate, validate them, describe them, show them")
     p.add_argument("--output", default="ngffkit-demo", help="folder for the example datasets (default: %(default)s)")

@@ -33,7 +33,7 @@ from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 
 from ngffkit import paths
-from ngffkit.errors import InvalidMetadata, LocationError, NotFound, UnsafePath
+from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, NotFound, UnsafePath
 from ngffkit.jsonfile import parse_json
 
 V2_GROUP, V2_ARRAY, V2_ATTRS, V2_CONSOLIDATED = ".zgroup", ".zarray", ".zattrs", ".zmetadata"
@@ -125,6 +125,15 @@ def _pool_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fsspec options ngffkit uses for ``url``: anonymous S3 unless credentials exist, larger pools."""
+    protocol, _ = _split_url(url)
+    options = dict(storage_options or {})
+    if protocol in ("s3", "s3a"):
+        options = _s3_options(options)
+    return _pool_options(protocol, options)
+
+
 def _split_url(url: str) -> tuple[str, str]:
     if "://" not in url:
         return "", url
@@ -158,10 +167,7 @@ def make_store(
         if storage_options:
             raise LocationError("storage_options only apply to remote URLs", where=target)
         return LocalStore(local, read_only=read_only), str(local)
-    options = dict(storage_options or {})
-    if protocol in ("s3", "s3a"):
-        options = _s3_options(options)
-    options = _pool_options(protocol, options)
+    options = fsspec_options(target, storage_options)
     try:
         store = ForbiddenIsMissingStore.from_url(target.rstrip("/"), storage_options=options, read_only=read_only)
     except (ImportError, ValueError) as exc:
@@ -184,9 +190,7 @@ def _zip_store(
             return ZipStore(local, mode="r", read_only=True), str(local)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
-    options = _pool_options(
-        protocol, _s3_options(dict(storage_options or {})) if protocol.startswith("s3") else dict(storage_options or {})
-    )
+    options = fsspec_options(target, storage_options)
     try:
         return ForbiddenIsMissingStore.from_url(
             f"zip::{target}", storage_options={protocol: options}, read_only=True
@@ -551,17 +555,38 @@ class Location:
             raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from None
 
 
-async def _gather_nodes(locations: Iterable[Location], expects: Iterable[str | None]) -> list[NodeMetadata]:
-    return list(await gather_all(*(loc._read_node(e) for loc, e in zip(locations, expects, strict=True))))
+async def _gather_nodes(
+    locations: Iterable[Location], expects: Iterable[str | None], keep_errors: bool
+) -> list[NodeMetadata | NGFFError]:
+    reads = (loc._read_node(e) for loc, e in zip(locations, expects, strict=True))
+    results = await asyncio.gather(*reads, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not (keep_errors and isinstance(result, NGFFError)):
+            raise result
+    return list(results)  # type: ignore[arg-type]
 
 
 def read_many(locations: Sequence[Location], expect: str | Sequence[str | None] | None = None) -> list[NodeMetadata]:
     """Read the metadata of many nodes concurrently; results come back in the same order.
 
     ``expect`` ("group" or "array", or one of those per location) narrows zarr v2 reads to that kind's
-    documents (see :meth:`Location.read`).
+    documents (see :meth:`Location.read`). The first error is raised once every read has finished.
     """
+    return _read_many(locations, expect, keep_errors=False)  # type: ignore[return-value]
+
+
+def read_many_or_errors(
+    locations: Sequence[Location], expect: str | Sequence[str | None] | None = None
+) -> list[NodeMetadata | NGFFError]:
+    """Like :func:`read_many`, but a node whose metadata cannot be read comes back as its
+    :class:`~ngffkit.NGFFError` instead of failing the batch (a catalogue of strangers' data needs this)."""
+    return _read_many(locations, expect, keep_errors=True)
+
+
+def _read_many(
+    locations: Sequence[Location], expect: str | Sequence[str | None] | None, *, keep_errors: bool
+) -> list[NodeMetadata | NGFFError]:
     if not locations:
         return []
     expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
-    return sync(_gather_nodes(locations, expects))
+    return sync(_gather_nodes(locations, expects, keep_errors))
