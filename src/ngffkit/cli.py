@@ -248,6 +248,29 @@ def cmd_finder(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_csv_to_labels(args: argparse.Namespace) -> int:
+    from ngffkit.label_properties import add_properties, parse_columns, read_table
+
+    table = read_table(args.csv, args.id_column, parse_columns(args.columns))
+    report = add_properties(args.path, args.label_name, table, match=args.match_property,
+                            scan_pixels=not args.no_scan, dry_run=args.dry_run,
+                            storage_options=_storage_options(args.storage_options), progress=True)  # fmt: skip
+    if args.json:
+        print(json.dumps(report.to_json()))
+        return EXIT_OK
+    updated = sum(u.updated for u in report.label_images)
+    created = sum(u.created for u in report.label_images)
+    verb = "would update" if args.dry_run else "updated"
+    print(f"{verb} {len(report.label_images)} label images of {args.path}: {updated} entries updated, "
+          f"{created} created from {len(table)} rows")  # fmt: skip
+    if report.without_label:
+        print(f"{len(report.without_label)} images have no label {args.label_name!r}", file=sys.stderr)
+    if report.unknown_ids:
+        shown = ", ".join(report.unknown_ids[:20]) + (" ..." if len(report.unknown_ids) > 20 else "")
+        print(f"{len(report.unknown_ids)} ids matched no label: {shown}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from ngffkit.demo import run_demo
 
@@ -400,6 +423,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
     p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
     p.set_defaults(func=cmd_finder)
+
+    p = sub.add_parser(
+        "csv-to-labels",
+        help="add per-label properties from a CSV table to a label image (of an image, a well or a whole plate)",
+        epilog="examples:\n  ngffkit csv-to-labels cells.csv label_id image.ome.zarr cells --columns 'area#d,class#s'\n"
+        "  ngffkit csv-to-labels measurements.csv cell_id plate.zarr nuclei --columns 'area#d,dividing#b' \\\n"
+        "      --match-property cell_id --dry-run\n\n"
+        "Column types: #d float, #l int, #s text (default), #b bool. Ids match the label values (creating\n"
+        "entries for labels present in the pixels) or, with --match-property, an existing property.\n"
+        "Only image-label.properties changes; every field of every well is covered.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("csv", metavar="CSV")
+    p.add_argument("id_column", metavar="ID_COLUMN", help="the CSV column holding the label ids")
+    p.add_argument("path", metavar="PATH", help="an OME-Zarr image, well or plate")
+    p.add_argument("label_name", metavar="LABEL_NAME", help="the label image below labels/, e.g. cells")
+    p.add_argument("--columns", required=True, help="columns to copy with their types, e.g. 'area#d,class#s'")
+    p.add_argument("--match-property", default="label-value",
+                   help="the property that holds the ids (default %(default)s)")  # fmt: skip
+    p.add_argument("--no-scan", action="store_true", help="do not read pixels to create entries for new label values")
+    p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
+    p.set_defaults(func=cmd_csv_to_labels)
 
     p = sub.add_parser("demo", help="write example image + labels + plate, validate them, describe them, show them")
     p.add_argument("--output", default="ngffkit-demo", help="folder for the example datasets (default: %(default)s)")

@@ -530,6 +530,35 @@ class Location:
             self.write_json(V2_ATTRS, dict(attributes))
         self.shared.consolidated.clear()
 
+    def write_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Replace this node's attributes and nothing else: the rest of ``zarr.json`` stays, and consolidated
+        metadata at the store root (v3 ``consolidated_metadata`` or v2 ``.zmetadata``) is updated to match, so
+        readers that trust it see the change too."""
+        sync(self._write_attributes(dict(attributes)))
+
+    async def _write_attributes(self, attributes: dict[str, Any]) -> None:
+        def dump(doc: Any) -> bytes:
+            return json.dumps(doc, indent=2, allow_nan=False).encode()
+
+        if self.shared.zarr_format == 3:
+            doc = await self._root_json(self.key(V3_META)) or {"zarr_format": 3, "node_type": "group"}
+            doc["attributes"] = attributes
+            await self._set(self.key(V3_META), dump(doc))
+            root = await self._root_json(V3_META) if self.path else None
+            consolidated = root.get("consolidated_metadata") if isinstance(root, dict) else None
+            entries = consolidated.get("metadata") if isinstance(consolidated, dict) else None
+            if isinstance(entries, dict) and isinstance(entries.get(self.path), dict):
+                entries[self.path]["attributes"] = attributes
+                await self._set(V3_META, dump(root))
+        else:
+            await self._set(self.key(V2_ATTRS), dump(attributes))
+            zmeta = await self._root_json(V2_CONSOLIDATED)
+            entries = zmeta.get("metadata") if isinstance(zmeta, dict) else None
+            if isinstance(entries, dict):
+                entries[self.key(V2_ATTRS)] = attributes
+                await self._set(V2_CONSOLIDATED, dump(zmeta))
+        self.shared.consolidated.clear()
+
     def delete(self) -> None:
         """Delete this node and everything below it."""
         sync(self.store.delete_dir(self.path))
