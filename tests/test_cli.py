@@ -85,3 +85,13 @@ def test_demo_builds_validates_and_refuses_foreign_folders(tmp_path: pathlib.Pat
     (foreign / "data.txt").write_text("keep me")
     proc = run("demo", "--output", str(foreign), "--no-viewer")
     assert proc.returncode == 1 and (foreign / "data.txt").read_text() == "keep me"
+
+
+def test_every_command_documents_examples() -> None:
+    from ngffkit.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"scale", "serve", "finder", "csv-to-labels", "create", "validate", "info"} <= set(commands)
+    for name, sub in commands.items():
+        assert "example" in sub.format_help(), f"ngffkit {name} --help shows no example"

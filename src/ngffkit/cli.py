@@ -448,7 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage-options", metavar="JSON", help="fsspec options as a JSON object")
     p.set_defaults(func=cmd_csv_to_labels)
 
-    p = sub.add_parser("demo", help="write example image + labels + plate, validate them, describe them, show them")
+    p = sub.add_parser(
+        "demo",
+        help="write example image + labels + plate, validate them, describe them, show them",
+        epilog="examples:\n  ngffkit demo\n  ngffkit demo --output /tmp/ngffkit-demo --no-viewer",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--output", default="ngffkit-demo", help="folder for the example datasets (default: %(default)s)")
     p.add_argument("--no-viewer", action="store_true", help="never open napari, even when it is available")
     p.set_defaults(func=cmd_demo)
