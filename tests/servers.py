@@ -1,8 +1,9 @@
 """Real servers on 127.0.0.1 for the tests: a static HTTP file server and moto's S3 server.
 
 The HTTP server can refuse directory listings (as most real servers do), answer 403 instead of 404 for
-missing files (as public S3 buckets without ListBucket do), add latency, and logs every request with its
-start and end time, so tests can count requests and check that they overlapped.
+missing files (as public S3 buckets without ListBucket do), add latency, inject faults (errors, resets,
+stalls, truncated bodies; see :class:`FaultPlan`), and logs every request with its start and end time, so
+tests can count requests and check that they overlapped.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import pathlib
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -65,7 +68,37 @@ class RequestLog:
         return peak
 
 
-def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float) -> type:
+@dataclass
+class FaultPlan:
+    """Faults to inject, per request path: ``rules`` maps a path suffix to the actions its next requests
+    get, one action per request, after which the path is served normally; an action written ``"always:X"``
+    never runs out. Actions: an HTTP status ("500", "503"), "reset" (the connection is dropped with a TCP
+    reset), "stall:S" (no answer for S seconds, then a normal one) and "truncate" (half the body, then the
+    connection closes)."""
+
+    rules: dict[str, list[str]]
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def take(self, path: str) -> str | None:
+        with self._lock:
+            for suffix, actions in self.rules.items():
+                if path.endswith(suffix) and actions:
+                    action = actions[0]
+                    if action.startswith("always:"):
+                        return action.removeprefix("always:")
+                    return actions.pop(0)
+        return None
+
+
+def _reset(handler: http.server.BaseHTTPRequestHandler) -> None:
+    """Drop the connection with a TCP RST (SO_LINGER 0), as a crashing proxy does."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+    handler.connection.close()
+
+
+def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float,
+             faults: FaultPlan | None = None) -> type:  # fmt: skip
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             super().__init__(*args, directory=root, **kwargs)
@@ -102,11 +135,36 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
             path = self.translate_path(self.path)
             return not os.path.exists(path)
 
+        def _fault(self, action: str) -> bool:
+            """Apply ``action``; True when the request has been answered (or dropped) by it."""
+            if action.isdigit():
+                self.send_error(int(action))
+                return True
+            if action == "reset":
+                _reset(self)
+                return True
+            if action.startswith("stall:"):
+                time.sleep(float(action.removeprefix("stall:")))
+                return False
+            if action == "truncate":
+                body = pathlib.Path(self.translate_path(self.path)).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                _reset(self)
+                return True
+            raise ValueError(action)
+
         def _serve(self, head: bool) -> None:
             entry = log.start("HEAD" if head else "GET", self.path)
             if latency:
                 time.sleep(latency)
+            action = faults.take(self.path) if faults is not None else None
             try:
+                if action is not None and self._fault(action):
+                    return
                 path = self.translate_path(self.path)
                 if os.path.isdir(path) and not listing:
                     self.send_error(403 if forbidden_missing else 404)
@@ -134,6 +192,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # injected resets make the handler's final flush fail; that is the point, not news
+
 
 @dataclass
 class HTTPFileServer:
@@ -143,11 +204,17 @@ class HTTPFileServer:
 
 @contextmanager
 def http_file_server(
-    root: str | os.PathLike[str], *, listing: bool = True, forbidden_missing: bool = False, latency: float = 0.0
+    root: str | os.PathLike[str],
+    *,
+    listing: bool = True,
+    forbidden_missing: bool = False,
+    latency: float = 0.0,
+    faults: FaultPlan | None = None,
 ) -> Iterator[HTTPFileServer]:
     """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block."""
     log = RequestLog()
-    handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency)
+    handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency,
+                       faults=faults)  # fmt: skip
     server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ngffkit.errors import (
     AlreadyExists,
+    CorruptData,
     InvalidArgument,
     InvalidMetadata,
     LocationError,
@@ -30,6 +31,7 @@ __all__ = [
     "FORMATS",
     "AlreadyExists",
     "Collection",
+    "CorruptData",
     "Format",
     "Image",
     "InvalidArgument",

@@ -56,6 +56,10 @@ class AlreadyExists(NGFFError):
     """A write would replace existing data and ``overwrite`` was not given."""
 
 
+class CorruptData(NGFFError):
+    """Chunk bytes that cannot be decoded (truncated, another codec than declared, the wrong size)."""
+
+
 class InvalidArgument(NGFFError):
     """A writer was called with arguments that cannot work; raised before anything is written."""
 

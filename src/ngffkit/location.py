@@ -32,36 +32,12 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 
-from ngffkit import paths
+from ngffkit import paths, remote
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, NotFound, UnsafePath
 from ngffkit.jsonfile import parse_json
 
 V2_GROUP, V2_ARRAY, V2_ATTRS, V2_CONSOLIDATED = ".zgroup", ".zarray", ".zattrs", ".zmetadata"
 V3_META = "zarr.json"
-
-
-def _forbidden(exc: BaseException) -> bool:
-    """A '403 Forbidden' answer: public buckets without ListBucket say this for keys that do not exist."""
-    if isinstance(exc, PermissionError):
-        return True
-    status = getattr(exc, "status", None) or getattr(exc, "code", None)
-    return status == 403
-
-
-class ForbiddenIsMissingStore(FsspecStore):
-    """An fsspec store that reads '403 Forbidden' as 'this key does not exist'.
-
-    Public S3 buckets that do not grant ListBucket answer 403, not 404, for a missing key, and so do some
-    HTTP servers. zarr would otherwise fail on format detection and on the first missing (empty) chunk.
-    """
-
-    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
-        try:
-            return await super().get(key, prototype, byte_range)
-        except Exception as exc:
-            if _forbidden(exc):
-                return None
-            raise
 
 
 async def gather_all(*awaitables: Any) -> list[Any]:
@@ -77,61 +53,9 @@ async def gather_all(*awaitables: Any) -> list[Any]:
     return list(results)
 
 
-def aws_credentials_configured() -> bool:
-    """Whether this machine has AWS credentials configured (environment, profile or credentials file).
-
-    Used to choose anonymous access to ``s3://`` URLs by default: public data then opens with no setup,
-    and whoever configured credentials gets signed requests. Instance roles are not probed (that costs a
-    network timeout off-cloud); on EC2 pass ``storage_options={"anon": False}``.
-    """
-    env = os.environ
-    if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE") or env.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
-        return True
-    if env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"):
-        return True
-    home = pathlib.Path.home()
-    files = [env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials"]
-    return any(pathlib.Path(f).is_file() for f in files)
-
-
-def _s3_options(storage_options: Mapping[str, Any]) -> dict[str, Any]:
-    options = dict(storage_options)
-    has_keys = any(k in options for k in ("key", "secret", "token", "profile"))
-    if "anon" not in options and not has_keys:
-        options["anon"] = not aws_credentials_configured()
-    return options
-
-
-#: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
-#: for HTTP and only 10 for S3, which turns one batch of metadata reads into many sequential waves).
-MAX_CONNECTIONS = 256
-
-
-async def _http_client(**kwargs: Any) -> Any:
-    """An aiohttp session with a connection pool large enough for concurrent metadata batches."""
-    import aiohttp
-
-    kwargs.setdefault("connector", aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS))
-    return aiohttp.ClientSession(**kwargs)
-
-
-def _pool_options(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
-    if protocol in ("http", "https"):
-        options.setdefault("get_client", _http_client)
-    elif protocol in ("s3", "s3a"):
-        config = dict(options.get("config_kwargs") or {})
-        config.setdefault("max_pool_connections", MAX_CONNECTIONS)
-        options["config_kwargs"] = config
-    return options
-
-
 def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The fsspec options ngffkit uses for ``url``: anonymous S3 unless credentials exist, larger pools."""
-    protocol, _ = _split_url(url)
-    options = dict(storage_options or {})
-    if protocol in ("s3", "s3a"):
-        options = _s3_options(options)
-    return _pool_options(protocol, options)
+    """The fsspec options ngffkit uses for ``url`` (see :mod:`ngffkit.remote`)."""
+    return remote.fsspec_options(_split_url(url)[0], storage_options)
 
 
 def _split_url(url: str) -> tuple[str, str]:
@@ -167,9 +91,8 @@ def make_store(
         if storage_options:
             raise LocationError("storage_options only apply to remote URLs", where=target)
         return LocalStore(local, read_only=read_only), str(local)
-    options = fsspec_options(target, storage_options)
     try:
-        store = ForbiddenIsMissingStore.from_url(target.rstrip("/"), storage_options=options, read_only=read_only)
+        store = remote.make_remote_store(target.rstrip("/"), protocol, storage_options, read_only)
     except (ImportError, ValueError) as exc:
         hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
         raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
@@ -192,7 +115,7 @@ def _zip_store(
             raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
     options = fsspec_options(target, storage_options)
     try:
-        return ForbiddenIsMissingStore.from_url(
+        return remote.ResilientStore.from_url(
             f"zip::{target}", storage_options={protocol: options}, read_only=True
         ), target
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
@@ -379,9 +302,9 @@ class Location:
             buf = await self.store.get(key, prototype=default_buffer_prototype())
         except FileNotFoundError:
             return None
+        except NGFFError:
+            raise  # remote stores already name the URL and the cause
         except Exception as exc:
-            if _forbidden(exc):
-                return None
             raise LocationError(f"cannot read {key!r}: {type(exc).__name__}: {exc}", where=self.shared.url) from None
         return None if buf is None else buf.to_bytes()
 
@@ -512,6 +435,22 @@ class Location:
     async def _set(self, key: str, data: bytes) -> None:
         await self._ensure_open()
         await self.store.set(key, default_buffer_prototype().buffer.from_bytes(data))
+
+    def read_document(self, name: str) -> Any:
+        """The JSON document ``name`` below this node (not consolidated, not cached), or None if absent."""
+        return sync(self._root_json(self.key(name)))
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        sync(self._set(self.key(name), data))
+
+    def remove(self, name: str) -> None:
+        """Delete the single key ``name`` below this node (absent is fine)."""
+
+        async def delete() -> None:
+            await self._ensure_open()
+            await self.store.delete(self.key(name))
+
+        sync(delete())
 
     def write_json(self, name: str, document: Any) -> None:
         """Write one JSON document below this node (UTF-8, indented, sorted as given)."""

@@ -17,7 +17,7 @@ from dask.base import tokenize
 from zarr.core.array import Array, AsyncArray, parse_array_metadata
 from zarr.storage import StorePath
 
-from ngffkit.errors import InvalidMetadata
+from ngffkit.errors import CorruptData, InvalidMetadata, NGFFError
 from ngffkit.location import NodeMetadata
 
 
@@ -42,5 +42,29 @@ def dask_array(node: NodeMetadata) -> da.Array:
     name = "ngffkit-" + tokenize(node.location.url, arr.shape, str(arr.dtype), chunks)
     meta = np.empty((0,) * arr.ndim, dtype=arr.dtype)  # so dask does not probe the array to learn its type
     return da.from_array(
-        arr, chunks=chunks, name=name, asarray=False, fancy=False, lock=False, inline_array=True, meta=meta
-    )
+        GuardedArray(arr, node.location.url), chunks=chunks, name=name, asarray=False, fancy=False, lock=False,
+        inline_array=True, meta=meta,
+    )  # fmt: skip
+
+
+class GuardedArray:
+    """A zarr array seen only through slicing, whose failures are :class:`~ngffkit.NGFFError` naming it.
+
+    A chunk that does not decode raises whatever the codec raises (``RuntimeError`` from zstd, ``ValueError``
+    from a reshape, ...), deep inside a dask computation; a user should see which array is damaged instead.
+    """
+
+    def __init__(self, array: zarr.Array, url: str) -> None:
+        self.array = array
+        self.url = url
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __getitem__(self, index: Any) -> Any:
+        try:
+            return self.array[index]
+        except NGFFError:
+            raise
+        except Exception as exc:  # the codecs raise anything; all of it means the stored bytes are unusable
+            raise CorruptData(f"cannot decode chunk data: {type(exc).__name__}: {exc}", where=self.url) from None

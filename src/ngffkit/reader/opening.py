@@ -8,6 +8,7 @@ from typing import Any
 
 from zarr.abc.store import Store
 
+from ngffkit import claim
 from ngffkit.errors import NotFound, NotOMEZarr
 from ngffkit.formats import Format, get_format
 from ngffkit.location import Location
@@ -53,6 +54,11 @@ def open(
         return load_collection(parent, parse_attributes(parent.read_group().attributes))
     if meta.scene is not None:
         return Scene(location, meta)
+    owner = claim.read_marker(location)
+    if owner is not None:
+        state = "still being written by" if claim.writer_alive(owner) else "an unfinished write by"
+        raise NotOMEZarr(f"{state} ngffkit ({claim.describe(owner)}); run the write again to finish it",
+                         where=location.url)  # fmt: skip
     raise NotOMEZarr("this zarr group holds no OME-NGFF metadata", where=location.url)
 
 

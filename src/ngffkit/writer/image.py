@@ -20,7 +20,7 @@ import zarr
 from dask.delayed import Delayed
 from zarr.abc.store import Store
 
-from ngffkit import ozx, pyramid
+from ngffkit import claim, ozx, pyramid
 from ngffkit.errors import AlreadyExists, InvalidArgument, NGFFError
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.location import Location
@@ -276,16 +276,24 @@ class MultiscaleJob:
         return "writing " + self.location.url.rsplit("/", 1)[-1]
 
     def run(self, progress: Progress, compute: bool) -> Delayed | None:
-        """Create the arrays, write every level (one pass over the input), then write the metadata."""
-        self._arrays = self.create_arrays()
-        if not compute:
-            return dask.delayed(self._finish)(self.graph())
-        self.compute_in_waves(progress)
-        self._finish(None)
+        """Create the arrays, write every level (one pass over the input), then write the metadata.
+
+        The destination must have been claimed (:func:`ngffkit.claim.claim`); the claim is released
+        once the metadata is written, and marked failed if the write stops with an error."""
+        try:
+            self._arrays = self.create_arrays()
+            if not compute:
+                return dask.delayed(self._finish)(self.graph())
+            self.compute_in_waves(progress)
+            self._finish(None)
+        except BaseException:
+            claim.mark_failed(self.location)
+            raise
         return None
 
     def _finish(self, _stored: Any) -> None:
         self.location.write_group(self.metadata().to_attributes(self.fmt), self.fmt.zarr_format)
+        claim.release(self.location)
         if self.after is not None:
             self.after()
 
@@ -485,7 +493,7 @@ def write_image(
         units=units, levels=levels, scale_factors=scale_factors, method=method, chunks=chunks, shards=shards,
         compressor=compressor, name=name, channels=channels,
     )  # fmt: skip
-    prepare_destination(location, overwrite)
+    claim.claim(location, overwrite, prepare_destination)
     delayed = job.run(progress, compute)
     if delayed is not None:
         return delayed

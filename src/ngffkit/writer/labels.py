@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ngffkit import pyramid
+from ngffkit import claim, pyramid
 from ngffkit.errors import InvalidArgument, NGFFError
 from ngffkit.formats import Format
 from ngffkit.location import Location
@@ -109,7 +109,7 @@ def write_labels(
     group = location.parent()
     assert group is not None
     job.after = lambda: register_label(group, name, fmt)
-    prepare_destination(location, overwrite)
+    claim.claim(location, overwrite, prepare_destination)
     delayed = job.run(progress, compute)
     if delayed is not None:
         return delayed

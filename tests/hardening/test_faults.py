@@ -1,0 +1,120 @@
+"""Networks fail: transient faults are retried (bounded), persistent ones end in one clear error naming the
+URL, and nothing hangs. Real servers on loopback inject the faults; nothing is mocked."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+import pytest
+
+import ngffkit
+from ngffkit.errors import LocationError, NGFFError
+
+from ..clirun import one_line_error, run
+from ..conftest import upload_tree
+from ..servers import FaultPlan, http_file_server
+
+pytestmark = pytest.mark.timeout(180)
+#: A fresh HTTP client per test: fsspec caches file systems (and their sessions and timeouts) by options.
+FRESH = {"skip_instance_cache": True}
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, np.ndarray]:
+    root = tmp_path_factory.mktemp("faults")
+    values = np.random.default_rng(3).integers(0, 60000, (128, 128), dtype=np.uint16)
+    ngffkit.write_image(values, root / "img.zarr", chunks=(64, 64), levels=2)
+    return root, values
+
+
+def chunk_paths(root: pathlib.Path) -> list[str]:
+    return sorted(
+        "/" + p.relative_to(root).as_posix() for p in (root / "img.zarr" / "0" / "c").rglob("*") if p.is_file()
+    )
+
+
+def test_transient_errors_resets_and_truncation_are_retried(image: tuple[pathlib.Path, np.ndarray]) -> None:
+    root, values = image
+    chunks = chunk_paths(root)
+    plan = FaultPlan({
+        "/img.zarr/zarr.json": ["503", "reset"],
+        "/img.zarr/0/zarr.json": ["500"],
+        chunks[0]: ["503", "500", "502"],
+        chunks[1]: ["reset", "truncate"],
+        chunks[2]: ["truncate"],
+        chunks[3]: ["429", "stall:0.2"],
+    })  # fmt: skip
+    with http_file_server(root, faults=plan) as server:
+        remote = ngffkit.open(f"{server.url}/img.zarr", storage_options=FRESH)
+        np.testing.assert_array_equal(remote.levels[0].compute(), values)
+        tries = {p: server.log.paths().count(p) for p in chunks}
+    assert tries[chunks[0]] == 4 and tries[chunks[1]] == 3 and tries[chunks[2]] == 2 and tries[chunks[3]] == 2
+    assert all(not actions for actions in plan.rules.values())  # every injected fault was met
+
+
+def test_persistent_errors_name_the_url_and_stop(image: tuple[pathlib.Path, np.ndarray]) -> None:
+    root, _ = image
+    broken = chunk_paths(root)[1]
+    with http_file_server(root, faults=FaultPlan({broken: ["always:503"]})) as server:
+        remote = ngffkit.open(f"{server.url}/img.zarr", storage_options=FRESH)
+        started = time.monotonic()
+        with pytest.raises(LocationError) as caught:
+            remote.levels[0].compute()
+        assert time.monotonic() - started < 30  # bounded backoff, not an endless loop
+        assert server.log.paths().count(broken) == 5
+    message = str(caught.value)
+    assert f"{server.url}{broken}" in message and "after 5 attempts" in message and "HTTP 503" in message
+
+
+def test_client_errors_are_not_retried(image: tuple[pathlib.Path, np.ndarray]) -> None:
+    root, _ = image
+    with http_file_server(root, faults=FaultPlan({"/img.zarr/zarr.json": ["always:401"]})) as server:
+        with pytest.raises(LocationError, match="HTTP 401") as caught:
+            ngffkit.open(f"{server.url}/img.zarr", storage_options=FRESH)
+        assert server.log.paths().count("/img.zarr/zarr.json") == 1
+    assert server.url in str(caught.value)
+
+
+def test_a_stalled_server_times_out(image: tuple[pathlib.Path, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    root, values = image
+    monkeypatch.setenv("NGFFKIT_TIMEOUT", "0.5")
+    monkeypatch.setenv("NGFFKIT_RETRIES", "3")
+    chunks = chunk_paths(root)
+    plan = FaultPlan({chunks[0]: ["stall:3"], chunks[1]: ["always:stall:3"]})
+    with http_file_server(root, faults=plan) as server:
+        remote = ngffkit.open(f"{server.url}/img.zarr", storage_options=FRESH)
+        np.testing.assert_array_equal(remote.levels[0][:64, :64].compute(), values[:64, :64])  # one stall, retried
+        started = time.monotonic()
+        with pytest.raises(LocationError, match="after 3 attempts"):
+            remote.levels[0][:64, 64:].compute()
+        assert time.monotonic() - started < 15  # 3 timeouts of 0.5 s plus backoff, not 3 x 3 s
+
+
+def test_cli_reports_a_failing_server_in_one_line(image: tuple[pathlib.Path, np.ndarray]) -> None:
+    root, _ = image
+    with http_file_server(root, faults=FaultPlan({"/img.zarr/zarr.json": ["always:500"]})) as server:
+        line = one_line_error(run("info", f"{server.url}/img.zarr", timeout=120))
+    assert f"{server.url}/img.zarr/zarr.json" in line and "HTTP 500" in line
+
+
+def test_bucket_deleted_mid_read_is_an_error_not_zeros(
+    image: tuple[pathlib.Path, np.ndarray], moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    root, values = image
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):  # fmt: skip
+        monkeypatch.setenv(var, value)
+    upload_tree(moto_server, "vanishing", root / "img.zarr", "img.zarr", public=False)
+    options = {"client_kwargs": {"endpoint_url": moto_server}, "skip_instance_cache": True}
+    remote = ngffkit.open("s3://vanishing/img.zarr", storage_options=options)
+    np.testing.assert_array_equal(remote.levels[0][:64, :64].compute(), values[:64, :64])
+    bucket = boto3.resource("s3", endpoint_url=moto_server).Bucket("vanishing")
+    bucket.objects.all().delete()
+    bucket.delete()
+    with pytest.raises(NGFFError, match="bucket no longer exists") as caught:
+        remote.levels[0].compute()
+    assert "s3://vanishing/img.zarr/0/c/" in str(caught.value)
