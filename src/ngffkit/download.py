@@ -17,7 +17,7 @@ from typing import Any
 
 from zarr.core.sync import sync
 
-from ngffkit.errors import AlreadyExists, NotFound
+from ngffkit.errors import AlreadyExists, InvalidMetadata, NotFound, UnsafePath
 from ngffkit.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, gather_all
 from ngffkit.walk import walk
 
@@ -41,6 +41,9 @@ def chunk_keys(node: NodeMetadata) -> list[str]:
         grid = meta.get("chunks") or shape
         separator = meta.get("dimension_separator") or "."
         prefix, empty = "", "0"
+    if separator not in (".", "/"):
+        # The separator becomes part of file paths: "/../" would write outside the destination.
+        raise InvalidMetadata(f"chunk key separator {separator!r} must be '.' or '/'", where=node.location.url)
     counts = [max(1, math.ceil(s / c)) for s, c in zip(shape, grid, strict=True)]
     if not counts:
         return [empty]
@@ -89,11 +92,15 @@ def download(
 
 
 async def _copy(source: Location, keys: list[str], out: pathlib.Path) -> None:
+    root = out.resolve()
+
     async def one(key: str) -> None:
         data = await source._get(key)
         if data is None:
             return  # a chunk never written: the fill value, nothing to copy
         target = out / source.relative_key(key)
+        if not target.resolve().is_relative_to(root):  # belt and braces: keys come from checked metadata
+            raise UnsafePath(f"key {key!r} would be written outside the destination", where=str(out))
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ngffkit.errors import NGFFError, NGFFWarning
+from ngffkit.errors import NGFFError, NGFFWarning, NotFound
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well
 from ngffkit.reader.image import ChannelInfo
 
@@ -144,7 +144,7 @@ def plate_layers(plate: Plate, *, field: int = 0, include_labels: bool = True) -
     """The plate as one stitched, multiscale image layer: field ``field`` of every well in its place."""
     first = plate.first_image(field)
     if first is None:
-        raise NGFFError("no well of this plate has a readable field", where=plate.url)
+        raise NotFound("no well of this plate has a readable field", where=plate.url)
     count = plate.level_count(field)
     data = [plate.grid(level, field) for level in range(count)]
     axis = first.channel_axis

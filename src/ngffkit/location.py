@@ -35,6 +35,7 @@ from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 from ngffkit import paths, remote
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, NotFound, UnsafePath
 from ngffkit.jsonfile import parse_json
+from ngffkit.localstore import ConfinedLocalStore
 
 V2_GROUP, V2_ARRAY, V2_ATTRS, V2_CONSOLIDATED = ".zgroup", ".zarray", ".zattrs", ".zmetadata"
 V3_META = "zarr.json"
@@ -90,7 +91,7 @@ def make_store(
         local = pathlib.Path(rest if protocol else target).expanduser()
         if storage_options:
             raise LocationError("storage_options only apply to remote URLs", where=target)
-        return LocalStore(local, read_only=read_only), str(local)
+        return ConfinedLocalStore(local, read_only=read_only), str(local)
     try:
         store = remote.make_remote_store(target.rstrip("/"), protocol, storage_options, read_only)
     except (ImportError, ValueError) as exc:
@@ -159,6 +160,8 @@ class NodeMetadata:
     attributes: dict[str, Any]
     #: The array's own metadata (``.zarray`` or the whole v3 ``zarr.json``), for arrays.
     array: dict[str, Any] | None = None
+    #: A zarr v2 group known only from its ``.zattrs`` (no ``.zgroup``): readable, but not to the letter.
+    implicit_group: bool = False
 
     @property
     def exists(self) -> bool:
@@ -252,18 +255,27 @@ class Location:
         target = f"{protocol}://{parent}" if protocol else parent
         return Location.of(target, storage_options=self.shared.storage_options, mode=self.shared.mode)
 
-    def resolve(self, relative: str, *, key: str | None = None) -> Location:
+    def resolve(self, relative: str, *, max_up: int, key: str | None = None) -> Location:
         """Follow a relative reference that may climb (``../../``), as image-label ``source.image`` does.
 
-        Leading ``..`` segments go up (re-rooting above the store if needed); the rest must be a safe path.
+        Leading ``..`` segments go up (re-rooting above the store if needed), at most ``max_up`` of them, so
+        that metadata can reach the dataset that holds it but nothing beside it; the rest must be a safe path.
         """
-        segments = [s for s in relative.split("/") if s not in ("", ".")]
+        segments = relative.rstrip("/").split("/") if relative.rstrip("/") else []
         ups = 0
-        while segments and segments[0] == "..":
-            segments.pop(0)
+        while ups < len(segments) and segments[ups] == "..":
             ups += 1
+        rest = "/".join(segments[ups:])
+        if ups > max_up:
+            raise UnsafePath(
+                f"path {relative!r} climbs {ups} levels; at most {max_up} stay inside the dataset",
+                where=self.url,
+                key=key,
+            )
+        if rest:
+            paths.check_relative(rest, where=self.url, key=key)
         base = self.ancestor(ups)
-        return base.child("/".join(segments), key=key) if segments else base
+        return base.child(rest, key=key) if rest else base
 
     @property
     def store(self) -> Store:
@@ -401,7 +413,7 @@ class Location:
         node_type = "array" if zarray is not None else "group" if zgroup is not None else None
         if node_type is None:
             # .zattrs without .zgroup: some writers skip .zgroup; treat as an (implicit) group.
-            node_type = "group"
+            return NodeMetadata(self, 2, "group", zattrs or {}, None, implicit_group=True)
         return NodeMetadata(self, 2, node_type, zattrs or {}, zarray)
 
     def _learn_format(self, zarr_format: int) -> None:

@@ -177,7 +177,7 @@ def _edit(path: pathlib.Path, change) -> None:  # type: ignore[no-untyped-def]
 def test_missing_lower_level_warns_and_keeps_the_rest(tmp_path: pathlib.Path) -> None:
     path = write_coins(tmp_path / "c.zarr", "0.5")
     shutil.rmtree(path / "2")
-    with pytest.warns(NGFFWarning, match="level 2 does not exist"):
+    with pytest.warns(NGFFWarning, match="level 2 array does not exist; using levels 0-1"):
         img = ngffkit.open(path)
     assert len(img.levels) == 2
 
@@ -185,10 +185,20 @@ def test_missing_lower_level_warns_and_keeps_the_rest(tmp_path: pathlib.Path) ->
 def test_label_whose_source_is_missing(tmp_path: pathlib.Path) -> None:
     path = write_coins(tmp_path / "c.zarr", "0.5")
     meta = json.loads((path / "labels/coins/zarr.json").read_text())
-    meta["attributes"]["ome"]["image-label"]["source"]["image"] = "../../../elsewhere"
+    meta["attributes"]["ome"]["image-label"]["source"]["image"] = "../../elsewhere"
     (path / "labels/coins/zarr.json").write_text(json.dumps(meta))
     with pytest.raises(NotFound, match="source image"):
         ngffkit.open(path / "labels" / "coins").source_image()
+
+
+def test_label_source_may_not_leave_its_image(tmp_path: pathlib.Path) -> None:
+    path = write_coins(tmp_path / "c.zarr", "0.5")
+    meta = json.loads((path / "labels/coins/zarr.json").read_text())
+    for escape in ("../../../elsewhere", "../../../../", "../../%2e%2e/x", "../..//etc"):
+        meta["attributes"]["ome"]["image-label"]["source"]["image"] = escape
+        (path / "labels/coins/zarr.json").write_text(json.dumps(meta))
+        with pytest.raises(UnsafePath, match=r"image-label\.source\.image"):
+            ngffkit.open(path / "labels" / "coins").source_image()
 
 
 def test_slicing_one_plane_reads_only_its_chunks(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,6 +49,10 @@ def get_reader(path: str | list[str]) -> Reader | None:
         return None
 
     def read(_: Any) -> list[LayerData]:
-        return node_layers(node)
+        try:
+            return node_layers(node)
+        except ngffkit.NGFFError as exc:  # e.g. a plate whose wells turn out to be unreadable
+            show_error(f"ngffkit could not read {exc}")
+            return []
 
     return read

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import dask.array as da
 import numpy as np
 
-from ngffkit.errors import NGFFError, NGFFWarning, NotFound
-from ngffkit.location import Location, NodeMetadata, read_many
+from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound
+from ngffkit.location import Location, NodeMetadata, read_many_or_errors
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.reader.image import Image, images_from
 from ngffkit.reader.node import Node
@@ -102,14 +102,14 @@ def load_fields(targets: Sequence[tuple[Location, str]], *, missing_ok: bool = F
             warnings.warn(str(exc), NGFFWarning, stacklevel=3)
             locations.append(None)
     present = [loc for loc in locations if loc is not None]
-    nodes = dict(zip((loc.path for loc in present), read_many(present, expect="group"), strict=True))
+    nodes = dict(zip((loc.path for loc in present), read_many_or_errors(present, expect="group"), strict=True))
     entries: list[tuple[Location, OMEMetadata]] = []
     order: list[int] = []
     for i, loc in enumerate(locations):
         if loc is None:
             continue
         node = nodes[loc.path]
-        if missing_ok and not node.exists:
+        if missing_ok and isinstance(node, NodeMetadata) and not node.exists:
             continue
         meta = _parse_or_warn(node, "field")
         if meta is not None:
@@ -123,7 +123,10 @@ def load_fields(targets: Sequence[tuple[Location, str]], *, missing_ok: bool = F
     return images
 
 
-def _parse_or_warn(node: NodeMetadata, what: str) -> OMEMetadata | None:
+def _parse_or_warn(node: NodeMetadata | NGFFError, what: str) -> OMEMetadata | None:
+    if isinstance(node, NGFFError):
+        warnings.warn(f"skipping {what}: {node}", NGFFWarning, stacklevel=4)
+        return None
     if not node.exists:
         warnings.warn(
             f"{node.location.url}: the {what} named in the metadata does not exist", NGFFWarning, stacklevel=4
@@ -257,15 +260,21 @@ def load_plate(location: Location, metadata: OMEMetadata) -> Plate:
     """Open a plate: all wells in one batch, then the first field of each well (groups, then arrays)."""
     plate = metadata.plate
     refs = plate.wells if plate else ()
+    rows, columns = (len(plate.rows), len(plate.columns)) if plate else (0, 0)
     locations: list[Location | None] = []
     for ref in refs:
         try:
+            if not (0 <= ref.row_index < rows and 0 <= ref.column_index < columns):
+                raise InvalidMetadata(
+                    f"well {ref.path!r} sits at row {ref.row_index}, column {ref.column_index}: outside the "
+                    f"{rows} x {columns} plate; skipping it", where=location.url, key="plate.wells",
+                )  # fmt: skip
             locations.append(location.child(ref.path, key="plate.wells.path"))
         except NGFFError as exc:
             warnings.warn(str(exc), NGFFWarning, stacklevel=3)
             locations.append(None)
     present = [loc for loc in locations if loc is not None]
-    nodes = iter(read_many(present, expect="group"))
+    nodes = iter(read_many_or_errors(present, expect="group"))
     wells: dict[str, Well | None] = {}
     for ref, loc in zip(refs, locations, strict=True):
         if loc is None:
@@ -274,7 +283,8 @@ def load_plate(location: Location, metadata: OMEMetadata) -> Plate:
         meta = _parse_or_warn(next(nodes), "well")
         wells[ref.path] = Well(loc, meta) if meta is not None and meta.well is not None else None
     result = Plate(location, metadata, wells)
-    result.fields(0)
+    if result.first_image(0) is None:
+        raise NotFound("no well of this plate has a readable field", where=location.url, key="plate.wells")
     return result
 
 

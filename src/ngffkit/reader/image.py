@@ -10,15 +10,16 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import dask.array as da
 import numpy as np
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
-from ngffkit.location import Location, NodeMetadata, read_many
+from ngffkit.location import Location, NodeMetadata, read_many, read_many_or_errors
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
-from ngffkit.reader.arrays import dask_array
+from ngffkit.reader.arrays import dask_array, zarr_array
 from ngffkit.reader.node import Node
 
 #: Colours for channels whose metadata names none: distinct, deterministic (never random).
@@ -214,7 +215,8 @@ class Image(Node):
             raise NotFound("this image is not a label image", where=self.url)
         target = self.image_label.source_image or "../../"
         try:
-            return load_image(self.location.resolve(target, key="image-label.source.image"))
+            # A label image sits at <image>/labels/<name>: two levels up is as far as it may reach.
+            return load_image(self.location.resolve(target, max_up=2, key="image-label.source.image"))
         except NotFound as exc:
             raise NotFound(
                 f"the source image {target!r} of this label image is missing ({exc})", where=self.url
@@ -229,31 +231,53 @@ def _output_name(t: Transformation) -> str | None:
     return t.output.name if isinstance(t.output, Ref) else t.output
 
 
-def check_levels(location: Location, ms: Multiscale, arrays: Sequence[NodeMetadata]) -> list[NodeMetadata]:
-    """The usable levels: all arrays up to the first missing one; a missing level 0 is an error.
+def check_levels(location: Location, ms: Multiscale, arrays: Sequence[NodeMetadata | NGFFError]) -> list[NodeMetadata]:
+    """The usable levels: all arrays up to the first missing or unusable one; level 0 must be usable.
 
-    Raises :class:`InvalidMetadata` when an array's dimensions disagree with the axes.
+    An array is usable when it exists, its metadata is one zarr can decode (data type, codecs, shape) and
+    its dimensions agree with the axes. A lower level that is not stops the pyramid there, with a warning.
     """
     usable: list[NodeMetadata] = []
     for level, node in enumerate(arrays):
-        if not node.exists or not node.is_array:
-            what = "does not exist" if not node.exists else "is a group, not an array"
+        problem = node if isinstance(node, NGFFError) else _level_problem(node, ms, level)
+        if problem is not None:
             if level == 0:
-                raise NotFound(f"level 0 array {what}", where=node.location.url)
-            warnings.warn(
-                f"{node.location.url}: level {level} {what}; using levels 0-{level - 1}", NGFFWarning, stacklevel=3
-            )
+                raise problem
+            warnings.warn(f"{problem}; using levels 0-{level - 1}", NGFFWarning, stacklevel=3)
             break
-        shape = node.shape
-        if shape is None:
-            raise InvalidMetadata("array metadata has no valid shape", where=node.location.url)
-        if ms.axes and len(shape) != len(ms.axes):
-            raise InvalidMetadata(
-                f"array has {len(shape)} dimensions but the image has {len(ms.axes)} axes ({', '.join(ms.axis_names)})",
-                where=node.location.url,
-            )
+        assert isinstance(node, NodeMetadata)
+        if usable and node.array and usable[0].array and _dtype(node) != _dtype(usable[0]):
+            warnings.warn(
+                f"{node.location.url}: level {level} is {_dtype(node)}, level 0 is {_dtype(usable[0])}",
+                NGFFWarning, stacklevel=3,
+            )  # fmt: skip
         usable.append(node)
     return usable
+
+
+def _dtype(node: NodeMetadata) -> Any:
+    doc = node.array or {}
+    return doc.get("data_type", doc.get("dtype"))
+
+
+def _level_problem(node: NodeMetadata, ms: Multiscale, level: int) -> NGFFError | None:
+    """Why an array node cannot serve as a level, or None."""
+    if not node.exists or not node.is_array:
+        what = "does not exist" if not node.exists else "is a group, not an array"
+        return NotFound(f"level {level} array {what}", where=node.location.url)
+    shape = node.shape
+    if shape is None:
+        return InvalidMetadata("array metadata has no valid shape", where=node.location.url)
+    if ms.axes and len(shape) != len(ms.axes):
+        return InvalidMetadata(
+            f"array has {len(shape)} dimensions but the image has {len(ms.axes)} axes ({', '.join(ms.axis_names)})",
+            where=node.location.url,
+        )
+    try:
+        zarr_array(node)  # data type, codecs, chunk grid: fail here, at open, not at the first pixel read
+    except NGFFError as exc:
+        return exc
+    return None
 
 
 class Labels(Node):
@@ -328,7 +352,7 @@ def images_from(
         plans.append(plan)
         batch += plan[2] + ([plan[3]] if plan[3] is not None else [])
         kinds += ["array"] * len(plan[2]) + (["group"] if plan[3] is not None else [])
-    results = iter(read_many(batch, expect=kinds))
+    results = iter(read_many_or_errors(batch, expect=kinds))
     images: list[Image | None] = []
     for planned in plans:
         if isinstance(planned, NGFFError):
@@ -363,8 +387,11 @@ def _plan(
     return location, meta, arrays, labels
 
 
-def _label_names(node: NodeMetadata) -> tuple[str, ...] | None:
-    """The label images a ``labels`` group lists (None when there is no labels group)."""
+def _label_names(node: NodeMetadata | NGFFError) -> tuple[str, ...] | None:
+    """The label images a ``labels`` group lists (None when there is no labels group, or a broken one)."""
+    if isinstance(node, NGFFError):
+        warnings.warn(f"ignoring unreadable labels group: {node}", NGFFWarning, stacklevel=4)
+        return None
     if not node.exists or not node.is_group:
         return None
     try:

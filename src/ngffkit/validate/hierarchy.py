@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.errors import NGFFError
+from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
-from ngffkit.location import Location, NodeMetadata, read_many
+from ngffkit.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.reader.arrays import zarr_array
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Report
 from ngffkit.walk import ome_children
@@ -36,6 +37,7 @@ class _Image:
     axis_names: list[str] | None
     ndim: int | None
     shapes: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    dtypes: dict[int, str] = field(default_factory=dict)
     level_paths: list[str] = field(default_factory=list)
 
 
@@ -73,13 +75,12 @@ class HierarchyValidator:
             if self.visited > MAX_NODES:
                 self.out.error("too-many-nodes", "", f"stopped after {MAX_NODES} nodes")
                 break
-            try:
-                nodes = read_many([t.location for t in frontier], expect=[t.expect for t in frontier])
-            except NGFFError as exc:
-                self.out.error("unreadable", "", str(exc))
-                break
+            nodes = read_many_or_errors([t.location for t in frontier], expect=[t.expect for t in frontier])
             nxt: list[_Task] = []
             for task, child in zip(frontier, nodes, strict=True):
+                if isinstance(child, NGFFError):
+                    self.out.error("unsafe-path" if isinstance(child, UnsafePath) else "unreadable", "", str(child))
+                    continue
                 nxt.extend(task.handle(child))
             frontier = nxt
         for image in self.images:
@@ -87,6 +88,10 @@ class HierarchyValidator:
         return report.version, report.kind
 
     def _document(self, node: NodeMetadata) -> Report:
+        if node.implicit_group:
+            self.out.warn(
+                "zgroup-missing", "", f"{node.location.url} has .zattrs but no .zgroup; zarr v2 groups need both"
+            )
         report = validate_attributes(
             node.attributes,
             where=metadata_document_url(node),
@@ -203,6 +208,12 @@ class HierarchyValidator:
                 self.out.error("array-metadata", "", f"array {url} has no valid shape")
                 return []
             image.shapes[level] = shape
+            try:
+                array = zarr_array(node)
+            except NGFFError as exc:
+                self.out.error("array-metadata", "", f"array {url}: {exc.message}")
+                return []
+            image.dtypes[level] = str(array.dtype)
             if image.ndim is not None and len(shape) != image.ndim:
                 self.out.error(
                     "array-ndim",
@@ -222,6 +233,10 @@ class HierarchyValidator:
         return handle
 
     def _check_levels(self, image: _Image) -> None:
+        kinds = {image.dtypes[k] for k in sorted(image.dtypes)}
+        if len(kinds) > 1:
+            listing = ", ".join(f"level {k} {t}" for k, t in sorted(image.dtypes.items()))
+            self.out.warn("levels-dtype", "", f"{image.url}: the levels have different data types ({listing})")
         levels = sorted(image.shapes)
         for a, b in itertools.pairwise(levels):
             hi, lo = image.shapes[a], image.shapes[b]
