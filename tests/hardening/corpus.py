@@ -318,6 +318,15 @@ CASES: list[Case] = [
     ),
     Case("level-10^12-elements", _huge, usable=True, finding="none"),
     Case(
+        "level-10^12-chunks-in-a-row",
+        lambda r: (
+            image_v3(r, ms=multiscale(levels=1), shapes=[[1, 10**12]])
+            and (write(r / "0" / "zarr.json", v3_array([1, 10**12], chunks=[1, 1])) or r)
+        ),
+        usable=True,
+        finding="none",
+    ),
+    Case(
         "codec-unknown",
         mutate_v3(
             image_v3, lambda d: d.update(codecs=[{"name": "bytes"}, {"name": "nonexistent-codec"}]), doc="0/zarr.json"

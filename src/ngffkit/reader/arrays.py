@@ -8,6 +8,7 @@ reads only the chunks that hold it.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dask.array as da
@@ -38,13 +39,29 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
 def dask_array(node: NodeMetadata) -> da.Array:
     """A lazy dask array over an array node; one dask chunk per zarr shard (or chunk)."""
     arr = zarr_array(node)
-    chunks = arr.shards or arr.chunks
+    chunks = dask_chunks(arr.shape, arr.shards or arr.chunks)
     name = "ngffkit-" + tokenize(node.location.url, arr.shape, str(arr.dtype), chunks)
     meta = np.empty((0,) * arr.ndim, dtype=arr.dtype)  # so dask does not probe the array to learn its type
     return da.from_array(
         GuardedArray(arr, node.location.url), chunks=chunks, name=name, asarray=False, fancy=False, lock=False,
         inline_array=True, meta=meta,
     )  # fmt: skip
+
+
+#: dask keeps one Python int per block along each axis; beyond this many, blocks span several zarr chunks.
+MAX_BLOCKS_PER_AXIS = 100_000
+
+
+def dask_chunks(shape: tuple[int, ...], stored: tuple[int, ...]) -> tuple[int, ...]:
+    """dask block shape: the stored chunk (or shard), widened along axes that would have too many blocks.
+
+    An array of 10^12 elements in a row with 1-element chunks is valid zarr; as 10^12 dask blocks it would
+    exhaust memory before the first read. Widening keeps block boundaries on chunk boundaries.
+    """
+    return tuple(
+        c * max(1, math.ceil(math.ceil(s / c) / MAX_BLOCKS_PER_AXIS)) if c > 0 else max(1, s)
+        for s, c in zip(shape, stored, strict=True)
+    )
 
 
 class GuardedArray:
