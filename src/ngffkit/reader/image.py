@@ -382,7 +382,15 @@ def _plan(
     ms = meta.multiscales[0]
     if not ms.datasets:
         raise InvalidMetadata("the image lists no datasets", where=location.url, key="multiscales[0].datasets")
-    arrays = [location.child(d.path, key="multiscales[0].datasets.path") for d in ms.datasets]
+    arrays: list[Location] = []
+    for level, dataset in enumerate(ms.datasets):
+        try:
+            arrays.append(location.child(dataset.path, key="multiscales[0].datasets.path"))
+        except NGFFError as exc:
+            if level == 0:
+                raise
+            warnings.warn(f"{exc}; using levels 0-{level - 1}", NGFFWarning, stacklevel=4)
+            break
     labels = None if meta.image_label is not None or not read_labels else location.child("labels")
     return location, meta, arrays, labels
 
