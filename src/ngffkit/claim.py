@@ -21,17 +21,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ngffkit.errors import AlreadyExists, NGFFError
+from ngffkit.errors import AlreadyExists, InvalidMetadata, NGFFError
 from ngffkit.location import Location
 
 MARKER = ".ngffkit-writing"
 
 
 def read_marker(location: Location) -> dict[str, Any] | None:
-    """The marker of an unfinished or ongoing write at ``location``, or None (an unreadable one reads as {})."""
+    """The marker of an unfinished or ongoing write at ``location``, or None (a garbled one reads as {})."""
     try:
         doc = location.read_document(MARKER)
-    except NGFFError:
+    except InvalidMetadata:
         return {}
     if doc is None:
         return None
@@ -110,6 +110,9 @@ def mark_failed(location: Location) -> None:
 def claim(location: Location, overwrite: bool, prepare: Callable[[Location, bool], None]) -> None:
     """Make ``location`` ours: refuse if another writer is busy there, clear a dead writer's leftovers (or
     let ``prepare`` apply the overwrite rules), then put our marker in place."""
+    local = location.local_path()
+    if local is not None and local.is_file():
+        raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
     if check_not_busy(location, overwrite):
         location.delete()
     else:

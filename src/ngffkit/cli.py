@@ -145,11 +145,11 @@ def cmd_create(args: argparse.Namespace) -> int:
     from ngffkit.examples import write_coins, write_plate, write_timelapse
 
     if args.kind == "plate":
-        path = write_plate(args.output, args.version, labels=True)
+        path = write_plate(args.output, args.version, labels=True, overwrite=args.overwrite)
     elif args.kind == "timelapse":
-        path = write_timelapse(args.output, args.version)
+        path = write_timelapse(args.output, args.version, overwrite=args.overwrite)
     else:
-        path = write_coins(args.output, args.version)
+        path = write_coins(args.output, args.version, overwrite=args.overwrite)
         if args.kind == "labels":
             path = path / "labels" / "coins"
     print(f"wrote {path}")
@@ -327,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", metavar="OUT")
     p.add_argument("--kind", choices=["image", "labels", "plate", "timelapse"], default="image")
     p.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OME-Zarr at OUT")
     p.set_defaults(func=cmd_create)
 
     p = sub.add_parser(

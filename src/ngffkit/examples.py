@@ -11,12 +11,14 @@ from ngffkit.writer import write_field, write_image, write_labels
 from ngffkit.writer import write_plate as write_plate_layout
 
 
-def write_coins(path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, levels: int = 3) -> pathlib.Path:
+def write_coins(
+    path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, levels: int = 3, overwrite: bool = False
+) -> pathlib.Path:
     """The coins photo as a 2D pyramid with a ``coins`` label image (one label per coin)."""
     path = pathlib.Path(path)
     image = data.coins()
     write_image(image, path, axes="yx", scale=0.5, units="micrometer", levels=levels, chunks=(256, 256),
-                version=get_format(version), name="coins",
+                version=get_format(version), name="coins", overwrite=overwrite,
                 channels=[{"label": "coins", "color": "FFFFFF", "window": [float(image.min()), float(image.max())]}])  # fmt: skip
     write_labels(data.coins_labels(), path, "coins", colors="auto")
     return path
@@ -30,13 +32,15 @@ def write_plate(
     columns: Sequence[str] = ("1", "2", "3"),
     fields: int = 2,
     labels: bool = False,
+    overwrite: bool = False,
 ) -> pathlib.Path:
     """A small synthetic plate: every well has ``fields`` 2-channel fields with 2 levels, and with ``labels``
     a ``cells`` label image per field (the blob, labelled 1 + well index)."""
     path = pathlib.Path(path)
     fmt = get_format(version)
     wells = [f"{r}/{c}" for r in rows for c in columns]
-    write_plate_layout(path, list(rows), list(columns), wells, fields=fields, name="demo plate", version=fmt)
+    write_plate_layout(path, list(rows), list(columns), wells, fields=fields, name="demo plate", version=fmt,
+                       overwrite=overwrite)  # fmt: skip
     channels = [
         {"label": "GFP", "color": "00FF00", "window": [100, 4000]},
         {"label": "DAPI", "color": "0000FF", "window": [100, 1100]},
@@ -51,12 +55,14 @@ def write_plate(
     return path
 
 
-def write_timelapse(path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE) -> pathlib.Path:
+def write_timelapse(
+    path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, overwrite: bool = False
+) -> pathlib.Path:
     """A 5D (t, c, z, y, x) time-lapse of drifting cells with a ``cells`` label image (see
     :func:`ngffkit.data.timelapse`); z is sampled at twice the xy spacing, time points are 30 s apart."""
     path = pathlib.Path(path)
     image, cells = data.timelapse()
-    write_image(image, path, axes=data.TIMELAPSE_AXES, version=get_format(version), name="time-lapse",
+    write_image(image, path, axes=data.TIMELAPSE_AXES, version=get_format(version), name="time-lapse", overwrite=overwrite,
                 scale={"t": 30.0, "z": 1.0, "y": 0.5, "x": 0.5},
                 units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
                 scale_factors={"z": 1, "y": 2, "x": 2}, levels=3, chunks=(1, 1, 16, 96, 96),

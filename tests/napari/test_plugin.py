@@ -247,3 +247,24 @@ def test_timelapse_sample_is_5d_with_aligned_labels(make_napari_viewer) -> None:
     t5_labels = np.asarray(cells.data[0][5])
     t5_body = np.asarray(body.data[0][5])
     assert t5_body[t5_labels > 0].mean() > 3 * t5_body[t5_labels == 0].mean()
+
+
+def test_pyramid_widget_asks_before_replacing(make_napari_viewer, qtbot, tmp_path: pathlib.Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ngffkit.napari._writer as writer
+    from ngffkit.napari._widget import PyramidWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.full((64, 64), 9, dtype=np.uint16), name="nines")
+    existing = write_coins(tmp_path / "c.zarr")
+    before = {p: p.read_bytes() for p in existing.rglob("*") if p.is_file()}
+    widget = PyramidWidget(viewer)
+    widget.layer.value = viewer.layers["nines"]
+    widget.output.value = existing
+    monkeypatch.setattr(writer, "confirm_overwrite", lambda p: False)
+    assert widget.start() is None
+    assert {p: p.read_bytes() for p in existing.rglob("*") if p.is_file()} == before  # declined: untouched
+    monkeypatch.setattr(writer, "confirm_overwrite", lambda p: True)
+    worker = widget.start()
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    assert int(ngffkit.open(existing).levels[0].max().compute()) == 9

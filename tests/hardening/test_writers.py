@@ -1,0 +1,180 @@
+"""Writers that are killed, fail, race or would overwrite: nothing valid-looking is ever incomplete, reruns
+finish the job, concurrent writers of different wells make a valid plate, and nothing is replaced unasked."""
+
+from __future__ import annotations
+
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import ngffkit
+from ngffkit.claim import MARKER
+from ngffkit.examples import write_coins
+from ngffkit.writer import write_field, write_plate
+
+from ..clirun import one_line_error, run
+
+pytestmark = pytest.mark.timeout(300)
+
+#: A writer slow enough to be caught in the middle: every input block sleeps before it is written.
+SLOW_WRITER = textwrap.dedent("""
+    import sys, time
+    import dask.array as da
+    import ngffkit
+
+    def slow(block):
+        time.sleep(float(sys.argv[2]))
+        return block + 7
+
+    data = da.zeros((32, 512, 512), chunks=(8, 128, 128), dtype="uint16").map_blocks(slow, dtype="uint16")
+    ngffkit.write_image(data, sys.argv[1], chunks=(8, 64, 64), levels=3)
+    print("written", flush=True)
+""")
+
+
+def start_writer(dest: pathlib.Path, delay: float = 0.05) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(dest), str(delay)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def chunk_count(dest: pathlib.Path, level: str) -> int:
+    folder = dest / level / "c"
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
+@pytest.mark.parametrize("moment", ["first chunk", "deepest level"])
+def test_killed_writer_leaves_nothing_valid_looking_and_rerun_finishes(tmp_path: pathlib.Path, moment: str) -> None:
+    dest = tmp_path / "out.zarr"
+    writer = start_writer(dest)
+    wait_for(lambda: chunk_count(dest, "0" if moment == "first chunk" else "2") > 0)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    assert (dest / MARKER).exists()
+    with pytest.raises(ngffkit.NotOMEZarr, match="unfinished write by ngffkit"):
+        ngffkit.open(dest)
+    assert not ngffkit.validate(dest).valid
+    line = one_line_error(run("info", str(dest)))
+    assert "run the write again to finish it" in line
+    rerun = start_writer(dest, delay=0)
+    _, err = rerun.communicate(timeout=240)
+    assert rerun.returncode == 0, err
+    assert ngffkit.validate(dest).valid and not (dest / MARKER).exists()
+    image = ngffkit.open(dest)
+    assert len(image.levels) == 3 and int(image.levels[2].min().compute()) == 7
+
+
+def test_a_failed_write_can_be_redone_in_the_same_process(tmp_path: pathlib.Path) -> None:
+    def explode(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        if block_info and block_info[None]["chunk-location"] == (1, 1):
+            raise RuntimeError("disk full (simulated)")
+        return block
+
+    dest = tmp_path / "out.zarr"
+    data = da.ones((128, 128), chunks=(64, 64), dtype="uint8")
+    with pytest.raises(RuntimeError, match="disk full"):
+        ngffkit.write_image(data.map_blocks(explode, dtype="uint8"), dest, chunks=(64, 64))
+    with pytest.raises(ngffkit.NotOMEZarr, match="unfinished write"):
+        ngffkit.open(dest)
+    ngffkit.write_image(data, dest, chunks=(64, 64))  # no overwrite needed: the leftovers were ours
+    assert int(ngffkit.open(dest).levels[0].sum().compute()) == 128 * 128
+
+
+def test_two_processes_write_different_wells_of_one_plate(tmp_path: pathlib.Path) -> None:
+    plate = tmp_path / "plate.zarr"
+    write_plate(plate, ["A", "B"], ["1", "2"], ["A/1", "A/2", "B/1", "B/2"], fields=2)
+    script = textwrap.dedent("""
+        import sys, time, numpy as np, dask.array as da
+        from ngffkit.writer import write_field
+
+        def slow(block):
+            time.sleep(0.05)
+            return block
+        for well in sys.argv[2:]:
+            for field in (0, 1):
+                value = 10 * (ord(well[0]) - 64) + int(well[-1]) + 100 * field
+                data = da.full((2, 256, 256), value, chunks=(1, 64, 64), dtype="uint16").map_blocks(slow)
+                write_field(sys.argv[1], well, field, data, axes="cyx", chunks=(1, 64, 64))
+    """)
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(plate), *wells], stderr=subprocess.PIPE, text=True)
+               for wells in (["A/1", "B/2"], ["A/2", "B/1"])]  # fmt: skip
+    for writer in writers:
+        _, err = writer.communicate(timeout=240)
+        assert writer.returncode == 0, err
+    report = ngffkit.validate(plate)
+    assert report.valid, report.findings
+    opened = ngffkit.open(plate)
+    assert isinstance(opened, ngffkit.Plate)
+    for well, value in (("A/1", 11), ("A/2", 12), ("B/1", 21), ("B/2", 22)):
+        field = opened.well(well).field(1)  # type: ignore[union-attr]
+        assert int(field.levels[0][0, 0, 0].compute()) == value + 100  # type: ignore[union-attr]
+
+
+def test_two_processes_writing_one_target_one_clear_error(tmp_path: pathlib.Path) -> None:
+    dest = tmp_path / "same.zarr"
+    first = start_writer(dest)
+    wait_for((dest / MARKER).exists)
+    second = start_writer(dest)
+    _, err2 = second.communicate(timeout=120)
+    _, err1 = first.communicate(timeout=240)
+    assert first.returncode == 0, err1
+    assert second.returncode != 0
+    assert "AlreadyExists" in err2 and "another ngffkit writer is writing here" in err2
+    assert ngffkit.validate(dest).valid
+    # the CLI says the same in one line
+    busy = start_writer(tmp_path / "cli.zarr")
+    wait_for((tmp_path / "cli.zarr" / MARKER).exists)
+    np.save(tmp_path / "x.npy", np.zeros((64, 64), np.uint8))
+    assert "another ngffkit writer" in one_line_error(
+        run("convert", str(tmp_path / "x.npy"), str(tmp_path / "cli.zarr"), "--overwrite")
+    )
+    busy.communicate(timeout=240)
+    assert busy.returncode == 0
+
+
+def test_nothing_is_replaced_without_overwrite(tmp_path: pathlib.Path) -> None:
+    image = write_coins(tmp_path / "coins.zarr")
+    plate = tmp_path / "plate.zarr"
+    write_plate(plate, ["A"], ["1"], ["A/1"], fields=1)
+    write_field(plate, "A/1", 0, np.ones((2, 32, 32), np.uint16), axes="cyx")
+    ozx = tmp_path / "coins.ozx"
+    ngffkit.write_image(np.ones((8, 8), np.uint8), ozx)
+    np.save(tmp_path / "a.npy", np.ones((16, 16), np.uint8))
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "thesis.txt").write_text("years of work")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    attempts = [
+        lambda: ngffkit.write_image(np.zeros((8, 8), np.uint8), image),
+        lambda: ngffkit.write_labels(np.zeros((303, 384), np.uint8), image, "coins"),
+        lambda: write_plate(plate, ["A"], ["1"], ["A/1"]),
+        lambda: ngffkit.write_well(plate / "A" / "1", ["0"]),
+        lambda: write_field(plate, "A/1", 0, np.zeros((2, 32, 32), np.uint16), axes="cyx"),
+        lambda: ngffkit.write_image(np.zeros((8, 8), np.uint8), ozx),
+        lambda: ngffkit.write_image(np.zeros((8, 8), np.uint8), other),
+        lambda: ngffkit.write_image(np.zeros((8, 8), np.uint8), other, overwrite=True),  # not zarr: never
+        lambda: ngffkit.write_image(np.zeros((8, 8), np.uint8), other / "thesis.txt", overwrite=True),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ngffkit.AlreadyExists):
+            attempt()
+    for args in (["convert", str(tmp_path / "a.npy"), str(image)], ["scale", str(image / "0"), str(image)],
+                 ["zip", str(image), str(ozx)], ["create", str(image)], ["create", "--kind", "plate", str(plate)],
+                 ["download", str(image), str(other)], ["finder", str(tmp_path), "-o", str(other / "thesis.txt")]):  # fmt: skip
+        proc = run(*args)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, args
+        assert "--overwrite" in proc.stderr or "choose another folder" in proc.stderr, (args, proc.stderr)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
