@@ -23,6 +23,7 @@ from ngffkit.errors import NGFFError, NotFound
 from ngffkit.location import Location, NodeMetadata, fsspec_options, read_many_or_errors
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.ozx import SUFFIX as OZX_SUFFIX
+from ngffkit.paths import unsafe_reason
 
 #: Files whose presence makes a folder a zarr node.
 ZARR_MARKERS = frozenset({"zarr.json", ".zgroup", ".zattrs", ".zarray"})
@@ -177,8 +178,8 @@ def _scan(fs: Any, folders: list[str]) -> tuple[list[str], list[str]]:
             datasets.append(folder)
             continue
         for name, entry in sorted(entries.items()):
-            if name.startswith("."):
-                continue  # hidden folders: caches, version control
+            if name.startswith(".") or unsafe_reason(name) is not None:
+                continue  # hidden folders (caches, version control), and listing names that are not plain names
             if entry["type"] == "directory":
                 deeper.append(entry["name"].rstrip("/"))
             elif name.lower().endswith(OZX_SUFFIX):
@@ -188,7 +189,7 @@ def _scan(fs: Any, folders: list[str]) -> tuple[list[str], list[str]]:
 
 def _subfolders(fs: Any, folder: str) -> list[str]:
     return [e["name"].rstrip("/") for n, e in sorted(_listing(fs, folder).items())
-            if e["type"] == "directory" and not n.startswith(".")]  # fmt: skip
+            if e["type"] == "directory" and not n.startswith(".") and unsafe_reason(n) is None]  # fmt: skip
 
 
 def _read_all(
