@@ -84,18 +84,18 @@ def ome_zarr_nodes(url: str) -> list[Any]:
 
 def sequential_validate(url: str) -> ngffkit.Report:
     """The same validation, but every document fetched one after the other (as most tools do)."""
-    original = location.read_many
+    original = location.read_many_or_errors
 
     def one_by_one(locations: Any, expect: Any = None) -> list[Any]:
         expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
         return [loc.read(e) for loc, e in zip(locations, expects, strict=True)]
 
     hierarchy = importlib.import_module("ngffkit.validate.hierarchy")
-    hierarchy.read_many = one_by_one  # type: ignore[assignment]
+    hierarchy.read_many_or_errors = one_by_one  # type: ignore[assignment]
     try:
         return ngffkit.validate(url)
     finally:
-        hierarchy.read_many = original
+        hierarchy.read_many_or_errors = original
 
 
 def main() -> None:

@@ -121,10 +121,10 @@ MEMORY_CODE = textwrap.dedent(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="a 256 MiB volume, a 2 GiB memory case, no env setup")
+    parser.add_argument("--quick", action="store_true", help="a 256 MiB volume, a 1 GiB memory case, no env setup")
     args = parser.parse_args()
     shape = (128, 1024, 1024) if args.quick else (256, 1448, 1448)
-    big = (256, 2048, 2048) if args.quick else (512, 2048, 2048)
+    big = (128, 2048, 2048) if args.quick else (512, 2048, 2048)
     repeat = 2 if args.quick else 3
     big_gib = np.prod(big) * 2 / 2**30
     rss = {}

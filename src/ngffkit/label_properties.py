@@ -21,7 +21,7 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import InvalidArgument, InvalidMetadata, NGFFError, NotFound
-from ngffkit.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.location import Location, NodeMetadata, read_many, read_many_or_errors
 from ngffkit.metadata import parse_attributes
 from ngffkit.progress import run_with_progress
 from ngffkit.reader import Image, Plate, Well
@@ -195,7 +195,7 @@ def add_properties(
     merges = [_Merge.start(location, label, table, match) for location, label in present]
     if match == LABEL_VALUE and scan_pixels:
         scans = [m for m in merges if m.waiting]
-        levels = [m.location.child(m.level0_path).read(expect="array") for m in scans]
+        levels = read_many([m.location.child(m.level0_path) for m in scans], expect="array")  # one batch
         found = run_with_progress(tuple(_distinct_values(level) for level in levels), progress, "reading label values")
         for merge, values in zip(scans, found, strict=True):
             merge.create_entries({id_key(v) for v in np.asarray(values)}, table)
