@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     shape = (128, 1024, 1024) if args.quick else (256, 1448, 1448)
     big = (128, 2048, 2048) if args.quick else (512, 2048, 2048)
-    repeat = 2 if args.quick else 3
+    repeat = 1 if args.quick else 3
     big_gib = np.prod(big) * 2 / 2**30
     rss = {}
     for name, template in (("ngffkit", MEMORY_CODE), ("ome-zarr-py", OME_ZARR_MEMORY_CODE)):
