@@ -277,21 +277,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.output, show=not args.no_viewer)
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """Every command's help keeps its examples' line breaks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ngffkit",
         description="Read, write and validate OME-Zarr (OME-NGFF) images.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from ngffkit import __version__
 
     parser.add_argument("--version", action="version", version=f"ngffkit {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser)
 
     p = sub.add_parser(
         "validate",
         help="check OME-Zarr groups (and everything below them) against the specification",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  ngffkit validate image.ome.zarr\n  ngffkit validate --json s3://bucket/plate.zarr\n"
         "  ngffkit validate --ngff-version 0.4 attributes.json\n\n"
         "exit status: 0 valid, 1 invalid, 2 usage error (with --json: 0 whenever every PATH was judged)",
@@ -308,7 +314,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "info",
         help="describe an OME-Zarr group: kind, version, axes, levels, channels, labels, wells",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  ngffkit info image.ome.zarr\n  ngffkit info --stats --json s3://bucket/image.zarr",
     )
     p.add_argument("path", metavar="PATH", help="path or URL of an OME-Zarr group")
@@ -322,7 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="write sample data (coins with labels, a small plate, a 5D time-lapse), offline",
         epilog="examples:\n  ngffkit create coins.ome.zarr\n  ngffkit create --kind plate --version 0.4 plate.zarr\n"
         "  ngffkit create --kind timelapse cells.ome.zarr",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("output", metavar="OUT")
     p.add_argument("--kind", choices=["image", "labels", "plate", "timelapse"], default="image")
@@ -335,7 +339,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="convert a TIFF / OME-TIFF / .npy file to OME-Zarr with a pyramid",
         epilog="examples:\n  ngffkit convert stack.ome.tif stack.ome.zarr\n"
         '  ngffkit convert volume.npy vol.zarr --axes zyx --factors \'{"z": 2, "y": 2, "x": 2}\'',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT", help="destination folder (or .ozx file)")
@@ -349,7 +352,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  ngffkit scale raw.zarr/volume volume.ome.zarr --axes zyx\n"
         "  ngffkit scale s3://bucket/stack.zarr stack.ome.zarr --axes tczyx --method gaussian --factors 3\n"
         '  ngffkit scale cells.zarr cells.ome.zarr --factors \'{"z": 1, "y": 2, "x": 2}\' --levels 4',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", metavar="INPUT_ARRAY", help="path or URL of a zarr array (v2 or v3)")
     p.add_argument("output", metavar="OUT", help="destination folder (or .ozx file)")
@@ -363,7 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
         "download",
         help="copy a remote OME-Zarr to a local folder (resumable)",
         epilog="example:\n  ngffkit download https://example.org/plate.ome.zarr plate.ome.zarr",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("url", metavar="URL")
     p.add_argument("output", metavar="OUT")
@@ -374,7 +375,6 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade",
         help="upgrade NGFF 0.4 (zarr v2) to 0.5 (zarr v3) in place, rewriting metadata only",
         epilog="example:\n  ngffkit upgrade --dry-run image.ome.zarr",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH")
     p.add_argument("--to", default=LATEST_STABLE.version, choices=[LATEST_STABLE.version])
@@ -386,7 +386,6 @@ def build_parser() -> argparse.ArgumentParser:
         "zip",
         help="pack an OME-Zarr (NGFF 0.5+) into one .ozx file (RFC-9)",
         epilog="example:\n  ngffkit zip image.ome.zarr image.ozx",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT.ozx")
@@ -399,7 +398,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  ngffkit serve image.ome.zarr\n  ngffkit serve --port 0 plate.ozx\n\n"
         "The dataset is validated first and its findings printed; only the dataset itself is served, under\n"
         "http://HOST:PORT/<its name>.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH", help="an OME-Zarr folder or .ozx file")
     p.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one (default %(default)s)")
@@ -415,7 +413,6 @@ def build_parser() -> argparse.ArgumentParser:
         "  ngffkit finder s3://bucket/project --output project.csv --base-url https://bucket.s3.amazonaws.com/project\n"
         "  ngffkit finder --json /data/screens\n\n"
         "One row per image: standalone images, every field of every plate, every bioformats2raw series.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("path", metavar="PATH", help="a folder or URL prefix to search")
     p.add_argument("-o", "--output", metavar="CSV", help="where to write the table (default: PATH/biofile_finder.csv)")
@@ -434,7 +431,6 @@ def build_parser() -> argparse.ArgumentParser:
         "Column types: #d float, #l int, #s text (default), #b bool. Ids match the label values (creating\n"
         "entries for labels present in the pixels) or, with --match-property, an existing property.\n"
         "Only image-label.properties changes; every field of every well is covered.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("csv", metavar="CSV")
     p.add_argument("id_column", metavar="ID_COLUMN", help="the CSV column holding the label ids")
@@ -453,7 +449,6 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="write example image + labels + plate, validate them, describe them, show them",
         epilog="examples:\n  ngffkit demo\n  ngffkit demo --output /tmp/ngffkit-demo --no-viewer",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--output", default="ngffkit-demo", help="folder for the example datasets (default: %(default)s)")
     p.add_argument("--no-viewer", action="store_true", help="never open napari, even when it is available")
