@@ -17,9 +17,12 @@ chunk was never written" -- which turns a bucket deleted mid-read into an image 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import os
 import pathlib
 import random
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -152,6 +155,11 @@ def aws_credentials_configured() -> bool:
     return any(pathlib.Path(f).is_file() for f in files)
 
 
+#: Sessions this process opened. At exit they are closed while their event loops still run: fsspec only
+#: closes their connectors, and aiohttp then prints "Unclosed client session" for each.
+_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 async def _http_client(**kwargs: Any) -> Any:
     """An aiohttp session with a pool large enough for concurrent metadata batches, and finite timeouts."""
     import aiohttp
@@ -162,7 +170,19 @@ async def _http_client(**kwargs: Any) -> Any:
     kwargs.setdefault(
         "timeout", aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read)
     )
-    return aiohttp.ClientSession(**kwargs)
+    session = aiohttp.ClientSession(**kwargs)
+    _SESSIONS.add(session)
+    return session
+
+
+@atexit.register
+def _close_sessions() -> None:
+    for session in list(_SESSIONS):
+        loop = getattr(session, "_loop", None)
+        if session.closed or loop is None or not loop.is_running():
+            continue
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)
 
 
 def fsspec_options(protocol: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
