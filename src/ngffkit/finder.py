@@ -8,6 +8,7 @@ arrays and labels -- so thousands of images cost a handful of round trips, not t
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -19,7 +20,7 @@ from typing import Any
 import fsspec
 import numpy as np
 
-from ngffkit.errors import NGFFError, NotFound
+from ngffkit.errors import LocationError, NGFFError, NotFound
 from ngffkit.location import Location, NodeMetadata, fsspec_options, read_many_or_errors
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.ozx import SUFFIX as OZX_SUFFIX
@@ -160,20 +161,42 @@ def _folder(path: str, base: str) -> str:
     return posixpath.dirname(relative)
 
 
-def _listing(fs: Any, folder: str) -> dict[str, dict[str, Any]]:
-    try:
-        entries = fs.ls(folder, detail=True)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return {}
-    return {posixpath.basename(e["name"].rstrip("/")): e for e in entries}
+_UNLISTABLE = (FileNotFoundError, NotADirectoryError, PermissionError)
+
+
+def _listings(fs: Any, folders: list[str]) -> list[dict[str, dict[str, Any]]]:
+    """``{name: entry}`` for each folder; concurrently on async file systems (S3, HTTP), where one listing
+    per round trip would make a bucket of thousands of images slow. An unlistable folder lists nothing."""
+    if getattr(fs, "async_impl", False) and len(folders) > 1:
+        from fsspec.asyn import sync
+
+        async def all_of() -> list[Any]:
+            return list(await asyncio.gather(*(fs._ls(f, detail=True) for f in folders), return_exceptions=True))
+
+        results = sync(fs.loop, all_of)
+    else:
+        results = []
+        for folder in folders:
+            try:
+                results.append(fs.ls(folder, detail=True))
+            except _UNLISTABLE as exc:
+                results.append(exc)
+    out: list[dict[str, dict[str, Any]]] = []
+    for result in results:
+        if isinstance(result, _UNLISTABLE):
+            out.append({})
+        elif isinstance(result, BaseException):
+            raise LocationError(f"cannot list: {type(result).__name__}: {result}") from None
+        else:
+            out.append({posixpath.basename(e["name"].rstrip("/")): e for e in result})
+    return out
 
 
 def _scan(fs: Any, folders: list[str]) -> tuple[list[str], list[str]]:
     """One level of the walk: (zarr nodes and ``.ozx`` files found, folders to look into next)."""
     datasets: list[str] = []
     deeper: list[str] = []
-    for folder in folders:
-        entries = _listing(fs, folder)
+    for folder, entries in zip(folders, _listings(fs, folders), strict=True):
         if ZARR_MARKERS & entries.keys():
             datasets.append(folder)
             continue
@@ -188,7 +211,7 @@ def _scan(fs: Any, folders: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _subfolders(fs: Any, folder: str) -> list[str]:
-    return [e["name"].rstrip("/") for n, e in sorted(_listing(fs, folder).items())
+    return [e["name"].rstrip("/") for n, e in sorted(_listings(fs, [folder])[0].items())
             if e["type"] == "directory" and not n.startswith(".") and unsafe_reason(n) is None]  # fmt: skip
 
 
