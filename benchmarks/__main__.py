@@ -9,7 +9,7 @@ import sys
 def main() -> int:
     extra = ["--quick"] if "--quick" in sys.argv[1:] else []
     status = 0
-    for module in ("benchmarks.write_pyramid", "benchmarks.remote"):
+    for module in ("benchmarks.write_pyramid", "benchmarks.remote", "benchmarks.finder"):
         print(f"== {module} {' '.join(extra)}", flush=True)
         status |= subprocess.run([sys.executable, "-m", module, *extra], check=False).returncode
     return status

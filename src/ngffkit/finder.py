@@ -124,7 +124,10 @@ def find(
     folders = [base.rstrip("/") or base]
     while folders:  # discovery: list folders down to the first zarr node on each branch
         datasets, folders = _scan(fs, folders)
-        locations = [Location.of(url_of(d), storage_options=storage_options) for d in datasets]
+        # The listing already told which zarr format each is: only its documents are then asked for.
+        locations = [
+            Location.of(url_of(d), storage_options=storage_options, zarr_format=f) for d, f in datasets.items()
+        ]
         # expect=None: a folder may hold an array, which must not be mistaken for a plain group
         for path, node in zip(datasets, _read_all(locations, catalogue, expect=None), strict=True):
             meta = _parse(node, catalogue) if node is not None else None
@@ -192,13 +195,13 @@ def _listings(fs: Any, folders: list[str]) -> list[dict[str, dict[str, Any]]]:
     return out
 
 
-def _scan(fs: Any, folders: list[str]) -> tuple[list[str], list[str]]:
-    """One level of the walk: (zarr nodes and ``.ozx`` files found, folders to look into next)."""
-    datasets: list[str] = []
+def _scan(fs: Any, folders: list[str]) -> tuple[dict[str, int], list[str]]:
+    """One level of the walk: ({zarr node or ``.ozx`` file: zarr format}, folders to look into next)."""
+    datasets: dict[str, int] = {}
     deeper: list[str] = []
     for folder, entries in zip(folders, _listings(fs, folders), strict=True):
         if ZARR_MARKERS & entries.keys():
-            datasets.append(folder)
+            datasets[folder] = 3 if "zarr.json" in entries else 2
             continue
         for name, entry in sorted(entries.items()):
             if name.startswith(".") or unsafe_reason(name) is not None:
@@ -206,7 +209,7 @@ def _scan(fs: Any, folders: list[str]) -> tuple[list[str], list[str]]:
             if entry["type"] == "directory":
                 deeper.append(entry["name"].rstrip("/"))
             elif name.lower().endswith(OZX_SUFFIX):
-                datasets.append(entry["name"])
+                datasets[entry["name"]] = 3  # zipped OME-Zarr is NGFF 0.5+, zarr v3
     return datasets, deeper
 
 
