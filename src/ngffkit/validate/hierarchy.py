@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ngffkit import claim
 from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
 from ngffkit.location import Location, NodeMetadata, read_many_or_errors
@@ -68,6 +69,10 @@ class HierarchyValidator:
         if node.is_array:
             self.out.error("not-a-group", "", f"{root.url} is a zarr array; OME-Zarr metadata lives on groups")
             return None, None
+        owner = claim.read_marker(root)
+        if owner is not None:
+            state = "still being written" if claim.writer_alive(owner) else "an unfinished write"
+            self.out.error("unfinished-write", "", f"{root.url} is {state} by ngffkit ({claim.describe(owner)})")
         report = self._document(node)
         frontier = self._children(node, expected=None)
         while frontier:
