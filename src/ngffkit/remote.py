@@ -137,6 +137,14 @@ class ResilientStore(FsspecStore):
                 await asyncio.sleep(policy.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def get_partial_values(self, prototype: Any, key_ranges: Any) -> list[Any]:
+        """Each range through :meth:`get`, concurrently: the same retries and missing-key rules apply."""
+        return list(await asyncio.gather(*(self.get(key, prototype, byte_range) for key, byte_range in key_ranges)))
+
+    async def delete_dir(self, prefix: str) -> None:
+        with contextlib.suppress(*self.MISSING):  # nothing there is fine (zarr relied on allowed_exceptions)
+            await super().delete_dir(prefix)
+
 
 def aws_credentials_configured() -> bool:
     """Whether this machine has AWS credentials configured (environment, profile or credentials file).

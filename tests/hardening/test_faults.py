@@ -118,3 +118,14 @@ def test_bucket_deleted_mid_read_is_an_error_not_zeros(
     with pytest.raises(NGFFError, match="bucket no longer exists") as caught:
         remote.levels[0].compute()
     assert "s3://vanishing/img.zarr/0/c/" in str(caught.value)
+
+
+def test_sharded_reads_are_retried_too(tmp_path: pathlib.Path) -> None:
+    values = np.random.default_rng(5).integers(0, 60000, (256, 256), dtype=np.uint16)
+    ngffkit.write_image(values, tmp_path / "sharded.zarr", chunks=(32, 32), shards=(128, 128), levels=1)
+    shard = "/sharded.zarr/0/c/1/1"
+    assert (tmp_path / "sharded.zarr" / "0" / "c" / "1" / "1").is_file()
+    with http_file_server(tmp_path, faults=FaultPlan({shard: ["503", "reset", "503"]})) as server:
+        remote = ngffkit.open(f"{server.url}/sharded.zarr", storage_options=FRESH)
+        np.testing.assert_array_equal(remote.levels[0][128:, 128:].compute(), values[128:, 128:])
+        assert server.log.paths().count(shard) >= 4  # the index and inner chunks are byte ranges of one file
