@@ -1,0 +1,78 @@
+"""What every ``ngffkit`` command shares: exit codes, option parsing, report printing, pyramid options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ngffkit.formats import DEFAULT_WRITE, WRITE_FORMATS
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+WRITE_VERSIONS = [f.version for f in WRITE_FORMATS]
+
+
+def storage_options(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(usage_error(f"--storage-options is not JSON: {exc.msg}")) from None
+    if not isinstance(options, dict):
+        raise SystemExit(usage_error("--storage-options must be a JSON object"))
+    return options
+
+
+def usage_error(message: str) -> int:
+    print(f"ngffkit: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def print_report(report: Any, *, verbose: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False, soft_wrap=True)
+    mark = "[green]✓[/green]" if report.valid else "[red]✗[/red]"
+    console.print(f"{mark} {escape(report.target)}: {escape(report.summary())}")
+    for finding in report.findings:
+        if finding.severity.name == "INFO" and not verbose:
+            continue
+        colour = {"ERROR": "red", "WARNING": "yellow", "INFO": "blue"}[finding.severity.name]
+        loc = escape(finding.where) + (f" [dim]\\[{escape(finding.path)}][/dim]" if finding.path else "")
+        console.print(
+            f"  [{colour}]{finding.severity}[/{colour}] {loc}: {escape(finding.message)} [dim]({finding.rule})[/dim]"
+        )
+
+
+def pyramid_options(args: argparse.Namespace) -> dict[str, Any]:
+    factors: Any = None
+    if args.factors:
+        try:
+            factors = json.loads(args.factors)
+        except json.JSONDecodeError:
+            raise SystemExit(usage_error('--factors takes JSON: 2, [3, 9] or {"z": 1, "y": 2, "x": 2}')) from None
+    chunks = tuple(int(c) for c in args.chunks.split(",")) if args.chunks else None
+    shards = tuple(int(c) for c in args.shards.split(",")) if args.shards else None
+    return {
+        "levels": args.levels, "scale_factors": factors, "method": args.method, "chunks": chunks,
+        "shards": shards, "compressor": args.compressor, "version": args.version, "overwrite": args.overwrite,
+    }  # fmt: skip
+
+
+def add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") -> None:
+    from ngffkit.pyramid import METHODS
+    from ngffkit.writer.options import COMPRESSORS
+
+    g = p.add_argument_group("pyramid and storage")
+    g.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS,
+                   help=f"NGFF version (default {DEFAULT_WRITE.version})")  # fmt: skip
+    g.add_argument("--levels", type=int, help="number of levels (default: until y, x <= 64)")
+    g.add_argument("--factors", help='per-level factor: 2, cumulative [3, 9], or {"z": 2, "y": 2, "x": 2}')
+    g.add_argument("--method", default=method, choices=METHODS, help=f"downsampling method (default {method})")
+    g.add_argument("--chunks", help="chunk shape, e.g. 1,64,256,256")
+    g.add_argument("--shards", help="shard shape (NGFF 0.5+), a multiple of the chunks")
+    g.add_argument("--compressor", default="zstd", choices=COMPRESSORS, help="(default zstd)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing OME-Zarr at OUT")
