@@ -14,6 +14,7 @@ WRITE_VERSIONS = [f.version for f in WRITE_FORMATS]
 
 
 def storage_options(text: str | None) -> dict[str, Any] | None:
+    """``--storage-options`` as a dict; anything but a JSON object is a usage error (exit status 2)."""
     if not text:
         return None
     try:
@@ -26,11 +27,13 @@ def storage_options(text: str | None) -> dict[str, Any] | None:
 
 
 def usage_error(message: str) -> int:
+    """Say what is wrong with the command line, argparse-style, and return the usage exit status."""
     print(f"ngffkit: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 
 def print_report(report: Any, *, verbose: bool) -> None:
+    """A validation report for people: a mark and summary, then one coloured line per finding."""
     from rich.console import Console
     from rich.markup import escape
 
