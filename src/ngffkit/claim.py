@@ -62,6 +62,12 @@ def describe(owner: dict[str, Any]) -> str:
     return f"process {owner.get('pid', '?')} on {owner.get('host', '?')}{when}"
 
 
+def status(owner: dict[str, Any]) -> str:
+    """What a marker means, for messages: a write in progress, or the leftovers of one that stopped."""
+    state = "still being written by" if writer_alive(owner) else "an unfinished write by"
+    return f"{state} ngffkit ({describe(owner)})"
+
+
 def check_not_busy(location: Location, overwrite: bool) -> bool:
     """Refuse while another writer works here; True when a dead writer's leftovers are here to replace."""
     owner = read_marker(location)

@@ -56,9 +56,7 @@ def open(
         return Scene(location, meta)
     owner = claim.read_marker(location)
     if owner is not None:
-        state = "still being written by" if claim.writer_alive(owner) else "an unfinished write by"
-        raise NotOMEZarr(f"{state} ngffkit ({claim.describe(owner)}); run the write again to finish it",
-                         where=location.url)  # fmt: skip
+        raise NotOMEZarr(f"{claim.status(owner)}; run the write again to finish it", where=location.url)
     raise NotOMEZarr("this zarr group holds no OME-NGFF metadata", where=location.url)
 
 

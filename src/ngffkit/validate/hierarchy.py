@@ -69,11 +69,12 @@ class HierarchyValidator:
         if node.is_array:
             self.out.error("not-a-group", "", f"{root.url} is a zarr array; OME-Zarr metadata lives on groups")
             return None, None
-        owner = claim.read_marker(root)
-        if owner is not None:
-            state = "still being written" if claim.writer_alive(owner) else "an unfinished write"
-            self.out.error("unfinished-write", "", f"{root.url} is {state} by ngffkit ({claim.describe(owner)})")
         report = self._document(node)
+        # Only a group without OME metadata can be a write in progress (metadata comes last): no extra
+        # request on the way of every other validation.
+        owner = claim.read_marker(root) if report.kind is None else None
+        if owner is not None:
+            self.out.error("unfinished-write", "", f"{root.url} holds {claim.status(owner)}")
         frontier = self._children(node, expected=None)
         while frontier:
             self.visited += len(frontier)
