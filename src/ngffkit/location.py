@@ -54,11 +54,6 @@ async def gather_all(*awaitables: Any) -> list[Any]:
     return list(results)
 
 
-def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The fsspec options ngffkit uses for ``url`` (see :mod:`ngffkit.remote`)."""
-    return remote.fsspec_options(_split_url(url)[0], storage_options)
-
-
 def _split_url(url: str) -> tuple[str, str]:
     if "://" not in url:
         return "", url
@@ -93,7 +88,9 @@ def make_store(
             raise LocationError("storage_options only apply to remote URLs", where=target)
         return ConfinedLocalStore(local, read_only=read_only), str(local)
     try:
-        store = remote.make_remote_store(target.rstrip("/"), protocol, storage_options, read_only)
+        url = target.rstrip("/")
+        store = remote.ResilientStore.from_url(url, storage_options=remote.fsspec_options(url, storage_options),
+                                               read_only=read_only)  # fmt: skip
     except (ImportError, ValueError) as exc:
         hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
         raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
@@ -114,7 +111,7 @@ def _zip_store(
             return ZipStore(local, mode="r", read_only=True), str(local)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
-    options = fsspec_options(target, storage_options)
+    options = remote.fsspec_options(target, storage_options)
     try:
         return remote.ResilientStore.from_url(
             f"zip::{target}", storage_options={protocol: options}, read_only=True

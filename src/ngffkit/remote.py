@@ -103,13 +103,14 @@ def _describe(exc: BaseException) -> str:
 class ResilientStore(FsspecStore):
     """An fsspec store with the behaviour described in this module's docstring."""
 
-    policy: RetryPolicy = RetryPolicy()
+    policy: RetryPolicy
     #: Missing keys are recognised in :meth:`get` instead of by zarr, so that a vanished bucket is not one.
     MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allowed_exceptions = ()
+        self.policy = RetryPolicy.from_environment()
 
     def _url(self, key: str) -> str:
         return f"{self.fs.unstrip_protocol(self.path).rstrip('/')}/{key}"
@@ -193,8 +194,10 @@ def _close_sessions() -> None:
             asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)
 
 
-def fsspec_options(protocol: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The fsspec options ngffkit uses: anonymous S3 unless credentials exist, larger pools, timeouts."""
+def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fsspec options ngffkit uses for ``url``: anonymous S3 unless credentials exist, larger pools,
+    timeouts."""
+    protocol = url.split("://", 1)[0].lower() if "://" in url else ""
     options = dict(storage_options or {})
     if protocol in ("http", "https"):
         options.setdefault("get_client", _http_client)
@@ -210,13 +213,3 @@ def fsspec_options(protocol: str, storage_options: Mapping[str, Any] | None) -> 
         config.setdefault("retries", {"max_attempts": policy.attempts, "mode": "standard"})
         options["config_kwargs"] = config
     return options
-
-
-def make_remote_store(
-    url: str, protocol: str, storage_options: Mapping[str, Any] | None, read_only: bool
-) -> ResilientStore:
-    """A :class:`ResilientStore` for ``url`` with the retry policy of the environment."""
-    store = ResilientStore.from_url(url, storage_options=fsspec_options(protocol, storage_options), read_only=read_only)
-    assert isinstance(store, ResilientStore)
-    store.policy = RetryPolicy.from_environment()
-    return store
