@@ -138,6 +138,11 @@ def ms_of(doc: dict[str, Any]) -> dict[str, Any]:
     return doc["attributes"]["ome"]["multiscales"][0]
 
 
+def level0_scale(scale: list[Any]) -> Builder:
+    """A 0.5 image whose level-0 scale transformation is ``scale``."""
+    return mutate_v3(image_v3, lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=scale))
+
+
 # --- the cases -----------------------------------------------------------------------------------------
 
 
@@ -242,44 +247,34 @@ CASES: list[Case] = [
     ),
     Case(
         "scale-strings",
-        mutate_v3(image_v3, lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=["1", "1"])),
+        level0_scale(["1", "1"]),
         usable=True,
     ),
     Case(
         "scale-nan",
-        mutate_v3(
-            image_v3,
-            lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=[float("nan"), 1.0]),
-        ),
+        level0_scale([float("nan"), 1.0]),
         usable=True,
     ),
     Case(
         "scale-infinite",
-        mutate_v3(
-            image_v3,
-            lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=[float("inf"), 1.0]),
-        ),
+        level0_scale([float("inf"), 1.0]),
         usable=True,
     ),
     Case(
         "scale-negative",
-        mutate_v3(
-            image_v3, lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=[-1.0, 1.0])
-        ),
+        level0_scale([-1.0, 1.0]),
         usable=True,
         finding="warning",
     ),
     Case(
         "scale-zero",
-        mutate_v3(image_v3, lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=[0.0, 0.0])),
+        level0_scale([0.0, 0.0]),
         usable=True,
         finding="warning",
     ),
     Case(
         "scale-too-long",
-        mutate_v3(
-            image_v3, lambda d: ms_of(d)["datasets"][0]["coordinateTransformations"][0].update(scale=[1.0, 1.0, 1.0])
-        ),
+        level0_scale([1.0, 1.0, 1.0]),
         usable=True,
     ),
     Case(
