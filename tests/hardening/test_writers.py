@@ -15,22 +15,26 @@ import numpy as np
 import pytest
 
 import ngffkit
-from ngffkit.claim import MARKER
-from ngffkit.examples import write_coins
+from ngffkit.samples.examples import write_coins
+from ngffkit.store.claim import MARKER
 from ngffkit.writer import write_field, write_plate
 
 from ..clirun import one_line_error, run
 
 pytestmark = pytest.mark.timeout(300)
 
-#: A writer slow enough to be caught in the middle: every input block sleeps before it is written.
+#: A writer slow enough to be caught in the middle: every input block sleeps before it is written, and with a
+#: gate file named, waits until that file exists (so a test decides when it may finish, whatever the load).
 SLOW_WRITER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     import dask.array as da
     import ngffkit
 
     def slow(block):
         time.sleep(float(sys.argv[2]))
+        deadline = time.monotonic() + 120
+        while block.size and len(sys.argv) > 3 and not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+            time.sleep(0.02)
         return block + 7
 
     data = da.zeros((32, 512, 512), chunks=(8, 128, 128), dtype="uint16").map_blocks(slow, dtype="uint16")
@@ -39,8 +43,9 @@ SLOW_WRITER = textwrap.dedent("""
 """)
 
 
-def start_writer(dest: pathlib.Path, delay: float = 0.05) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(dest), str(delay)],
+def start_writer(dest: pathlib.Path, delay: float = 0.05, gate: pathlib.Path | None = None) -> subprocess.Popen[str]:
+    extra = [str(gate)] if gate is not None else []
+    return subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(dest), str(delay), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
@@ -125,22 +130,26 @@ def test_two_processes_write_different_wells_of_one_plate(tmp_path: pathlib.Path
 
 def test_two_processes_writing_one_target_one_clear_error(tmp_path: pathlib.Path) -> None:
     dest = tmp_path / "same.zarr"
-    first = start_writer(dest)
+    gate = tmp_path / "finish"
+    first = start_writer(dest, gate=gate)
     wait_for((dest / MARKER).exists)
     second = start_writer(dest)
     _, err2 = second.communicate(timeout=120)
+    gate.touch()  # the first writer may finish only once the second has given up
     _, err1 = first.communicate(timeout=240)
     assert first.returncode == 0, err1
     assert second.returncode != 0
     assert "AlreadyExists" in err2 and "another ngffkit writer is writing here" in err2
     assert ngffkit.validate(dest).valid
     # the CLI says the same in one line
-    busy = start_writer(tmp_path / "cli.zarr")
+    gate.unlink()
+    busy = start_writer(tmp_path / "cli.zarr", gate=gate)
     wait_for((tmp_path / "cli.zarr" / MARKER).exists)
     np.save(tmp_path / "x.npy", np.zeros((64, 64), np.uint8))
     assert "another ngffkit writer" in one_line_error(
         run("convert", str(tmp_path / "x.npy"), str(tmp_path / "cli.zarr"), "--overwrite")
     )
+    gate.touch()
     busy.communicate(timeout=240)
     assert busy.returncode == 0
 
