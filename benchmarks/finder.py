@@ -21,8 +21,8 @@ from pathlib import Path
 from tests.servers import http_file_server
 
 from benchmarks.common import machine, save
-from ngffkit.examples import write_coins
-from ngffkit.finder import find
+from ngffkit.samples.examples import write_coins
+from ngffkit.tools.finder import find
 
 LATENCY = 0.02
 

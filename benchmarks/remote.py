@@ -29,7 +29,7 @@ from tests.servers import http_file_server
 
 import ngffkit
 from benchmarks.common import machine, save
-from ngffkit import location
+from ngffkit.store import location
 
 LATENCY = 0.02
 

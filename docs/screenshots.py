@@ -11,7 +11,7 @@ from pathlib import Path
 import napari
 from skimage.io import imsave
 
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
 
 OUT = Path(__file__).parent / "images"
 

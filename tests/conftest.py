@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
 
 from .servers import free_port, moto_available
 

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from ngffkit.cli import main
+from ngffkit.cli.main import main
 
 from .clirun import run
 
@@ -88,7 +88,7 @@ def test_demo_builds_validates_and_refuses_foreign_folders(tmp_path: pathlib.Pat
 
 
 def test_every_command_documents_examples() -> None:
-    from ngffkit.cli import build_parser
+    from ngffkit.cli.main import build_parser
 
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]

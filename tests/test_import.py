@@ -10,7 +10,7 @@ GUI_MODULES = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicg
 
 def test_core_imports_no_gui_modules() -> None:
     code = (
-        "import sys, ngffkit, ngffkit.cli, ngffkit.validate, ngffkit.info, ngffkit.metadata, ngffkit.examples\n"
+        "import sys, ngffkit, ngffkit.cli.main, ngffkit.validate, ngffkit.tools.info, ngffkit.metadata, ngffkit.samples.examples\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {GUI_MODULES!r})\n"
         "print(','.join(bad))\n"
     )

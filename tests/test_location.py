@@ -11,7 +11,7 @@ import pytest
 import zarr
 
 from ngffkit import InvalidMetadata, Location, UnsafePath, validate
-from ngffkit.location import read_many
+from ngffkit.store.location import read_many
 
 from .conftest import upload_tree
 from .servers import http_file_server
@@ -69,7 +69,7 @@ def test_child_refuses_paths_that_escape(examples: dict[str, pathlib.Path], bad:
 
 
 def test_consolidated_v2_metadata_answers_children(tmp_path: pathlib.Path) -> None:
-    from ngffkit.examples import write_coins
+    from ngffkit.samples.examples import write_coins
 
     path = write_coins(tmp_path / "c.zarr", "0.4")
     zarr.consolidate_metadata(str(path), zarr_format=2)
@@ -82,7 +82,7 @@ def test_consolidated_v2_metadata_answers_children(tmp_path: pathlib.Path) -> No
 
 @pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 def test_consolidated_v3_metadata_answers_children(tmp_path: pathlib.Path) -> None:
-    from ngffkit.examples import write_coins
+    from ngffkit.samples.examples import write_coins
 
     path = write_coins(tmp_path / "c.zarr", "0.5")
     zarr.consolidate_metadata(str(path))

@@ -20,8 +20,8 @@ from ngffkit.errors import (
 )
 from ngffkit.formats import FORMATS, Format, get_format
 from ngffkit.layers import layers
-from ngffkit.location import Location
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
+from ngffkit.store.location import Location
 from ngffkit.validate import Report, validate, validate_attributes
 from ngffkit.writer import write_field, write_image, write_labels, write_plate, write_well
 

@@ -1,5 +1,5 @@
 import sys
 
-from ngffkit.cli import main
+from ngffkit.cli.main import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ import warnings
 import pytest
 
 import ngffkit
-from ngffkit.cli import main
+from ngffkit.cli.main import main
 
 from .corpus import CASES, Case
 

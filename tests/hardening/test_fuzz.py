@@ -17,8 +17,8 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import MemoryStore
 
 import ngffkit
-from ngffkit.examples import write_coins, write_plate
 from ngffkit.metadata import parse_attributes
+from ngffkit.samples.examples import write_coins, write_plate
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 import ngffkit
-from ngffkit.download import download
-from ngffkit.examples import write_coins, write_plate
-from ngffkit.finder import find
-from ngffkit.info import describe
-from ngffkit.paths import unsafe_reason
-from ngffkit.upgrade_store import upgrade_store
+from ngffkit.samples.examples import write_coins, write_plate
+from ngffkit.store.paths import unsafe_reason
+from ngffkit.tools.download import download
+from ngffkit.tools.finder import find
+from ngffkit.tools.info import describe
+from ngffkit.tools.upgrade import upgrade_store
 
 from ..servers import http_file_server
 

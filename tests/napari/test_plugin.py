@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ngffkit
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
 
 from ..servers import http_file_server
 
@@ -74,14 +74,14 @@ def saturated(pixels: np.ndarray) -> int:
 
 def test_zipped_ozx_opens(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer()
-    ngffkit.write_image(ngffkit.data.coins(), tmp_path / "coins.ozx", name="zipped")
+    ngffkit.write_image(ngffkit.samples.data.coins(), tmp_path / "coins.ozx", name="zipped")
     (layer,) = viewer.open(str(tmp_path / "coins.ozx"), plugin="ngffkit")
     assert layer.name == "zipped" and np.asarray(layer.data[0]).shape == (303, 384)
 
 
 def test_three_channels_3d_and_5d(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer(show=True)
-    astro = ngffkit.data.astronaut()
+    astro = ngffkit.samples.data.astronaut()
     ngffkit.write_image(astro, tmp_path / "astro.zarr", axes="cyx", channels=[
         {"label": "R", "color": "FF0000"}, {"label": "G", "color": "00FF00"}, {"label": "B", "color": "0000FF"}])  # fmt: skip
     layers = viewer.open(str(tmp_path / "astro.zarr"), plugin="ngffkit")
@@ -140,10 +140,12 @@ def test_open_url_over_http_and_s3(make_napari_viewer, tmp_path: pathlib.Path, m
 
 def test_save_and_reopen_round_trip(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer()
-    data = ngffkit.data.coins()
+    data = ngffkit.samples.data.coins()
     viewer.add_image(data, name="coins", scale=(0.5, 0.5), translate=(10.0, 20.0), colormap="magenta",
                      contrast_limits=(10, 200), axis_labels=("y", "x"), units=("micrometer", "micrometer"))  # fmt: skip
-    labels = viewer.add_labels(ngffkit.data.coins_labels(), name="cells", scale=(0.5, 0.5), translate=(10.0, 20.0))
+    labels = viewer.add_labels(
+        ngffkit.samples.data.coins_labels(), name="cells", scale=(0.5, 0.5), translate=(10.0, 20.0)
+    )
     labels.colormap = {None: [0.5, 0.5, 0.5, 1.0], 0: [0, 0, 0, 0], 1: [1.0, 0.0, 0.0, 1.0]}
     path = str(tmp_path / "saved.ome.zarr")
     written = viewer.layers.save(path, plugin="ngffkit")
@@ -152,7 +154,7 @@ def test_save_and_reopen_round_trip(make_napari_viewer, tmp_path: pathlib.Path) 
     viewer.layers.clear()
     image, reopened = viewer.open(path, plugin="ngffkit")
     np.testing.assert_array_equal(np.asarray(image.data[0]), data)
-    np.testing.assert_array_equal(np.asarray(reopened.data[0]), ngffkit.data.coins_labels())
+    np.testing.assert_array_equal(np.asarray(reopened.data[0]), ngffkit.samples.data.coins_labels())
     assert image.name == "coins" and list(image.scale) == [0.5, 0.5] and list(image.translate) == [10.0, 20.0]
     assert tuple(np.round(image.colormap.colors[-1][:3], 3)) == (1, 0, 1) and tuple(image.contrast_limits) == (
         10.0,

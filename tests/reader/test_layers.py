@@ -34,7 +34,7 @@ def test_multichannel_plate_layer(examples: dict[str, pathlib.Path]) -> None:
 def test_label_properties_become_features(tmp_path: pathlib.Path) -> None:
     import json
 
-    from ngffkit.examples import write_coins
+    from ngffkit.samples.examples import write_coins
 
     path = write_coins(tmp_path / "c.zarr", "0.4")
     attrs = json.loads((path / "labels/coins/.zattrs").read_text())

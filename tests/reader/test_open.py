@@ -23,7 +23,7 @@ from ngffkit import (
     UnsupportedVersion,
     Well,
 )
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
 
 from . import builders
 

@@ -10,7 +10,7 @@ import pytest
 import zarr
 
 import ngffkit
-from ngffkit.examples import write_plate
+from ngffkit.samples.examples import write_plate
 
 from ..clirun import one_line_error, run
 

@@ -11,8 +11,8 @@ import pytest
 import zarr
 
 import ngffkit
-from ngffkit.examples import write_plate, write_timelapse
-from ngffkit.finder import COLUMNS
+from ngffkit.samples.examples import write_plate, write_timelapse
+from ngffkit.tools.finder import COLUMNS
 
 from ..clirun import run
 from ..conftest import upload_tree

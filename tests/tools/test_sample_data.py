@@ -1,4 +1,4 @@
-"""``ngffkit.data`` and ``ngffkit create``: offline sample data that is what it claims to be."""
+"""``ngffkit.samples.data`` and ``ngffkit create``: offline sample data that is what it claims to be."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 
 import ngffkit
-from ngffkit import data
+from ngffkit.samples import data
 
 from ..clirun import run
 

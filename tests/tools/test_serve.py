@@ -95,14 +95,14 @@ def test_serve_stops_cleanly_on_ctrl_c(served: tuple[str, pathlib.Path, subproce
 
 
 def test_serve_an_ozx_file(tmp_path: pathlib.Path) -> None:
-    from ngffkit.serve import serving
+    from ngffkit.tools.serve import serving
 
     ozx = tmp_path / "coins.ozx"
-    ngffkit.write_image(ngffkit.data.coins(), ozx, levels=2)
+    ngffkit.write_image(ngffkit.samples.data.coins(), ozx, levels=2)
     with serving(ozx) as url:
         assert url.endswith("/coins.ozx")
         assert requests.get(url, headers={"Range": "bytes=0-1"}, timeout=10).content == b"PK"
-        np.testing.assert_array_equal(ngffkit.open(url).levels[0].compute(), ngffkit.data.coins())
+        np.testing.assert_array_equal(ngffkit.open(url).levels[0].compute(), ngffkit.samples.data.coins())
 
 
 def test_serve_errors_are_one_line(

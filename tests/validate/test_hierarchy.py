@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from ngffkit import validate
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
 
 
 def errors(report) -> set[str]:  # type: ignore[no-untyped-def]

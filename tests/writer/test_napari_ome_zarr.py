@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
 
 reader = pytest.importorskip("napari_ome_zarr._reader", reason="napari-ome-zarr is not installed")
 

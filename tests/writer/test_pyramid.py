@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ngffkit import pyramid
-from ngffkit.pyramid import PyramidError, plan_levels
+from ngffkit.writer import pyramid
+from ngffkit.writer.pyramid import PyramidError, plan_levels
 
 SPACE3 = (["z", "y", "x"], ["space"] * 3)
 

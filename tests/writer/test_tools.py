@@ -14,8 +14,8 @@ import tifffile
 
 import ngffkit
 from ngffkit import UnsafePath, validate
-from ngffkit.convert import convert
-from ngffkit.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate
+from ngffkit.tools.convert import convert
 
 from ..servers import http_file_server
 

@@ -262,7 +262,9 @@ def test_distributed_local_cluster(tmp_path: pathlib.Path) -> None:
         data = da.from_array(volume((24, 256, 256)), chunks=(8, 128, 128))
         img = ngffkit.write_image(data, tmp_path / "dist.zarr", chunks=(8, 64, 64))
     assert_valid(tmp_path / "dist.zarr")
-    np.testing.assert_array_equal(img.levels[1].compute(), ngffkit.pyramid.reduce_mean(data.compute(), (1, 2, 2)))
+    np.testing.assert_array_equal(
+        img.levels[1].compute(), ngffkit.writer.pyramid.reduce_mean(data.compute(), (1, 2, 2))
+    )
 
 
 @pytest.mark.network

@@ -5,9 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ngffkit.examples import write_coins, write_plate, write_timelapse
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import layer_data_for
+from ngffkit.samples.examples import write_coins, write_plate, write_timelapse
 
 
 def _scratch() -> Path:

@@ -25,8 +25,8 @@ from napari.viewer import Viewer
 import ngffkit
 from ngffkit.formats import WRITE_FORMATS
 from ngffkit.napari._writer import _axes
-from ngffkit.pyramid import LABEL_SAFE_METHODS, METHODS
 from ngffkit.writer.options import COMPRESSORS
+from ngffkit.writer.pyramid import LABEL_SAFE_METHODS, METHODS
 
 
 class Cancelled(Exception):

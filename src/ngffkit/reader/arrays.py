@@ -19,7 +19,7 @@ from zarr.core.array import Array, AsyncArray, parse_array_metadata
 from zarr.storage import StorePath
 
 from ngffkit.errors import CorruptData, InvalidMetadata, NGFFError
-from ngffkit.location import NodeMetadata
+from ngffkit.store.location import NodeMetadata
 
 
 def zarr_array(node: NodeMetadata) -> zarr.Array:

@@ -15,10 +15,10 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound
-from ngffkit.location import Location, NodeMetadata, read_many_or_errors
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.reader.image import Image, images_from
 from ngffkit.reader.node import Node
+from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
 
 
 def mosaic(tiles: Sequence[Sequence[da.Array | None]]) -> da.Array:

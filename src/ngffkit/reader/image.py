@@ -16,11 +16,11 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
-from ngffkit.location import Location, NodeMetadata, read_many, read_many_or_errors
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
 from ngffkit.reader.arrays import dask_array, zarr_array
 from ngffkit.reader.node import Node
+from ngffkit.store.location import Location, NodeMetadata, read_many, read_many_or_errors
 
 #: Colours for channels whose metadata names none: distinct, deterministic (never random).
 DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00", "FFFFFF")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ngffkit.formats import Format
-from ngffkit.location import Location
 from ngffkit.metadata import OMEMetadata
+from ngffkit.store.location import Location
 
 
 class Node:

@@ -8,15 +8,15 @@ from typing import Any
 
 from zarr.abc.store import Store
 
-from ngffkit import claim
 from ngffkit.errors import NotFound, NotOMEZarr
 from ngffkit.formats import Format, get_format
-from ngffkit.location import Location
 from ngffkit.metadata import parse_attributes
 from ngffkit.reader.collection import Scene, load_collection
 from ngffkit.reader.hcs import load_plate, load_well
 from ngffkit.reader.image import Image, Labels, load_image
 from ngffkit.reader.node import Node
+from ngffkit.store import claim
+from ngffkit.store.location import Location
 
 
 def open(

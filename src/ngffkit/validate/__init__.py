@@ -16,8 +16,8 @@ from zarr.abc.store import Store
 
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, UnsafePath, UnsupportedVersion
 from ngffkit.formats import Format, get_format
-from ngffkit.jsonfile import parse_json
-from ngffkit.location import Location
+from ngffkit.store.jsonfile import parse_json
+from ngffkit.store.location import Location
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Finding, Report, Severity
 from ngffkit.validate.hierarchy import HierarchyValidator, metadata_document_url
@@ -55,7 +55,7 @@ def validate(
 ) -> Report:
     """Validate an OME-Zarr group and, unless ``metadata_only``, everything below it.
 
-    ``target`` is a path, URL, zarr store or :class:`~ngffkit.location.Location`; a local ``.json`` file is
+    ``target`` is a path, URL, zarr store or :class:`~ngffkit.store.location.Location`; a local ``.json`` file is
     read as a group's attributes. ``ngff_version`` is assumed where the metadata states none. Problems with
     the data become findings; only a wrong argument raises.
     """

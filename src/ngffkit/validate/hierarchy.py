@@ -1,6 +1,6 @@
 """Validate a whole OME-Zarr hierarchy: the group, its arrays, labels, wells and fields.
 
-The walk is breadth-first and reads each depth in one concurrent batch (:func:`ngffkit.location.read_many`):
+The walk is breadth-first and reads each depth in one concurrent batch (:func:`ngffkit.store.location.read_many`):
 a plate costs one round trip for the plate, one for all wells, one for all fields, one for all their
 arrays and label groups -- not one per node. Children are found by following the metadata only.
 """
@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit import claim
 from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
-from ngffkit.location import Location, NodeMetadata, read_many_or_errors
 from ngffkit.reader.arrays import zarr_array
+from ngffkit.store import claim
+from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.store.walk import ome_children
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Report
-from ngffkit.walk import ome_children
 
 #: Upper bound on the nodes one validation visits, so a hostile plate cannot keep it busy forever.
 MAX_NODES = 200_000
@@ -131,7 +131,7 @@ class HierarchyValidator:
             return []  # already reported as unsafe-path by the document rules
 
     def _children(self, node: NodeMetadata, expected: str | None) -> list[_Task]:
-        """What the metadata names below ``node`` (see :func:`ngffkit.walk.ome_children`), each with the
+        """What the metadata names below ``node`` (see :func:`ngffkit.store.walk.ome_children`), each with the
         check its role calls for; image levels get their own, image-aware handlers."""
         fmt, ome = self._ome(node)
         if fmt is None:

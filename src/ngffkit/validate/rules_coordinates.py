@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ngffkit.paths import unsafe_reason
+from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
 from ngffkit.validate.rules_image import check_dataset_paths, check_unique_axis_names
 from ngffkit.validate.shapes import (

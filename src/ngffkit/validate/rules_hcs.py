@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ngffkit.formats import Format
-from ngffkit.paths import unsafe_reason
+from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
 from ngffkit.validate.shapes import Arr, Check, Num, Obj, Str, child_path, is_integer, is_number
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ngffkit.formats import Format
-from ngffkit.paths import unsafe_reason
+from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
 from ngffkit.validate.shapes import (
     JSON,

@@ -8,8 +8,8 @@ from typing import Any
 
 from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format
-from ngffkit.location import Location
 from ngffkit.metadata import Acquisition, FieldRef, OMEMetadata, Plate, Well, WellRef, parse_attributes
+from ngffkit.store.location import Location
 from ngffkit.writer.image import Target, prepare_destination, target_format, write_image
 
 _NAME = re.compile(r"[A-Za-z0-9]+")

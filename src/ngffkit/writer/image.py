@@ -20,10 +20,8 @@ import zarr
 from dask.delayed import Delayed
 from zarr.abc.store import Store
 
-from ngffkit import claim, ozx, pyramid
 from ngffkit.errors import AlreadyExists, InvalidArgument, NGFFError
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
-from ngffkit.location import Location
 from ngffkit.metadata import (
     Axis,
     Channel,
@@ -37,9 +35,11 @@ from ngffkit.metadata import (
     upgrade,
 )
 from ngffkit.metadata.multiscales import scale_translation_transforms
-from ngffkit.progress import run_with_progress
 from ngffkit.reader import open as open_node
-from ngffkit.writer import options
+from ngffkit.store import claim, ozx
+from ngffkit.store.location import Location
+from ngffkit.writer import options, pyramid
+from ngffkit.writer.progress import run_with_progress
 
 Target = str | os.PathLike[str] | Store | Location
 Progress = bool | Callable[[int, int], None] | None
@@ -147,7 +147,7 @@ class MultiscaleJob:
                     self.axes,
                     name=self.name,
                     type=self.method,
-                    metadata={"method": f"ngffkit.pyramid.{self.method}"},
+                    metadata={"method": f"ngffkit.writer.pyramid.{self.method}"},
                 ),
             ),
             omero=self._omero(),
@@ -278,7 +278,7 @@ class MultiscaleJob:
     def run(self, progress: Progress, compute: bool) -> Delayed | None:
         """Create the arrays, write every level (one pass over the input), then write the metadata.
 
-        The destination must have been claimed (:func:`ngffkit.claim.claim`); the claim is released
+        The destination must have been claimed (:func:`ngffkit.store.claim.claim`); the claim is released
         once the metadata is written, and marked failed if the write stops with an error."""
         try:
             self._arrays = self.create_arrays()
@@ -479,7 +479,7 @@ def write_image(
     Every level is computed from the one before in a single dask graph (each input chunk is read once)
     and written with whatever dask scheduler is active, ``dask.distributed`` included. Arrays are written
     first and the metadata last. Returns the written :class:`~ngffkit.Image`, or with ``compute=False`` a
-    dask ``Delayed`` that performs the write. See :func:`ngffkit.pyramid.plan_levels` for
+    dask ``Delayed`` that performs the write. See :func:`ngffkit.writer.pyramid.plan_levels` for
     ``scale_factors``; ``method`` is one of mean, nearest, gaussian, mode, max, min.
     """
     fmt, build_fmt = target_format(version)

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ngffkit import claim, pyramid
 from ngffkit.errors import InvalidArgument, NGFFError
 from ngffkit.formats import Format
-from ngffkit.location import Location
 from ngffkit.metadata import ImageLabel, LabelColor, LabelProperties, OMEMetadata, parse_attributes
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
+from ngffkit.store import claim
+from ngffkit.store.location import Location
+from ngffkit.writer import pyramid
 from ngffkit.writer.image import Progress, Target, _as_dask, plan_job, prepare_destination, target_format
 
 

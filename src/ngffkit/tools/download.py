@@ -18,8 +18,8 @@ from typing import Any
 from zarr.core.sync import sync
 
 from ngffkit.errors import AlreadyExists, InvalidMetadata, NotFound, UnsafePath
-from ngffkit.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, gather_all
-from ngffkit.walk import walk
+from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, gather_all
+from ngffkit.store.walk import walk
 
 MARKER = ".ngffkit-download"
 BATCH = 64

@@ -1,6 +1,6 @@
 """A local zarr store that stays inside its folder.
 
-Paths in metadata are checked before use (:mod:`ngffkit.paths`), but on disk a symbolic link can still lead
+Paths in metadata are checked before use (:mod:`ngffkit.store.paths`), but on disk a symbolic link can still lead
 anywhere: a level folder linked to ``/home/someone/secret.zarr`` would be read -- or, when writing, written
 -- through. This store resolves each key it reads or writes and refuses the ones that end up outside the
 root (links that stay inside are fine).

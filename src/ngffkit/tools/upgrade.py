@@ -18,9 +18,9 @@ from zarr.core.sync import sync
 
 from ngffkit.errors import InvalidArgument, NGFFError
 from ngffkit.formats import V05, Format, get_format
-from ngffkit.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata
 from ngffkit.metadata import parse_attributes, upgrade
-from ngffkit.walk import walk
+from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata
+from ngffkit.store.walk import walk
 
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
 

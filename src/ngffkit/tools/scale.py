@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ngffkit.errors import InvalidArgument, NGFFError, NotFound
-from ngffkit.location import Location
 from ngffkit.metadata import parse_attributes
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
 from ngffkit.reader.arrays import dask_array
+from ngffkit.store.location import Location
 from ngffkit.writer import write_image
 from ngffkit.writer.options import guess_axes
 

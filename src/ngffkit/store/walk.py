@@ -8,7 +8,7 @@ from typing import Any
 
 from ngffkit.errors import NGFFError
 from ngffkit.formats import Format, detect
-from ngffkit.location import Location, NodeMetadata, read_many
+from ngffkit.store.location import Location, NodeMetadata, read_many
 
 MAX_NODES = 1_000_000
 

@@ -7,7 +7,7 @@ A :class:`Location` is a group (or array) inside a store. It knows how to
   consolidated metadata when the root has it;
 * read the metadata of many nodes at once (all wells of a plate), concurrently through zarr's async
   store API, so N documents cost about one round trip instead of N;
-* step to a child named in metadata only after :mod:`ngffkit.paths` has checked the name.
+* step to a child named in metadata only after :mod:`ngffkit.store.paths` has checked the name.
 
 It never lists the store to find OME children: HTTP servers and S3 buckets without ListBucket cannot
 list, and OME-NGFF metadata names its children anyway.
@@ -32,10 +32,10 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 
-from ngffkit import paths, remote
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, NotFound, UnsafePath
-from ngffkit.jsonfile import parse_json
-from ngffkit.localstore import ConfinedLocalStore
+from ngffkit.store import paths, remote
+from ngffkit.store.jsonfile import parse_json
+from ngffkit.store.local import ConfinedLocalStore
 
 V2_GROUP, V2_ARRAY, V2_ATTRS, V2_CONSOLIDATED = ".zgroup", ".zarray", ".zattrs", ".zmetadata"
 V3_META = "zarr.json"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ngffkit.errors import AlreadyExists, InvalidMetadata, NGFFError
-from ngffkit.location import Location
+from ngffkit.store.location import Location
 
 MARKER = ".ngffkit-writing"
 

@@ -7,11 +7,11 @@ import json
 import sys
 from typing import Any
 
-from ngffkit.cli_common import EXIT_OK, add_pyramid_options, print_report, pyramid_options, storage_options, usage_error
+from ngffkit.cli.common import EXIT_OK, add_pyramid_options, print_report, pyramid_options, storage_options, usage_error
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
-    from ngffkit.scale import scale_array
+    from ngffkit.tools.scale import scale_array
 
     image = scale_array(args.input, args.output, axes=args.axes, storage_options=storage_options(args.storage_options),
                         progress=True, **pyramid_options(args))  # fmt: skip
@@ -26,7 +26,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ngffkit.serve import make_server
+    from ngffkit.tools.serve import make_server
     from ngffkit.validate import validate
 
     running = make_server(args.path, host=args.host, port=args.port, quiet=args.quiet)
@@ -48,7 +48,7 @@ def cmd_finder(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from ngffkit.finder import find
+    from ngffkit.tools.finder import find
 
     out = pathlib.Path(args.output) if args.output else None
     if out is None and not args.json:
@@ -75,7 +75,7 @@ def cmd_finder(args: argparse.Namespace) -> int:
 
 
 def cmd_csv_to_labels(args: argparse.Namespace) -> int:
-    from ngffkit.label_properties import add_properties, parse_columns, read_table
+    from ngffkit.tools.csv_labels import add_properties, parse_columns, read_table
 
     table = read_table(args.csv, args.id_column, parse_columns(args.columns))
     report = add_properties(args.path, args.label_name, table, match=args.match_property,

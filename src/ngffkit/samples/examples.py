@@ -5,8 +5,8 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Sequence
 
-from ngffkit import data
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
+from ngffkit.samples import data
 from ngffkit.writer import write_field, write_image, write_labels
 from ngffkit.writer import write_plate as write_plate_layout
 
@@ -59,7 +59,7 @@ def write_timelapse(
     path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, overwrite: bool = False
 ) -> pathlib.Path:
     """A 5D (t, c, z, y, x) time-lapse of drifting cells with a ``cells`` label image (see
-    :func:`ngffkit.data.timelapse`); z is sampled at twice the xy spacing, time points are 30 s apart."""
+    :func:`ngffkit.samples.data.timelapse`); z is sampled at twice the xy spacing, time points are 30 s apart."""
     path = pathlib.Path(path)
     image, cells = data.timelapse()
     write_image(image, path, axes=data.TIMELAPSE_AXES, version=get_format(version), name="time-lapse", overwrite=overwrite,

@@ -12,15 +12,18 @@ import importlib.util
 import os
 import pathlib
 import shutil
+import subprocess
+import sys
 
 from rich.console import Console
 from rich.markup import escape
 
-from ngffkit import ozx
+from ngffkit.cli.render import render
 from ngffkit.errors import NGFFError
-from ngffkit.examples import write_coins, write_plate
 from ngffkit.formats import V04, V05
-from ngffkit.info import describe, render
+from ngffkit.samples.examples import write_coins, write_plate
+from ngffkit.store import ozx
+from ngffkit.tools.info import describe
 from ngffkit.validate import validate
 
 MARKER = ".ngffkit-demo"
@@ -60,9 +63,9 @@ def run_demo(output: str | pathlib.Path, *, show: bool = False) -> int:
         render(describe(path), console)
     console.print(f"\nExamples are in {out.resolve()}; open them with [bold]ngffkit info PATH[/bold].")
     if show and _can_show():
-        from ngffkit.napari import show_paths
-
-        show_paths([str(p) for p in datasets[:1] + datasets[2:3]])
+        # napari runs in its own process: the CLI never imports the GUI (and the window's fate is not ours)
+        subprocess.run([sys.executable, "-m", "ngffkit.napari", *(str(p) for p in datasets[:1] + datasets[2:3])],
+                       check=False)  # fmt: skip
     elif show:
         console.print(
             escape(

@@ -21,11 +21,11 @@ import fsspec
 import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NotFound
-from ngffkit.location import Location, NodeMetadata, read_many_or_errors
 from ngffkit.metadata import OMEMetadata, parse_attributes
-from ngffkit.ozx import SUFFIX as OZX_SUFFIX
-from ngffkit.paths import unsafe_reason
-from ngffkit.remote import fsspec_options
+from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.store.ozx import SUFFIX as OZX_SUFFIX
+from ngffkit.store.paths import unsafe_reason
+from ngffkit.store.remote import fsspec_options
 
 #: Files whose presence makes a folder a zarr node.
 ZARR_MARKERS = frozenset({"zarr.json", ".zgroup", ".zattrs", ".zarray"})

@@ -66,8 +66,8 @@ def pyramid_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") -> None:
-    from ngffkit.pyramid import METHODS
     from ngffkit.writer.options import COMPRESSORS
+    from ngffkit.writer.pyramid import METHODS
 
     g = p.add_argument_group("pyramid and storage")
     g.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS,

@@ -1,6 +1,6 @@
 """The ``ngffkit`` command: ``validate``, ``info``, ``create``, ``convert``, ``download``, ``upgrade``, ``zip``,
 ``demo`` here, and ome-zarr-py's utilities (``scale``, ``serve``, ``finder``, ``csv-to-labels``) in
-:mod:`ngffkit.cli_tools`.
+:mod:`ngffkit.cli.tools`.
 
 Every command turns an :class:`~ngffkit.NGFFError` into one readable line on stderr and a non-zero exit
 status; a traceback means a bug in ngffkit, never bad input.
@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ngffkit import cli_tools
-from ngffkit.cli_common import (
+from ngffkit.cli import tools as cli_tools
+from ngffkit.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     WRITE_VERSIONS,
@@ -53,7 +53,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from ngffkit.info import describe, render
+    from ngffkit.cli.render import render
+    from ngffkit.tools.info import describe
 
     summary = describe(args.path, storage_options=storage_options(args.storage_options), stats=args.stats)
     if args.json:
@@ -64,7 +65,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from ngffkit.convert import convert
+    from ngffkit.tools.convert import convert
 
     image = convert(args.input, args.output, axes=args.axes, progress=True, **pyramid_options(args))
     print(f"wrote {image.url}: {len(image.levels)} levels, shape {image.shapes[0]}, axes {''.join(image.axis_names)}")
@@ -72,7 +73,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from ngffkit.examples import write_coins, write_plate, write_timelapse
+    from ngffkit.samples.examples import write_coins, write_plate, write_timelapse
 
     if args.kind == "plate":
         path = write_plate(args.output, args.version, labels=True, overwrite=args.overwrite)
@@ -89,7 +90,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from ngffkit.download import download
+    from ngffkit.tools.download import download
 
     with Progress(transient=True) as bar:
         task = bar.add_task("downloading chunks", total=None)
@@ -100,7 +101,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from ngffkit.upgrade_store import upgrade_store
+    from ngffkit.tools.upgrade import upgrade_store
     from ngffkit.validate import validate
 
     actions = upgrade_store(args.path, args.to, dry_run=args.dry_run)
@@ -118,8 +119,8 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_zip(args: argparse.Namespace) -> int:
-    from ngffkit import ozx
     from ngffkit.reader import open as open_node
+    from ngffkit.store import ozx
 
     node = open_node(args.input)
     if not str(args.output).lower().endswith(ozx.SUFFIX):
@@ -130,7 +131,7 @@ def cmd_zip(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ngffkit.demo import run_demo
+    from ngffkit.cli.demo import run_demo
 
     return run_demo(args.output, show=not args.no_viewer)
 

@@ -21,12 +21,12 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import InvalidArgument, InvalidMetadata, NGFFError, NotFound
-from ngffkit.location import Location, NodeMetadata, read_many, read_many_or_errors
 from ngffkit.metadata import parse_attributes
-from ngffkit.progress import run_with_progress
 from ngffkit.reader import Image, Plate, Well
 from ngffkit.reader import open as open_node
 from ngffkit.reader.arrays import dask_array
+from ngffkit.store.location import Location, NodeMetadata, read_many, read_many_or_errors
+from ngffkit.writer.progress import run_with_progress
 
 LABEL_VALUE = "label-value"
 TYPE_NAMES = {"d": "float", "l": "int", "s": "text", "b": "bool"}

@@ -1,0 +1,1 @@
+"""The ``ngffkit`` command: argument parsing, commands and everything printed for people (rich)."""
