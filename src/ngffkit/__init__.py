@@ -10,6 +10,7 @@ from ngffkit.errors import (
     CorruptData,
     InvalidArgument,
     InvalidMetadata,
+    LimitExceeded,
     LocationError,
     NGFFError,
     NGFFWarning,
@@ -17,6 +18,7 @@ from ngffkit.errors import (
     NotOMEZarr,
     UnsafePath,
     UnsupportedVersion,
+    WriteCancelled,
 )
 from ngffkit.formats import FORMATS, Format, get_format
 from ngffkit.layers import layers
@@ -37,6 +39,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidMetadata",
     "Labels",
+    "LimitExceeded",
     "Location",
     "LocationError",
     "NGFFError",
@@ -50,6 +53,7 @@ __all__ = [
     "UnsafePath",
     "UnsupportedVersion",
     "Well",
+    "WriteCancelled",
     "__version__",
     "get_format",
     "layers",

@@ -65,7 +65,21 @@ class InvalidArgument(NGFFError):
 
 
 class LocationError(NGFFError):
-    """A path or URL cannot be opened (unknown protocol, network failure, permission denied)."""
+    """A path or URL cannot be opened (unknown protocol, network failure, permission denied).
+
+    A transport failure, not a fault of the data: readers never turn it into a skipped well or a zero tile.
+    """
+
+
+class LimitExceeded(NGFFError):
+    """Input beyond one of ngffkit's written-down limits (a huge document, an endless body, 10^5 wells, ...).
+
+    The message names the limit and the ``NGFFKIT_...`` environment variable that raises it.
+    """
+
+
+class WriteCancelled(NGFFError):
+    """A write stopped because its caller asked (a progress callback raised it); what it began is removed."""
 
 
 class NGFFWarning(UserWarning):

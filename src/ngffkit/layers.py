@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ngffkit.errors import NGFFError, NGFFWarning, NotFound
+from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well
 from ngffkit.reader.image import ChannelInfo
 
@@ -135,6 +135,8 @@ def _label_key(value: float) -> int | float:
 def _label_layers(image: Image) -> list[LayerData]:
     try:
         return [label_layer(lab) for lab in image.labels()]
+    except LocationError:
+        raise  # the network, not the data: never a silently missing layer
     except NGFFError as exc:
         warnings.warn(f"{image.url}: labels not shown: {exc}", NGFFWarning, stacklevel=3)
         return []

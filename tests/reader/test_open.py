@@ -202,18 +202,18 @@ def test_label_source_may_not_leave_its_image(tmp_path: pathlib.Path) -> None:
 
 
 def test_slicing_one_plane_reads_only_its_chunks(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zarr.storage import LocalStore
+    from ngffkit.store.local import ConfinedLocalStore
 
     path = builders.volume(tmp_path / "v.zarr")
     read: list[str] = []
-    original = LocalStore.get
+    original = ConfinedLocalStore.get
 
     async def counting_get(self, key, prototype, byte_range=None):  # type: ignore[no-untyped-def]
         if "/c/" in key:
             read.append(key)
         return await original(self, key, prototype, byte_range)
 
-    monkeypatch.setattr(LocalStore, "get", counting_get)
+    monkeypatch.setattr(ConfinedLocalStore, "get", counting_get)
     img = ngffkit.open(path)
     plane = img.levels[0][5].compute()
     assert plane.shape == (128, 128)

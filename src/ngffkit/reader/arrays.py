@@ -19,6 +19,7 @@ from zarr.core.array import Array, AsyncArray, parse_array_metadata
 from zarr.storage import StorePath
 
 from ngffkit.errors import CorruptData, InvalidMetadata, NGFFError
+from ngffkit.store.limits import ReadBudget
 from ngffkit.store.location import NodeMetadata
 
 
@@ -33,7 +34,24 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
         async_array = AsyncArray(metadata=metadata, store_path=StorePath(node.location.store, node.location.path))
     except Exception as exc:  # zarr raises ValueError, TypeError, KeyError... for bad array metadata
         raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from None
-    return Array(async_array)
+    array: zarr.Array = Array(async_array)
+    _bound_chunks(node, array)
+    return array
+
+
+def _bound_chunks(node: NodeMetadata, array: zarr.Array) -> None:
+    """Tell the store how large this array's stored chunks (or shards) can be, so that a server streaming more
+    for one of them is stopped there (see :class:`~ngffkit.store.limits.ReadBudget`)."""
+    budget = getattr(node.location.store, "budget", None)
+    if not isinstance(budget, ReadBudget):
+        return
+    try:
+        itemsize = int(array.dtype.itemsize)
+    except (TypeError, AttributeError):
+        return
+    unit = array.shards or array.chunks
+    if itemsize > 0:
+        budget.register_array(node.location.path, math.prod(unit) * itemsize)
 
 
 def dask_array(node: NodeMetadata) -> da.Array:
@@ -42,8 +60,10 @@ def dask_array(node: NodeMetadata) -> da.Array:
     chunks = dask_chunks(arr.shape, arr.shards or arr.chunks)
     name = "ngffkit-" + tokenize(node.location.url, arr.shape, str(arr.dtype), chunks)
     meta = np.empty((0,) * arr.ndim, dtype=arr.dtype)  # so dask does not probe the array to learn its type
+    # fancy=True lets dask fuse a slice of a block into the block's read, so that a few pixels of a block that
+    # spans many zarr chunks (see dask_chunks) read only the chunks that hold them.
     return da.from_array(
-        GuardedArray(arr, node.location.url), chunks=chunks, name=name, asarray=False, fancy=False, lock=False,
+        GuardedArray(arr, node.location.url), chunks=chunks, name=name, asarray=False, fancy=True, lock=False,
         inline_array=True, meta=meta,
     )  # fmt: skip
 
@@ -80,8 +100,15 @@ class GuardedArray:
 
     def __getitem__(self, index: Any) -> Any:
         try:
+            if _is_fancy(index):
+                return self.array.oindex[index]  # dask passes list/array indices orthogonally
             return self.array[index]
         except NGFFError:
             raise
         except Exception as exc:  # the codecs raise anything; all of it means the stored bytes are unusable
             raise CorruptData(f"cannot decode chunk data: {type(exc).__name__}: {exc}", where=self.url) from None
+
+
+def _is_fancy(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, list | np.ndarray) for i in items)

@@ -1,26 +1,45 @@
-"""A local zarr store that stays inside its folder.
+"""A local zarr store that stays inside its folder, reads regular files only, and reads them bounded.
 
-Paths in metadata are checked before use (:mod:`ngffkit.store.paths`), but on disk a symbolic link can still lead
-anywhere: a level folder linked to ``/home/someone/secret.zarr`` would be read -- or, when writing, written
--- through. This store resolves each key it reads or writes and refuses the ones that end up outside the
-root (links that stay inside are fine).
+Paths in metadata are checked before use (:mod:`ngffkit.store.paths`), but a dataset folder can still hold
+traps that no path check sees:
+
+* a symbolic link leading anywhere (a level folder linked to ``/home/someone/secret.zarr``) -- every key is
+  resolved and refused when its real path leaves the root (links that stay inside are fine);
+* a FIFO named ``zarr.json`` (reading it blocks forever) or a character device (``/dev/zero`` made with mknod
+  streams until memory runs out) -- files are opened non-blocking and anything but a regular file is refused;
+* a 3 GiB sparse ``zarr.json`` -- sizes are checked against the store's :class:`~ngffkit.store.limits.ReadBudget`
+  before reading, and the read itself stops at the bound (a file that grows meanwhile).
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import os
+import stat
 from collections.abc import Iterable
 from typing import Any
 
+from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import LocalStore
 
 from ngffkit.errors import UnsafePath
+from ngffkit.store.limits import Bound, ReadBudget
 
 
 class ConfinedLocalStore(LocalStore):
-    """:class:`zarr.storage.LocalStore` that refuses keys whose real path leaves the root."""
+    """:class:`zarr.storage.LocalStore` that refuses keys whose real path leaves the root, reads only regular
+    files, and bounds every read (see the module docstring)."""
 
     _real_root: str | None = None
+    _budget: ReadBudget | None = None
+
+    @property
+    def budget(self) -> ReadBudget:
+        if self._budget is None:
+            self._budget = ReadBudget()
+        return self._budget
 
     def _confine(self, key: str) -> None:
         if self._real_root is None:
@@ -32,15 +51,17 @@ class ConfinedLocalStore(LocalStore):
                 where=str(self.root),
             )
 
-    async def get(self, key: str, prototype: Any = None, byte_range: Any = None) -> Any:
+    async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
         self._confine(key)
-        return await super().get(key, prototype, byte_range)
+        if not self._is_open:
+            await self._open()
+        data = await asyncio.to_thread(read_regular_file, str(self.root / key), byte_range, self.budget.bound(key))
+        if data is None:
+            return None
+        return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
     async def get_partial_values(self, prototype: Any, key_ranges: Iterable[tuple[str, Any]]) -> list[Any]:
-        key_ranges = list(key_ranges)
-        for key, _ in key_ranges:
-            self._confine(key)
-        return await super().get_partial_values(prototype, key_ranges)
+        return list(await asyncio.gather(*(self.get(key, prototype, byte_range) for key, byte_range in key_ranges)))
 
     async def set(self, key: str, value: Any) -> None:
         self._confine(key)
@@ -49,3 +70,56 @@ class ConfinedLocalStore(LocalStore):
     async def exists(self, key: str) -> bool:
         self._confine(key)
         return await super().exists(key)
+
+
+def read_regular_file(path: str, byte_range: ByteRequest | None, bound: Bound) -> bytes | None:
+    """The bytes of a regular file (or the requested part of it); None when there is no file at ``path``.
+
+    Opened with ``O_NONBLOCK`` so that a FIFO cannot block the open; its type is checked on the open descriptor
+    (no race with a swap), and neither its size nor what is read may pass ``bound``.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+            return None
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return None  # a folder is not a key (zarr asks for group paths sometimes)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafePath("is not a regular file (a FIFO, device or socket); refusing to read it", where=path)
+        start, length = _span(info.st_size, byte_range)
+        if length > bound.limit:
+            raise bound.error(length, path)
+        os.lseek(fd, start, os.SEEK_SET)
+        parts: list[bytes] = []
+        remaining = length
+        while remaining > 0:
+            block = os.read(fd, min(remaining, 1 << 24))
+            if not block:
+                break
+            parts.append(block)
+            remaining -= len(block)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _span(size: int, byte_range: ByteRequest | None) -> tuple[int, int]:
+    """(start, length) of the requested bytes of a file of ``size`` bytes."""
+    if byte_range is None:
+        return 0, size
+    if isinstance(byte_range, RangeByteRequest):
+        start = min(byte_range.start, size)
+        return start, max(0, min(byte_range.end, size) - start)
+    if isinstance(byte_range, OffsetByteRequest):
+        start = min(byte_range.offset, size)
+        return start, size - start
+    if isinstance(byte_range, SuffixByteRequest):
+        length = min(byte_range.suffix, size)
+        return size - length, length
+    raise TypeError(f"unknown byte request {byte_range!r}")

@@ -22,7 +22,7 @@ import json
 import os
 import pathlib
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,10 @@ import zarr
 from zarr.abc.store import Store
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
-from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
+from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, NotFound, UnsafePath
-from ngffkit.store import paths, remote
+from ngffkit.store import ozx, paths, remote
 from ngffkit.store.jsonfile import parse_json
 from ngffkit.store.local import ConfinedLocalStore
 
@@ -108,7 +108,7 @@ def _zip_store(
         if not local.is_file():
             raise NotFound("no such .ozx file", where=str(local))
         try:
-            return ZipStore(local, mode="r", read_only=True), str(local)
+            return ozx.BoundedZipStore(local, mode="r", read_only=True), str(local)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
     options = remote.fsspec_options(target, storage_options)
@@ -533,12 +533,12 @@ class Location:
 
 
 async def _gather_nodes(
-    locations: Iterable[Location], expects: Iterable[str | None], keep_errors: bool
+    locations: Iterable[Location], expects: Iterable[str | None], keep: Callable[[BaseException], bool]
 ) -> list[NodeMetadata | NGFFError]:
     reads = (loc._read_node(e) for loc, e in zip(locations, expects, strict=True))
     results = await asyncio.gather(*reads, return_exceptions=True)
     for result in results:
-        if isinstance(result, BaseException) and not (keep_errors and isinstance(result, NGFFError)):
+        if isinstance(result, BaseException) and not keep(result):
             raise result
     return list(results)  # type: ignore[arg-type]
 
@@ -549,21 +549,35 @@ def read_many(locations: Sequence[Location], expect: str | Sequence[str | None] 
     ``expect`` ("group" or "array", or one of those per location) narrows zarr v2 reads to that kind's
     documents (see :meth:`Location.read`). The first error is raised once every read has finished.
     """
-    return _read_many(locations, expect, keep_errors=False)  # type: ignore[return-value]
+    return _read_many(locations, expect, keep=lambda _: False)  # type: ignore[return-value]
 
 
 def read_many_or_errors(
-    locations: Sequence[Location], expect: str | Sequence[str | None] | None = None
+    locations: Sequence[Location],
+    expect: str | Sequence[str | None] | None = None,
+    *,
+    keep_transport_errors: bool = False,
 ) -> list[NodeMetadata | NGFFError]:
-    """Like :func:`read_many`, but a node whose metadata cannot be read comes back as its
-    :class:`~ngffkit.NGFFError` instead of failing the batch (a catalogue of strangers' data needs this)."""
-    return _read_many(locations, expect, keep_errors=True)
+    """Like :func:`read_many`, but a node whose metadata is unusable comes back as its
+    :class:`~ngffkit.NGFFError` instead of failing the batch (one broken well must not hide a plate).
+
+    A transport failure (:class:`~ngffkit.LocationError`: the network, permissions) still raises: readers never
+    turn it into a skipped node. ``keep_transport_errors`` keeps those too, for callers that report every
+    node's fate (the validator, the finder)."""
+
+    def keep(error: BaseException) -> bool:
+        return isinstance(error, NGFFError) and (keep_transport_errors or not isinstance(error, LocationError))
+
+    return _read_many(locations, expect, keep=keep)
 
 
 def _read_many(
-    locations: Sequence[Location], expect: str | Sequence[str | None] | None, *, keep_errors: bool
+    locations: Sequence[Location],
+    expect: str | Sequence[str | None] | None,
+    *,
+    keep: Callable[[BaseException], bool],
 ) -> list[NodeMetadata | NGFFError]:
     if not locations:
         return []
     expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
-    return sync(_gather_nodes(locations, expects, keep_errors))
+    return sync(_gather_nodes(locations, expects, keep))

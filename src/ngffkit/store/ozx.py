@@ -16,11 +16,53 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+from zarr.storage import ZipStore
 
 from ngffkit.errors import AlreadyExists, InvalidArgument, UnsafePath
 from ngffkit.formats import Format
+from ngffkit.store.limits import ReadBudget
 
 SUFFIX = ".ozx"
+
+
+class BoundedZipStore(ZipStore):
+    """zarr's ZipStore, with each entry's declared size checked against a :class:`ReadBudget` before it is
+    read. Python's zipfile never returns more than the declared size (and checks the CRC), so a deflate bomb
+    or an entry whose declared size lies stops at the bound."""
+
+    _budget: ReadBudget | None = None
+
+    @property
+    def budget(self) -> ReadBudget:
+        if self._budget is None:
+            self._budget = ReadBudget()
+        return self._budget
+
+    def _get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        if not self._is_open:
+            self._sync_open()
+        try:
+            info = self._zf.getinfo(key)
+        except KeyError:
+            return None
+        bound = self.budget.bound(key)
+        if info.file_size > bound.limit:
+            raise bound.error(info.file_size, f"{self.path}/{key}")
+        return super()._get(key, prototype, byte_range)
+
+
+def duplicate_entries(path: str | os.PathLike[str]) -> list[str]:
+    """Entry names that occur more than once in a zip archive: readers disagree on which copy wins."""
+    with zipfile.ZipFile(path) as archive:
+        seen: set[str] = set()
+        twice: list[str] = []
+        for name in archive.namelist():
+            if name in seen and name not in twice:
+                twice.append(name)
+            seen.add(name)
+    return twice
 
 
 def is_ozx(target: object) -> bool:
@@ -57,15 +99,37 @@ def pack(
         raise InvalidArgument(f"zipped OME-Zarr (.ozx) needs NGFF 0.5 or later (zarr v3), not {fmt}")
     if not (src / "zarr.json").is_file():
         raise InvalidArgument("is not a zarr v3 hierarchy (no zarr.json at its root)", where=str(src))
-    if out.exists() and not overwrite:
-        raise AlreadyExists("already exists; pass overwrite=True to replace it", where=str(out))
+    if out.resolve().is_relative_to(src.resolve()):
+        raise InvalidArgument(f"the archive would be written inside the folder it packs ({src})", where=str(out))
+    check_replaceable(out, overwrite)
     partial = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for path in _entries(src):
-            archive.write(path, path.relative_to(src).as_posix())
-        archive.comment = archive_comment(fmt)
-    partial.replace(out)  # atomic: a reader never sees half an archive
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for path in _entries(src):
+                archive.write(path, path.relative_to(src).as_posix())
+            archive.comment = archive_comment(fmt)
+        partial.replace(out)  # atomic: a reader never sees half an archive
+    finally:
+        partial.unlink(missing_ok=True)  # our own temporary file, if anything failed before the rename
     return out
+
+
+def check_replaceable(out: pathlib.Path, overwrite: bool) -> None:
+    """Refuse to write an archive at ``out`` unless nothing is there, or a zipped OME-Zarr that the caller
+    asked to replace: a folder, or any other file, is never replaced."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_file():
+        raise AlreadyExists("exists and is not a file; refusing to replace it with an archive", where=str(out))
+    if not overwrite:
+        raise AlreadyExists("already exists; pass overwrite=True to replace it", where=str(out))
+    try:
+        with zipfile.ZipFile(out) as archive:
+            is_ozx = "zarr.json" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        is_ozx = False
+    if not is_ozx:
+        raise AlreadyExists("is not a zipped OME-Zarr; refusing to replace it (even with overwrite)", where=str(out))
 
 
 @contextmanager

@@ -1,17 +1,22 @@
-"""Remote stores that survive real networks: bounded retries, timeouts everywhere, errors that name the URL.
+"""Remote stores that survive real networks and do not believe everything a server says.
 
-fsspec's HTTP and S3 file systems raise whatever their client raises (``ClientResponseError``,
-``ServerDisconnectedError``, a bare ``TimeoutError``...), and zarr treats every ``FileNotFoundError`` as "this
-chunk was never written" -- which turns a bucket deleted mid-read into an image of zeros. The store here:
+fsspec's HTTP and S3 file systems raise whatever their client raises, read bodies of any size for as long as
+they drip, and zarr treats every ``FileNotFoundError`` as "this chunk was never written" -- which turns a
+bucket deleted mid-read into an image of zeros. :class:`ResilientStore`:
 
-* reads '403 Forbidden' as a missing key (public buckets without ListBucket answer 403 for absent keys);
 * retries transient failures (5xx, 408/429, resets, truncated bodies, timeouts) with exponential backoff and
-  jitter, a bounded number of times;
+  jitter, a bounded number of times -- the only retry layer: the clients' own retries are switched off;
+* gives every read a total deadline (all attempts together) and a size bound
+  (:class:`~ngffkit.store.limits.ReadBudget`), enforced while the body streams; neither is retried;
+* reads HTTP through :mod:`ngffkit.store.http` (percent-encoded keys, ranges checked, HTML "not found" pages);
+* treats '403 Forbidden' as a missing key only where a probe proved that this store answers 403 for keys
+  that do not exist (public S3 buckets without ListBucket); otherwise a 403 is an error, and a 401 or a
+  credential error always is. Chunks read as missing that way are reported once per array;
 * turns everything else -- and a transient failure that persists -- into :class:`~ngffkit.LocationError`
-  naming the URL, and a vanished bucket into an error instead of fill values;
-* gives aiohttp finite timeouts (connect, and each read) so nothing hangs.
+  naming the URL, and a vanished bucket into an error instead of fill values.
 
-``NGFFKIT_RETRIES`` (attempts, default 5) and ``NGFFKIT_TIMEOUT`` (seconds per read, default 30) tune it.
+The policy is explicit: :class:`RetryPolicy` (its defaults come from ``NGFFKIT_RETRIES`` and
+``NGFFKIT_TIMEOUT``), and :class:`~ngffkit.store.limits.Limits` for the deadline and sizes.
 """
 
 from __future__ import annotations
@@ -22,24 +27,37 @@ import contextlib
 import os
 import pathlib
 import random
+import uuid
+import warnings
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from zarr.abc.store import ByteRequest, RangeByteRequest
+from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import FsspecStore
 
-from ngffkit.errors import LocationError
+from ngffkit.errors import LocationError, NGFFError, NGFFWarning
+from ngffkit.store import http
+from ngffkit.store.limits import DOCUMENT_NAMES, Bound, ReadBudget, exceeded
 
 #: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
 #: for HTTP and only 10 for S3, which turns one batch of metadata reads into many sequential waves).
 MAX_CONNECTIONS = 256
 #: HTTP statuses worth another try: the server is busy or briefly broken, not the request wrong.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: S3 error codes that mean "your credentials are wrong", never "this key is missing".
+CREDENTIAL_ERRORS = frozenset({
+    "ExpiredToken", "InvalidAccessKeyId", "InvalidToken", "SignatureDoesNotMatch", "TokenRefreshRequired",
+    "AccountProblem", "AllAccessDisabled", "NotSignedUp", "RequestTimeTooSkewed", "InvalidSecurity",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how patiently one read is tried."""
+
     attempts: int = 5
     first_delay: float = 0.1
     max_delay: float = 4.0
@@ -66,23 +84,32 @@ def _status(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _error_code(exc: BaseException) -> str | None:
+    """The S3 error code behind an s3fs exception (its cause is botocore's ClientError)."""
+    response = getattr(exc.__cause__, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def is_forbidden(exc: BaseException) -> bool:
-    """A '403 Forbidden' answer: public buckets without ListBucket say this for keys that do not exist."""
+    """A '403 Forbidden' answer about the key (not about the credentials)."""
+    if _error_code(exc) in CREDENTIAL_ERRORS:
+        return False
     return isinstance(exc, PermissionError) or _status(exc) == 403
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether trying again may help: busy or failing servers, dropped connections, short bodies, timeouts."""
+    if isinstance(exc, NGFFError):
+        return False  # limits and corrupt answers are verdicts, not accidents
     status = _status(exc)
     if status is not None:
         return status in RETRY_STATUSES
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, ConnectionError)):
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | ConnectionError):
         return True
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - aiohttp is a dependency
-        return False
-    return isinstance(exc, (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError))
+    import aiohttp
+
+    return isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError)
 
 
 def bucket_gone(exc: BaseException) -> bool:
@@ -97,13 +124,21 @@ def _describe(exc: BaseException) -> str:
     name = type(exc).__name__
     if status is not None:
         return f"HTTP {status}" + (f" ({detail})" if detail and str(status) not in detail else "")
+    code = _error_code(exc)
+    if code is not None:
+        return f"{code} ({detail})" if detail else code
     return f"{name}: {detail}" if detail else name
+
+
+class _Forbidden(Exception):
+    """A 403 answer, to be judged by the store's probe."""
 
 
 class ResilientStore(FsspecStore):
     """An fsspec store with the behaviour described in this module's docstring."""
 
     policy: RetryPolicy
+    budget: ReadBudget
     #: Missing keys are recognised in :meth:`get` instead of by zarr, so that a vanished bucket is not one.
     MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
@@ -111,24 +146,54 @@ class ResilientStore(FsspecStore):
         super().__init__(*args, **kwargs)
         self.allowed_exceptions = ()
         self.policy = RetryPolicy.from_environment()
+        self.budget = ReadBudget()
+        self._forbidden_means_missing: asyncio.Future[bool] | None = None
+        self._warned: set[str] = set()
+        if isinstance(getattr(self.fs, "retries", None), int):
+            self.fs.retries = 1  # s3fs retries on its own; ngffkit's loop below is the only one
+
+    @property
+    def _is_http(self) -> bool:
+        protocol = self.fs.protocol
+        names = protocol if isinstance(protocol, tuple) else (protocol,)
+        return any(p in ("http", "https") for p in names)
 
     def _url(self, key: str) -> str:
-        return f"{self.fs.unstrip_protocol(self.path).rstrip('/')}/{key}"
+        root = self.fs.unstrip_protocol(self.path).rstrip("/")
+        return http.key_url(root, key) if self._is_http else f"{root}/{key}"
 
-    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+    async def get(self, key: str, prototype: Any, byte_range: ByteRequest | None = None) -> Any:
+        bound = self.budget.bound(key)
+        deadline = self.budget.limits.deadline
+        try:
+            async with asyncio.timeout(deadline):
+                data = await self._get_with_retries(key, byte_range, bound)
+        except TimeoutError:
+            raise exceeded("deadline", deadline, deadline, what="seconds without a complete answer",
+                           where=self._url(key)) from None  # fmt: skip
+        return None if data is None else prototype.buffer.from_bytes(data)
+
+    async def _get_with_retries(self, key: str, byte_range: ByteRequest | None, bound: Bound) -> bytes | None:
         policy = self.policy
         for attempt in range(policy.attempts):
             try:
-                return await super().get(key, prototype, byte_range)
+                return await self._fetch(key, byte_range, bound)
+            except _Forbidden:
+                if await self._probe_forbidden_means_missing():
+                    self._note_forbidden_as_missing(key)
+                    return None
+                raise LocationError(
+                    "HTTP 403 Forbidden: no permission to read this key", where=self._url(key)
+                ) from None
             except self.MISSING as exc:
                 if bucket_gone(exc):
                     raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
                 return None
+            except NGFFError:
+                raise
             except Exception as exc:
                 if bucket_gone(exc):
                     raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
-                if is_forbidden(exc):
-                    return None
                 if not is_transient(exc):
                     raise LocationError(f"cannot read: {_describe(exc)}", where=self._url(key)) from None
                 if attempt + 1 == policy.attempts:
@@ -138,13 +203,73 @@ class ResilientStore(FsspecStore):
                 await asyncio.sleep(policy.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _fetch(self, key: str, byte_range: ByteRequest | None, bound: Bound) -> bytes | None:
+        """One attempt. 403 becomes :class:`_Forbidden`; other failures propagate as the client raised them."""
+        if self._is_http:
+            session = await self.fs.set_session()
+            try:
+                return await http.get(session, self._url(key), byte_range=byte_range, bound=bound,
+                                      request_kwargs=dict(getattr(self.fs, "kwargs", {})))  # fmt: skip
+            except http.HTTPStatus as exc:
+                if exc.status == 403:
+                    raise _Forbidden from None
+                raise
+        # Other clients read whole bodies: ask for at most one byte more than the bound allows.
+        asked = byte_range if byte_range is not None else RangeByteRequest(0, bound.limit + 1)
+        try:
+            buffer = await super().get(key, _PROTOTYPE, asked)
+        except Exception as exc:
+            if is_forbidden(exc):
+                raise _Forbidden from None
+            if byte_range is None and (_status(exc) == 416 or "InvalidRange" in str(exc)):
+                buffer = await super().get(key, _PROTOTYPE)  # an empty object: ranges of it are unsatisfiable
+            else:
+                raise
+        data = None if buffer is None else buffer.to_bytes()
+        if data is not None and len(data) > bound.limit:
+            raise bound.error(len(data), self._url(key))
+        return data
+
+    async def _probe_forbidden_means_missing(self) -> bool:
+        """Whether this store answers 403 for keys that do not exist (asked once, with a key nobody wrote)."""
+        if self._forbidden_means_missing is None:
+            self._forbidden_means_missing = asyncio.get_running_loop().create_future()
+            probe = f".ngffkit-missing-key-probe-{uuid.uuid4().hex}"
+            try:
+                await self._fetch(probe, None, Bound(1 << 20, "max_object_bytes"))
+                verdict = False
+            except _Forbidden:
+                verdict = True
+            except Exception:
+                verdict = False  # cannot tell: a 403 stays an error
+            self._forbidden_means_missing.set_result(verdict)
+        return await asyncio.shield(self._forbidden_means_missing)
+
+    def _note_forbidden_as_missing(self, key: str) -> None:
+        """Say once per array that 403 answers were read as missing chunks (documents are probed quietly)."""
+        name = key.rsplit("/", 1)[-1]
+        if name in DOCUMENT_NAMES:
+            return
+        array = key.split("/c/", 1)[0] if "/c/" in key else key.rsplit("/", 1)[0]
+        if array not in self._warned:
+            self._warned.add(array)
+            warnings.warn(
+                f"{self._url(array)}: chunks answered '403 Forbidden' are read as never written (fill value): this "
+                "server answers 403 for keys that do not exist, so the two cannot be told apart",
+                NGFFWarning,
+                stacklevel=2,
+            )
+
     async def get_partial_values(self, prototype: Any, key_ranges: Any) -> list[Any]:
-        """Each range through :meth:`get`, concurrently: the same retries and missing-key rules apply."""
+        """Each range through :meth:`get`, concurrently: the same retries, bounds and missing-key rules apply."""
         return list(await asyncio.gather(*(self.get(key, prototype, byte_range) for key, byte_range in key_ranges)))
 
     async def delete_dir(self, prefix: str) -> None:
         with contextlib.suppress(*self.MISSING):  # nothing there is fine (zarr relied on allowed_exceptions)
             await super().delete_dir(prefix)
+
+
+_PROTOTYPE = default_buffer_prototype()
 
 
 def aws_credentials_configured() -> bool:
@@ -196,7 +321,7 @@ def _close_sessions() -> None:
 
 def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The fsspec options ngffkit uses for ``url``: anonymous S3 unless credentials exist, larger pools,
-    timeouts."""
+    timeouts, and no retries of the client's own (:class:`ResilientStore` retries)."""
     protocol = url.split("://", 1)[0].lower() if "://" in url else ""
     options = dict(storage_options or {})
     if protocol in ("http", "https"):
@@ -210,6 +335,6 @@ def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[
         config.setdefault("max_pool_connections", MAX_CONNECTIONS)
         config.setdefault("connect_timeout", policy.connect_timeout)
         config.setdefault("read_timeout", policy.read_timeout)
-        config.setdefault("retries", {"max_attempts": policy.attempts, "mode": "standard"})
+        config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
         options["config_kwargs"] = config
     return options

@@ -224,7 +224,9 @@ def _read_all(
 ) -> list[NodeMetadata | None]:
     """One concurrent batch; a location whose documents cannot be read is skipped with its reason."""
     out: list[NodeMetadata | None] = []
-    for location, result in zip(locations, read_many_or_errors(locations, expect=expect), strict=True):
+    for location, result in zip(
+        locations, read_many_or_errors(locations, expect=expect, keep_transport_errors=True), strict=True
+    ):
         if isinstance(result, NGFFError):
             catalogue.skipped.append((location.url, result.message))
             out.append(None)
@@ -280,7 +282,7 @@ def _describe(images: list[tuple[NodeMetadata, OMEMetadata, dict[str, str]]], ca
             continue
         usable.append((node, meta, context))
         lookups += [level0, node.location.child("labels")]
-    results = read_many_or_errors(lookups, expect=["array", "group"] * len(usable))
+    results = read_many_or_errors(lookups, expect=["array", "group"] * len(usable), keep_transport_errors=True)
     nodes = [
         r if isinstance(r, NodeMetadata) else NodeMetadata(loc, None, None, {})
         for loc, r in zip(lookups, results, strict=True)

@@ -81,7 +81,9 @@ class HierarchyValidator:
             if self.visited > MAX_NODES:
                 self.out.error("too-many-nodes", "", f"stopped after {MAX_NODES} nodes")
                 break
-            nodes = read_many_or_errors([t.location for t in frontier], expect=[t.expect for t in frontier])
+            nodes = read_many_or_errors(
+                [t.location for t in frontier], expect=[t.expect for t in frontier], keep_transport_errors=True
+            )
             nxt: list[_Task] = []
             for task, child in zip(frontier, nodes, strict=True):
                 if isinstance(child, NGFFError):
