@@ -82,7 +82,7 @@ def test_killed_writer_leaves_nothing_valid_looking_and_rerun_finishes(tmp_path:
     assert len(image.levels) == 3 and int(image.levels[2].min().compute()) == 7
 
 
-def test_a_failed_write_can_be_redone_in_the_same_process(tmp_path: pathlib.Path) -> None:
+def test_a_failed_write_removes_what_it_wrote_and_can_be_redone(tmp_path: pathlib.Path) -> None:
     def explode(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
         if block_info and block_info[None]["chunk-location"] == (1, 1):
             raise RuntimeError("disk full (simulated)")
@@ -92,9 +92,15 @@ def test_a_failed_write_can_be_redone_in_the_same_process(tmp_path: pathlib.Path
     data = da.ones((128, 128), chunks=(64, 64), dtype="uint8")
     with pytest.raises(RuntimeError, match="disk full"):
         ngffkit.write_image(data.map_blocks(explode, dtype="uint8"), dest, chunks=(64, 64))
-    with pytest.raises(ngffkit.NotOMEZarr, match="unfinished write"):
+    assert not dest.exists()  # its own claimed, unfinished write: removed, nothing half-written is left
+    with pytest.raises(ngffkit.NotFound):
         ngffkit.open(dest)
-    ngffkit.write_image(data, dest, chunks=(64, 64))  # no overwrite needed: the leftovers were ours
+    empty = tmp_path / "chosen-folder"
+    empty.mkdir()  # a folder the user made for the result stays, empty, when the write fails
+    with pytest.raises(RuntimeError, match="disk full"):
+        ngffkit.write_image(data.map_blocks(explode, dtype="uint8"), empty, chunks=(64, 64))
+    assert empty.is_dir() and not any(empty.iterdir())
+    ngffkit.write_image(data, dest, chunks=(64, 64))
     assert int(ngffkit.open(dest).levels[0].sum().compute()) == 128 * 128
 
 

@@ -71,7 +71,7 @@ def test_scale_errors_are_one_line_and_write_nothing(
     assert "expected a zarr array, found a group (an OME-Zarr image" in one_line_error(
         run("scale", str(examples["coins-0.5"]), str(tmp / "a.zarr"))
     )
-    assert "overlaps the input array" in one_line_error(run("scale", str(raw), str(raw / "inside")))
+    assert "overlaps the input" in one_line_error(run("scale", str(raw), str(raw / "inside")))
     assert "do not fit the 3D array" in one_line_error(run("scale", str(raw), str(tmp / "b.zarr"), "--axes", "yx"))
     assert "no zarr array here" in one_line_error(run("scale", str(tmp / "missing.zarr"), str(tmp / "c.zarr")))
     bad_method = run("scale", str(raw), str(tmp / "d.zarr"), "--method", "bicubic")

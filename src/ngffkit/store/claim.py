@@ -1,4 +1,4 @@
-"""One writer per destination, and a way to tell an unfinished write from finished data.
+"""Write markers: one writer per destination, and a way to tell an unfinished write from finished data.
 
 While an image is written, its folder holds a small marker (``.ngffkit-writing``: process id, host, start
 time). Arrays are written first and the metadata last, so a writer killed half-way leaves arrays, the marker
@@ -9,19 +9,20 @@ instead of interleaving chunks.
 
 On local disks the marker is created atomically (``O_EXCL``), so two writers racing for one folder cannot
 both win. On object stores it is written but not exclusive (S3 offers no portable create-if-absent).
+
+This module reads and writes markers only (the reader and the validator read them too); taking a destination
+and deleting anything is the writer's job (:mod:`ngffkit.writer.destination`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import time
-from collections.abc import Callable
 from typing import Any
 
-from ngffkit.errors import AlreadyExists, InvalidMetadata, NGFFError
+from ngffkit.errors import InvalidMetadata
 from ngffkit.store.location import Location
 
 MARKER = ".ngffkit-writing"
@@ -68,59 +69,28 @@ def status(owner: dict[str, Any]) -> str:
     return f"{state} ngffkit ({describe(owner)})"
 
 
-def check_not_busy(location: Location, overwrite: bool) -> bool:
-    """Refuse while another writer works here; True when a dead writer's leftovers are here to replace."""
-    owner = read_marker(location)
-    if owner is None:
-        return False
-    local_host = owner.get("host") == socket.gethostname()
-    if writer_alive(owner) and (local_host or not overwrite):
-        hint = "" if local_host else "; if it is gone, pass overwrite=True"
-        raise AlreadyExists(f"another ngffkit writer is writing here ({describe(owner)}){hint}", where=location.url)
-    return True
+def new_owner() -> dict[str, Any]:
+    """The marker body of a write by this process, starting now."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
 
 
-def acquire(location: Location) -> None:
-    """Put the marker in place; on a local disk, fail if another writer got there first."""
-    owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+def is_ours(marker: dict[str, Any] | None, owner: dict[str, Any]) -> bool:
+    """Whether ``marker`` is the one ``owner`` wrote (same process, host and start time)."""
+    return marker is not None and all(marker.get(k) == owner.get(k) for k in ("pid", "host", "started"))
+
+
+def write_marker(location: Location, owner: dict[str, Any]) -> None:
+    """Put the marker in place; on a local disk, fail if another writer got there first (``O_EXCL``)."""
     body = json.dumps(owner).encode()
     folder = location.local_path()
     if folder is None:
         location.write_bytes(MARKER, body)
         return
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(folder / MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        other = read_marker(location) or {}
-        raise AlreadyExists(
-            f"another ngffkit writer started here first ({describe(other)})", where=location.url
-        ) from None
+    fd = os.open(folder / MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # FileExistsError: taken
     with os.fdopen(fd, "wb") as f:
         f.write(body)
 
 
-def release(location: Location) -> None:
+def remove_marker(location: Location) -> None:
     location.remove(MARKER)
-
-
-def mark_failed(location: Location) -> None:
-    """A write that stopped with an error: its leftovers are anyone's to replace, this process included."""
-    owner = read_marker(location) or {}
-    owner["failed"] = True
-    # If the store itself is failing, the next writer finds the older marker (or none) instead.
-    with contextlib.suppress(NGFFError, OSError):
-        location.write_bytes(MARKER, json.dumps(owner).encode())
-
-
-def claim(location: Location, overwrite: bool, prepare: Callable[[Location, bool], None]) -> None:
-    """Make ``location`` ours: refuse if another writer is busy there, clear a dead writer's leftovers (or
-    let ``prepare`` apply the overwrite rules), then put our marker in place."""
-    local = location.local_path()
-    if local is not None and local.is_file():
-        raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
-    if check_not_busy(location, overwrite):
-        location.delete()
-    else:
-        prepare(location, overwrite)
-    acquire(location)

@@ -19,8 +19,10 @@ import tifffile
 import zarr
 
 from ngffkit.errors import InvalidArgument, NotFound
+from ngffkit.store import places
 from ngffkit.writer import write_image
 from ngffkit.writer.options import guess_axes
+from ngffkit.writer.sources import lazy_view, refuse_overlap
 
 #: tifffile axis letters -> NGFF axis names. S (samples, e.g. RGB) becomes the channel axis.
 TIFF_AXES = {"T": "t", "C": "c", "S": "c", "Z": "z", "Y": "y", "X": "x"}
@@ -116,8 +118,8 @@ def _imagej_metadata(source: Source, tif: Any) -> None:
 
 
 def read_npy(path: pathlib.Path) -> Source:
-    array = np.load(path, mmap_mode="r")
-    return Source(da.from_array(array, chunks="auto"), guess_axes(array.shape))
+    array = np.load(path, mmap_mode="r")  # read block by block while writing, never loaded whole
+    return Source(lazy_view(array, "auto"), guess_axes(array.shape))
 
 
 def read_source(path: str | os.PathLike[str]) -> Source:
@@ -146,6 +148,8 @@ def convert(
     **image_options: Any,
 ) -> Any:
     """Convert a TIFF / OME-TIFF / .npy file to OME-Zarr; explicit arguments win over the file's metadata."""
+    # The file is read while the output is written: it must not lie inside what the write may replace.
+    refuse_overlap(places.of_path(dest), [places.of_path(source)], where=os.fspath(dest))
     src = read_source(source)
     if axes is not None and len(axes) != src.data.ndim:
         raise InvalidArgument(f"axes {axes!r} do not fit the {src.data.ndim}D data")

@@ -8,7 +8,6 @@ carries full NGFF metadata.
 from __future__ import annotations
 
 import os
-import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,16 +25,6 @@ def axes_for(dimension_names: Sequence[Any] | None, shape: Sequence[int]) -> str
     if dimension_names and all(isinstance(n, str) and n in CLASSIC_AXIS_TYPES for n in dimension_names):
         return "".join(dimension_names)
     return guess_axes(shape)
-
-
-def _refuse_overlap(source: Location, dest: str | os.PathLike[str]) -> None:
-    """Writing into the array being read would corrupt it chunk by chunk; refuse up front."""
-    local = source.local_path()
-    if local is None or "://" in str(dest):
-        return
-    out, src = pathlib.Path(dest).resolve(), local.resolve()
-    if out == src or out.is_relative_to(src) or src.is_relative_to(out):
-        raise InvalidArgument(f"the output {dest} overlaps the input array {source.url}; choose another folder")
 
 
 def scale_array(
@@ -60,7 +49,6 @@ def scale_array(
         kind = _ome_kind(node.attributes, node.zarr_format)
         hint = f" (an OME-Zarr {kind} already; `ngffkit info` describes it)" if kind else ""
         raise InvalidArgument(f"expected a zarr array, found a group{hint}", where=location.url)
-    _refuse_overlap(location, dest)
     data = dask_array(node)
     chosen = axes if axes is not None else axes_for(node.dimension_names, data.shape)
     if len(chosen) != data.ndim:

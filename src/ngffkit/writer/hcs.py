@@ -10,7 +10,8 @@ from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format
 from ngffkit.metadata import Acquisition, FieldRef, OMEMetadata, Plate, Well, WellRef, parse_attributes
 from ngffkit.store.location import Location
-from ngffkit.writer.image import Target, prepare_destination, target_format, write_image
+from ngffkit.writer.destination import prepare
+from ngffkit.writer.image import Target, target_format, write_image
 
 _NAME = re.compile(r"[A-Za-z0-9]+")
 
@@ -58,7 +59,7 @@ def write_plate(
         raise InvalidArgument(f"field names must be letters/digits, got {field_names}")
     fmt, _ = target_format(version)
     location = Location.of(dest, storage_options=storage_options, mode="w")
-    prepare_destination(location, overwrite)
+    prepare(location, overwrite)
     for row in sorted({r.path.split("/")[0] for r in refs}):
         location.child(row).write_group({}, fmt.zarr_format)  # a plain group: rows hold no OME metadata
     well_meta = Well(tuple(FieldRef(f) for f in field_names))
@@ -83,7 +84,7 @@ def write_well(
     """Write a well group listing ``fields`` (outside a plate, or to re-describe one)."""
     fmt, _ = target_format(version)
     location = Location.of(dest, storage_options=storage_options, mode="w")
-    prepare_destination(location, overwrite)
+    prepare(location, overwrite)
     location.write_group(
         OMEMetadata(format=fmt, well=Well(tuple(FieldRef(str(f)) for f in fields))).to_attributes(fmt), fmt.zarr_format
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import pathlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,7 @@ import zarr
 from dask.delayed import Delayed
 from zarr.abc.store import Store
 
-from ngffkit.errors import AlreadyExists, InvalidArgument, NGFFError
+from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.metadata import (
     Axis,
@@ -31,15 +32,15 @@ from ngffkit.metadata import (
     Multiscale,
     OMEMetadata,
     Omero,
-    parse_attributes,
     upgrade,
 )
 from ngffkit.metadata.multiscales import scale_translation_transforms
 from ngffkit.reader import open as open_node
-from ngffkit.store import claim, ozx
+from ngffkit.store import ozx, places
 from ngffkit.store.location import Location
-from ngffkit.writer import options, pyramid
+from ngffkit.writer import destination, options, pyramid
 from ngffkit.writer.progress import run_with_progress
+from ngffkit.writer.sources import as_dask, lazy_view, refuse_overlap, source_places
 
 Target = str | os.PathLike[str] | Store | Location
 Progress = bool | Callable[[int, int], None] | None
@@ -53,31 +54,6 @@ def target_format(version: str | Format) -> tuple[Format, Format]:
     if fmt.has_scale_translation:
         return fmt, fmt
     raise InvalidArgument(f"ngffkit writes NGFF 0.4, 0.5 and 0.6rc0, not {fmt}")
-
-
-def prepare_destination(location: Location, overwrite: bool) -> None:
-    """Refuse to replace data unless asked; never delete something that is not zarr."""
-    node = location.read()
-    local = location.local_path()
-    if local is not None and local.exists():
-        if local.is_file():
-            raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
-        if not node.exists and any(local.iterdir()):
-            raise AlreadyExists(
-                "is a non-empty folder that is not zarr; refusing to write into it (even with overwrite)",
-                where=location.url,
-            )
-    if node.exists:
-        if not overwrite:
-            what = f"a zarr {node.node_type}"
-            try:
-                kind = parse_attributes(node.attributes, zarr_format=node.zarr_format).kind
-                if kind:
-                    what = f"an OME-Zarr {kind}"
-            except NGFFError:
-                pass
-            raise AlreadyExists(f"already holds {what}; pass overwrite=True to replace it", where=location.url)
-        location.delete()
 
 
 @dataclass
@@ -107,6 +83,8 @@ class MultiscaleJob:
     #: Run after the metadata is written (e.g. registering a label in its ``labels`` group).
     after: Callable[[], None] | None = None
     _arrays: list[zarr.Array] = field(default_factory=list, repr=False)
+    #: The same arrays as write targets, each write through the claim's gate (see WriteGate).
+    _targets: list[destination.GatedTarget] = field(default_factory=list, repr=False)
 
     def create_arrays(self) -> list[zarr.Array]:
         arrays = []
@@ -195,7 +173,7 @@ class MultiscaleJob:
 
     def _region_writer(self, depth: int, upto: int) -> Callable[..., np.ndarray]:
         """A block function writing levels 0..upto-1 of its level-0 region and returning level ``depth``."""
-        plan, arrays, method = self.plan, self._arrays, self.method
+        plan, arrays, method = self.plan, self._targets, self.method
         assert plan is not None
 
         def write_region(block: np.ndarray, block_info: Any = None) -> np.ndarray:
@@ -211,10 +189,9 @@ class MultiscaleJob:
 
     def _level_m(self, depth: int, region: tuple[int, ...], upto: int) -> da.Array:
         assert self.plan is not None
-        if isinstance(self.source, np.ndarray):
-            base = _lazy_view(self.source, region)  # views of the caller's array
-        else:
-            base = self.levels[0].rechunk(region)
+        # views of the caller's array when it is in memory
+        in_memory = isinstance(self.source, np.ndarray)
+        base = lazy_view(self.source, region) if in_memory else self.levels[0].rechunk(region)
         chunks = tuple(
             tuple(math.ceil(c / f) for c in axis)
             for axis, f in zip(base.chunks, self.plan[depth].cumulative, strict=True)
@@ -238,10 +215,10 @@ class MultiscaleJob:
         blocks = self._superblocks()
         if blocks is None:
             # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
-            return da.store(self.levels, self._arrays, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+            return da.store(self.levels, self._targets, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
         depth, region = blocks
         tail = self._tail(self._level_m(depth, region, upto=depth), depth)
-        return da.store(tail, self._arrays[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+        return da.store(tail, self._targets[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
 
     def compute_in_waves(self, progress: Progress) -> None:
         """Like :meth:`graph`, computed so that memory stays bounded whatever the input size.
@@ -268,32 +245,33 @@ class MultiscaleJob:
         if depth + 1 < len(self.levels):
             level_m = da.from_zarr(self._arrays[depth])
             tail = self._tail(level_m, depth)
-            dask.compute(da.store(tail[1:], self._arrays[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
+            dask.compute(da.store(tail[1:], self._targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
         if report is not None:
             report(len(tasks) + 1, len(tasks) + 1)
 
     def _label(self) -> str:
         return "writing " + self.location.url.rsplit("/", 1)[-1]
 
-    def run(self, progress: Progress, compute: bool) -> Delayed | None:
+    def run(self, taken: destination.Claim, progress: Progress, compute: bool) -> Delayed | None:
         """Create the arrays, write every level (one pass over the input), then write the metadata.
 
-        The destination must have been claimed (:func:`ngffkit.store.claim.claim`); the claim is released
-        once the metadata is written, and marked failed if the write stops with an error."""
+        ``taken`` is the claim on the destination (:func:`ngffkit.writer.destination.take`): released once the
+        metadata is written; if the write stops with an error (or is cancelled), what it wrote is removed."""
         try:
             self._arrays = self.create_arrays()
+            self._targets = [destination.GatedTarget(a, taken.gate) for a in self._arrays]
             if not compute:
-                return dask.delayed(self._finish)(self.graph())
+                return dask.delayed(self._finish)(self.graph(), taken)
             self.compute_in_waves(progress)
-            self._finish(None)
+            self._finish(None, taken)
         except BaseException:
-            claim.mark_failed(self.location)
+            taken.abandon()
             raise
         return None
 
-    def _finish(self, _stored: Any) -> None:
+    def _finish(self, _stored: Any, taken: destination.Claim) -> None:
         self.location.write_group(self.metadata().to_attributes(self.fmt), self.fmt.zarr_format)
-        claim.release(self.location)
+        taken.release()
         if self.after is not None:
             self.after()
 
@@ -324,34 +302,6 @@ def _worker_count() -> int:
         return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
 
 
-class _Slices:
-    """A numpy array seen only through slicing. dask.array.from_array copies any array-like that has a
-    ``copy`` method -- a full copy of the caller's volume; this wrapper has none, and its slices are views."""
-
-    def __init__(self, array: np.ndarray) -> None:
-        self._array = array
-        self.shape = array.shape
-        self.dtype = array.dtype
-        self.ndim = array.ndim
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        return self._array[index]
-
-
-def _lazy_view(array: np.ndarray, chunks: Any) -> da.Array:
-    return da.from_array(_Slices(array), chunks=chunks, name=False, meta=np.empty((0,) * array.ndim, array.dtype))
-
-
-def _as_dask(data: Any) -> da.Array:
-    if isinstance(data, da.Array):
-        return data
-    if isinstance(data, np.ndarray):
-        return _lazy_view(data, "auto")  # no hashing, no copy of the caller's array
-    if hasattr(data, "shape") and hasattr(data, "dtype"):
-        return da.from_array(data, chunks="auto", name=False)
-    raise InvalidArgument(f"cannot write {type(data).__name__}: pass a numpy or dask array, or a list of levels")
-
-
 def plan_job(
     data: Any,
     location: Location,
@@ -375,8 +325,8 @@ def plan_job(
     """Check every argument and lay the pyramid out lazily; nothing is written here."""
     if method not in pyramid.METHODS:
         raise InvalidArgument(f"unknown method {method!r} (choose from {', '.join(pyramid.METHODS)})")
-    given_levels = [_as_dask(d) for d in data] if isinstance(data, list | tuple) else None
-    base = given_levels[0] if given_levels else _as_dask(data)
+    given_levels = [as_dask(d) for d in data] if isinstance(data, list | tuple) else None
+    base = given_levels[0] if given_levels else as_dask(data)
     options.check_shape(base.shape)
     axis_objs = options.resolve_axes(axes, base.shape, units)
     scale_v = options.per_axis_values(scale, axis_objs, 1.0, "scale")
@@ -428,8 +378,8 @@ def _write_ozx(data: Any, dest: Any, *, fmt: Format, overwrite: bool, compute: b
         raise InvalidArgument("compute=False is not available for .ozx destinations (the archive is packed at the end)")
     if not fmt.uses_zarr_v3:
         raise InvalidArgument(f"zipped OME-Zarr (.ozx) needs NGFF 0.5 or later, not {fmt}")
-    if os.path.exists(dest) and not overwrite:
-        raise AlreadyExists("already exists; pass overwrite=True to replace it", where=os.fspath(dest))
+    refuse_overlap(places.of_path(dest), source_places(data), where=os.fspath(dest))
+    ozx.check_replaceable(pathlib.Path(dest), overwrite)
     with ozx.staging(dest) as folder:
         write_image(data, folder, version=fmt, **image_options)
         ozx.pack(folder, dest, fmt, overwrite=overwrite)
@@ -493,8 +443,8 @@ def write_image(
         units=units, levels=levels, scale_factors=scale_factors, method=method, chunks=chunks, shards=shards,
         compressor=compressor, name=name, channels=channels,
     )  # fmt: skip
-    claim.claim(location, overwrite, prepare_destination)
-    delayed = job.run(progress, compute)
+    refuse_overlap(places.of_store(location.store, location.path), source_places(data), where=location.url)
+    delayed = job.run(destination.take(location, overwrite), progress, compute)
     if delayed is not None:
         return delayed
     return open_node(location)

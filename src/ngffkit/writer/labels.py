@@ -12,10 +12,11 @@ from ngffkit.formats import Format
 from ngffkit.metadata import ImageLabel, LabelColor, LabelProperties, OMEMetadata, parse_attributes
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
-from ngffkit.store import claim
+from ngffkit.store import places
 from ngffkit.store.location import Location
-from ngffkit.writer import pyramid
-from ngffkit.writer.image import Progress, Target, _as_dask, plan_job, prepare_destination, target_format
+from ngffkit.writer import destination, pyramid
+from ngffkit.writer.image import Progress, Target, plan_job, target_format
+from ngffkit.writer.sources import as_dask, refuse_overlap, source_places
 
 
 def _colors(colors: Any) -> tuple[LabelColor, ...]:
@@ -80,10 +81,12 @@ def write_labels(
         raise InvalidArgument(
             f"method {method!r} would invent label values; use one of {', '.join(pyramid.LABEL_SAFE_METHODS)}"
         )
-    image = open_node(image_dest, storage_options=storage_options)
+    # The store as given (a MemoryStore, an fsspec store with its settings): labels go exactly there.
+    image_location = Location.of(image_dest, storage_options=storage_options, mode="w")
+    image = open_node(image_location)
     if not isinstance(image, Image) or image.is_label:
         raise InvalidArgument(f"labels can only be added to an image, not to a {image.kind}")
-    data = _as_dask(labels)
+    data = as_dask(labels)
     if data.dtype == bool:
         data = data.astype(np.uint8)
     if not np.issubdtype(data.dtype, np.integer):
@@ -98,7 +101,7 @@ def write_labels(
         for k in range(1, len(image.shapes))
     ]
     fmt, build_fmt = target_format(image.format)
-    location = Location.of(image.location.url, storage_options=storage_options, mode="w").child("labels").child(name)
+    location = image_location.child("labels").child(name, key="name")
     job = plan_job(
         data, location, fmt=fmt, build_fmt=build_fmt, axes=axes,
         scale=[image.scale(0)[i] for i in keep], translation=[image.translation(0)[i] for i in keep],
@@ -110,8 +113,8 @@ def write_labels(
     group = location.parent()
     assert group is not None
     job.after = lambda: register_label(group, name, fmt)
-    claim.claim(location, overwrite, prepare_destination)
-    delayed = job.run(progress, compute)
+    refuse_overlap(places.of_store(location.store, location.path), source_places(labels), where=location.url)
+    delayed = job.run(destination.take(location, overwrite), progress, compute)
     if delayed is not None:
         return delayed
     return open_node(location)

@@ -1,0 +1,250 @@
+"""Taking a destination before writing -- and the only code in ngffkit that deletes anything.
+
+It deletes only what it has proved is its own:
+
+* a zarr node that the caller asked to replace (``overwrite=True``), and only when every key below it is zarr
+  (metadata documents, chunk keys of its arrays): a folder that also holds ``thesis.txt`` or ``raw.npy`` is
+  refused, naming them;
+* the leftovers of an unfinished ngffkit write, recognised by its marker (:mod:`ngffkit.store.claim`) whose
+  process is gone;
+* its own claimed write, when that write fails or is cancelled (the marker it holds says so).
+
+Nothing else: not a file, not a folder that is not zarr, not another writer's work in progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from zarr.core.sync import sync
+
+from ngffkit.errors import AlreadyExists, NGFFError, WriteCancelled
+from ngffkit.metadata import parse_attributes
+from ngffkit.store import claim
+from ngffkit.store.limits import DOCUMENT_NAMES
+from ngffkit.store.location import V2_ARRAY, V3_META, Location
+
+#: A chunk key below its array: ``c/0/1`` (v3 default), ``0.1`` or ``0/1`` (v2), ``c`` or ``0`` (0-d arrays).
+_CHUNK_KEY = re.compile(r"(c|c[./]\d+([./]\d+)*|\d+([./]\d+)*)")
+#: zarr's local store writes each key to ``<name>.<32 hex>.partial`` and renames it: a killed writer leaves these.
+_ZARR_TEMPORARY = re.compile(r".*\.[0-9a-f]{32}\.partial")
+#: How many foreign names an error lists.
+_SHOWN = 5
+
+
+def describe_existing(location: Location) -> str | None:
+    """What is at ``location`` in words ("an OME-Zarr image", "a zarr group"), or None when nothing is."""
+    node = location.read()
+    if not node.exists:
+        return None
+    what = f"a zarr {node.node_type}"
+    with contextlib.suppress(NGFFError):
+        kind = parse_attributes(node.attributes, zarr_format=node.zarr_format).kind
+        if kind:
+            what = f"an OME-Zarr {kind}"
+    return what
+
+
+def prepare(location: Location, overwrite: bool) -> None:
+    """Refuse to replace data unless asked; never delete something that is not entirely zarr."""
+    local = location.local_path()
+    if local is not None and local.is_file():
+        raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
+    existing = describe_existing(location)
+    if existing is None:
+        if local is not None and local.is_dir() and any(local.iterdir()):
+            raise AlreadyExists(
+                "is a non-empty folder that is not zarr; refusing to write into it (even with overwrite)",
+                where=location.url,
+            )
+        return
+    if not overwrite:
+        raise AlreadyExists(f"already holds {existing}; pass overwrite=True to replace it", where=location.url)
+    refuse_foreign_keys(location)
+    location.delete()
+
+
+def refuse_foreign_keys(location: Location) -> None:
+    """:class:`~ngffkit.AlreadyExists` naming the keys below ``location`` that are not zarr's: a replace would
+    delete them."""
+    foreign = foreign_keys(location)
+    if foreign:
+        shown = ", ".join(foreign[:_SHOWN]) + (f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else "")
+        raise AlreadyExists(
+            f"holds files that are not part of the zarr data ({shown}); refusing to replace it -- move them away first",
+            where=location.url,
+        )
+
+
+def foreign_keys(location: Location) -> list[str]:
+    """Keys below ``location`` that are neither metadata documents nor chunk keys of an array (relative paths)."""
+    keys = sorted(location.relative_key(k) for k in sync(_list(location)))
+    folders_with_metadata: dict[str, str] = {}
+    for key in keys:
+        folder, _, name = key.rpartition("/")
+        if name in DOCUMENT_NAMES:
+            folders_with_metadata.setdefault(folder, name)
+    arrays = {folder for folder, name in folders_with_metadata.items() if _is_array(location, folder, name, keys)}
+    foreign = []
+    for key in keys:
+        folder, _, name = key.rpartition("/")
+        if name in DOCUMENT_NAMES and folder in folders_with_metadata:
+            continue
+        if _ZARR_TEMPORARY.fullmatch(name) and _nearest(folder, folders_with_metadata) is not None:
+            continue
+        owner = _nearest(folder, folders_with_metadata)
+        if owner is not None and owner in arrays and _CHUNK_KEY.fullmatch(key[len(owner) + 1 if owner else 0 :]):
+            continue
+        foreign.append(key)
+    return foreign
+
+
+async def _list(location: Location) -> list[str]:
+    prefix = f"{location.path}/" if location.path else ""
+    return [key async for key in location.store.list_prefix(prefix)]
+
+
+def _nearest(folder: str, candidates: dict[str, str]) -> str | None:
+    """The deepest folder of ``candidates`` that is ``folder`` or holds it."""
+    while True:
+        if folder in candidates:
+            return folder
+        if not folder:
+            return None
+        folder = folder.rpartition("/")[0]
+
+
+def _is_array(location: Location, folder: str, document: str, keys: list[str]) -> bool:
+    """Whether the node in ``folder`` is an array (v2: it has ``.zarray``; v3: its ``zarr.json`` says so)."""
+    prefix = f"{folder}/" if folder else ""
+    if f"{prefix}{V2_ARRAY}" in keys:
+        return True
+    if f"{prefix}{V3_META}" not in keys:
+        return False
+    doc = location.read_document(f"{prefix}{V3_META}")
+    return isinstance(doc, dict) and doc.get("node_type") == "array"
+
+
+class WriteGate:
+    """Lets chunk writes through until the write is abandoned, then waits for those already in flight.
+
+    When one dask task fails, the scheduler raises while other tasks are still writing; deleting the destination
+    then would race with them and leave debris without a marker. Every write of a claimed destination goes
+    through :meth:`open`; :meth:`close` stops new ones and returns once the running ones are done. (On a
+    ``dask.distributed`` cluster each worker holds its own copy: there the scheduler's cancellation is all.)
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._active = 0
+        self._closed = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[None]:
+        with self._condition:
+            if self._closed:
+                raise WriteCancelled("the write was abandoned")
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
+
+    def close(self, timeout: float = 120.0) -> None:
+        with self._condition:
+            self._closed = True
+            self._condition.wait_for(lambda: self._active == 0, timeout=timeout)
+
+
+class GatedTarget:
+    """A zarr array that dask writes regions into through a :class:`WriteGate`."""
+
+    def __init__(self, array: Any, gate: WriteGate) -> None:
+        self.array = array
+        self.gate = gate
+        self.shape = array.shape
+        self.dtype = array.dtype
+        self.ndim = array.ndim
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        with self.gate.open():
+            self.array[index] = value
+
+
+@dataclass
+class Claim:
+    """A destination this process writes into; its marker proves it (see :mod:`ngffkit.store.claim`)."""
+
+    location: Location
+    owner: dict[str, Any] = field(default_factory=claim.new_owner)
+    #: Whether the destination was an empty folder before: then it is left in place when the write is undone.
+    folder_existed: bool = False
+    gate: WriteGate = field(default_factory=WriteGate)
+
+    def release(self) -> None:
+        """The write is complete: take the marker away."""
+        claim.remove_marker(self.location)
+
+    def abandon(self) -> None:
+        """The write failed or was cancelled: remove what it wrote, provided the marker is still ours. If the
+        store refuses (the network is down), mark the leftovers as a failed write for the next writer."""
+        self.gate.close()
+        try:
+            if not claim.is_ours(claim.read_marker(self.location), self.owner):
+                return
+            self.location.delete()
+            folder = self.location.local_path()
+            if self.folder_existed and folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+        except (NGFFError, OSError):
+            with contextlib.suppress(NGFFError, OSError):
+                self.location.write_bytes(claim.MARKER, json.dumps({**self.owner, "failed": True}).encode())
+
+
+def take(location: Location, overwrite: bool) -> Claim:
+    """Make ``location`` ours: refuse if another writer is busy there, clear a dead ngffkit writer's leftovers
+    (or apply the overwrite rules of :func:`prepare`), then put our marker in place."""
+    local = location.local_path()
+    if local is not None and local.is_file():
+        raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
+    empty_folder = local is not None and local.is_dir() and not any(local.iterdir())
+    owner = claim.read_marker(location)
+    if owner is not None:
+        _refuse_busy(location, owner, overwrite)
+        refuse_foreign_keys(location)  # a dead writer's debris is zarr; anything else was not ours
+        location.delete()
+    else:
+        prepare(location, overwrite)
+    taken = Claim(location, folder_existed=empty_folder)
+    try:
+        claim.write_marker(location, taken.owner)
+    except FileExistsError:
+        other = claim.read_marker(location) or {}
+        raise AlreadyExists(
+            f"another ngffkit writer started here first ({claim.describe(other)})", where=location.url
+        ) from None
+    return taken
+
+
+def _refuse_busy(location: Location, owner: dict[str, Any], overwrite: bool) -> None:
+    local_host = owner.get("host") == socket.gethostname()
+    if claim.writer_alive(owner) and (local_host or not overwrite):
+        hint = "" if local_host else "; if it is gone, pass overwrite=True"
+        raise AlreadyExists(
+            f"another ngffkit writer is writing here ({claim.describe(owner)}){hint}", where=location.url
+        )
