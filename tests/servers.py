@@ -8,8 +8,11 @@ tests can count requests and check that they overlapped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gzip
 import http.server
+import io
 import os
 import pathlib
 import socket
@@ -73,8 +76,9 @@ class FaultPlan:
     """Faults to inject, per request path: ``rules`` maps a path suffix to the actions its next requests
     get, one action per request, after which the path is served normally; an action written ``"always:X"``
     never runs out. Actions: an HTTP status ("500", "503"), "reset" (the connection is dropped with a TCP
-    reset), "stall:S" (no answer for S seconds, then a normal one) and "truncate" (half the body, then the
-    connection closes)."""
+    reset), "stall:S" (no answer for S seconds, then a normal one), "truncate" (half the body, then the
+    connection closes), "endless" (a 200 whose body never ends), "drip:S" (a 200 that sends one byte every S
+    seconds) and "gzipbomb:N" (a small gzip body that inflates to N MiB, sent as ``Content-Encoding: gzip``)."""
 
     rules: dict[str, list[str]]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -98,7 +102,7 @@ def _reset(handler: http.server.BaseHTTPRequestHandler) -> None:
 
 
 def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float,
-             faults: FaultPlan | None = None) -> type:  # fmt: skip
+             faults: FaultPlan | None = None, ignore_range: bool = False, html_missing: bool = False) -> type:  # fmt: skip
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             super().__init__(*args, directory=root, **kwargs)
@@ -131,6 +135,14 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
             self.send_header("Accept-Ranges", "bytes")
             super().end_headers()
 
+        def _html_page(self) -> None:
+            body = b"<!DOCTYPE html><html><body><h1>Page not found</h1></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def _missing(self) -> bool:
             path = self.translate_path(self.path)
             return not os.path.exists(path)
@@ -146,6 +158,34 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
             if action.startswith("stall:"):
                 time.sleep(float(action.removeprefix("stall:")))
                 return False
+            if action == "endless":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.end_headers()
+                block = b"\0" * 65536
+                with contextlib.suppress(OSError):
+                    while True:
+                        self.wfile.write(block)
+                return True
+            if action.startswith("drip:"):
+                self.send_response(200)
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    for _ in range(1000):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(float(action.removeprefix("drip:")))
+                return True
+            if action.startswith("gzipbomb:"):
+                body = _gzip_zeros(int(action.removeprefix("gzipbomb:")))
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(body)
+                return True
             if action == "truncate":
                 body = pathlib.Path(self.translate_path(self.path)).read_bytes()
                 self.send_response(200)
@@ -166,13 +206,15 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                 if action is not None and self._fault(action):
                     return
                 path = self.translate_path(self.path)
-                if os.path.isdir(path) and not listing:
+                if html_missing and (self._missing() or os.path.isdir(path)):
+                    self._html_page()
+                elif os.path.isdir(path) and not listing:
                     self.send_error(403 if forbidden_missing else 404)
                 elif self._missing() and forbidden_missing:
                     self.send_error(403)
                 elif head:
                     super().do_HEAD()
-                elif self.headers.get("Range") and os.path.isfile(path):
+                elif self.headers.get("Range") and os.path.isfile(path) and not ignore_range:
                     self._send_range(path, self.headers["Range"])
                 else:
                     super().do_GET()
@@ -210,11 +252,16 @@ def http_file_server(
     forbidden_missing: bool = False,
     latency: float = 0.0,
     faults: FaultPlan | None = None,
+    ignore_range: bool = False,
+    html_missing: bool = False,
 ) -> Iterator[HTTPFileServer]:
-    """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block."""
+    """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block.
+
+    ``ignore_range`` answers ranged requests with the whole file (200), as many static hosts do;
+    ``html_missing`` answers missing files with a 200 HTML page, as some hosts do."""
     log = RequestLog()
     handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency,
-                       faults=faults)  # fmt: skip
+                       faults=faults, ignore_range=ignore_range, html_missing=html_missing)  # fmt: skip
     server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -224,6 +271,16 @@ def http_file_server(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@functools.cache
+def _gzip_zeros(mebibytes: int) -> bytes:
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9) as f:
+        block = b"\0" * (1 << 20)
+        for _ in range(mebibytes):
+            f.write(block)
+    return out.getvalue()
 
 
 def free_port() -> int:

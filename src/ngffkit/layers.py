@@ -16,6 +16,7 @@ import numpy as np
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well
 from ngffkit.reader.image import ChannelInfo
+from ngffkit.store import limits
 
 LayerData = tuple[Any, dict[str, Any], str]
 #: Colour of label values that image-label metadata gives no colour to (background 0 stays transparent).
@@ -76,7 +77,28 @@ def _metadata(node: Node, **extra: Any) -> dict[str, Any]:
     return {"ngff_url": node.url, "ngff_version": node.version, "ngff": node.metadata.to_attributes(), **extra}
 
 
+def _split_axis(image: Image) -> int | None:
+    """The axis napari splits into one layer per channel -- None without a channel axis, or with more channels
+    than ``max_channel_layers`` (then they stay one layer with a channel slider: 10 000 layers would freeze napari).
+    """
+    axis = image.channel_axis
+    if axis is None or not image.shapes:
+        return axis
+    count, limit = image.shapes[0][axis], limits.current().max_channel_layers
+    if count > limit:
+        warnings.warn(
+            f"{image.url}: {count} channels are more than {limit} layers ({limits.env_name('max_channel_layers')}); "
+            "showing them as one layer with a channel slider",
+            NGFFWarning,
+            stacklevel=3,
+        )
+        return None
+    return axis
+
+
 def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) -> dict[str, Any]:
+    if axis is None and len(channels) > 1:  # channels kept as a dimension of one layer
+        return {"name": name, "colormap": "gray", "contrast_limits": None, "visible": True}
     if axis is None:
         ch = channels[0]
         return {
@@ -97,7 +119,7 @@ def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) ->
 
 def image_layer(image: Image) -> LayerData:
     """One image layer (split into channels by napari through ``channel_axis``)."""
-    axis = image.channel_axis
+    axis = _split_axis(image)
     kwargs = _channel_kwargs(image.channels, axis, image.name)
     kwargs.update(_placement(image, axis))
     kwargs["multiscale"] = len(image.levels) > 1
@@ -149,7 +171,7 @@ def plate_layers(plate: Plate, *, field: int = 0, include_labels: bool = True) -
         raise NotFound("no well of this plate has a readable field", where=plate.url)
     count = plate.level_count(field)
     data = [plate.grid(level, field) for level in range(count)]
-    axis = first.channel_axis
+    axis = _split_axis(first)
     kwargs = _channel_kwargs(first.channels, axis, plate.name)
     kwargs.update(_placement(first, axis))
     kwargs.pop("affine", None)
@@ -198,7 +220,7 @@ def well_layers(well: Well) -> list[LayerData]:
         raise NGFFError("no field of this well is readable", where=well.url)
     count = min(len(img.levels) for img in well.fields() if img is not None)
     data = [well.mosaic(level) for level in range(count)]
-    axis = first.channel_axis
+    axis = _split_axis(first)
     kwargs = _channel_kwargs(first.channels, axis, "well " + "/".join(well.url.rstrip("/").split("/")[-2:]))
     kwargs.update(_placement(first, axis))
     kwargs.pop("affine", None)

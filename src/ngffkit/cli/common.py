@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -26,27 +27,43 @@ def storage_options(text: str | None) -> dict[str, Any] | None:
     return options
 
 
+#: Characters that change what a terminal shows (escape sequences, backspaces, bidi overrides) or cannot be
+#: encoded at all (lone surrogates): metadata is strangers' text, so it is shown escaped, never interpreted.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(value: object) -> str:
+    """``value`` as text with every control character written as an escape (``\\x1b``, ``\\ud800``)."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+def text(value: object) -> str:
+    """``value`` for a rich console: control characters escaped, and rich markup (``[red]``) shown literally."""
+    from rich.markup import escape
+
+    return escape(printable(value))
+
+
 def usage_error(message: str) -> int:
     """Say what is wrong with the command line, argparse-style, and return the usage exit status."""
-    print(f"ngffkit: error: {message}", file=sys.stderr)
+    print(f"ngffkit: error: {printable(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
 def print_report(report: Any, *, verbose: bool) -> None:
     """A validation report for people: a mark and summary, then one coloured line per finding."""
     from rich.console import Console
-    from rich.markup import escape
 
     console = Console(highlight=False, soft_wrap=True)
     mark = "[green]✓[/green]" if report.valid else "[red]✗[/red]"
-    console.print(f"{mark} {escape(report.target)}: {escape(report.summary())}")
+    console.print(f"{mark} {text(report.target)}: {text(report.summary())}")
     for finding in report.findings:
         if finding.severity.name == "INFO" and not verbose:
             continue
         colour = {"ERROR": "red", "WARNING": "yellow", "INFO": "blue"}[finding.severity.name]
-        loc = escape(finding.where) + (f" [dim]\\[{escape(finding.path)}][/dim]" if finding.path else "")
+        loc = text(finding.where) + (f" [dim]\\[{text(finding.path)}][/dim]" if finding.path else "")
         console.print(
-            f"  [{colour}]{finding.severity}[/{colour}] {loc}: {escape(finding.message)} [dim]({finding.rule})[/dim]"
+            f"  [{colour}]{finding.severity}[/{colour}] {loc}: {text(finding.message)} [dim]({finding.rule})[/dim]"
         )
 
 

@@ -21,6 +21,7 @@ from ngffkit.cli.common import (
     WRITE_VERSIONS,
     add_pyramid_options,
     print_report,
+    printable,
     pyramid_options,
     storage_options,
     usage_error,
@@ -256,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except NGFFError as exc:
         # The API's advice names the keyword argument; on the command line it is the flag.
-        print(f"ngffkit: error: {exc}".replace("pass overwrite=True", "pass --overwrite"), file=sys.stderr)
+        print(f"ngffkit: error: {printable(exc)}".replace("pass overwrite=True", "pass --overwrite"), file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("ngffkit: interrupted", file=sys.stderr)

@@ -5,40 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.tree import Tree
+
+from ngffkit.cli.common import text
 
 
 def render(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print a description as a tree a person can read at a glance."""
     console = console or Console(highlight=False)
     tree = Tree(
-        f"[bold]{escape(summary['url'])}[/bold]  {summary['kind']}, NGFF {summary['version']}, zarr v{summary['zarr_format']}"
+        f"[bold]{text(summary['url'])}[/bold]  {summary['kind']}, NGFF {text(summary['version'])}, zarr v{summary['zarr_format']}"
     )
     if "image" in summary:
         _render_image(tree, summary["image"])
     if "plate" in summary:
         p = summary["plate"]
-        node = tree.add(f"plate {escape(str(p['name']))}: {len(p['rows'])} rows x {len(p['columns'])} columns, "
+        node = tree.add(f"plate {text(str(p['name']))}: {len(p['rows'])} rows x {len(p['columns'])} columns, "
                         f"{len(p['wells'])} wells, up to {p['field_count']} fields")  # fmt: skip
         for well in p["wells"]:
-            w = node.add(f"well {escape(well['path'])}" + ("" if well["present"] else " [red](missing)[/red]")
-                         + (f": fields {escape(', '.join(well['fields']))}" if well["fields"] else ""))  # fmt: skip
+            w = node.add(f"well {text(well['path'])}" + ("" if well["present"] else " [red](missing)[/red]")
+                         + (f": fields {text(', '.join(well['fields']))}" if well["fields"] else ""))  # fmt: skip
             if well["first_field"]:
-                _render_levels(w.add(f"field {escape(well['fields'][0])}"), well["first_field"])
+                _render_levels(w.add(f"field {text(well['fields'][0])}"), well["first_field"])
     if "well" in summary:
-        node = tree.add(f"fields: {escape(', '.join(summary['well']['fields']))}")
+        node = tree.add(f"fields: {text(', '.join(summary['well']['fields']))}")
         if summary["well"]["first_field"]:
             _render_image(node.add("first field"), summary["well"]["first_field"])
     for key in ("labels", "series"):
         if key in summary:
-            tree.add(f"{key}: {escape(', '.join(summary[key]))}")
+            tree.add(f"{key}: {text(', '.join(summary[key]))}")
     if "scene" in summary:
         tree.add(
-            f"scene: {summary['scene']['transformations']} transformations over {escape(', '.join(summary['scene']['images']))}"
+            f"scene: {summary['scene']['transformations']} transformations over {text(', '.join(summary['scene']['images']))}"
         )
     for w in summary.get("warnings", []):
-        tree.add(f"[yellow]warning[/yellow] {escape(w)}")
+        tree.add(f"[yellow]warning[/yellow] {text(w)}")
     console.print(tree)
 
 
@@ -46,21 +47,21 @@ def _render_levels(tree: Tree, image: dict[str, Any]) -> None:
     for level in image["levels"]:
         scale = ", ".join(f"{s:g}" for s in level["scale"])
         tree.add(
-            f"{escape(level['path'])}: shape {level['shape']}, chunks {level['chunks']}, {level['dtype']}, scale [{scale}]"
+            f"{text(level['path'])}: shape {level['shape']}, chunks {level['chunks']}, {level['dtype']}, scale [{scale}]"
         )
 
 
 def _render_image(tree: Tree, image: dict[str, Any]) -> None:
     axes = ", ".join(a["name"] + (f" ({a['unit']})" if a["unit"] else "") for a in image["axes"])
-    tree.add(f"axes: {escape(axes)}")
+    tree.add(f"axes: {text(axes)}")
     _render_levels(tree.add(f"{len(image['levels'])} levels"), image)
     channels = tree.add(f"{len(image['channels'])} channel{'s' if len(image['channels']) != 1 else ''}")
     for i, c in enumerate(image["channels"]):
         stats = image.get("stats")
         extra = f"  min {stats[i]['min']:g} max {stats[i]['max']:g}" if stats else ""
-        channels.add(f"{escape(str(c['label']))}  colour {c['color']}  window {c['window']}{extra}")
+        channels.add(f"{text(str(c['label']))}  colour {c['color']}  window {c['window']}{extra}")
     if image.get("labels"):
-        tree.add(f"labels: {escape(', '.join(image['labels']))}")
+        tree.add(f"labels: {text(', '.join(image['labels']))}")
     if "image_label" in image:
         il = image["image_label"]
-        tree.add(f"label image: {il['colors']} colours, {il['properties']} properties, source {il['source']}")
+        tree.add(f"label image: {il['colors']} colours, {il['properties']} properties, source {text(il['source'])}")

@@ -7,7 +7,15 @@ import json
 import sys
 from typing import Any
 
-from ngffkit.cli.common import EXIT_OK, add_pyramid_options, print_report, pyramid_options, storage_options, usage_error
+from ngffkit.cli.common import (
+    EXIT_OK,
+    add_pyramid_options,
+    print_report,
+    printable,
+    pyramid_options,
+    storage_options,
+    usage_error,
+)
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
@@ -63,7 +71,7 @@ def cmd_finder(args: argparse.Namespace) -> int:
         catalogue = find(args.path, storage_options=storage_options(args.storage_options),
                          progress=lambda n: bar.update(task, description=f"{n} images found"))  # fmt: skip
     for url, reason in catalogue.skipped:
-        print(f"ngffkit: skipped {url}: {reason}", file=sys.stderr)
+        print(f"ngffkit: skipped {printable(url)}: {printable(reason)}", file=sys.stderr)
     if out is not None:
         out.write_text(catalogue.to_csv(args.base_url), encoding="utf-8")
     if args.json:

@@ -1,4 +1,9 @@
-"""ngffkit layer data, fitted to the napari that is installed."""
+"""ngffkit layer data, fitted to the napari that is installed -- and to what napari accepts.
+
+Metadata is strangers' text: a unit napari cannot parse ("arbitrary unit", a name with an escape character) or
+label colours for values that are not integers make napari refuse the whole layer. Such values are dropped here,
+each with a notification naming the dataset, and the pixels are shown anyway.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ import inspect
 from functools import cache
 from typing import Any
 
+import numpy as np
+import pint
 from napari.layers import Image, Labels
+from napari.utils.notifications import show_warning
 
 import ngffkit
 from ngffkit.layers import LayerData
@@ -18,12 +26,56 @@ def _accepted(kind: str) -> frozenset[str]:
     return frozenset(inspect.signature(cls.__init__).parameters)
 
 
+def _unit_ok(unit: object) -> bool:
+    if not isinstance(unit, str) or not unit.isprintable():
+        return False
+    try:
+        pint.get_application_registry().parse_expression(unit)
+    except Exception:  # pint raises its own errors, and others (tokenize, syntax) for arbitrary text
+        return False
+    return True
+
+
+def _colormap_ok(colormap: Any, dtype: Any) -> tuple[Any, list[Any]]:
+    """A label colormap with only the keys napari takes: None, and integers the data type can hold."""
+    if not isinstance(colormap, dict):
+        return colormap, []
+    info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
+    kept, dropped = {}, []
+    for key, value in colormap.items():
+        integral = isinstance(key, int | np.integer) and not isinstance(key, bool)
+        if key is None or (integral and (info is None or info.min <= key <= info.max)):
+            kept[key] = value
+        else:
+            dropped.append(key)
+    return kept, dropped
+
+
+def _sanitise(kwargs: dict[str, Any], data: Any, url: str) -> dict[str, Any]:
+    units = kwargs.get("units")
+    if units is not None and not all(_unit_ok(u) for u in units):
+        bad = ", ".join(repr(u) for u in units if not _unit_ok(u))
+        show_warning(f"Units {bad} are not units napari knows; showing pixels without units. ({url})")
+        kwargs = {k: v for k, v in kwargs.items() if k != "units"}
+    if "colormap" in kwargs and isinstance(kwargs["colormap"], dict):
+        levels = data if isinstance(data, list) else [data]
+        colormap, dropped = _colormap_ok(kwargs["colormap"], getattr(levels[0], "dtype", np.int64))
+        if dropped:
+            shown = ", ".join(repr(d) for d in dropped[:5])
+            show_warning(f"Label colours for values napari cannot use ({shown}) were left out. ({url})")
+            kwargs = {**kwargs, "colormap": colormap}
+    return kwargs
+
+
 def fit(layers: list[LayerData]) -> list[LayerData]:
-    """Drop keyword arguments an older napari does not know (axis_labels and units arrived in 0.6)."""
+    """Drop keyword arguments an older napari does not know (axis_labels and units arrived in 0.6), and values
+    napari would refuse (see the module docstring)."""
     out = []
     for data, kwargs, kind in layers:
         accepted = _accepted(kind) | {"channel_axis"}
-        out.append((data, {k: v for k, v in kwargs.items() if k in accepted}, kind))
+        kept = {k: v for k, v in kwargs.items() if k in accepted}
+        url = str((kwargs.get("metadata") or {}).get("ngff_url", ""))
+        out.append((data, _sanitise(kept, data, url), kind))
     return out
 
 

@@ -35,8 +35,17 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
     except Exception as exc:  # zarr raises ValueError, TypeError, KeyError... for bad array metadata
         raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from None
     array: zarr.Array = Array(async_array)
+    _check_size(array, node.location.url)
     _bound_chunks(node, array)
     return array
+
+
+def _check_size(array: zarr.Array, url: str) -> None:
+    """Shapes and chunks that no machine can index (numpy, dask and zarr count in 64-bit integers)."""
+    if any(n < 0 for n in array.shape) or math.prod(array.shape) >= 2**63:
+        raise InvalidMetadata(f"array shape {array.shape} is too large to address (over 2**63 elements)", where=url)
+    if any(c <= 0 for c in array.chunks) and math.prod(array.shape) > 0:
+        raise InvalidMetadata(f"array chunks {array.chunks} must be positive", where=url)
 
 
 def _bound_chunks(node: NodeMetadata, array: zarr.Array) -> None:

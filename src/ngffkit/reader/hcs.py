@@ -18,6 +18,7 @@ from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.reader.image import Image, images_from
 from ngffkit.reader.node import Node
+from ngffkit.store import limits
 from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
 
 
@@ -59,7 +60,9 @@ class Well(Node):
 
     @property
     def field_paths(self) -> tuple[str, ...]:
-        return tuple(f.path for f in (self.metadata.well.images if self.metadata.well else ()))
+        paths = tuple(f.path for f in (self.metadata.well.images if self.metadata.well else ()))
+        limits.check("max_fields", len(paths), what="fields in this well", where=self.url)
+        return paths
 
     def field(self, index: int = 0) -> Image | None:
         """Field ``index`` (None when the well has no such field or it cannot be read)."""
@@ -261,6 +264,8 @@ def load_plate(location: Location, metadata: OMEMetadata) -> Plate:
     plate = metadata.plate
     refs = plate.wells if plate else ()
     rows, columns = (len(plate.rows), len(plate.columns)) if plate else (0, 0)
+    limits.check("max_wells", len(refs), what="wells in this plate", where=location.url)
+    limits.check("max_plate_cells", rows * columns, what="rows x columns of this plate", where=location.url)
     locations: list[Location | None] = []
     for ref in refs:
         try:

@@ -20,6 +20,7 @@ from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_at
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
 from ngffkit.reader.arrays import dask_array, zarr_array
 from ngffkit.reader.node import Node
+from ngffkit.store import limits
 from ngffkit.store.location import Location, NodeMetadata, read_many, read_many_or_errors
 
 #: Colours for channels whose metadata names none: distinct, deterministic (never random).
@@ -382,6 +383,7 @@ def _plan(
     ms = meta.multiscales[0]
     if not ms.datasets:
         raise InvalidMetadata("the image lists no datasets", where=location.url, key="multiscales[0].datasets")
+    limits.check("max_levels", len(ms.datasets), what="levels in this image", where=location.url)
     arrays: list[Location] = []
     for level, dataset in enumerate(ms.datasets):
         try:

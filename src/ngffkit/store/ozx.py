@@ -54,14 +54,19 @@ class BoundedZipStore(ZipStore):
 
 
 def duplicate_entries(path: str | os.PathLike[str]) -> list[str]:
-    """Entry names that occur more than once in a zip archive: readers disagree on which copy wins."""
-    with zipfile.ZipFile(path) as archive:
-        seen: set[str] = set()
-        twice: list[str] = []
-        for name in archive.namelist():
-            if name in seen and name not in twice:
-                twice.append(name)
-            seen.add(name)
+    """Entry names that occur more than once in a zip archive: readers disagree on which copy wins.
+    (An archive that cannot be read has none here; reading it reports that.)"""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return []
+    seen: set[str] = set()
+    twice: list[str] = []
+    for name in names:
+        if name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
     return twice
 
 

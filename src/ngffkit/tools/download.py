@@ -12,12 +12,14 @@ import itertools
 import math
 import os
 import pathlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from zarr.core.sync import sync
 
 from ngffkit.errors import AlreadyExists, InvalidMetadata, NotFound, UnsafePath
+from ngffkit.store import limits
 from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, gather_all
 from ngffkit.store.walk import walk
 
@@ -25,29 +27,55 @@ MARKER = ".ngffkit-download"
 BATCH = 64
 
 
-def chunk_keys(node: NodeMetadata) -> list[str]:
-    """Store keys of every chunk (or shard) of an array node, relative to the array."""
-    meta = node.array or {}
-    shape = meta.get("shape") or []
-    if node.zarr_format == 3:
-        grid = (meta.get("chunk_grid") or {}).get("configuration", {}).get("chunk_shape") or shape
-        encoding = meta.get("chunk_key_encoding") or {"name": "default"}
-        separator = (encoding.get("configuration") or {}).get(
-            "separator", "/" if encoding.get("name") == "default" else "."
-        )
-        prefix = "c" + separator if encoding.get("name") == "default" else ""
-        empty = "c" if encoding.get("name") == "default" else "0"
-    else:
-        grid = meta.get("chunks") or shape
-        separator = meta.get("dimension_separator") or "."
-        prefix, empty = "", "0"
-    if separator not in (".", "/"):
-        # The separator becomes part of file paths: "/../" would write outside the destination.
-        raise InvalidMetadata(f"chunk key separator {separator!r} must be '.' or '/'", where=node.location.url)
-    counts = [max(1, math.ceil(s / c)) for s, c in zip(shape, grid, strict=True)]
-    if not counts:
-        return [empty]
-    return [prefix + separator.join(map(str, idx)) for idx in itertools.product(*(range(n) for n in counts))]
+@dataclass(frozen=True)
+class ChunkGrid:
+    """How an array's chunk keys are spelled, and how many there are (checked: a hostile level with 10^12
+    one-pixel chunks is refused by ``max_download_chunks`` instead of being enumerated)."""
+
+    counts: tuple[int, ...]
+    prefix: str
+    separator: str
+    empty: str  # the key of a 0-dimensional array's only chunk
+
+    @classmethod
+    def of(cls, node: NodeMetadata) -> ChunkGrid:
+        meta = node.array or {}
+        shape = meta.get("shape") or []
+        if node.zarr_format == 3:
+            grid = (meta.get("chunk_grid") or {}).get("configuration", {}).get("chunk_shape") or shape
+            encoding = meta.get("chunk_key_encoding") or {"name": "default"}
+            default = encoding.get("name") == "default"
+            separator = (encoding.get("configuration") or {}).get("separator", "/" if default else ".")
+            prefix, empty = ("c" + separator, "c") if default else ("", "0")
+        else:
+            grid = meta.get("chunks") or shape
+            separator, prefix, empty = meta.get("dimension_separator") or ".", "", "0"
+        where = node.location.url
+        if separator not in (".", "/"):
+            # The separator becomes part of file paths: "/../" would write outside the destination.
+            raise InvalidMetadata(f"chunk key separator {separator!r} must be '.' or '/'", where=where)
+        if not _counts(shape, allow_zero=True) or not _counts(grid) or len(grid) != len(shape):
+            raise InvalidMetadata(f"unusable shape {shape!r} or chunk shape {grid!r}", where=where)
+        counts = tuple(max(1, math.ceil(s / c)) for s, c in zip(shape, grid, strict=True))
+        limits.check("max_download_chunks", math.prod(counts), what="chunks in this array", where=where)
+        return cls(counts, prefix, separator, empty)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.counts)
+
+    def keys(self) -> Iterator[str]:
+        """Every chunk (or shard) key, relative to the array, generated lazily."""
+        if not self.counts:
+            return iter([self.empty])
+        indices = itertools.product(*(range(n) for n in self.counts))
+        return (self.prefix + self.separator.join(map(str, idx)) for idx in indices)
+
+
+def _counts(values: object, *, allow_zero: bool = False) -> bool:
+    return isinstance(values, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and (v > 0 or (allow_zero and v == 0)) for v in values
+    )
 
 
 def _documents(node: NodeMetadata) -> list[str]:
@@ -73,18 +101,16 @@ def download(
         raise NotFound("nothing to download here", where=source.url)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text(f"unfinished download of {source.url}\n")
-    todo: list[str] = []
-    for node in nodes:
-        if node.is_array:
-            todo += [node.location.key(k) for k in chunk_keys(node)]
-    total = len(todo)
+    grids = [(node, ChunkGrid.of(node)) for node in nodes if node.is_array]  # every count checked up front
+    total = sum(grid.size for _, grid in grids)
     done = 0
-    for start in range(0, total, BATCH):
-        batch = [k for k in todo[start : start + BATCH] if not (out / source.relative_key(k)).exists()]
-        sync(_copy(source, batch, out))
-        done = min(total, start + BATCH)
-        if progress is not None:
-            progress(done, total)
+    for node, grid in grids:
+        keys = grid.keys()
+        while batch := [node.location.key(k) for k in itertools.islice(keys, BATCH)]:
+            sync(_copy(source, [k for k in batch if not (out / source.relative_key(k)).exists()], out))
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
     documents = [(node.location.key(name), name) for node in nodes for name in _documents(node)]
     sync(_copy(source, [key for key, _ in documents], out))
     (out / MARKER).unlink()

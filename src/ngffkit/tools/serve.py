@@ -15,11 +15,13 @@ import os
 import pathlib
 import re
 import shutil
+import stat
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from ngffkit.errors import LocationError, NotFound
 
@@ -115,8 +117,22 @@ class DatasetHandler(http.server.SimpleHTTPRequestHandler):
             self._send_file(target, body=body)
 
     def _send_file(self, path: pathlib.Path, *, body: bool) -> None:
-        stat = path.stat()
-        size = stat.st_size
+        # Regular files only, opened without blocking: a FIFO or a device inside the dataset must not hold a
+        # thread forever (or stream /dev/zero to the client).
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            self.send_error(404)
+            return
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                self.send_error(403, "not a regular file")
+                return
+            self._send_open_file(f, path, info, body=body)
+
+    def _send_open_file(self, f: Any, path: pathlib.Path, info: os.stat_result, *, body: bool) -> None:
+        size = info.st_size
         first, last, status = 0, size - 1, 200
         if "Range" in self.headers:
             try:
@@ -136,21 +152,20 @@ class DatasetHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
         self.send_header("Content-Length", str(max(0, last - first + 1)))
         self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))
+        self.send_header("Last-Modified", email.utils.formatdate(info.st_mtime, usegmt=True))
         if status == 206:
             self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
         self.end_headers()
         if not body:
             return
-        with path.open("rb") as f:
-            f.seek(first)
-            remaining = last - first + 1
-            while remaining > 0:
-                block = f.read(min(_BLOCK, remaining))
-                if not block:
-                    break
-                self.wfile.write(block)
-                remaining -= len(block)
+        f.seek(first)
+        remaining = last - first + 1
+        while remaining > 0:
+            block = f.read(min(_BLOCK, remaining))
+            if not block:
+                break
+            self.wfile.write(block)
+            remaining -= len(block)
 
 
 class _Server(http.server.ThreadingHTTPServer):

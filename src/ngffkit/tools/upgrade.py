@@ -8,6 +8,7 @@ leaves a hierarchy that still opens as 0.4.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from typing import Any
 import numpy as np
 from zarr.core.sync import sync
 
-from ngffkit.errors import InvalidArgument, NGFFError
+from ngffkit.errors import InvalidArgument, InvalidMetadata, NGFFError
 from ngffkit.formats import V05, Format, get_format
 from ngffkit.metadata import parse_attributes, upgrade
-from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata
+from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, read_many
 from ngffkit.store.walk import walk
 
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
@@ -34,6 +35,13 @@ class Action:
 
     def describe(self) -> str:
         return f"write {self.key}" if self.document is not None else f"remove {self.key}"
+
+    def encoded(self, root: str) -> bytes:
+        """The document as written (NaN and infinities are not JSON: refused here, before anything is written)."""
+        try:
+            return json.dumps(self.document, indent=2, allow_nan=False).encode()
+        except (ValueError, TypeError) as exc:
+            raise InvalidMetadata(f"cannot be written as JSON: {exc}", where=f"{root}/{self.key}") from None
 
 
 def _codec(compressor: Mapping[str, Any] | None, itemsize: int, where: str) -> list[dict[str, Any]]:
@@ -101,6 +109,10 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
         raise InvalidArgument(
             f"is zarr v{nodes[0].zarr_format}; only zarr v2 (NGFF <= 0.4) is upgraded", where=location.url
         )
+    # The walk reads arrays' .zarray only; their .zattrs move into zarr.json too, so read them (one batch).
+    arrays = [n.location for n in nodes if n.is_array]
+    with_attributes = dict(zip((a.path for a in arrays), read_many(arrays, expect=None), strict=True))
+    nodes = [with_attributes.get(n.location.path, n) if n.is_array else n for n in nodes]
     axes_of: dict[str, list[str]] = {}
     writes: list[Action] = []
     removes: list[Action] = []
@@ -117,8 +129,17 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
             removes += [Action(node.location.key(n), None) for n in (V2_GROUP, V2_ATTRS)]
     for node in nodes:
         if node.is_array:
-            writes.append(Action(node.location.key(V3_META), array_document(node, axes_of.get(node.location.path))))
+            try:
+                document = array_document(node, axes_of.get(node.location.path))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problem = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+                raise InvalidMetadata(
+                    f"cannot upgrade this array's .zarray: {problem}", where=node.location.url
+                ) from None
+            writes.append(Action(node.location.key(V3_META), document))
             removes += [Action(node.location.key(n), None) for n in (V2_ARRAY, V2_ATTRS)]
+    for action in writes:  # every document must be writable JSON before the first one is written
+        action.encoded(location.url)
     # Deepest first and the root last: until the root's zarr.json exists, readers still see zarr v2.
     writes.sort(key=lambda a: -a.key.count("/"))
     return writes + removes
@@ -140,7 +161,7 @@ def upgrade_store(
     if not dry_run:
         for action in actions:
             if action.document is not None:
-                location.write_json(location.relative_key(action.key), action.document)
+                location.write_bytes(location.relative_key(action.key), action.encoded(location.url))
         for action in actions:
             if action.document is None:
                 sync(location.store.delete(action.key))

@@ -16,6 +16,7 @@ from zarr.abc.store import Store
 
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, UnsafePath, UnsupportedVersion
 from ngffkit.formats import Format, get_format
+from ngffkit.store import ozx
 from ngffkit.store.jsonfile import parse_json
 from ngffkit.store.location import Location
 from ngffkit.validate.document import validate_attributes
@@ -36,6 +37,18 @@ def _rule_for(exc: NGFFError) -> str:
         if isinstance(exc, cls):
             return rule
     return "unreadable"
+
+
+def _check_archive(target: object, out: Collector) -> None:
+    """A zipped OME-Zarr whose entry names repeat is ambiguous: readers differ on which copy wins."""
+    if not (ozx.is_ozx(target) and isinstance(target, str | os.PathLike) and "://" not in os.fspath(target)):
+        return
+    for name in ozx.duplicate_entries(target):
+        out.error(
+            "ozx-duplicate-entry",
+            "",
+            f"{os.fspath(target)} holds {name!r} more than once; readers disagree on which copy is read",
+        )
 
 
 def _is_json_file(target: object) -> bool:
@@ -84,6 +97,7 @@ def validate(
                 zarr_format=node.zarr_format,
             )
             return Report(name, report.findings, report.version, report.kind)
+        _check_archive(target, out)
         walker = HierarchyValidator(strict=strict, assume=assume, out=out)
         version, kind = walker.run(location)
         return Report(name, tuple(out.findings), version, kind)

@@ -16,13 +16,17 @@ from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
 from ngffkit.reader.arrays import zarr_array
 from ngffkit.store import claim
+from ngffkit.store.limits import current as current_limits
+from ngffkit.store.limits import exceeded
 from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
-from ngffkit.store.walk import ome_children
+from ngffkit.store.walk import Child, ome_children
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Report
 
 #: Upper bound on the nodes one validation visits, so a hostile plate cannot keep it busy forever.
 MAX_NODES = 200_000
+#: The limit (a field of :class:`~ngffkit.store.limits.Limits`) on how many children of a role one group names.
+_ROLE_LIMITS = {"well": "max_wells", "field": "max_fields", "level": "max_levels"}
 
 
 def metadata_document_url(node: NodeMetadata) -> str:
@@ -147,13 +151,34 @@ class HierarchyValidator:
             "series-index": self._group_of_series,
             "series": self._expect("series"),
         }
-        for child in ome_children(node.attributes, node.zarr_format, self.assume):
+        children = self._capped(node, ome_children(node.attributes, node.zarr_format, self.assume))
+        for child in children:
             if child.role == "level" or (child.role == "labels" and expected == "label"):
                 continue
             base = node.location.parent() if child.from_parent else node.location
             if base is not None:
                 tasks += self._child(base, child.path, handlers[child.role])
         return tasks
+
+    def _capped(self, node: NodeMetadata, children: list[Child]) -> list[Child]:
+        """The children to follow: at most the limit of each kind (levels, wells, fields), with one finding
+        for each kind cut short, so that hostile fan-out cannot keep the validator busy for hours."""
+        limits = current_limits()
+        kept: list[Child] = []
+        counts: dict[str, int] = {}
+        for child in children:
+            setting = _ROLE_LIMITS.get(child.role)
+            counts[child.role] = counts.get(child.role, 0) + 1
+            if setting is None or counts[child.role] <= getattr(limits, setting):
+                kept.append(child)
+        for role, count in counts.items():
+            setting = _ROLE_LIMITS.get(role)
+            if setting is not None and count > getattr(limits, setting):
+                error = exceeded(
+                    setting, count, getattr(limits, setting), what=f"{role}s named", where=node.location.url
+                )
+                self.out.error("limit-exceeded", "", f"{error}; the rest are not checked")
+        return kept
 
     def _expect(self, kind: str) -> Callable[[NodeMetadata], list[_Task]]:
         def handle(node: NodeMetadata) -> list[_Task]:
@@ -196,7 +221,11 @@ class HierarchyValidator:
             names = _axis_names(fmt, ms)
             image = _Image(node.location.url, names, len(names) if names is not None else None)
             self.images.append(image)
-            for level, ds in enumerate(ms["datasets"]):
+            limit = current_limits().max_levels
+            if len(ms["datasets"]) > limit:
+                error = exceeded("max_levels", len(ms["datasets"]), limit, what="levels", where=node.location.url)
+                self.out.error("limit-exceeded", "", f"{error}; the rest are not checked")
+            for level, ds in enumerate(ms["datasets"][:limit]):
                 if isinstance(ds, dict) and isinstance(ds.get("path"), str):
                     image.level_paths.append(ds["path"])
                     tasks += self._child(node.location, ds["path"], self._array(image, level), expect="array")

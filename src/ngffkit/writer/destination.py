@@ -25,7 +25,7 @@ from typing import Any
 
 from zarr.core.sync import sync
 
-from ngffkit.errors import AlreadyExists, NGFFError, WriteCancelled
+from ngffkit.errors import AlreadyExists, LocationError, NGFFError, WriteCancelled
 from ngffkit.metadata import parse_attributes
 from ngffkit.store import claim
 from ngffkit.store.limits import DOCUMENT_NAMES
@@ -37,6 +37,17 @@ _CHUNK_KEY = re.compile(r"(c|c[./]\d+([./]\d+)*|\d+([./]\d+)*)")
 _ZARR_TEMPORARY = re.compile(r".*\.[0-9a-f]{32}\.partial")
 #: How many foreign names an error lists.
 _SHOWN = 5
+
+
+@contextlib.contextmanager
+def storage_errors(where: str) -> Iterator[None]:
+    """The file system's refusals (no space, name too long, read-only, not a folder) as one
+    :class:`~ngffkit.LocationError` naming the destination."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise LocationError(f"cannot write here: {reason}", where=where) from None
 
 
 def describe_existing(location: Location) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import pathlib
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -149,7 +150,14 @@ class MultiscaleJob:
         # Measure windows on the lowest level as written: small, and no recomputation of the pyramid.
         low = np.asarray(self._arrays[-1][...])
         reduce_axes = tuple(i for i in range(low.ndim) if i != axis)
-        lows, highs = np.atleast_1d(low.min(axis=reduce_axes)), np.atleast_1d(low.max(axis=reduce_axes))
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel: its window falls back to 0..1
+            lows = np.atleast_1d(
+                np.nanmin(low, axis=reduce_axes) if low.dtype.kind == "f" else low.min(axis=reduce_axes)
+            )
+            highs = np.atleast_1d(
+                np.nanmax(low, axis=reduce_axes) if low.dtype.kind == "f" else low.max(axis=reduce_axes)
+            )
         out = []
         for i, spec in enumerate(self.channels):
             color = spec.color or ("FFFFFF" if len(self.channels) == 1 else _DEFAULT_COLORS[i % len(_DEFAULT_COLORS)])
@@ -328,6 +336,7 @@ def plan_job(
     given_levels = [as_dask(d) for d in data] if isinstance(data, list | tuple) else None
     base = given_levels[0] if given_levels else as_dask(data)
     options.check_shape(base.shape)
+    options.check_dtype(base.dtype)
     axis_objs = options.resolve_axes(axes, base.shape, units)
     scale_v = options.per_axis_values(scale, axis_objs, 1.0, "scale")
     if any(s <= 0 for s in scale_v):
@@ -444,7 +453,8 @@ def write_image(
         compressor=compressor, name=name, channels=channels,
     )  # fmt: skip
     refuse_overlap(places.of_store(location.store, location.path), source_places(data), where=location.url)
-    delayed = job.run(destination.take(location, overwrite), progress, compute)
+    with destination.storage_errors(location.url):
+        delayed = job.run(destination.take(location, overwrite), progress, compute)
     if delayed is not None:
         return delayed
     return open_node(location)

@@ -114,7 +114,8 @@ def write_labels(
     assert group is not None
     job.after = lambda: register_label(group, name, fmt)
     refuse_overlap(places.of_store(location.store, location.path), source_places(labels), where=location.url)
-    delayed = job.run(destination.take(location, overwrite), progress, compute)
+    with destination.storage_errors(location.url):
+        delayed = job.run(destination.take(location, overwrite), progress, compute)
     if delayed is not None:
         return delayed
     return open_node(location)

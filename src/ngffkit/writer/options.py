@@ -96,6 +96,17 @@ def per_axis_values(
 def check_shape(shape: Sequence[int]) -> None:
     if any(s == 0 for s in shape):
         raise InvalidArgument(f"data has a 0-size axis: shape {tuple(shape)}")
+    if any(not isinstance(s, int | np.integer) or s < 0 for s in shape):
+        raise InvalidArgument(f"data has an unknown or negative size: shape {tuple(shape)}")
+
+
+#: numpy kinds that OME-Zarr images hold: booleans, integers, floats (zarr stores complex too; NGFF viewers do not).
+IMAGE_KINDS = "biuf"
+
+
+def check_dtype(dtype: np.dtype) -> None:
+    if dtype.kind not in IMAGE_KINDS:
+        raise InvalidArgument(f"cannot write data of type {dtype}: images hold booleans, integers or floats")
 
 
 def resolve_chunks(
@@ -209,13 +220,16 @@ def _hex(color: Any) -> str | None:
 
 
 def channel_window(spec: ChannelSpec, measured: tuple[float, float], dtype: np.dtype) -> Window:
+    """The omero window of a channel: the caller's, or what was measured; NaN-only channels get 0..1."""
     low, high = measured
+    if not (math.isfinite(low) and math.isfinite(high)):
+        low, high = 0.0, 1.0
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
         bounds = (float(info.min), float(info.max))
     else:
         bounds = (low, high)
-    start, end = spec.window if spec.window else measured
+    start, end = spec.window if spec.window else (low, high)
     if end <= start:  # a constant channel: keep a usable, non-empty window
         end = start + 1
     return Window(float(start), float(end), min(bounds[0], float(start)), max(bounds[1], float(end)))

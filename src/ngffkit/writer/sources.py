@@ -17,6 +17,7 @@ import numpy as np
 from ngffkit.errors import InvalidArgument
 from ngffkit.store import places
 from ngffkit.store.places import Place
+from ngffkit.writer.options import check_dtype
 
 
 def _unwrap(obj: Any) -> Any:
@@ -93,6 +94,9 @@ def lazy_view(array: np.ndarray, chunks: Any) -> da.Array:
 
 def as_dask(data: Any) -> da.Array:
     """The writer's input as a lazy dask array (numpy arrays are viewed, not copied)."""
+    dtype = getattr(data, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        check_dtype(dtype)
     if isinstance(data, da.Array):
         return data
     if isinstance(data, np.ndarray):

@@ -1,0 +1,122 @@
+"""Bad input ends in one clear NGFFError (CLI: one line, exit 1) -- and commands that change data change nothing
+when they refuse."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import zipfile
+
+import numpy as np
+import pytest
+
+import ngffkit
+from ngffkit.tools.download import download
+from ngffkit.tools.upgrade import upgrade_store
+
+from ..clirun import one_line_error, run
+from ..servers import http_file_server
+from .test_data_safety import fingerprint
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def v2_image(path: pathlib.Path, levels: int = 2) -> pathlib.Path:
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    ngffkit.write_image(data, path, version="0.4", levels=levels, chunks=(32, 32))
+    return path
+
+
+def edit(path: pathlib.Path, change: object) -> None:
+    doc = json.loads(path.read_text())
+    change(doc)  # type: ignore[operator]
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["unknown dtype", "no chunks", "compressor is a string", "NaN in attributes", "NaN in array attributes"],
+)
+def test_upgrade_is_all_or_nothing(tmp_path: pathlib.Path, fault: str) -> None:
+    root = v2_image(tmp_path / "old.zarr")
+    broken = {
+        "unknown dtype": (root / "1" / ".zarray", lambda d: d.update(dtype="<q9")),
+        "no chunks": (root / "1" / ".zarray", lambda d: d.pop("chunks")),
+        "compressor is a string": (root / "1" / ".zarray", lambda d: d.update(compressor="zstd")),
+        "NaN in attributes": (root / ".zattrs", lambda d: d.update(note=float("nan"))),
+        "NaN in array attributes": (root / "1" / ".zattrs", None),
+    }[fault]
+    if fault == "NaN in array attributes":
+        broken[0].write_text('{"note": NaN}')
+    else:
+        edit(*broken)  # type: ignore[arg-type]
+    before = fingerprint(tmp_path)
+    with pytest.raises(ngffkit.NGFFError):
+        upgrade_store(root)
+    assert fingerprint(tmp_path) == before
+    line = one_line_error(run("upgrade", str(root)))
+    assert "old.zarr" in line
+    assert fingerprint(tmp_path) == before
+
+
+def test_upgrade_keeps_array_attributes(tmp_path: pathlib.Path) -> None:
+    root = v2_image(tmp_path / "old.zarr")
+    (root / "1" / ".zattrs").write_text('{"acquired by": "microscope 3"}')
+    upgrade_store(root)
+    doc = json.loads((root / "1" / "zarr.json").read_text())
+    assert doc["attributes"] == {"acquired by": "microscope 3"} and not (root / "1" / ".zattrs").exists()
+
+
+def test_download_refuses_unusable_chunk_grids(tmp_path: pathlib.Path) -> None:
+    for name, chunks, shape in (("zero.zarr", [0, 32], None), ("huge.zarr", [1, 1], [10**6, 10**6])):
+        root = tmp_path / "served" / name
+        ngffkit.write_image(np.zeros((64, 64), np.uint8), root, chunks=(32, 32))
+
+        def change(doc: dict, chunks: list[int] = chunks, shape: list[int] | None = shape) -> None:
+            doc["chunk_grid"]["configuration"]["chunk_shape"] = chunks
+            if shape is not None:
+                doc["shape"] = shape
+
+        edit(root / "0" / "zarr.json", change)
+    with http_file_server(tmp_path / "served", listing=False) as server:
+        with pytest.raises(ngffkit.InvalidMetadata, match="chunk shape"):
+            download(f"{server.url}/zero.zarr", tmp_path / "zero-copy")
+        with pytest.raises(ngffkit.LimitExceeded, match="NGFFKIT_MAX_DOWNLOAD_CHUNKS"):
+            download(f"{server.url}/huge.zarr", tmp_path / "huge-copy")
+        line = one_line_error(run("download", f"{server.url}/huge.zarr", str(tmp_path / "huge-cli")))
+        assert "NGFFKIT_MAX_DOWNLOAD_CHUNKS" in line
+
+
+def test_a_shape_beyond_any_index_is_invalid_metadata(tmp_path: pathlib.Path) -> None:
+    root = tmp_path / "big.zarr"
+    ngffkit.write_image(np.zeros((8, 8), np.uint8), root)
+    edit(root / "0" / "zarr.json", lambda d: d.update(shape=[2**70, 8]))
+    with pytest.raises(ngffkit.InvalidMetadata, match="too large"):
+        ngffkit.open(root)
+    assert "array-metadata" in {f.rule for f in ngffkit.validate(root).errors}
+    assert "too large" in one_line_error(run("info", str(root)))
+
+
+def test_text_from_metadata_never_reaches_the_terminal_raw(tmp_path: pathlib.Path) -> None:
+    root = tmp_path / "evil.zarr"
+    axes = [{"name": "y\ud800", "type": "space", "unit": "\x1b[31mred"}, {"name": "x", "type": "space"}]
+    ngffkit.write_image(np.zeros((8, 8), np.uint8), root, axes=axes, name="\x1b]0;owned\x07[bold]name")
+    proc = run("info", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "\\x1b[31mred" in proc.stdout and "\\ud800" in proc.stdout and "[bold]name" in proc.stdout
+    as_json = run("info", "--json", str(root))
+    assert json.loads(as_json.stdout)["image"]["name"].startswith("\x1b]0;")  # data stays data in JSON
+
+
+def test_an_ozx_with_duplicate_entries_is_reported(tmp_path: pathlib.Path) -> None:
+    good = tmp_path / "good.ozx"
+    ngffkit.write_image(np.zeros((8, 8), np.uint8), good)
+    bad = tmp_path / "bad.ozx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr("zarr.json", source.read("zarr.json"))  # a second copy of the root document
+    assert ngffkit.validate(good).valid
+    report = ngffkit.validate(bad)
+    assert "ozx-duplicate-entry" in {f.rule for f in report.errors}
