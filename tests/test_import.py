@@ -24,3 +24,44 @@ def test_public_api() -> None:
     for name in ("NGFFError", "UnsafePath", "NotOMEZarr", "InvalidMetadata", "validate", "Location", "get_format"):
         assert hasattr(ngffkit, name)
     assert issubclass(ngffkit.UnsafePath, ngffkit.NGFFError)
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return set(out.stdout.split())
+
+
+def test_start_up_stays_light() -> None:
+    """``import ngffkit`` and ``ngffkit --help`` load no array library; validating loads zarr but not dask.
+
+    (The time this saves is measured in benchmarks/startup.py, as a ratio to ``python -c pass``.)"""
+    heavy = {"numpy", "zarr", "dask", "scipy", "fsspec", "aiohttp", "rich"}
+    assert not heavy & _modules_after("import ngffkit")
+    assert not heavy & _modules_after(
+        "import contextlib, io, ngffkit.cli.main as m\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    m.main(['--help'])"
+    )
+    validating = _modules_after("import ngffkit\nngffkit.validate")
+    assert "zarr" in validating and not {"dask", "scipy"} & validating
+
+
+def test_every_public_name_resolves() -> None:
+    import ngffkit
+
+    for name in ngffkit.__all__:
+        assert getattr(ngffkit, name) is not None, name
+    assert ngffkit.samples.data.coins().shape == (303, 384)
+
+
+def test_functions_named_like_their_modules_stay_functions() -> None:
+    code = (
+        "import ngffkit, ngffkit.validate, ngffkit.layers\n"
+        "from ngffkit.validate.shapes import Arr\n"
+        "print(callable(ngffkit.validate) and callable(ngffkit.layers), type(ngffkit.validate).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "function"]

@@ -83,8 +83,7 @@ def pyramid_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") -> None:
-    from ngffkit.writer.options import COMPRESSORS
-    from ngffkit.writer.pyramid import METHODS
+    from ngffkit.writer.choices import COMPRESSORS, METHODS
 
     g = p.add_argument_group("pyramid and storage")
     g.add_argument("--version", default=DEFAULT_WRITE.version, choices=WRITE_VERSIONS,

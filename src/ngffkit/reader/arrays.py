@@ -15,52 +15,10 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.base import tokenize
-from zarr.core.array import Array, AsyncArray, parse_array_metadata
-from zarr.storage import StorePath
 
-from ngffkit.errors import CorruptData, InvalidMetadata, NGFFError
-from ngffkit.store.limits import ReadBudget
+from ngffkit.errors import CorruptData, NGFFError
+from ngffkit.store.arrays import zarr_array
 from ngffkit.store.location import NodeMetadata
-
-
-def zarr_array(node: NodeMetadata) -> zarr.Array:
-    """A read-only zarr array for an array node, from the metadata already in ``node``."""
-    doc: dict[str, Any] = dict(node.array or {})
-    if node.zarr_format == 2:
-        doc.setdefault("zarr_format", 2)
-        doc["attributes"] = node.attributes
-    try:
-        metadata = parse_array_metadata(doc)
-        async_array = AsyncArray(metadata=metadata, store_path=StorePath(node.location.store, node.location.path))
-    except Exception as exc:  # zarr raises ValueError, TypeError, KeyError... for bad array metadata
-        raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from None
-    array: zarr.Array = Array(async_array)
-    _check_size(array, node.location.url)
-    _bound_chunks(node, array)
-    return array
-
-
-def _check_size(array: zarr.Array, url: str) -> None:
-    """Shapes and chunks that no machine can index (numpy, dask and zarr count in 64-bit integers)."""
-    if any(n < 0 for n in array.shape) or math.prod(array.shape) >= 2**63:
-        raise InvalidMetadata(f"array shape {array.shape} is too large to address (over 2**63 elements)", where=url)
-    if any(c <= 0 for c in array.chunks) and math.prod(array.shape) > 0:
-        raise InvalidMetadata(f"array chunks {array.chunks} must be positive", where=url)
-
-
-def _bound_chunks(node: NodeMetadata, array: zarr.Array) -> None:
-    """Tell the store how large this array's stored chunks (or shards) can be, so that a server streaming more
-    for one of them is stopped there (see :class:`~ngffkit.store.limits.ReadBudget`)."""
-    budget = getattr(node.location.store, "budget", None)
-    if not isinstance(budget, ReadBudget):
-        return
-    try:
-        itemsize = int(array.dtype.itemsize)
-    except (TypeError, AttributeError):
-        return
-    unit = array.shards or array.chunks
-    if itemsize > 0:
-        budget.register_array(node.location.path, math.prod(unit) * itemsize)
 
 
 def dask_array(node: NodeMetadata) -> da.Array:

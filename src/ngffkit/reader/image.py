@@ -18,9 +18,10 @@ import numpy as np
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
-from ngffkit.reader.arrays import dask_array, zarr_array
+from ngffkit.reader.arrays import dask_array
 from ngffkit.reader.node import Node
 from ngffkit.store import limits
+from ngffkit.store.arrays import zarr_array
 from ngffkit.store.location import Location, NodeMetadata, read_many, read_many_or_errors
 
 #: Colours for channels whose metadata names none: distinct, deterministic (never random).

@@ -14,8 +14,8 @@ from typing import Any
 
 from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
-from ngffkit.reader.arrays import zarr_array
 from ngffkit.store import claim
+from ngffkit.store.arrays import zarr_array
 from ngffkit.store.limits import current as current_limits
 from ngffkit.store.limits import exceeded
 from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors

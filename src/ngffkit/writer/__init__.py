@@ -1,7 +1,34 @@
-"""Writing OME-Zarr: images, labels, plates and wells, with pyramids, in NGFF 0.4, 0.5 or 0.6rc0."""
+"""Writing OME-Zarr: images, labels, plates and wells, with pyramids, in NGFF 0.4, 0.5 or 0.6rc0.
 
-from ngffkit.writer.hcs import write_field, write_plate, write_well
-from ngffkit.writer.image import write_image
-from ngffkit.writer.labels import write_labels
+The writers are imported on first use, so that light modules of this package (``choices``) load without zarr
+and dask.
+"""
 
-__all__ = ["write_field", "write_image", "write_labels", "write_plate", "write_well"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "write_field": "ngffkit.writer.hcs",
+    "write_plate": "ngffkit.writer.hcs",
+    "write_well": "ngffkit.writer.hcs",
+    "write_image": "ngffkit.writer.image",
+    "write_label_image": "ngffkit.writer.labels",
+    "write_labels": "ngffkit.writer.labels",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ngffkit.writer' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:
+    from ngffkit.writer.hcs import write_field, write_plate, write_well
+    from ngffkit.writer.image import write_image
+    from ngffkit.writer.labels import write_label_image, write_labels
+
+__all__ = ["write_field", "write_image", "write_label_image", "write_labels", "write_plate", "write_well"]

@@ -19,9 +19,9 @@ from ngffkit.errors import InvalidArgument
 from ngffkit.formats import Format
 from ngffkit.metadata import Axis, Channel, Window
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.writer.choices import COMPRESSORS
 
 AxesLike = str | Sequence[str | Mapping[str, Any] | Axis] | None
-COMPRESSORS = ("zstd", "blosc", "gzip", "none")
 
 
 def guess_axes(shape: Sequence[int]) -> str:

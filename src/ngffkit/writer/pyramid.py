@@ -21,12 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from ngffkit.errors import NGFFError
-
-METHODS = ("mean", "nearest", "gaussian", "mode", "max", "min")
-#: Methods that never create a value the input did not have (safe for label images).
-LABEL_SAFE_METHODS = ("mode", "nearest", "max", "min")
-#: Methods whose level-k pixel sits at the centre of the block it summarises.
-BLOCK_METHODS = ("mean", "mode", "gaussian", "max", "min")
+from ngffkit.writer.choices import BLOCK_METHODS, METHODS
 
 
 class PyramidError(NGFFError):

@@ -1,0 +1,10 @@
+"""The names a writer accepts (methods, compressors): plain data, light enough for ``ngffkit --help``."""
+
+from __future__ import annotations
+
+METHODS = ("mean", "nearest", "gaussian", "mode", "max", "min")
+#: Methods that never create a value the input did not have (safe for label images).
+LABEL_SAFE_METHODS = ("mode", "nearest", "max", "min")
+#: Methods whose level-k pixel sits at the centre of the block it summarises.
+BLOCK_METHODS = ("mean", "mode", "gaussian", "max", "min")
+COMPRESSORS = ("zstd", "blosc", "gzip", "none")
