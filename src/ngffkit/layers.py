@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import dask.array as da
 import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound
@@ -21,14 +22,21 @@ from ngffkit.store import limits
 LayerData = tuple[Any, dict[str, Any], str]
 #: Colour of label values that image-label metadata gives no colour to (background 0 stays transparent).
 UNLISTED_LABEL_RGBA = (0.6, 0.6, 0.6, 1.0)
+#: How an RGB(A) picture is written (ngffkit's napari writer does so): 8-bit channels named red, green, blue (and
+#: alpha), coloured so, each over its full range. Such an image is shown as one RGB layer, as it was saved.
+RGB_NAMES = ("red", "green", "blue", "alpha")
+RGB_COLORS = ("FF0000", "00FF00", "0000FF", "FFFFFF")
 
 
 def layers(node: Node, *, include_labels: bool = True) -> list[LayerData]:
     """The napari layers that show ``node``: images split by channel, then their labels."""
     if isinstance(node, Image):
-        out = [label_layer(node)] if node.is_label else [image_layer(node)]
-        if include_labels and not node.is_label:
-            out += _label_layers(node)
+        if node.is_label:
+            return [label_layer(node)]
+        image = image_layer(node)
+        out = [image]
+        if include_labels:
+            out += _label_layers(node, image[1])
         return out
     if isinstance(node, Plate):
         return plate_layers(node, include_labels=include_labels)
@@ -117,8 +125,33 @@ def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) ->
     }
 
 
+def is_rgb(image: Image) -> bool:
+    """Whether ``image`` holds an RGB(A) picture as ngffkit writes one (see :data:`RGB_COLORS`)."""
+    axis = image.channel_axis
+    if axis is None or not image.shapes or image.shapes[0][axis] not in (3, 4) or image.dtype != np.uint8:
+        return False
+    channels = image.channels
+    full_range = all(c.contrast_limits in (None, (0.0, 255.0)) for c in channels)
+    named = tuple(c.name.lower() for c in channels) == RGB_NAMES[: len(channels)]
+    return full_range and named and tuple(c.color for c in channels) == RGB_COLORS[: len(channels)]
+
+
+def rgb_layer(image: Image) -> LayerData:
+    """An RGB(A) image as one napari RGB layer: the channel axis moved last."""
+    axis = image.channel_axis
+    assert axis is not None
+    levels = [da.moveaxis(level, axis, -1) for level in image.levels]
+    kwargs: dict[str, Any] = {"name": image.name, "rgb": True, "visible": image.channels[0].visible}
+    kwargs.update(_placement(image, axis))
+    kwargs["multiscale"] = len(levels) > 1
+    kwargs["metadata"] = _metadata(image)
+    return (levels if len(levels) > 1 else levels[0]), kwargs, "image"
+
+
 def image_layer(image: Image) -> LayerData:
-    """One image layer (split into channels by napari through ``channel_axis``)."""
+    """One image layer (split into channels by napari through ``channel_axis``), or an RGB layer."""
+    if is_rgb(image):
+        return rgb_layer(image)
     axis = _split_axis(image)
     kwargs = _channel_kwargs(image.channels, axis, image.name)
     kwargs.update(_placement(image, axis))
@@ -128,10 +161,19 @@ def image_layer(image: Image) -> LayerData:
     return data, kwargs, "image"
 
 
-def label_layer(label: Image, name: str | None = None) -> LayerData:
-    """A labels layer with image-label colours and properties, placed to overlay its image."""
+def label_layer(label: Image, name: str | None = None, *, drop_channel: bool = False) -> LayerData:
+    """A labels layer with image-label colours and properties, placed to overlay its image.
+
+    ``drop_channel``: the image's channels became separate layers, so a singleton channel axis of the labels
+    (ome-zarr-py writes 5D labels with ``c`` of size 1) is dropped too -- else napari shows a ``c`` slider that
+    moves only the labels. The layer's metadata names the dropped axis."""
+    axis = label.channel_axis
+    drop = drop_channel and axis is not None and bool(label.shapes) and label.shapes[0][axis] == 1
+    levels = (
+        [level[(slice(None),) * axis + (0,)] for level in label.levels] if drop and axis is not None else label.levels
+    )
     kwargs: dict[str, Any] = {"name": name or label.name, "visible": True}
-    kwargs.update(_placement(label, None))
+    kwargs.update(_placement(label, axis if drop else None))
     colors = label.image_label.color_map() if label.image_label else {}
     if colors:
         colormap: dict[Any, Any] = {None: list(UNLISTED_LABEL_RGBA), 0: [0.0, 0.0, 0.0, 0.0]}
@@ -144,19 +186,28 @@ def label_layer(label: Image, name: str | None = None) -> LayerData:
             "index": [_label_key(p.value) for p in props],
             **{c: [p.properties.get(c) for p in props] for c in columns},
         }
-    kwargs["multiscale"] = len(label.levels) > 1
-    kwargs["metadata"] = _metadata(label)
-    data = label.levels if len(label.levels) > 1 else label.levels[0]
-    return data, kwargs, "labels"
+    kwargs["multiscale"] = len(levels) > 1
+    kwargs["metadata"] = _metadata(label, ngff_label=label.location.url.rstrip("/").rsplit("/", 1)[-1])
+    if drop and axis is not None:
+        kwargs["metadata"]["ngff_dropped_axes"] = [label.axis_names[axis]]
+    return (levels if len(levels) > 1 else levels[0]), kwargs, "labels"
 
 
 def _label_key(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def _label_layers(image: Image) -> list[LayerData]:
+def _label_layers(image: Image, shown: dict[str, Any]) -> list[LayerData]:
+    """The image's labels, fitted to how the image is ``shown`` (its layer kwargs): a label named like an image
+    layer gets " (labels)" added (napari would make it "coins [1]"), and labels lose a singleton channel axis when
+    the image's channels were split."""
+    names = shown["name"] if isinstance(shown["name"], list) else [shown["name"]]
+    split = shown.get("channel_axis") is not None or bool(shown.get("rgb"))
     try:
-        return [label_layer(lab) for lab in image.labels()]
+        return [
+            label_layer(lab, f"{lab.name} (labels)" if lab.name in names else None, drop_channel=split)
+            for lab in image.labels()
+        ]
     except LocationError:
         raise  # the network, not the data: never a silently missing layer
     except NGFFError as exc:

@@ -1,15 +1,16 @@
-"""The pyramid widget: export a layer as a multiscale OME-Zarr in the background.
+"""Plugins > ngffkit > Export as OME-Zarr: a layer as a multiscale OME-Zarr, written in the background.
 
-The write runs off the main thread: the viewer stays responsive, napari's activity dock shows the progress
-bar, and Cancel stops the write at the next progress step. A cancelled or failed write removes what
-it had started (the metadata is written last, so there was never a half-valid image to keep).
+Where napari's Save dialog falls short -- typing the name of an existing ``.zarr`` folder makes Qt's file dialog
+open that folder instead of choosing it -- this widget asks for a folder and a name separately, and offers the
+pyramid, chunk and compression choices a Save dialog cannot. The write runs off the main thread: napari stays
+responsive, its activity dock shows a progress bar that moves region by region, and Cancel stops the write; the
+library then removes what it had begun (the widget never deletes anything itself).
 """
 
 from __future__ import annotations
 
 import json
 import queue
-import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,68 +24,100 @@ from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 
 import ngffkit
-from ngffkit.formats import WRITE_FORMATS
-from ngffkit.napari._writer import _axes
-from ngffkit.writer.options import COMPRESSORS
-from ngffkit.writer.pyramid import LABEL_SAFE_METHODS, METHODS
+from ngffkit.napari import _convert
+from ngffkit.napari._dialogs import confirm_replace
+from ngffkit.napari._notify import describe
+from ngffkit.writer.choices import COMPRESSORS, LABEL_SAFE_METHODS
+
+VERSIONS = [
+    ("0.5 -- newest (zarr v3), recommended", "0.5"),
+    ("0.4 -- for older readers (zarr v2)", "0.4"),
+    ("0.6rc0 -- preview of coordinate systems", "0.6rc0"),
+]
+METHOD_NAMES = [
+    ("average (images)", "mean"),
+    ("smoothed average (gaussian)", "gaussian"),
+    ("nearest pixel", "nearest"),
+    ("most common value (labels)", "mode"),
+    ("brightest (max)", "max"),
+    ("darkest (min)", "min"),
+]
+COMPRESSION_NAMES = {"zstd": "zstd (small and fast)", "blosc": "blosc", "gzip": "gzip (slow)", "none": "none"}
 
 
-class Cancelled(Exception):
-    """Raised from the progress callback to stop a write the user cancelled."""
+class ExportWidget(Container):
+    """Layer, folder and name, OME-Zarr version, pyramid, chunks, compression, shards; Export and Cancel."""
 
-
-class PyramidWidget(Container):
-    """Layer, destination, NGFF version, levels/factors, method, chunks, compression, shards."""
-
-    def __init__(self, viewer: Viewer) -> None:
-        self.viewer = viewer
-        self.layer = ComboBox(label="layer", choices=self._layer_choices)
-        self.output = FileEdit(label="output", mode=FileDialogMode.OPTIONAL_FILE, filter="*.zarr")
-        versions = [f.version for f in WRITE_FORMATS]
-        self.version = ComboBox(label="NGFF version", choices=versions, value=versions[0])
-        self.levels = SpinBox(label="levels (0 = auto)", min=0, max=16, value=0)
-        self.factors = LineEdit(label="factors", value="", tooltip='2, [3, 9] or {"z": 2, "y": 2, "x": 2}')
-        self.method = ComboBox(label="method", choices=list(METHODS), value="mean")
-        self.chunks = LineEdit(label="chunks", value="", tooltip="e.g. 64,256,256 (empty: automatic)")
-        self.compressor = ComboBox(label="compression", choices=list(COMPRESSORS), value="zstd")
-        self.shards = LineEdit(label="shards (0.5+)", value="")
-        self.open_result = CheckBox(text="open the result", value=True)
-        self.run_button = PushButton(text="Write pyramid")
+    def __init__(self, napari_viewer: Viewer) -> None:
+        self.viewer = napari_viewer
+        self.layer = ComboBox(label="Layer", choices=self._layer_choices,
+                              tooltip="The image or labels layer to export (image layers bring their labels along)")  # fmt: skip
+        self.with_labels = CheckBox(text="with the labels layers of the same size", value=True,
+                                    tooltip="Save labels layers that overlay the image as its labels")  # fmt: skip
+        self.folder = FileEdit(label="Folder", mode=FileDialogMode.EXISTING_DIRECTORY, value=Path.home(),
+                               tooltip="The folder to save in")  # fmt: skip
+        self.file_name = LineEdit(label="Name", value="", tooltip="The new OME-Zarr's name, e.g. cells.ome.zarr")
+        self.version = ComboBox(label="OME-Zarr version", choices=VERSIONS, value="0.5",
+                                tooltip="0.5 for current tools; 0.4 for readers that predate zarr v3")  # fmt: skip
+        self.levels = SpinBox(label="Resolution levels", min=0, max=16, value=0,
+                              tooltip="How many levels the pyramid has (0: until the smallest is about 64 pixels)")  # fmt: skip
+        self.factors = LineEdit(label="Shrink by", value="",
+                                tooltip='How much each level shrinks: 2 (y and x), or per axis {"z": 2, "y": 2, "x": 2}')  # fmt: skip
+        self.method = ComboBox(label="Downsampling", choices=METHOD_NAMES, value="mean",
+                               tooltip="How a pixel of a smaller level is made from the pixels it covers")  # fmt: skip
+        self.chunks = LineEdit(label="Chunk size", value="",
+                               tooltip="Pixels per stored piece, e.g. 64,256,256 (empty: about 2 MB each)")  # fmt: skip
+        self.compressor = ComboBox(label="Compression", choices=[(COMPRESSION_NAMES[c], c) for c in COMPRESSORS],
+                                   value="zstd", tooltip="How stored pieces are compressed")  # fmt: skip
+        self.shards = LineEdit(label="Shard size", value="",
+                               tooltip="OME-Zarr 0.5: many chunks per file, e.g. 64,1024,1024 (empty: none)")  # fmt: skip
+        self.open_result = CheckBox(text="open the result when done", value=True)
+        self.run_button = PushButton(text="Export")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
-        super().__init__(widgets=[self.layer, self.output, self.version, self.levels, self.factors, self.method,
-                                  self.chunks, self.compressor, self.shards, self.open_result, self.run_button,
-                                  self.cancel_button, self.status])  # fmt: skip
-        self.layer.changed.connect(self._default_method)
+        super().__init__(widgets=[self.layer, self.with_labels, self.folder, self.file_name, self.version, self.levels,
+                                  self.factors, self.method, self.chunks, self.compressor, self.shards,
+                                  self.open_result, self.run_button, self.cancel_button, self.status])  # fmt: skip
+        self.layer.changed.connect(self._layer_changed)
         self.run_button.changed.connect(self.start)
         self.cancel_button.changed.connect(self.cancel)
-        viewer.layers.events.inserted.connect(self.layer.reset_choices)
-        viewer.layers.events.removed.connect(self.layer.reset_choices)
+        napari_viewer.layers.events.inserted.connect(self.layer.reset_choices)
+        napari_viewer.layers.events.removed.connect(self.layer.reset_choices)
         self.worker: Any = None
         self.progress: Any = None
-        self._cancel = False
-        self._default_method()
+        self._cancel = threading.Event()
+        self._layer_changed()
 
     def _layer_choices(self, _: Any = None) -> list[tuple[str, Any]]:
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image | Labels)]
 
-    def _default_method(self, *_: Any) -> None:
-        """Labels default to a label-safe method; images to a block mean."""
+    def _layer_changed(self, *_: Any) -> None:
+        """Labels get a label-safe method and no labels of their own; the name follows the layer."""
         layer = self.layer.value
         if isinstance(layer, Labels) and self.method.value not in LABEL_SAFE_METHODS:
             self.method.value = "mode"
         elif isinstance(layer, Image) and self.method.value == "mode":
             self.method.value = "mean"
+        self.with_labels.enabled = isinstance(layer, Image)
+        if layer is not None:
+            self.file_name.value = f"{layer.name}.ome.zarr"
+
+    def destination(self) -> Path | None:
+        name = self.file_name.value.strip()
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            return None
+        folder = self.folder.value
+        return Path(str(folder)) / name if isinstance(folder, str | Path) else None
 
     def write_options(self) -> dict[str, Any]:
-        """The write options from the form (ValueError with a clear message when a field is wrong)."""
-        factors = None
+        """The choices of the form as writer options; ValueError with a clear message when one is wrong."""
+        factors: Any = None
         if self.factors.value.strip():
             try:
                 factors = json.loads(self.factors.value)
             except json.JSONDecodeError:
                 raise ValueError(
-                    f'factors {self.factors.value!r}: use 2, [3, 9] or {{"z": 2, "y": 2, "x": 2}}'
+                    f'"Shrink by" {self.factors.value!r}: write 2, or {{"z": 2, "y": 2, "x": 2}}'
                 ) from None
 
         def shape(text: str, what: str) -> tuple[int, ...] | None:
@@ -93,80 +126,84 @@ class PyramidWidget(Container):
             try:
                 return tuple(int(x) for x in text.replace(" ", "").split(","))
             except ValueError:
-                raise ValueError(f"{what} {text!r}: use comma-separated integers") from None
+                raise ValueError(f"{what} {text!r}: write whole numbers separated by commas") from None
 
         return {
             "version": self.version.value,
             "levels": self.levels.value or None,
             "scale_factors": factors,
             "method": self.method.value,
-            "chunks": shape(self.chunks.value, "chunks"),
-            "shards": shape(self.shards.value, "shards"),
+            "chunks": shape(self.chunks.value, "Chunk size"),
+            "shards": shape(self.shards.value, "Shard size"),
             "compressor": self.compressor.value,
         }
 
     def start(self, *_: Any) -> Any:
-        layer = self.layer.value
-        dest = str(self.output.value)
-        if layer is None or not dest or dest == ".":
-            show_error("Choose a layer and an output path.")
+        layer, dest = self.layer.value, self.destination()
+        if layer is None or dest is None:
+            show_error("Choose a layer, a folder and a name.")
             return None
         try:
             options = self.write_options()
         except ValueError as exc:
             show_error(str(exc))
             return None
-        if Path(dest).exists():
-            from ngffkit.napari._writer import confirm_overwrite
-
-            if not confirm_overwrite(dest):
-                show_error(f"Not written: {dest} already exists.")
+        overwrite = False
+        if dest.exists() or dest.is_symlink():
+            if not confirm_replace(str(dest)):
+                self.status.value = f"kept {dest.name}: nothing written"
                 return None
-            options["overwrite"] = True
-        self._cancel = False
+            overwrite = True
+        labels = self._labels_for(layer)
+        self._cancel.clear()
         self.run_button.enabled, self.cancel_button.enabled = False, True
         self.status.value = "writing…"
-        self.progress = progress(total=0, desc=f"OME-Zarr: {Path(dest).name}")
-        self.worker = self._write(layer, dest, options)
+        self.progress = progress(total=0, desc=f"Exporting {dest.name}")
+        self.worker = self._write(layer, labels, str(dest), overwrite, options)
         self.worker.yielded.connect(self._on_progress)
         self.worker.returned.connect(self._done)
         self.worker.errored.connect(self._failed)
         self.worker.start()
         return self.worker
 
+    def _labels_for(self, layer: Any) -> list[Any]:
+        if not isinstance(layer, Image) or not self.with_labels.value or layer.rgb:
+            return []
+        shape = _convert.levels_of(layer.data)[0].shape
+        return [other for other in self.viewer.layers
+                if isinstance(other, Labels) and tuple(_convert.levels_of(other.data)[0].shape) == tuple(shape)]  # fmt: skip
+
     def cancel(self, *_: Any) -> None:
-        self._cancel = True
+        self._cancel.set()
         self.status.value = "cancelling…"
 
-    @thread_worker
-    def _write(self, layer: Any, dest: str, options: dict[str, Any]) -> Any:
+    @thread_worker(ignore_errors=True)
+    def _write(self, layer: Any, labels: list[Any], dest: str, overwrite: bool, options: dict[str, Any]) -> Any:
         """Yields (done, total) while a helper thread writes; returns the path, or None when cancelled.
 
-        The write itself runs in a plain thread so that its progress callback can feed a queue; this
-        generator passes each update to the main thread (``yielded``), where napari's progress bar lives.
-        """
-        data = layer.data if not layer.multiscale else list(layer.data)
-        base = data[0] if isinstance(data, list) else data
-        axes = _axes({"axis_labels": layer.axis_labels, "units": getattr(layer, "units", None)}, len(base.shape))
-        if isinstance(layer, Labels) and options["method"] not in LABEL_SAFE_METHODS:
-            options["method"] = "mode"
+        The write runs in a plain thread so that its progress callback can feed a queue; this generator hands
+        each update to the main thread (``yielded``), where napari's progress bar lives."""
         updates: queue.Queue[tuple[str, Any]] = queue.Queue()
+        pair = (layer.data, _layer_meta(layer))
 
         def report(done: int, total: int) -> None:
-            if self._cancel:
-                raise Cancelled
+            if self._cancel.is_set():
+                raise ngffkit.WriteCancelled("cancelled", where=dest)
             updates.put(("progress", (done, total)))
 
         def write() -> None:
             try:
-                ngffkit.write_image(data, dest, axes=axes, scale=list(layer.scale), translation=list(layer.translate),
-                                    name=layer.name, progress=report, **options)  # fmt: skip
                 if isinstance(layer, Labels):
-                    ngffkit.write_labels(base, dest, layer.name, colors="auto", method=options["method"])
+                    _convert.write_label_image(dest, *pair, overwrite=overwrite, progress=report, **options)
+                else:
+                    _convert.write_images(dest, [pair], overwrite=overwrite, progress=report, **options)
+                    for other in labels:
+                        _convert.write_labels_into(dest, other.data, _layer_meta(other), overwrite=False)
                 updates.put(("done", dest))
+            except ngffkit.WriteCancelled:
+                updates.put(("cancelled", None))
             except BaseException as exc:
-                shutil.rmtree(dest, ignore_errors=True)  # never leave a partial write behind
-                updates.put(("cancelled" if isinstance(exc, Cancelled) else "error", exc))
+                updates.put(("error", exc))
 
         threading.Thread(target=write, name="ngffkit-export", daemon=True).start()
         while True:
@@ -196,14 +233,20 @@ class PyramidWidget(Container):
         self._finish()
         if dest is None:
             self.status.value = "cancelled: nothing was kept"
-            show_info("Pyramid export cancelled; nothing was kept.")
+            show_info("Export cancelled; nothing was kept.")
             return
         self.status.value = f"written: {dest}"
-        show_info(f"Wrote OME-Zarr {dest}")
+        show_info(f"Exported {Path(dest).name}")
         if self.open_result.value:
             self.viewer.open(dest, plugin="ngffkit")
 
     def _failed(self, exc: BaseException) -> None:
         self._finish()
-        self.status.value = f"failed: {exc}"
-        show_error(f"Pyramid export failed: {exc}")
+        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else f"{type(exc).__name__}: {exc}"
+        self.status.value = f"not exported: {reason}"
+        show_error(f"Not exported: {reason}")
+
+
+def _layer_meta(layer: Any) -> dict[str, Any]:
+    """What napari hands a writer for this layer (its ``as_layer_data_tuple`` metadata)."""
+    return dict(layer.as_layer_data_tuple()[1])

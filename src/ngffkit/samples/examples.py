@@ -1,21 +1,30 @@
-"""Small example datasets written with ngffkit's own writer: coins with labels, a synthetic plate."""
+"""Small example datasets written with ngffkit's own writer: coins with labels, a synthetic plate, a time-lapse.
+
+Each writes to a path (and returns it as a :class:`pathlib.Path`) or into a zarr store given as an object (and
+returns that store): napari's sample data lives in memory, and leaves no folder behind.
+"""
 
 from __future__ import annotations
 
+import os
 import pathlib
 from collections.abc import Sequence
+from typing import Any
 
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.samples import data
+from ngffkit.store.location import Location
 from ngffkit.writer import write_field, write_image, write_labels
 from ngffkit.writer import write_plate as write_plate_layout
 
 
-def write_coins(
-    path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, levels: int = 3, overwrite: bool = False
-) -> pathlib.Path:
+def _result(dest: Any) -> Any:
+    return pathlib.Path(dest) if isinstance(dest, str | os.PathLike) else dest
+
+
+def write_coins(path: Any, version: str | Format = DEFAULT_WRITE, *, levels: int = 3, overwrite: bool = False) -> Any:
     """The coins photo as a 2D pyramid with a ``coins`` label image (one label per coin)."""
-    path = pathlib.Path(path)
+    path = _result(path)
     image = data.coins()
     write_image(image, path, axes="yx", scale=0.5, units="micrometer", levels=levels, chunks=(256, 256),
                 version=get_format(version), name="coins", overwrite=overwrite,
@@ -25,7 +34,7 @@ def write_coins(
 
 
 def write_plate(
-    path: str | pathlib.Path,
+    path: Any,
     version: str | Format = DEFAULT_WRITE,
     *,
     rows: str = "AB",
@@ -33,10 +42,10 @@ def write_plate(
     fields: int = 2,
     labels: bool = False,
     overwrite: bool = False,
-) -> pathlib.Path:
+) -> Any:
     """A small synthetic plate: every well has ``fields`` 2-channel fields with 2 levels, and with ``labels``
     a ``cells`` label image per field (the blob, labelled 1 + well index)."""
-    path = pathlib.Path(path)
+    path = _result(path)
     fmt = get_format(version)
     wells = [f"{r}/{c}" for r in rows for c in columns]
     write_plate_layout(path, list(rows), list(columns), wells, fields=fields, name="demo plate", version=fmt,
@@ -51,16 +60,15 @@ def write_plate(
                         levels=2, channels=channels, name=f"{well.replace('/', '')} field {f}")  # fmt: skip
             if labels:
                 value = int(cells.max())
-                write_labels(cells, path / well / str(f), "cells", colors={value: (255, 64, 0, 255)})
+                field = Location.of(path, mode="w").child(well).child(str(f))
+                write_labels(cells, field, "cells", colors={value: (255, 64, 0, 255)})
     return path
 
 
-def write_timelapse(
-    path: str | pathlib.Path, version: str | Format = DEFAULT_WRITE, *, overwrite: bool = False
-) -> pathlib.Path:
+def write_timelapse(path: Any, version: str | Format = DEFAULT_WRITE, *, overwrite: bool = False) -> Any:
     """A 5D (t, c, z, y, x) time-lapse of drifting cells with a ``cells`` label image (see
     :func:`ngffkit.samples.data.timelapse`); z is sampled at twice the xy spacing, time points are 30 s apart."""
-    path = pathlib.Path(path)
+    path = _result(path)
     image, cells = data.timelapse()
     write_image(image, path, axes=data.TIMELAPSE_AXES, version=get_format(version), name="time-lapse", overwrite=overwrite,
                 scale={"t": 30.0, "z": 1.0, "y": 0.5, "x": 0.5},

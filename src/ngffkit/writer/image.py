@@ -39,8 +39,8 @@ from ngffkit.metadata.multiscales import scale_translation_transforms
 from ngffkit.reader import open as open_node
 from ngffkit.store import ozx, places
 from ngffkit.store.location import Location
-from ngffkit.writer import destination, options, pyramid
-from ngffkit.writer.progress import run_with_progress
+from ngffkit.writer import choices, destination, options, pyramid
+from ngffkit.writer.progress import Ticker, reporting, run_with_progress
 from ngffkit.writer.sources import as_dask, lazy_view, refuse_overlap, source_places
 
 Target = str | os.PathLike[str] | Store | Location
@@ -179,8 +179,9 @@ class MultiscaleJob:
         depth = pyramid.superblock_depth(plan, units, self.levels[0].dtype.itemsize, SUPERBLOCK_BYTES)
         return (depth, pyramid.superblock_shape(plan, units, depth)) if depth else None
 
-    def _region_writer(self, depth: int, upto: int) -> Callable[..., np.ndarray]:
-        """A block function writing levels 0..upto-1 of its level-0 region and returning level ``depth``."""
+    def _region_writer(self, depth: int, upto: int, ticker: Ticker | None) -> Callable[..., np.ndarray]:
+        """A block function writing levels 0..upto-1 of its level-0 region and returning level ``depth``
+        (``ticker`` counts the regions written, so that progress moves region by region)."""
         plan, arrays, method = self.plan, self._targets, self.method
         assert plan is not None
 
@@ -191,11 +192,13 @@ class MultiscaleJob:
             for k in range(upto):
                 offset = [s // c for s, c in zip(start, plan[k].cumulative, strict=True)]
                 arrays[k][tuple(slice(o, o + n) for o, n in zip(offset, chain[k].shape, strict=True))] = chain[k]
+            if ticker is not None:
+                ticker.tick()
             return chain[depth]
 
         return write_region
 
-    def _level_m(self, depth: int, region: tuple[int, ...], upto: int) -> da.Array:
+    def _level_m(self, depth: int, region: tuple[int, ...], upto: int, ticker: Ticker | None = None) -> da.Array:
         assert self.plan is not None
         # views of the caller's array when it is in memory
         in_memory = isinstance(self.source, np.ndarray)
@@ -205,7 +208,7 @@ class MultiscaleJob:
             for axis, f in zip(base.chunks, self.plan[depth].cumulative, strict=True)
         )
         meta = np.empty((0,) * base.ndim, base.dtype)
-        return da.map_blocks(self._region_writer(depth, upto), base, chunks=chunks, dtype=base.dtype, meta=meta)
+        return da.map_blocks(self._region_writer(depth, upto, ticker), base, chunks=chunks, dtype=base.dtype, meta=meta)
 
     def _tail(self, level_m: da.Array, depth: int) -> list[da.Array]:
         assert self.plan is not None
@@ -240,22 +243,21 @@ class MultiscaleJob:
             run_with_progress(self.graph(), progress, self._label())
             return
         depth, region = blocks
-        written = self._level_m(depth, region, upto=depth + 1)
-        one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
-        markers = da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool)
-        tasks = list(markers.to_delayed().ravel())
-        wave = 2 * _worker_count()
-        report = progress if callable(progress) else None
-        for start in range(0, len(tasks), wave):
-            dask.compute(*tasks[start : start + wave])
-            if report is not None:
-                report(min(start + wave, len(tasks)), len(tasks) + 1)
-        if depth + 1 < len(self.levels):
-            level_m = da.from_zarr(self._arrays[depth])
-            tail = self._tail(level_m, depth)
-            dask.compute(da.store(tail[1:], self._targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
-        if report is not None:
-            report(len(tasks) + 1, len(tasks) + 1)
+        with reporting(progress, self._label()) as report:
+            ticker = Ticker(report)
+            written = self._level_m(depth, region, upto=depth + 1, ticker=ticker)
+            one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
+            markers = da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool)
+            tasks = list(markers.to_delayed().ravel())
+            wave = 2 * _worker_count()
+            ticker.start(len(tasks) + 1)  # the regions, then the small deeper levels
+            for start in range(0, len(tasks), wave):
+                dask.compute(*tasks[start : start + wave])
+            if depth + 1 < len(self.levels):
+                level_m = da.from_zarr(self._arrays[depth])
+                tail = self._tail(level_m, depth)
+                dask.compute(da.store(tail[1:], self._targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
+            ticker.tick()
 
     def _label(self) -> str:
         return "writing " + self.location.url.rsplit("/", 1)[-1]
@@ -331,8 +333,8 @@ def plan_job(
     image_label: ImageLabel | None = None,
 ) -> MultiscaleJob:
     """Check every argument and lay the pyramid out lazily; nothing is written here."""
-    if method not in pyramid.METHODS:
-        raise InvalidArgument(f"unknown method {method!r} (choose from {', '.join(pyramid.METHODS)})")
+    if method not in choices.METHODS:
+        raise InvalidArgument(f"unknown method {method!r} (choose from {', '.join(choices.METHODS)})")
     given_levels = [as_dask(d) for d in data] if isinstance(data, list | tuple) else None
     base = given_levels[0] if given_levels else as_dask(data)
     options.check_shape(base.shape)

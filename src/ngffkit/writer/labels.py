@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 
 from ngffkit.errors import InvalidArgument, NGFFError
-from ngffkit.formats import Format
+from ngffkit.formats import DEFAULT_WRITE, Format
 from ngffkit.metadata import ImageLabel, LabelColor, LabelProperties, OMEMetadata, parse_attributes
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
 from ngffkit.store import places
 from ngffkit.store.location import Location
-from ngffkit.writer import destination, pyramid
+from ngffkit.writer import choices, destination, options
 from ngffkit.writer.image import Progress, Target, plan_job, target_format
 from ngffkit.writer.sources import as_dask, refuse_overlap, source_places
 
@@ -43,6 +43,15 @@ def _properties(properties: Any) -> tuple[LabelProperties, ...]:
     return tuple(
         LabelProperties(p["label-value"], {k: x for k, x in p.items() if k != "label-value"}) for p in properties
     )
+
+
+def _integer_labels(data: Any) -> Any:
+    """Label values as integers: booleans become 0/1; anything else that is not an integer is refused."""
+    if data.dtype == bool:
+        return data.astype(np.uint8)
+    if not np.issubdtype(data.dtype, np.integer):
+        raise InvalidArgument(f"labels must be integers, not {data.dtype}")
+    return data
 
 
 def _label_axes(image: Image, ndim: int) -> list[int]:
@@ -77,20 +86,16 @@ def write_labels(
     to RGBA (0-255), or is "auto" (a fixed palette over the values found at the lowest level);
     ``properties`` maps label values to dicts. Existing entries of the ``labels`` group are kept.
     """
-    if method not in pyramid.LABEL_SAFE_METHODS:
+    if method not in choices.LABEL_SAFE_METHODS:
         raise InvalidArgument(
-            f"method {method!r} would invent label values; use one of {', '.join(pyramid.LABEL_SAFE_METHODS)}"
+            f"method {method!r} would invent label values; use one of {', '.join(choices.LABEL_SAFE_METHODS)}"
         )
     # The store as given (a MemoryStore, an fsspec store with its settings): labels go exactly there.
     image_location = Location.of(image_dest, storage_options=storage_options, mode="w")
     image = open_node(image_location)
     if not isinstance(image, Image) or image.is_label:
         raise InvalidArgument(f"labels can only be added to an image, not to a {image.kind}")
-    data = as_dask(labels)
-    if data.dtype == bool:
-        data = data.astype(np.uint8)
-    if not np.issubdtype(data.dtype, np.integer):
-        raise InvalidArgument(f"labels must be integers, not {data.dtype}")
+    data = _integer_labels(as_dask(labels))
     keep = _label_axes(image, data.ndim)
     expected = tuple(image.shapes[0][i] for i in keep)
     if tuple(data.shape) != expected:
@@ -136,3 +141,50 @@ def register_label(group: Location, name: str, fmt: Format) -> None:
         names.append(name)
     out = OMEMetadata(format=fmt, labels=tuple(names), foreign=meta.foreign, extra=meta.extra)
     group.write_group(out.to_attributes(fmt), fmt.zarr_format)
+
+
+def write_label_image(
+    labels: Any,
+    dest: Target,
+    *,
+    axes: options.AxesLike = None,
+    scale: float | Sequence[float] | Mapping[str, float] | None = None,
+    translation: Sequence[float] | Mapping[str, float] | None = None,
+    units: str | Mapping[str, str] | None = None,
+    name: str | None = None,
+    colors: Mapping[int, Sequence[float]] | Sequence[Mapping[str, Any]] | str | None = "auto",
+    properties: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = None,
+    levels: int | None = None,
+    scale_factors: Any = None,
+    method: str = "mode",
+    chunks: Sequence[int] | None = None,
+    shards: Sequence[int] | None = None,
+    compressor: Any = "zstd",
+    version: str | Format = DEFAULT_WRITE,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    progress: Progress = None,
+) -> Image:
+    """Write a segmentation on its own, as a label image at ``dest`` (``multiscales`` + ``image-label``, no source
+    image): it opens as one labels layer, with its colours and properties. Use :func:`write_labels` to add labels
+    to an existing image instead."""
+    if method not in choices.LABEL_SAFE_METHODS:
+        raise InvalidArgument(
+            f"method {method!r} would invent label values; use one of {', '.join(choices.LABEL_SAFE_METHODS)}"
+        )
+    data = _integer_labels(as_dask(labels))
+    fmt, build_fmt = target_format(version)
+    location = Location.of(dest, storage_options=storage_options, mode="w")
+    job = plan_job(
+        data, location, fmt=fmt, build_fmt=build_fmt, axes=axes, scale=scale, translation=translation, units=units,
+        levels=levels, scale_factors=scale_factors, method=method, chunks=chunks, shards=shards,
+        compressor=compressor, name=name,
+        image_label=ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image=None),
+    )  # fmt: skip
+    job.auto_label_colors = colors == "auto"
+    refuse_overlap(places.of_store(location.store, location.path), source_places(labels), where=location.url)
+    with destination.storage_errors(location.url):
+        job.run(destination.take(location, overwrite), progress, compute=True)
+    image = open_node(location)
+    assert isinstance(image, Image)
+    return image

@@ -1,0 +1,237 @@
+"""napari layers to ngffkit writes, keeping what makes the view.
+
+Shared by the writer contributions (File > Save) and the export widget. A layer arrives as napari hands it to a
+writer: ``(data, meta)`` where ``data`` is an array, or a ``MultiScaleData`` of levels for a multiscale layer, and
+``meta`` holds its display (name, colormap, contrast limits, visibility) and placement (scale, translate, axis
+labels, units). Scale, translation, axis names and units go into the multiscale metadata; name, colour, contrast
+limits and visibility into ``omero``; label colours (for every value present) and features into ``image-label``.
+Several image layers of one shape become the channels of one image, and RGB layers three or four channels that
+read back as RGB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from napari.utils.colormaps import ensure_colormap
+
+import ngffkit
+from ngffkit.errors import InvalidArgument
+from ngffkit.layers import RGB_COLORS, RGB_NAMES
+from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+
+LayerPair = tuple[Any, dict[str, Any]]
+#: Axis names for layers napari gave no labels, by dimensionality.
+_DEFAULT_AXES = {2: "yx", 3: "zyx", 4: "tzyx", 5: "tczyx"}
+
+
+def levels_of(data: Any) -> list[Any]:
+    """A layer's levels, highest resolution first: napari's ``MultiScaleData`` and lists of levels alike."""
+    if isinstance(data, Sequence) and not isinstance(data, str | bytes):
+        return list(data)
+    return [data]
+
+
+def pyramid_factors(levels: Sequence[Any], names: Sequence[str]) -> list[dict[str, int]] | None:
+    """The pyramid a multiscale layer came with, as cumulative per-axis factors (so the copy has the same levels);
+    None for a single level."""
+    if len(levels) < 2:
+        return None
+    base = np.shape(levels[0])
+    return [
+        {n: max(1, round(b / s)) for n, b, s in zip(names, base, np.shape(level), strict=True) if round(b / s) > 1}
+        or {names[-1]: 1}
+        for level in levels[1:]
+    ]
+
+
+def axes_for(meta: dict[str, Any], ndim: int) -> list[dict[str, Any]]:
+    """NGFF axes from the layer's axis labels and units (napari's defaults, ``-2``/``-1``, become y, x, ...)."""
+    labels = [str(a) for a in (meta.get("axis_labels") or ())][-ndim:]
+    units = [str(u) for u in (meta.get("units") or ())][-ndim:]
+    unnamed = all(a.startswith("axis") or a.lstrip("-").isdigit() for a in labels)
+    if len(labels) != ndim or unnamed or len(set(labels)) != ndim:
+        labels = list(_DEFAULT_AXES.get(ndim, "yx"))[-ndim:]
+    axes = []
+    for i, name in enumerate(labels):
+        kind = CLASSIC_AXIS_TYPES.get(name.lower()) or "space"
+        axis: dict[str, Any] = {"name": name, "type": kind}
+        unit = units[i] if i < len(units) else None
+        if unit and unit not in ("pixel", "dimensionless") and kind in ("space", "time"):
+            axis["unit"] = unit
+        axes.append(axis)
+    spaces = [a for a in axes if a["type"] == "space"]
+    for extra in spaces[: max(0, len(spaces) - 3)]:  # e.g. four unnamed axes: only the last three are space
+        extra["type"] = "time" if not any(a["type"] == "time" for a in axes) else "channel"
+    return axes
+
+
+def color_hex(colormap: Any) -> str | None:
+    """The colour a channel's colormap ends in, as RRGGBB (None when napari cannot tell)."""
+    try:
+        cmap = ensure_colormap(colormap)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    r, g, b = (float(c) for c in np.asarray(cmap.colors)[-1][:3])
+    return f"{round(r * 255):02X}{round(g * 255):02X}{round(b * 255):02X}"
+
+
+def channel_of(meta: dict[str, Any]) -> dict[str, Any]:
+    limits = meta.get("contrast_limits")
+    return {
+        "label": meta.get("name") or "image",
+        "color": color_hex(meta.get("colormap")) or "FFFFFF",
+        "window": [float(limits[0]), float(limits[1])] if limits is not None else None,
+        "visible": bool(meta.get("visible", True)),
+    }
+
+
+def physical(meta: dict[str, Any], key: str, ndim: int, default: float) -> list[float]:
+    """The layer's ``scale`` or ``translate`` for its last ``ndim`` axes."""
+    given = meta.get(key)
+    values = [float(v) for v in given] if given is not None else []
+    return ([default] * ndim + values)[-ndim:]
+
+
+@dataclass
+class ImageWrite:
+    """What :func:`ngffkit.write_image` needs for some image layers, worked out before anything is written."""
+
+    levels: list[Any]
+    axes: list[dict[str, Any]]
+    scale: list[float]
+    translation: list[float]
+    channels: list[dict[str, Any]]
+    name: str | None
+    scale_factors: list[dict[str, int]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "axes": self.axes, "scale": self.scale, "translation": self.translation, "channels": self.channels,
+            "name": self.name, "scale_factors": self.scale_factors, "method": "mean",
+        }  # fmt: skip
+
+
+def image_write(images: Sequence[LayerPair]) -> ImageWrite:
+    """One image from one or more image layers: several layers become its channels (in the order given),
+    an RGB(A) layer becomes three or four channels coloured so that it reads back as RGB."""
+    if not images:
+        raise InvalidArgument("no image layer to save")
+    data, meta = images[0]
+    levels = levels_of(data)
+    if meta.get("rgb"):
+        if len(images) > 1:
+            raise InvalidArgument("an RGB layer is saved on its own, not as a channel of another image")
+        spatial = np.ndim(levels[0]) - 1
+        levels = [da.moveaxis(da.asarray(level), -1, 0) for level in levels]
+        count = np.shape(levels[0])[0]
+        channels = [{"label": RGB_NAMES[i], "color": RGB_COLORS[i], "window": [0, 255]} for i in range(count)]
+        stacked = True
+    elif len(images) == 1:
+        spatial, channels, stacked = np.ndim(levels[0]), [channel_of(meta)], False
+    else:
+        shapes = {tuple(np.shape(levels_of(d)[0])) for d, _ in images}
+        if len(shapes) != 1:
+            raise InvalidArgument(f"image layers saved together must have one shape, got {sorted(shapes)}")
+        depth = min(len(levels_of(d)) for d, _ in images)
+        levels = [da.stack([da.asarray(levels_of(d)[k]) for d, _ in images]) for k in range(depth)]
+        spatial, channels, stacked = np.ndim(levels_of(data)[0]), [channel_of(m) for _, m in images], True
+    axes = axes_for(meta, spatial)
+    scale, translation = physical(meta, "scale", spatial, 1.0), physical(meta, "translate", spatial, 0.0)
+    if stacked:  # the channel axis goes after time, before space: t, c, z, y, x
+        at = sum(1 for a in axes if a["type"] == "time")
+        axes.insert(at, {"name": "c", "type": "channel"})
+        scale.insert(at, 1.0)
+        translation.insert(at, 0.0)
+        if at:
+            levels = [da.moveaxis(level, 0, at) for level in levels]
+    names = [a["name"] for a in axes]
+    return ImageWrite(
+        levels=levels, axes=axes, scale=scale, translation=translation, channels=channels, name=meta.get("name"),
+        scale_factors=pyramid_factors(levels, names),
+    )  # fmt: skip
+
+
+def label_colors(data: Any, meta: dict[str, Any]) -> dict[int, tuple[int, int, int, int]] | None:
+    """The colour napari shows for every label value present (read on the smallest level), as RGBA 0-255."""
+    colormap = meta.get("colormap")
+    if colormap is None or not hasattr(colormap, "map"):
+        return None
+    levels = levels_of(data)
+    values = np.unique(np.asarray(levels[-1]))
+    values = values[values != 0]
+    if not values.size:
+        return None
+    rgba = np.asarray(colormap.map(values), dtype=float).reshape(len(values), -1)
+    return {int(v): tuple(round(float(c) * 255) for c in color[:4]) for v, color in zip(values, rgba, strict=True)}  # type: ignore[misc]
+
+
+def label_properties(meta: dict[str, Any]) -> dict[int, dict[str, Any]] | None:
+    """Per-label properties from the layer's features (one row per label, the value in ``index``)."""
+    features = meta.get("features")
+    if features is None or not hasattr(features, "columns") or "index" not in features.columns or features.empty:
+        return None
+    columns = [c for c in features.columns if c != "index"]
+    out: dict[int, dict[str, Any]] = {}
+    for row in features.itertuples(index=False):
+        record = row._asdict()
+        value = record.pop("index")
+        if isinstance(value, int | np.integer) and columns:
+            out[int(value)] = {c: _plain(record[c]) for c in columns}
+    return out or None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def label_name(meta: dict[str, Any]) -> str:
+    """The label image's name: the one it was read under (kept in the layer's metadata), else the layer's."""
+    kept = (meta.get("metadata") or {}).get("ngff_label")
+    return str(kept or meta.get("name") or "labels")
+
+
+# --- the writes ----------------------------------------------------------------------------------------------
+
+
+def write_images(path: str, images: Sequence[LayerPair], *, overwrite: bool, **options: Any) -> Any:
+    """Image layers as one OME-Zarr image at ``path``. ``options`` (version, levels, scale_factors, method,
+    chunks, shards, compressor, progress) override what the layers say; a multiscale layer keeps its levels."""
+    plan = image_write(images)
+    arguments = plan.arguments()
+    if options.get("levels") is not None or options.get("scale_factors") is not None:
+        arguments.pop("scale_factors")  # the user's pyramid, not the source's
+    arguments.update({k: v for k, v in options.items() if v is not None})
+    return ngffkit.write_image(plan.levels[0], path, overwrite=overwrite, **arguments)
+
+
+def write_labels_into(image_path: str, data: Any, meta: dict[str, Any], *, overwrite: bool, **options: Any) -> Any:
+    """A labels layer as a label image of the image at ``image_path``, with the colours it shows."""
+    levels = levels_of(data)
+    return ngffkit.write_labels(
+        levels[0], image_path, label_name(meta), overwrite=overwrite,
+        colors=label_colors(data, meta) or "auto", properties=label_properties(meta),
+        **{k: v for k, v in options.items() if v is not None},
+    )  # fmt: skip
+
+
+def write_label_image(path: str, data: Any, meta: dict[str, Any], *, overwrite: bool, **options: Any) -> Any:
+    """A labels layer on its own: a label image that reopens as just this labels layer."""
+    levels = levels_of(data)
+    ndim = len(np.shape(levels[0]))
+    axes = axes_for(meta, ndim)
+    arguments: dict[str, Any] = {
+        "axes": axes, "scale": physical(meta, "scale", ndim, 1.0), "translation": physical(meta, "translate", ndim, 0.0),
+        "name": meta.get("name") or label_name(meta), "colors": label_colors(data, meta) or "auto",
+        "properties": label_properties(meta),
+        "scale_factors": pyramid_factors(levels, [a["name"] for a in axes]),
+    }  # fmt: skip
+    if options.get("levels") is not None or options.get("scale_factors") is not None:
+        arguments.pop("scale_factors")
+    arguments.update({k: v for k, v in options.items() if v is not None})
+    return ngffkit.write_label_image(levels[0], path, overwrite=overwrite, **arguments)

@@ -1,0 +1,209 @@
+"""Saving from napari the way people do -- File > Save Layers with the ngffkit writer (``viewer.layers.save``) --
+for layers opened from OME-Zarr and layers made in napari; reopening shows the same view."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ngffkit
+from ngffkit.samples.examples import write_coins, write_timelapse
+
+from ..hardening.test_data_safety import fingerprint
+from .conftest import notification_count, notifications_since
+
+#: napari's own labels for unnamed axes, and the NGFF names ngffkit saves them under.
+NAPARI_DEFAULT_AXES = {("-2", "-1"): ("y", "x"), ("-3", "-2", "-1"): ("z", "y", "x")}
+
+
+def view_of(layer: Any) -> dict[str, Any]:
+    """What a person sees of a layer (its pixels are compared separately). Axes napari left unnamed ("-2", "-1")
+    count as the names they are saved under (y, x): NGFF axes have names."""
+    axes = tuple(layer.axis_labels)
+    view: dict[str, Any] = {
+        "type": type(layer).__name__, "name": layer.name, "visible": layer.visible, "ndim": layer.ndim,
+        "scale": [round(float(s), 6) for s in layer.scale], "translate": [round(float(t), 6) for t in layer.translate],
+        "axis_labels": NAPARI_DEFAULT_AXES.get(axes, axes), "units": tuple(str(u) for u in layer.units),
+    }  # fmt: skip
+    if type(layer).__name__ == "Image":
+        view["rgb"] = layer.rgb
+        view["contrast_limits"] = [round(float(c), 3) for c in layer.contrast_limits]
+        view["color"] = tuple(np.round(layer.colormap.colors[-1][:3], 3))
+    return view
+
+
+def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two screenshots show the same picture: what is drawn (the canvas around it may differ in size) compared
+    at a common size."""
+    from skimage.transform import resize
+
+    def drawn(x: np.ndarray) -> np.ndarray:
+        rgb = x[..., :3].astype(float)
+        rows, columns = np.nonzero(rgb.max(axis=-1) > 8)
+        return resize(rgb[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1], (96, 96), anti_aliasing=True)
+
+    return float(np.abs(drawn(a) - drawn(b)).mean()) < 3
+
+
+def label_colours(layer: Any, values: list[int]) -> np.ndarray:
+    return np.round(np.asarray(layer.colormap.map(np.array(values))), 3)
+
+
+def pixels(layer: Any) -> np.ndarray:
+    data = layer.data[0] if layer.multiscale else layer.data
+    return np.asarray(data)
+
+
+def save_and_reopen(viewer: Any, layers: list[Any], path: pathlib.Path) -> list[Any]:
+    viewer.layers.selection = set(layers)
+    written = viewer.layers.save(str(path), selected=True, plugin="ngffkit")
+    assert written == [str(path)], written
+    assert ngffkit.validate(path).valid, ngffkit.validate(path).findings
+    viewer.layers.clear()
+    return viewer.open(str(path), plugin="ngffkit")
+
+
+def test_image_and_labels_opened_from_ome_zarr_round_trip(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    source = write_coins(tmp_path / "coins.zarr")
+    opened = viewer.open(str(source), plugin="ngffkit")  # multiscale layers: napari hands writers MultiScaleData
+    image, labels = opened
+    before = [view_of(layer) for layer in opened]
+    colours = label_colours(labels, [1, 5, 20])
+    data = [pixels(layer) for layer in opened]
+    levels = len(image.data)
+    reopened = save_and_reopen(viewer, list(opened), tmp_path / "copy.ome.zarr")
+    assert [view_of(layer) for layer in reopened] == before
+    for layer, expected in zip(reopened, data, strict=True):
+        np.testing.assert_array_equal(pixels(layer), expected)
+    assert len(reopened[0].data) == levels  # the pyramid keeps its levels
+    np.testing.assert_array_equal(label_colours(reopened[1], [1, 5, 20]), colours)
+
+
+def test_one_image_layer_and_one_labels_layer_saved_alone(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    image, labels = viewer.open(str(write_coins(tmp_path / "coins.zarr")), plugin="ngffkit")
+    image_view, labels_view, labels_pixels = view_of(image), view_of(labels), pixels(labels)
+    (alone,) = save_and_reopen(viewer, [image], tmp_path / "image-only.zarr")
+    assert view_of(alone) == image_view
+    image, labels = viewer.open(str(tmp_path / "coins.zarr"), plugin="ngffkit")
+    reopened = save_and_reopen(viewer, [labels], tmp_path / "labels-only.zarr")
+    assert [type(layer).__name__ for layer in reopened] == ["Labels"]  # no grey image beside the labels
+    assert view_of(reopened[0]) == labels_view
+    np.testing.assert_array_equal(pixels(reopened[0]), labels_pixels)
+
+
+def test_layers_made_in_napari_round_trip(make_napari_viewer, tmp_path: pathlib.Path, shoot) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    coins = ngffkit.samples.data.coins()
+    viewer.add_image(coins, name="coins", scale=(0.5, 0.5), translate=(10.0, 20.0), colormap="magenta",
+                     contrast_limits=(10, 200), axis_labels=("y", "x"), units=("micrometer", "micrometer"))  # fmt: skip
+    cells = viewer.add_labels(
+        ngffkit.samples.data.coins_labels(), name="cells", scale=(0.5, 0.5), translate=(10.0, 20.0)
+    )
+    before = [view_of(layer) for layer in viewer.layers]
+    values = [int(v) for v in np.unique(cells.data) if v]
+    colours = label_colours(cells, values)  # napari's own cyclic colours
+    shot = shoot(viewer, "before")
+    reopened = save_and_reopen(viewer, list(viewer.layers), tmp_path / "made.ome.zarr")
+    # labels saved with an image take its axes: their units become the image's
+    assert [view_of(layer) for layer in reopened] == [before[0], {**before[1], "units": before[0]["units"]}]
+    np.testing.assert_array_equal(label_colours(reopened[1], values), colours)
+    np.testing.assert_array_equal(pixels(reopened[0]), coins)
+    assert same_picture(shoot(viewer, "after"), shot)
+
+
+def test_two_image_layers_and_labels_become_one_image(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    first = viewer.add_image(rng.integers(0, 1000, (2, 60, 80), dtype=np.uint16), name="DAPI", colormap="blue",
+                             contrast_limits=(0, 900), axis_labels=("z", "y", "x"))  # fmt: skip
+    second = viewer.add_image(rng.integers(0, 1000, (2, 60, 80), dtype=np.uint16), name="GFP", colormap="green",
+                              contrast_limits=(5, 700), axis_labels=("z", "y", "x"))  # fmt: skip
+    labels = viewer.add_labels(
+        rng.integers(0, 4, (2, 60, 80), dtype=np.uint8), name="nuclei", axis_labels=("z", "y", "x")
+    )
+    views = [view_of(layer) for layer in (first, second, labels)]
+    reopened = save_and_reopen(viewer, [first, second, labels], tmp_path / "stack.zarr")
+    assert [layer.name for layer in reopened] == ["DAPI", "GFP", "nuclei"]
+    assert [view_of(layer) for layer in reopened] == [{**v, "visible": True} for v in views]
+    np.testing.assert_array_equal(pixels(reopened[1]), np.asarray(second.data))
+
+
+def test_the_5d_time_lapse_round_trips(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    opened = viewer.open(str(write_timelapse(tmp_path / "t.zarr")), plugin="ngffkit")
+    before = [view_of(layer) for layer in opened]
+    data = [pixels(layer) for layer in opened]
+    reopened = save_and_reopen(viewer, list(opened), tmp_path / "copy.zarr")
+    assert [view_of(layer) for layer in reopened] == before
+    for layer, expected in zip(reopened, data, strict=True):
+        np.testing.assert_array_equal(pixels(layer), expected)
+    assert ngffkit.open(tmp_path / "copy.zarr").axis_names == ("t", "c", "z", "y", "x")
+
+
+def test_rgb_comes_back_as_rgb(make_napari_viewer, tmp_path: pathlib.Path, shoot) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    astronaut = np.moveaxis(ngffkit.samples.data.astronaut(), 0, -1)
+    layer = viewer.add_image(astronaut, name="astronaut", rgb=True)
+    before, shot = view_of(layer), shoot(viewer, "before")
+    (reopened,) = save_and_reopen(viewer, [layer], tmp_path / "rgb.zarr")
+    assert view_of(reopened) == before and reopened.rgb
+    np.testing.assert_array_equal(pixels(reopened), astronaut)
+    assert same_picture(shoot(viewer, "after"), shot)
+
+
+def test_saving_over_existing_data_asks_and_never_destroys_the_source(
+    make_napari_viewer, tmp_path: pathlib.Path, answer_dialogs
+) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    coins = write_coins(tmp_path / "coins.zarr")
+    other = tmp_path / "other.zarr"
+    ngffkit.write_image(np.ones((32, 32), np.uint8), other)
+    image, _ = viewer.open(str(coins), plugin="ngffkit")
+    viewer.layers.selection = {image}
+    untouched = fingerprint(tmp_path)
+    asked = answer_dialogs("No")
+    assert viewer.layers.save(str(other), selected=True, plugin="ngffkit") == []
+    assert len(asked) == 1 and fingerprint(tmp_path) == untouched
+    answer_dialogs("Yes")
+    start = notification_count()
+    assert viewer.layers.save(str(coins), selected=True, plugin="ngffkit") == []  # its own source
+    said = notifications_since(start)
+    assert any(s.startswith("Not saved: the output overlaps the input") for s in said), said
+    assert fingerprint(tmp_path) == untouched
+    assert viewer.layers.save(str(other), selected=True, plugin="ngffkit") == [str(other)]
+    assert ngffkit.open(other).shapes[0] == (303, 384)
+
+
+def test_a_folder_that_is_not_zarr_is_never_replaced(
+    make_napari_viewer, tmp_path: pathlib.Path, answer_dialogs
+) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    analysis = tmp_path / "analysis.zarr"
+    analysis.mkdir()
+    (analysis / "thesis.txt").write_text("years of work")
+    viewer.add_image(np.ones((16, 16), np.uint8), name="ones")
+    answer_dialogs("Yes")
+    start = notification_count()
+    assert viewer.layers.save(str(analysis), plugin="ngffkit") == []
+    assert (analysis / "thesis.txt").read_text() == "years of work" and len(list(analysis.iterdir())) == 1
+    assert any("not zarr" in s for s in notifications_since(start))
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_labels_added_to_an_existing_image(make_napari_viewer, tmp_path: pathlib.Path, version: str) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    path = tmp_path / "img.zarr"
+    ngffkit.write_image(np.zeros((32, 32), np.uint8), path, version=version)
+    mask = np.zeros((32, 32), np.uint8)
+    mask[4:9, 4:9] = 2
+    layer = viewer.add_labels(mask, name="edited")
+    viewer.layers.selection = {layer}
+    assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+    image = ngffkit.open(path)
+    assert image.label_names == ("edited",) and image.version == version
+    np.testing.assert_array_equal(image.label("edited").levels[0].compute(), mask)
