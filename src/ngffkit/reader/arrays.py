@@ -70,7 +70,9 @@ class GuardedArray:
             if _is_fancy(index):
                 return self.array.oindex[index]  # dask passes list/array indices orthogonally
             return self.array[index]
-        except NGFFError:
+        except NGFFError as exc:
+            if exc.where is None:  # raised by a codec, which does not know the array: name it
+                raise type(exc)(exc.message, where=self.url, key=exc.key) from None
             raise
         except Exception as exc:  # the codecs raise anything; all of it means the stored bytes are unusable
             raise CorruptData(f"cannot decode chunk data: {type(exc).__name__}: {exc}", where=self.url) from None

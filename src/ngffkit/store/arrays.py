@@ -16,6 +16,7 @@ from zarr.core.array import Array, AsyncArray, parse_array_metadata
 from zarr.storage import StorePath
 
 from ngffkit.errors import InvalidMetadata
+from ngffkit.store import bounded_codecs
 from ngffkit.store.limits import ReadBudget
 from ngffkit.store.location import NodeMetadata
 
@@ -27,7 +28,7 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
         doc.setdefault("zarr_format", 2)
         doc["attributes"] = node.attributes
     try:
-        metadata = parse_array_metadata(doc)
+        metadata = bounded_codecs.bound(parse_array_metadata(doc))
         async_array = AsyncArray(metadata=metadata, store_path=StorePath(node.location.store, node.location.path))
     except Exception as exc:  # zarr raises ValueError, TypeError, KeyError... for bad array metadata
         raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from None

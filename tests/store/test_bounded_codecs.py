@@ -1,0 +1,64 @@
+"""Decompression bombs inside chunks stop at the chunk's size -- and ordinary data of every codec still reads.
+
+These tests also pin the zarr internals ngffkit.store.bounded_codecs relies on (codec classes and their
+``_decode_sync`` hook, metadata dataclasses): a zarr upgrade that changes them fails here first.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pathlib
+import resource
+
+import numcodecs
+import numpy as np
+import pytest
+
+import ngffkit
+from ngffkit.store import bounded_codecs
+
+DATA = np.random.default_rng(0).integers(0, 1000, (64, 64), dtype=np.uint16)
+
+
+def chunk_file(root: pathlib.Path, version: str) -> pathlib.Path:
+    return root / "0" / ("c/0/0" if version == "0.5" else "0/0")
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+@pytest.mark.parametrize("compressor", ["zstd", "blosc", "gzip", "none"])
+def test_every_codec_still_reads(tmp_path: pathlib.Path, version: str, compressor: str) -> None:
+    shard_options = [None, (64, 64)] if version == "0.5" else [None]
+    for shards in shard_options:
+        path = tmp_path / f"{shards is not None}.zarr"
+        ngffkit.write_image(DATA, path, version=version, compressor=compressor, chunks=(32, 32), shards=shards)
+        np.testing.assert_array_equal(ngffkit.open(path).levels[0].compute(), DATA)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+@pytest.mark.parametrize(
+    ("compressor", "bomb"),
+    [
+        ("gzip", lambda: gzip.compress(b"\0" * (60 << 20), 9)),  # 61 KB that inflate to 60 MiB
+        ("zstd", lambda: numcodecs.Zstd(level=19).encode(b"\0" * (256 << 20))),  # declares 256 MiB
+        ("blosc", lambda: numcodecs.Blosc(clevel=9).encode(np.zeros(1 << 24, np.uint8))[:4096]),  # declares 16 MiB
+    ],
+)
+def test_a_bomb_in_a_chunk_stops_at_the_chunk_size(tmp_path: pathlib.Path, version: str, compressor: str, bomb) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bomb.zarr"
+    ngffkit.write_image(DATA, path, version=version, compressor=compressor, chunks=(32, 32))
+    payload = bomb()
+    assert len(payload) < 67_000  # small enough to pass the stored-size bound: the decoder must stop it
+    chunk_file(path, version).write_bytes(payload)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ngffkit.CorruptData, match=r"bomb\.zarr/0.*2048"):
+        ngffkit.open(path).levels[0].compute()
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 40, f"decoding the bomb took {grown_mib:.0f} MiB"
+
+
+def test_zstd_header_reading() -> None:
+    for size in (0, 1, 255, 256, 65_791, 65_792, 10**6, 2**33):
+        frame = numcodecs.Zstd(level=1).encode(b"\0" * min(size, 10**6)) if size <= 10**6 else None
+        if frame is not None:
+            assert bounded_codecs.zstd_declared_size(frame) == size
+    assert bounded_codecs.zstd_declared_size(b"not zstd") is None
