@@ -71,7 +71,7 @@ def test_napari_reader(case: tuple[Case, pathlib.Path]) -> None:
     pytest.importorskip("napari", reason="the napari extra is not installed")
     from napari.utils.notifications import notification_manager
 
-    from ngffkit.napari._reader import get_reader
+    from ngffkit.napari._reader import NOTHING, get_reader
 
     spec, path = case
     shown: list[str] = []
@@ -84,9 +84,8 @@ def test_napari_reader(case: tuple[Case, pathlib.Path]) -> None:
     finally:
         notification_manager.notification_ready.disconnect()
     if spec.usable:
-        assert reader is not None and layers, shown
+        assert reader is not None and layers and layers[0][0] is not None, shown
         return
-    assert reader is None or layers == []
     looks_like_zarr = path.is_dir() and any((path / name).exists() for name in ("zarr.json", ".zattrs", ".zgroup"))
     try:
         ngffkit.open(path)
@@ -95,5 +94,10 @@ def test_napari_reader(case: tuple[Case, pathlib.Path]) -> None:
         plain_zarr = True  # left to napari's other readers, silently
     except ngffkit.NGFFError:
         plain_zarr = False
-    if looks_like_zarr and not plain_zarr:
-        assert len(shown) == 1 and "dataset.zarr" in shown[0], shown  # one notification naming the file
+    if reader is None:  # declined: only what is not OME-Zarr at all, and without a word
+        assert plain_zarr or not looks_like_zarr, "broken OME-Zarr must be claimed and explained"
+        assert shown == []
+        return
+    # claimed: nothing to show, and one notification that leads with the reason and names the file
+    assert layers == NOTHING and len(shown) == 1, shown
+    assert shown[0].startswith("Could not open: ") and "dataset.zarr" in shown[0], shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -12,7 +13,8 @@ from ngffkit.cli.common import text
 
 def render(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print a description as a tree a person can read at a glance."""
-    console = console or Console(highlight=False)
+    # long paths stay whole when the output goes to a file or another program (rich crops at 80 columns)
+    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 10_000)
     tree = Tree(
         f"[bold]{text(summary['url'])}[/bold]  {summary['kind']}, NGFF {text(summary['version'])}, zarr v{summary['zarr_format']}"
     )

@@ -37,27 +37,45 @@ def looks_like_ome_zarr(path: str) -> bool:
     if not os.path.isdir(path):
         return False
     for name in ("zarr.json", ".zattrs"):
-        attributes = _attributes(os.path.join(path, name))
-        if attributes is None:
+        document = _document(path, name)
+        if document is None:
             continue
-        if attributes.get("node_type") == "array" or os.path.isfile(os.path.join(path, ".zarray")):
+        if document is _BROKEN or (name == "zarr.json" and not _plausible_v3(document)):
+            return True  # zarr metadata that cannot be read: ours to explain (napari's reader would just fail)
+        if document.get("node_type") == "array" or os.path.isfile(os.path.join(path, ".zarray")):
             return looks_like_ome_zarr(os.path.dirname(path.rstrip("/")))  # a level of an image: its image
-        inner = attributes.get("attributes", attributes) if name == "zarr.json" else attributes
-        return isinstance(inner, dict) and any(key in inner for key in OME_KEYS)
+        inner = document.get("attributes", {}) if name == "zarr.json" else document
+        if not isinstance(inner, dict):
+            return True
+        return any(key in inner for key in OME_KEYS)
     return False
 
 
-def _attributes(path: str) -> dict[str, Any] | None:
+def _plausible_v3(document: dict[str, Any]) -> bool:
+    return document.get("zarr_format") == 3 and document.get("node_type") in ("group", "array")
+
+
+#: A metadata document that exists but cannot be used (not JSON, not an object, a FIFO, a link out of the folder).
+_BROKEN: dict[str, Any] = {}
+
+
+def _document(folder: str, name: str) -> dict[str, Any] | None:
+    """The JSON object in ``folder/name``; None when there is no such file, :data:`_BROKEN` when it is unusable."""
     from ngffkit.store.jsonfile import parse_json
     from ngffkit.store.limits import Bound, current
     from ngffkit.store.local import read_regular_file
 
+    path = os.path.join(folder, name)
+    if not os.path.lexists(path):
+        return None
+    if not os.path.realpath(path).startswith(os.path.realpath(folder).rstrip(os.sep) + os.sep):
+        return _BROKEN  # a link out of the dataset: never read here
     try:
         data = read_regular_file(path, None, Bound(current().max_document_bytes, "max_document_bytes"))
         document = parse_json(data, where=path) if data is not None else None
     except (ngffkit.NGFFError, OSError):
-        return {"ome": "unreadable"}  # ours to explain: claimed, and the reader says what is wrong
-    return document if isinstance(document, dict) else None
+        return _BROKEN
+    return document if isinstance(document, dict) else _BROKEN
 
 
 def get_reader(path: str | list[str]) -> Reader | None:
