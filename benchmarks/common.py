@@ -83,3 +83,10 @@ def save(name: str, lines: list[str]) -> Path:
 
 def dump(obj: object) -> str:
     return json.dumps(obj, indent=2)
+
+
+def write_table(name: str, title: str, header: list[str], rows: list[list[str]]) -> Path:
+    """A results file: title, machine, and a markdown table."""
+    lines = [f"# {title}", "", machine(), "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return save(name, lines)

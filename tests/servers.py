@@ -78,7 +78,7 @@ class FaultPlan:
     never runs out. Actions: an HTTP status ("500", "503"), "reset" (the connection is dropped with a TCP
     reset), "stall:S" (no answer for S seconds, then a normal one), "truncate" (half the body, then the
     connection closes), "endless" (a 200 whose body never ends), "drip:S" (a 200 that sends one byte every S
-    seconds) and "gzipbomb:N" (a small gzip body that inflates to N MiB, sent as ``Content-Encoding: gzip``)."""
+    seconds), "gzip" (the file, sent gzip-encoded) and "gzipbomb:N" (a small gzip body that inflates to N MiB, sent as ``Content-Encoding: gzip``)."""
 
     rules: dict[str, list[str]]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -176,6 +176,17 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                         self.wfile.write(b"x")
                         self.wfile.flush()
                         time.sleep(float(action.removeprefix("drip:")))
+                return True
+            if action == "gzip":  # the file itself, gzip-encoded in transit (as many servers do for JSON)
+                path = self.translate_path(self.path)
+                if not os.path.isfile(path):
+                    return False
+                body = gzip.compress(pathlib.Path(path).read_bytes())
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return True
             if action.startswith("gzipbomb:"):
                 body = _gzip_zeros(int(action.removeprefix("gzipbomb:")))

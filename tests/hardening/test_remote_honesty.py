@@ -130,6 +130,12 @@ def test_html_not_found_pages_are_missing_keys(tmp_path: pathlib.Path, version: 
         assert ngffkit.validate(f"{server.url}/img.zarr").valid
 
 
+def test_bodies_sent_gzip_encoded_read_exactly(tmp_path: pathlib.Path) -> None:
+    image(tmp_path / "img.zarr")
+    with http_file_server(tmp_path, listing=False, faults=FaultPlan({"": ["always:gzip"]})) as server:
+        np.testing.assert_array_equal(ngffkit.open(f"{server.url}/img.zarr").levels[0].compute(), PIXELS)
+
+
 def test_hostile_servers_are_bounded_in_size_and_time(tmp_path: pathlib.Path) -> None:
     image(tmp_path / "img.zarr")
     plan = FaultPlan({

@@ -74,6 +74,11 @@ def check_header(codec_id: str, data: bytes, limit: int) -> None:
         raise _too_large(declared, limit, codec_id)
 
 
+def _head(chunk_bytes: Any) -> bytes:
+    """The first bytes of a zarr buffer (where stream headers are), without copying the rest."""
+    return bytes(chunk_bytes.as_numpy_array()[:32])
+
+
 def _chunk_bytes(chunk_spec: Any) -> int | None:
     try:
         itemsize = int(chunk_spec.dtype.to_native_dtype().itemsize)
@@ -95,7 +100,7 @@ class BoundedZstdCodec(ZstdCodec):
     def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
         limit = _chunk_bytes(chunk_spec)
         if limit is not None:
-            check_header("zstd", chunk_bytes.to_bytes()[:32], limit)
+            check_header("zstd", _head(chunk_bytes), limit)
         return super()._decode_sync(chunk_bytes, chunk_spec)
 
 
@@ -103,7 +108,7 @@ class BoundedBloscCodec(BloscCodec):
     def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
         limit = _chunk_bytes(chunk_spec)
         if limit is not None:
-            check_header("blosc", chunk_bytes.to_bytes()[:16], limit)
+            check_header("blosc", _head(chunk_bytes), limit)
         return super()._decode_sync(chunk_bytes, chunk_spec)
 
 
@@ -120,12 +125,12 @@ class BoundedNumcodec(Codec):
         return self.inner.encode(buf)
 
     def decode(self, buf: Any, out: Any = None) -> Any:
-        data = bytes(np.asarray(buf).view(np.uint8).ravel()) if not isinstance(buf, bytes | bytearray) else bytes(buf)
         kind = self.inner.codec_id
+        view = numcodecs.compat.ensure_contiguous_ndarray(buf).view(np.uint8).reshape(-1)
         if kind in ("gzip", "zlib"):
-            inflated = inflate(data, self.limit, wbits=47 if kind == "gzip" else 15, codec=kind)
+            inflated = inflate(view.tobytes(), self.limit, wbits=47 if kind == "gzip" else 15, codec=kind)
             return numcodecs.compat.ndarray_copy(inflated, out) if out is not None else inflated
-        check_header(kind, data[:32], self.limit)
+        check_header(kind, view[:32].tobytes(), self.limit)
         return self.inner.decode(buf, out)
 
     def get_config(self) -> dict[str, Any]:

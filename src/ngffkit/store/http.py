@@ -8,14 +8,16 @@ query string. This module sends the request on fsspec's own session and checks w
 * keys are percent-encoded (``?``, ``#``, ``%``, spaces, unicode) below the user's URL, which is kept as typed;
 * a range answered 200 is sliced locally; a 206 whose ``Content-Range`` starts elsewhere is an error;
 * a 200 answer of type ``text/html`` for a key is the host's "not found" page: the key is missing;
-* the body is streamed and the read stops past ``limit`` bytes (after ``Content-Encoding`` decompression, so a
-  gzip bomb stops too).
+* the body is streamed and the read stops past the key's bound; a ``Content-Encoding: gzip`` body is inflated
+  here, a little at a time and never past the bound (aiohttp would inflate each network read whole, so a
+  bomb would take gigabytes before the first check).
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
+import zlib
 from typing import Any
 
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
@@ -82,10 +84,11 @@ async def get(
     propagate as aiohttp raises them (the caller retries the transient ones)."""
     kwargs = dict(request_kwargs)
     headers = dict(kwargs.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", "gzip, deflate")
     wanted = range_header(byte_range)
     if wanted is not None:
         headers["Range"] = wanted
-    async with session.get(url, headers=headers, **kwargs) as response:
+    async with session.get(url, headers=headers, auto_decompress=False, **kwargs) as response:
         status = response.status
         if status in (404, 410):
             return None
@@ -111,14 +114,31 @@ def _check_content_range(header: str | None, byte_range: ByteRequest, url: str) 
 
 
 async def _read_capped(response: Any, bound: Bound, url: str) -> bytes:
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+        raise CorruptData(f"the server sent a body encoded as {encoding!r}, which was not asked for", where=url)
     declared = response.content_length
-    if declared is not None and declared > bound.limit and "Content-Encoding" not in response.headers:
+    if declared is not None and declared > bound.limit and encoding == "identity":
         raise bound.error(declared, url)
+    inflater = zlib.decompressobj(47) if encoding != "identity" else None  # 47: a gzip or zlib header
     parts: list[bytes] = []
     size = 0
-    async for block in response.content.iter_chunked(_BLOCK):
-        size += len(block)
-        if size > bound.limit:
-            raise bound.error(size, url)
-        parts.append(block)
+    async for received in response.content.iter_chunked(_BLOCK):
+        pending = received
+        while pending:
+            if inflater is None:
+                data, pending = pending, b""
+            else:
+                data = inflater.decompress(pending, bound.limit + 1 - size)
+                pending = inflater.unconsumed_tail
+            size += len(data)
+            if size > bound.limit:
+                raise bound.error(size, url)
+            parts.append(data)
+            if inflater is not None and not data:
+                break
+    if inflater is not None:
+        parts.append(inflater.flush())
+        if sum(map(len, parts)) > bound.limit:
+            raise bound.error(sum(map(len, parts)), url)
     return b"".join(parts)

@@ -1,0 +1,87 @@
+"""Opening a small local OME-Zarr in napari: ngffkit's reader against napari-ome-zarr, in one run.
+
+Each measurement is a fresh napari process (``python -m benchmarks.napari_open --child PLUGIN PATH``) that opens the
+same dataset twice with ``viewer.open(path, plugin=...)`` and reports both times: the first includes whatever the
+plugin imports on first use, the second is the open alone. Needs a display (``xvfb-run -a``).
+
+    python -m benchmarks.napari_open [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import write_table
+
+PLUGINS = ("ngffkit", "napari-ome-zarr")
+
+
+def child(plugin: str, path: str) -> None:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import napari
+
+    viewer = napari.Viewer(show=True)
+    app = napari.qt.get_qapp()
+    times = []
+    for _ in range(2):
+        viewer.layers.clear()
+        app.processEvents()
+        start = time.perf_counter()
+        layers = viewer.open(path, plugin=plugin)
+        app.processEvents()
+        times.append(time.perf_counter() - start)
+    print("RESULT " + json.dumps({"first": times[0], "again": times[1], "layers": len(layers)}), flush=True)
+    viewer.close()
+
+
+def measure(plugin: str, path: Path, repeat: int) -> dict[str, float]:
+    firsts, agains = [], []
+    for _ in range(repeat):
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.napari_open", "--child", plugin, str(path)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        line = next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))
+        data = json.loads(line[7:])
+        firsts.append(data["first"])
+        agains.append(data["again"])
+    return {"first": statistics.median(firsts), "again": statistics.median(agains)}
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], sys.argv[3])
+        return 0
+    from ngffkit.samples.examples import write_coins, write_timelapse
+
+    repeat = 2 if "--quick" in sys.argv else 5
+    root = Path(tempfile.mkdtemp(prefix="ngffkit-bench-"))
+    datasets = {
+        "coins 0.4 (303 x 384, 3 levels, labels)": write_coins(root / "coins-0.4.zarr", "0.4"),
+        "5D time-lapse 0.4 (2 channels, labels)": write_timelapse(root / "timelapse-0.4.zarr", "0.4"),
+    }
+    rows = []
+    for name, path in datasets.items():
+        results = {plugin: measure(plugin, path, repeat) for plugin in PLUGINS}
+        ours, theirs = results["ngffkit"], results["napari-ome-zarr"]
+        rows.append([name, f"{ours['first']:.2f} s / {ours['again']:.2f} s",
+                     f"{theirs['first']:.2f} s / {theirs['again']:.2f} s",
+                     f"{theirs['first'] / ours['first']:.2f}x / {theirs['again'] / ours['again']:.2f}x"])  # fmt: skip
+        print(rows[-1], flush=True)
+    write_table(
+        "napari_open" + ("_quick" if "--quick" in sys.argv else ""),
+        "Opening a small local OME-Zarr in napari (fresh process: first open / second open; median)",
+        ["dataset", "ngffkit", "napari-ome-zarr", "napari-ome-zarr time / ngffkit time"],
+        rows,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
