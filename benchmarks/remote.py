@@ -29,7 +29,7 @@ from tests.servers import http_file_server
 
 import ngffkit
 from benchmarks.common import machine, save
-from ngffkit.store import location
+from ngffkit.store import batch
 
 LATENCY = 0.02
 
@@ -84,9 +84,9 @@ def ome_zarr_nodes(url: str) -> list[Any]:
 
 def sequential_validate(url: str) -> ngffkit.Report:
     """The same validation, but every document fetched one after the other (as most tools do)."""
-    original = location.read_many_or_errors
+    original = batch.read_many_or_errors
 
-    def one_by_one(locations: Any, expect: Any = None) -> list[Any]:
+    def one_by_one(locations: Any, expect: Any = None, **_: Any) -> list[Any]:
         expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
         return [loc.read(e) for loc, e in zip(locations, expects, strict=True)]
 

@@ -11,7 +11,7 @@ import pytest
 import zarr
 
 from ngffkit import InvalidMetadata, Location, UnsafePath, validate
-from ngffkit.store.location import read_many
+from ngffkit.store.batch import read_many
 
 from .conftest import upload_tree
 from .servers import http_file_server

@@ -18,7 +18,7 @@ from dask.base import tokenize
 
 from ngffkit.errors import CorruptData, NGFFError
 from ngffkit.store.arrays import zarr_array
-from ngffkit.store.location import NodeMetadata
+from ngffkit.store.nodes import NodeMetadata
 
 
 def dask_array(node: NodeMetadata) -> da.Array:

@@ -7,7 +7,8 @@ from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.metadata.transforms import Ref, Transformation
 from ngffkit.reader.image import Image, load_images
 from ngffkit.reader.node import Node
-from ngffkit.store.location import Location, read_many
+from ngffkit.store.batch import read_many
+from ngffkit.store.location import Location
 
 #: Numbered series are probed in batches of this size when no ``OME/`` group lists them.
 PROBE_BATCH = 8

@@ -19,7 +19,9 @@ from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.reader.image import Image, images_from
 from ngffkit.reader.node import Node
 from ngffkit.store import limits
-from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.store.batch import read_many_or_errors
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 
 
 def mosaic(tiles: Sequence[Sequence[da.Array | None]]) -> da.Array:
@@ -69,6 +71,14 @@ class Well(Node):
         if index not in self._fields:
             self._load([index])
         return self._fields.get(index)
+
+    def is_loaded(self, index: int) -> bool:
+        """Whether field ``index`` has been opened (or found missing) already."""
+        return index in self._fields
+
+    def keep(self, index: int, image: Image | None) -> None:
+        """Remember field ``index`` as opened elsewhere (a plate opens one field of every well in one batch)."""
+        self._fields[index] = image
 
     def fields(self) -> list[Image | None]:
         self._load([i for i in range(len(self.field_paths)) if i not in self._fields])
@@ -188,11 +198,14 @@ class Plate(Node):
         """Field ``field`` of every well (opened concurrently the first time it is asked for)."""
         if field not in self._grid_fields:
             wells = [(p, w) for p, w in self._wells.items() if w is not None and field < len(w.field_paths)]
-            missing = [(p, w) for p, w in wells if field not in w._fields]
+            missing = [(p, w) for p, w in wells if not w.is_loaded(field)]
             loaded = load_fields([(w.location, w.field_paths[field]) for _, w in missing])
             for (_, w), image in zip(missing, loaded, strict=True):
-                w._fields[field] = image
-            self._grid_fields[field] = {p: (w._fields.get(field) if w else None) for p, w in self._wells.items()}
+                w.keep(field, image)
+            self._grid_fields[field] = {
+                p: (w.field(field) if w is not None and field < len(w.field_paths) else None)
+                for p, w in self._wells.items()
+            }
         return self._grid_fields[field]
 
     def level_count(self, field: int = 0) -> int:

@@ -22,7 +22,9 @@ from ngffkit.reader.arrays import dask_array
 from ngffkit.reader.node import Node
 from ngffkit.store import limits
 from ngffkit.store.arrays import zarr_array
-from ngffkit.store.location import Location, NodeMetadata, read_many, read_many_or_errors
+from ngffkit.store.batch import read_many, read_many_or_errors
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 
 #: Colours for channels whose metadata names none: distinct, deterministic (never random).
 DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00", "FFFFFF")

@@ -12,13 +12,11 @@ import math
 from typing import Any
 
 import zarr
-from zarr.core.array import Array, AsyncArray, parse_array_metadata
-from zarr.storage import StorePath
 
 from ngffkit.errors import InvalidMetadata
-from ngffkit.store import bounded_codecs
+from ngffkit.store import adapter, bounded_codecs
 from ngffkit.store.limits import ReadBudget
-from ngffkit.store.location import NodeMetadata
+from ngffkit.store.nodes import NodeMetadata
 
 
 def zarr_array(node: NodeMetadata) -> zarr.Array:
@@ -28,11 +26,9 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
         doc.setdefault("zarr_format", 2)
         doc["attributes"] = node.attributes
     try:
-        metadata = bounded_codecs.bound(parse_array_metadata(doc))
-        async_array = AsyncArray(metadata=metadata, store_path=StorePath(node.location.store, node.location.path))
+        array = adapter.array_from_document(doc, node.location.store, node.location.path, bound=bounded_codecs.bound)
     except Exception as exc:  # zarr raises ValueError, TypeError, KeyError... for bad array metadata
         raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from None
-    array: zarr.Array = Array(async_array)
     _check_size(array, node.location.url)
     _bound_chunks(node, array)
     return array

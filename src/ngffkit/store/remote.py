@@ -39,7 +39,7 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import FsspecStore
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning
-from ngffkit.store import http
+from ngffkit.store import adapter, http
 from ngffkit.store.limits import DOCUMENT_NAMES, Bound, ReadBudget, exceeded
 
 #: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
@@ -144,7 +144,7 @@ class ResilientStore(FsspecStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.allowed_exceptions = ()
+        adapter.forget_missing_key_exceptions(self)
         self.policy = RetryPolicy.from_environment()
         self.budget = ReadBudget()
         self._forbidden_means_missing: asyncio.Future[bool] | None = None
@@ -312,7 +312,7 @@ async def _http_client(**kwargs: Any) -> Any:
 @atexit.register
 def _close_sessions() -> None:
     for session in list(_SESSIONS):
-        loop = getattr(session, "_loop", None)
+        loop = adapter.session_loop(session)
         if session.closed or loop is None or not loop.is_running():
             continue
         with contextlib.suppress(Exception):

@@ -8,7 +8,9 @@ from typing import Any
 
 from ngffkit.errors import NGFFError
 from ngffkit.formats import Format, detect
-from ngffkit.store.location import Location, NodeMetadata, read_many
+from ngffkit.store.batch import read_many
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 
 MAX_NODES = 1_000_000
 

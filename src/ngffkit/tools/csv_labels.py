@@ -25,7 +25,9 @@ from ngffkit.metadata import parse_attributes
 from ngffkit.reader import Image, Plate, Well
 from ngffkit.reader import open as open_node
 from ngffkit.reader.arrays import dask_array
-from ngffkit.store.location import Location, NodeMetadata, read_many, read_many_or_errors
+from ngffkit.store.batch import read_many, read_many_or_errors
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 from ngffkit.writer.progress import run_with_progress
 
 LABEL_VALUE = "label-value"

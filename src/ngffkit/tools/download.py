@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from zarr.core.sync import sync
-
 from ngffkit.errors import AlreadyExists, InvalidMetadata, NotFound, UnsafePath
-from ngffkit.store import limits
-from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, gather_all
+from ngffkit.store import adapter, limits
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, NodeMetadata, gather_all, get_bytes
 from ngffkit.store.walk import walk
 
 MARKER = ".ngffkit-download"
@@ -107,12 +106,12 @@ def download(
     for node, grid in grids:
         keys = grid.keys()
         while batch := [node.location.key(k) for k in itertools.islice(keys, BATCH)]:
-            sync(_copy(source, [k for k in batch if not (out / source.relative_key(k)).exists()], out))
+            adapter.sync(_copy(source, [k for k in batch if not (out / source.relative_key(k)).exists()], out))
             done += len(batch)
             if progress is not None:
                 progress(done, total)
     documents = [(node.location.key(name), name) for node in nodes for name in _documents(node)]
-    sync(_copy(source, [key for key, _ in documents], out))
+    adapter.sync(_copy(source, [key for key, _ in documents], out))
     (out / MARKER).unlink()
     return out
 
@@ -121,7 +120,7 @@ async def _copy(source: Location, keys: list[str], out: pathlib.Path) -> None:
     root = out.resolve()
 
     async def one(key: str) -> None:
-        data = await source._get(key)
+        data = await get_bytes(source, key)
         if data is None:
             return  # a chunk never written: the fill value, nothing to copy
         target = out / source.relative_key(key)

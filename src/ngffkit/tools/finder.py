@@ -22,7 +22,10 @@ import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NotFound
 from ngffkit.metadata import OMEMetadata, parse_attributes
-from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.store import adapter
+from ngffkit.store.batch import read_many_or_errors
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.ozx import SUFFIX as OZX_SUFFIX
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.store.remote import fsspec_options
@@ -175,7 +178,7 @@ def _listings(fs: Any, folders: list[str]) -> list[dict[str, dict[str, Any]]]:
         from fsspec.asyn import sync
 
         async def all_of() -> list[Any]:
-            return list(await asyncio.gather(*(fs._ls(f, detail=True) for f in folders), return_exceptions=True))
+            return list(await asyncio.gather(*(adapter.list_folder(fs, f) for f in folders), return_exceptions=True))
 
         results = sync(fs.loop, all_of)
     else:

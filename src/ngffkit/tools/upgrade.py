@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from zarr.core.sync import sync
 
 from ngffkit.errors import InvalidArgument, InvalidMetadata, NGFFError
 from ngffkit.formats import V05, Format, get_format
 from ngffkit.metadata import parse_attributes, upgrade
-from ngffkit.store.location import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, Location, NodeMetadata, read_many
+from ngffkit.store import adapter
+from ngffkit.store.batch import read_many
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, NodeMetadata
 from ngffkit.store.walk import walk
 
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
@@ -164,5 +166,5 @@ def upgrade_store(
                 location.write_bytes(location.relative_key(action.key), action.encoded(location.url))
         for action in actions:
             if action.document is None:
-                sync(location.store.delete(action.key))
+                adapter.sync(location.store.delete(action.key))
     return actions

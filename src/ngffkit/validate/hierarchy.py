@@ -1,6 +1,6 @@
 """Validate a whole OME-Zarr hierarchy: the group, its arrays, labels, wells and fields.
 
-The walk is breadth-first and reads each depth in one concurrent batch (:func:`ngffkit.store.location.read_many`):
+The walk is breadth-first and reads each depth in one concurrent batch (:func:`ngffkit.store.batch.read_many`):
 a plate costs one round trip for the plate, one for all wells, one for all fields, one for all their
 arrays and label groups -- not one per node. Children are found by following the metadata only.
 """
@@ -16,9 +16,11 @@ from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
 from ngffkit.store import claim
 from ngffkit.store.arrays import zarr_array
+from ngffkit.store.batch import read_many_or_errors
 from ngffkit.store.limits import current as current_limits
 from ngffkit.store.limits import exceeded
-from ngffkit.store.location import Location, NodeMetadata, read_many_or_errors
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.walk import Child, ome_children
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Report

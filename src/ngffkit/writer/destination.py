@@ -23,13 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from zarr.core.sync import sync
-
 from ngffkit.errors import AlreadyExists, LocationError, NGFFError, WriteCancelled
 from ngffkit.metadata import parse_attributes
-from ngffkit.store import claim
+from ngffkit.store import adapter, claim
 from ngffkit.store.limits import DOCUMENT_NAMES
-from ngffkit.store.location import V2_ARRAY, V3_META, Location
+from ngffkit.store.location import Location
+from ngffkit.store.nodes import V2_ARRAY, V3_META
 
 #: A chunk key below its array: ``c/0/1`` (v3 default), ``0.1`` or ``0/1`` (v2), ``c`` or ``0`` (0-d arrays).
 _CHUNK_KEY = re.compile(r"(c|c[./]\d+([./]\d+)*|\d+([./]\d+)*)")
@@ -96,7 +95,7 @@ def refuse_foreign_keys(location: Location) -> None:
 
 def foreign_keys(location: Location) -> list[str]:
     """Keys below ``location`` that are neither metadata documents nor chunk keys of an array (relative paths)."""
-    keys = sorted(location.relative_key(k) for k in sync(_list(location)))
+    keys = sorted(location.relative_key(k) for k in adapter.sync(_list(location)))
     folders_with_metadata: dict[str, str] = {}
     for key in keys:
         folder, _, name = key.rpartition("/")

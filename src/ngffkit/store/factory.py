@@ -1,0 +1,98 @@
+"""Paths, URLs and store objects to zarr stores -- with no I/O.
+
+A local path becomes a :class:`~ngffkit.store.local.ConfinedLocalStore` (regular files only, confined to its
+folder), ``*.ozx`` a bounded zip store, any other URL a :class:`~ngffkit.store.remote.ResilientStore` (retries,
+deadlines, size bounds); a zarr store object is used exactly as given.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from zarr.abc.store import Store
+from zarr.storage import FsspecStore, LocalStore, MemoryStore
+
+from ngffkit.errors import LocationError, NotFound
+from ngffkit.store import ozx, remote
+from ngffkit.store.local import ConfinedLocalStore
+
+
+def split_url(url: str) -> tuple[str, str]:
+    if "://" not in url:
+        return "", url
+    protocol, rest = url.split("://", 1)
+    return protocol.lower(), rest
+
+
+def make_store(
+    target: str | os.PathLike[str] | Store,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    mode: str = "r",
+) -> tuple[Store, str]:
+    """Turn a path, URL or store into ``(zarr store, display URL)``. No I/O happens here.
+
+    ``mode`` "r" opens read-only; "w" or "a" allow writing. ``storage_options`` pass through to fsspec
+    (for ``s3://``, ``anon`` defaults to True when no AWS credentials are configured).
+    """
+    read_only = mode == "r"
+    if isinstance(target, Store):
+        return target, store_url(target)
+    if isinstance(target, os.PathLike):
+        target = os.fspath(target)
+    if not isinstance(target, str) or not target:
+        raise LocationError(f"cannot open {target!r}: expected a path, a URL or a zarr store")
+    protocol, rest = split_url(target)
+    if target.rstrip("/").lower().endswith(".ozx"):
+        return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only)
+    if protocol in ("", "file"):
+        local = pathlib.Path(rest if protocol else target).expanduser()
+        if storage_options:
+            raise LocationError("storage_options only apply to remote URLs", where=target)
+        return ConfinedLocalStore(local, read_only=read_only), str(local)
+    try:
+        url = target.rstrip("/")
+        store = remote.ResilientStore.from_url(url, storage_options=remote.fsspec_options(url, storage_options),
+                                               read_only=read_only)  # fmt: skip
+    except (ImportError, ValueError) as exc:
+        hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
+        raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
+    return store, target.rstrip("/")
+
+
+def _zip_store(
+    target: str, protocol: str, rest: str, storage_options: Mapping[str, Any] | None, read_only: bool
+) -> tuple[Store, str]:
+    """A zipped OME-Zarr (.ozx): a local file through zarr's ZipStore, remote ones through range requests."""
+    if not read_only:
+        raise LocationError("a .ozx archive is written whole by the writer, not opened for writing", where=target)
+    if protocol in ("", "file"):
+        local = pathlib.Path(rest if protocol else target).expanduser()
+        if not local.is_file():
+            raise NotFound("no such .ozx file", where=str(local))
+        try:
+            return ozx.BoundedZipStore(local, mode="r", read_only=True), str(local)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
+    options = remote.fsspec_options(target, storage_options)
+    try:
+        return remote.ResilientStore.from_url(
+            f"zip::{target}", storage_options={protocol: options}, read_only=True
+        ), target
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise LocationError(f"cannot open the zip archive: {exc}", where=target) from None
+
+
+def store_url(store: Store) -> str:
+    if isinstance(store, LocalStore):
+        return str(store.root)
+    if isinstance(store, FsspecStore):
+        protocol = store.fs.protocol[0] if isinstance(store.fs.protocol, tuple) else store.fs.protocol
+        return f"{protocol}://{store.path.lstrip('/')}"
+    if isinstance(store, MemoryStore):
+        return f"memory-store-{id(store):x}"
+    return repr(store)

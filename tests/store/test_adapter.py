@@ -1,0 +1,62 @@
+"""The zarr, fsspec and aiohttp internals ngffkit relies on (ngffkit.store.adapter), pinned against the versions
+installed: a release that moves one of them fails here, with its name, before anything subtler breaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+
+import fsspec
+import numpy as np
+import zarr
+from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
+from zarr.storage import FsspecStore, LocalStore
+
+import ngffkit
+from ngffkit.store import adapter
+from ngffkit.store.remote import _http_client
+
+
+def test_sync_runs_on_zarrs_loop() -> None:
+    async def answer() -> int:
+        await asyncio.sleep(0)
+        return 42
+
+    assert adapter.sync(answer()) == 42
+
+
+def test_ensure_open_opens_a_lazy_store(tmp_path: pathlib.Path) -> None:
+    store = LocalStore(tmp_path, read_only=False)
+    assert store._is_open is False
+    adapter.sync(adapter.ensure_open(store))
+    assert store._is_open is True
+
+
+def test_array_from_document_reads_without_another_request(tmp_path: pathlib.Path) -> None:
+    ngffkit.write_image(np.arange(16, dtype=np.uint8).reshape(4, 4), tmp_path / "a.zarr")
+    document = json.loads((tmp_path / "a.zarr" / "0" / "zarr.json").read_text())
+    array = adapter.array_from_document(document, LocalStore(tmp_path / "a.zarr"), "0")
+    assert isinstance(array, zarr.Array)
+    np.testing.assert_array_equal(array[...], np.arange(16).reshape(4, 4))
+
+
+def test_list_folder_of_an_async_file_system(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "x").write_text("1")
+    fs = AsyncFileSystemWrapper(fsspec.filesystem("file"))
+    entries = adapter.sync(adapter.list_folder(fs, str(tmp_path)))
+    assert [pathlib.Path(e["name"]).name for e in entries] == ["x"]
+
+
+def test_session_loop_and_missing_key_exceptions() -> None:
+    async def make() -> object:
+        session = await _http_client()
+        loop = adapter.session_loop(session)
+        await session.close()  # type: ignore[attr-defined]
+        return loop
+
+    assert adapter.sync(make()) is not None
+    store = FsspecStore(AsyncFileSystemWrapper(fsspec.filesystem("memory")), path="/x")
+    assert store.allowed_exceptions  # zarr's default: some client errors read as "missing"
+    adapter.forget_missing_key_exceptions(store)
+    assert store.allowed_exceptions == ()
