@@ -155,3 +155,19 @@ def test_fuzz_only_ngff_errors_escape(doc: Any, version: str | None) -> None:
         pass
     report = validate_attributes(doc)
     assert isinstance(report.valid, bool)
+
+
+def test_default_channel_colours_avoid_colours_already_taken() -> None:
+    import numpy as np
+
+    import ngffkit
+    from ngffkit.metadata.omero import CHANNEL_PALETTE, default_colors
+
+    assert default_colors([None]) == ["FFFFFF"]
+    assert default_colors(["00FF00", None, None]) == ["00FF00", "FF00FF", "00FFFF"]
+    assert default_colors([None] * 7) == [*CHANNEL_PALETTE, CHANNEL_PALETTE[0]]
+    # the writer and the reader take the same defaults: what is written is what is shown
+    written = ngffkit.write_image(np.zeros((7, 8, 8), np.uint8), __import__("zarr").storage.MemoryStore(),
+                                  axes="cyx", channels=[{"label": "GFP", "color": "00FF00"}, *["x"] * 6])  # fmt: skip
+    colours = [c.color for c in written.channels]
+    assert colours[0] == "00FF00" and "00FF00" not in colours[1:] and len(set(colours[:6])) == 6

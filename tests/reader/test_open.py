@@ -94,7 +94,7 @@ def test_v03_and_v01_images_get_unit_scales(tmp_path: pathlib.Path) -> None:
     v01 = ngffkit.open(builders.image_v01(tmp_path / "v01.zarr"))
     assert v01.axis_names == ("t", "c", "z", "y", "x") and v01.channel_axis == 1
     # omero lists one channel, the data has two: padded, never misaligned
-    assert [(c.name, c.color) for c in v01.channels] == [("A", "FF0000"), ("channel 1", "FF00FF")]
+    assert [(c.name, c.color) for c in v01.channels] == [("A", "FF0000"), ("channel 1", "00FF00")]
 
 
 def test_v06_coordinate_systems_and_affine(tmp_path: pathlib.Path) -> None:

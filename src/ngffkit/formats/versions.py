@@ -8,6 +8,7 @@ from typing import Any
 
 from ngffkit.errors import UnsupportedVersion
 from ngffkit.formats.base import AxesStyle, Format, TransformStyle
+from ngffkit.formats.sections import VERSIONED_SECTIONS
 
 _ALNUM = r"[A-Za-z0-9]+"
 _V2_KEYS = ("v2", "/")
@@ -46,9 +47,6 @@ DEFAULT_WRITE = V05
 WRITE_FORMATS: tuple[Format, ...] = (V05, V04, V06RC0)
 _BY_VERSION = {f.version: f for f in FORMATS}
 
-#: Sections that state their own version in <= 0.4 documents, in the order they are consulted.
-_SECTION_KEYS = ("multiscales", "plate", "well", "image-label")
-
 
 def get_format(version: object, *, where: str | None = None) -> Format:
     """The format for a version string such as ``"0.4"``; :class:`UnsupportedVersion` for anything else."""
@@ -85,7 +83,7 @@ def _stated_version(attributes: Mapping[str, Any]) -> tuple[object, str | None]:
     ome = attributes.get("ome")
     if isinstance(ome, Mapping) and "version" in ome:
         return ome["version"], "ome.version"
-    for key in _SECTION_KEYS:
+    for key in VERSIONED_SECTIONS:
         section = attributes.get(key)
         if key == "multiscales":
             section = section[0] if isinstance(section, list) and section else None

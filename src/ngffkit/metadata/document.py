@@ -8,6 +8,7 @@ from typing import Any
 
 from ngffkit.errors import InvalidMetadata, UnsupportedVersion
 from ngffkit.formats import V04, V05, Format, detect, get_format
+from ngffkit.formats.sections import OME_KEYS, kind_of
 from ngffkit.metadata._base import Notes, extra_keys, no_extra
 from ngffkit.metadata.axes import Axis, CoordinateSystem
 from ngffkit.metadata.hcs import Plate, Well
@@ -16,10 +17,6 @@ from ngffkit.metadata.multiscales import Dataset, Multiscale, scale_translation_
 from ngffkit.metadata.omero import Omero
 from ngffkit.metadata.scene import Scene
 from ngffkit.metadata.transforms import Ref, Scale, Sequence, Transformation
-
-OME_KEYS = (
-    "multiscales", "omero", "image-label", "labels", "plate", "well", "bioformats2raw.layout", "series", "scene",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,15 +45,13 @@ class OMEMetadata:
     @property
     def kind(self) -> str | None:
         """image, label image, labels group, plate, well, collection, series list, scene -- or None."""
-        if self.multiscales:
-            return "label image" if self.image_label is not None else "image"
-        for value, kind in (
-            (self.labels, "labels group"), (self.plate, "plate"), (self.well, "well"),
-            (self.bioformats2raw_layout, "collection"), (self.series, "series list"), (self.scene, "scene"),
-        ):  # fmt: skip
-            if value is not None:
-                return kind
-        return None
+        present = {
+            "multiscales": bool(self.multiscales), "image-label": self.image_label is not None,
+            "labels": self.labels is not None, "plate": self.plate is not None, "well": self.well is not None,
+            "bioformats2raw.layout": self.bioformats2raw_layout is not None, "series": self.series is not None,
+            "scene": self.scene is not None,
+        }  # fmt: skip
+        return kind_of(key for key, here in present.items() if here)
 
     # --- writing --------------------------------------------------------------------------------------
 

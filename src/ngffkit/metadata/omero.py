@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ngffkit.metadata._base import Notes, as_str, extra_keys, list_at, no_extra, with_extra
+
+#: Colours for channels whose metadata names none, in order: distinct and deterministic (never random). A lone
+#: channel is white. The reader and the writer both take defaults from here.
+CHANNEL_PALETTE = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00")
+LONE_CHANNEL_COLOR = "FFFFFF"
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_hex(color: object) -> str | None:
+    """``RRGGBB`` (upper case) for a colour written ``RRGGBB``, ``RRGGBBAA`` or with a leading ``#``; else None."""
+    if not isinstance(color, str):
+        return None
+    digits = color.removeprefix("#")
+    if len(digits) in (6, 8) and set(digits) <= _HEX_DIGITS:
+        return digits[:6].upper()
+    return None
+
+
+def default_colors(given: Sequence[str | None]) -> list[str]:
+    """Colours for channels: each given one as it is, each missing one the next palette colour that no channel
+    uses yet (an explicit green does not get a second green beside it); a lone channel defaults to white."""
+    if len(given) == 1:
+        return [given[0] or LONE_CHANNEL_COLOR]
+    taken = {c for c in given if c}
+    free = [c for c in CHANNEL_PALETTE if c not in taken] or list(CHANNEL_PALETTE)
+    out, turn = [], 0
+    for color in given:
+        if color:
+            out.append(color)
+        else:
+            out.append(free[turn % len(free)])
+            turn += 1
+    return out
 
 
 @dataclass(frozen=True)

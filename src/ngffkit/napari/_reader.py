@@ -17,13 +17,14 @@ from typing import Any
 from napari.utils.notifications import show_error
 
 import ngffkit
+from ngffkit.formats.sections import SECTION_KINDS
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
 
 REMOTE = ("http://", "https://", "s3://", "gs://")
 #: Keys whose presence makes a group's attributes OME-NGFF (0.4 at the top level, 0.5+ under "ome").
-OME_KEYS = ("ome", "multiscales", "plate", "well", "labels", "image-label", "bioformats2raw.layout")
+OME_KEYS = ("ome", *SECTION_KINDS)
 #: napari's "this file is empty" answer: no layers, and no complaint that the reader failed.
 NOTHING = [(None,)]
 

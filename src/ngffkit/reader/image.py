@@ -17,6 +17,7 @@ import numpy as np
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
+from ngffkit.metadata.omero import default_colors, parse_hex
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
 from ngffkit.reader.arrays import dask_array
 from ngffkit.reader.node import Node
@@ -25,9 +26,6 @@ from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many, read_many_or_errors
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
-
-#: Colours for channels whose metadata names none: distinct, deterministic (never random).
-DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00", "FFFFFF")
 
 
 @dataclass(frozen=True)
@@ -42,15 +40,6 @@ class ChannelInfo:
     @property
     def rgb(self) -> tuple[float, float, float]:
         return tuple(int(self.color[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-
-
-def _hex(color: str | None) -> str | None:
-    if not isinstance(color, str):
-        return None
-    c = color.lstrip("#")
-    if len(c) in (6, 8) and all(ch in "0123456789abcdefABCDEF" for ch in c):
-        return c[:6].upper()
-    return None
 
 
 class Image(Node):
@@ -172,20 +161,14 @@ class Image(Node):
         axis = self.channel_axis
         count = self.shapes[0][axis] if axis is not None and self.shapes and self.shapes[0] else 1
         given = self.metadata.omero.channels if self.metadata.omero else ()
+        listed = [given[i] if i < len(given) else None for i in range(count)]
+        colors = default_colors([parse_hex(ch.color) if ch else None for ch in listed])
         out = []
-        for i in range(count):
-            ch = given[i] if i < len(given) else None
-            default_color = "FFFFFF" if count == 1 else DEFAULT_COLORS[i % len(DEFAULT_COLORS)]
+        for i, (ch, color) in enumerate(zip(listed, colors, strict=True)):
             name = (ch.label if ch and ch.label else None) or (self.name if count == 1 else f"channel {i}")
             window = (ch.window.start, ch.window.end) if ch and ch.window and ch.window.start < ch.window.end else None
-            out.append(
-                ChannelInfo(
-                    name=name,
-                    color=_hex(ch.color if ch else None) or default_color,
-                    contrast_limits=window,
-                    visible=ch.active if ch and ch.active is not None else True,
-                )
-            )
+            visible = ch.active if ch and ch.active is not None else True
+            out.append(ChannelInfo(name=name, color=color, contrast_limits=window, visible=visible))
         return out
 
     # --- labels ----------------------------------------------------------------------------------------

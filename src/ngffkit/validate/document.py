@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ngffkit.formats import Format, detect
+from ngffkit.formats.sections import SECTION_KINDS, VERSIONED_SECTIONS, kind_of
 from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
 from ngffkit.validate.findings import Collector, Report
 from ngffkit.validate.shapes import Arr, Num, Shape, child_path
-
-#: The keys that make a document OME-NGFF, and the kind of node each one means.
-SECTION_KINDS: dict[str, str] = {
-    "multiscales": "image",
-    "image-label": "label image",
-    "labels": "labels group",
-    "plate": "plate",
-    "well": "well",
-    "bioformats2raw.layout": "collection",
-    "series": "series list",
-    "scene": "scene",
-}
-_PER_SECTION_VERSION = ("plate", "well", "image-label")
-
-
-def kind_of(sections: Mapping[str, Any]) -> str | None:
-    """A short name for what a group is, from the OME sections it holds (a label image wins over image)."""
-    if "image-label" in sections and "multiscales" in sections:
-        return "label image"
-    for key, kind in SECTION_KINDS.items():
-        if key in sections:
-            return kind
-    return None
 
 
 def _section_shapes(fmt: Format, strict: bool) -> dict[str, Shape]:
@@ -141,7 +116,7 @@ def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, pre
         ]
     places += [
         (f"{key}.version", ns[key]["version"])
-        for key in _PER_SECTION_VERSION
+        for key in VERSIONED_SECTIONS[1:]  # multiscales states it per entry, above
         if isinstance(ns.get(key), dict) and "version" in ns[key]
     ]
     for path, value in places:

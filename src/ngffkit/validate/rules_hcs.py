@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ngffkit.formats import Format
+from ngffkit.formats.sections import PLATE_NAME_PATTERN
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
 from ngffkit.validate.shapes import Arr, Check, Num, Obj, Str, child_path, is_integer, is_number
 
-_NAME = Str(pattern=r"[A-Za-z0-9]+", what="contain only letters and digits")
-_WELL_PATH = Str(pattern=r"[A-Za-z0-9]+/[A-Za-z0-9]+", what="be '<row>/<column>' (letters and digits)")
+_NAME = Str(pattern=PLATE_NAME_PATTERN, what="contain only letters and digits")
+_WELL_PATH = Str(pattern=f"{PLATE_NAME_PATTERN}/{PLATE_NAME_PATTERN}", what="be '<row>/<column>' (letters and digits)")
 
 
 def plate_shape(fmt: Format, strict: bool) -> Obj:

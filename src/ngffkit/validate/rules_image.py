@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ngffkit.formats import Format
+from ngffkit.metadata.omero import parse_hex
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
 from ngffkit.validate.shapes import (
@@ -244,7 +245,7 @@ def _omero_semantics(omero: dict, path: str, out: Collector) -> bool:
 
 
 def _is_hex_color(color: str) -> bool:
-    return len(color) in (6, 8) and all(c in "0123456789abcdefABCDEF" for c in color)
+    return not color.startswith("#") and parse_hex(color) is not None
 
 
 def check_dataset_paths(datasets: JSON, path: str, out: Collector) -> None:

@@ -8,12 +8,13 @@ from typing import Any
 
 from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format
+from ngffkit.formats.sections import PLATE_NAME_PATTERN
 from ngffkit.metadata import Acquisition, FieldRef, OMEMetadata, Plate, Well, WellRef, parse_attributes
 from ngffkit.store.location import Location
 from ngffkit.writer.destination import prepare
 from ngffkit.writer.image import Target, target_format, write_image
 
-_NAME = re.compile(r"[A-Za-z0-9]+")
+_NAME = re.compile(PLATE_NAME_PATTERN)
 
 
 def _well_paths(wells: Sequence[str | tuple[str, str]], rows: Sequence[str], columns: Sequence[str]) -> list[WellRef]:

@@ -36,6 +36,7 @@ from ngffkit.metadata import (
     upgrade,
 )
 from ngffkit.metadata.multiscales import scale_translation_transforms
+from ngffkit.metadata.omero import default_colors
 from ngffkit.reader import open as open_node
 from ngffkit.store import ozx, places
 from ngffkit.store.location import Location
@@ -159,8 +160,8 @@ class MultiscaleJob:
                 np.nanmax(low, axis=reduce_axes) if low.dtype.kind == "f" else low.max(axis=reduce_axes)
             )
         out = []
-        for i, spec in enumerate(self.channels):
-            color = spec.color or ("FFFFFF" if len(self.channels) == 1 else _DEFAULT_COLORS[i % len(_DEFAULT_COLORS)])
+        colors = default_colors([spec.color for spec in self.channels])
+        for i, (spec, color) in enumerate(zip(self.channels, colors, strict=True)):
             window = options.channel_window(spec, (float(lows[i]), float(highs[i])), low.dtype)
             out.append(Channel(spec.label or f"channel {i}", color, window, spec.visible))
         return Omero(tuple(out))
@@ -289,7 +290,6 @@ class MultiscaleJob:
 #: Largest level-0 region one task turns into several levels in memory.
 SUPERBLOCK_BYTES = 64 * 2**20
 
-_DEFAULT_COLORS = ("00FF00", "FF00FF", "00FFFF", "FF0000", "0000FF", "FFFF00")
 #: Label colours for ``colors="auto"``: well separated hues, repeated; never random.
 _LABEL_PALETTE = (
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),

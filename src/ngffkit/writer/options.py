@@ -19,6 +19,7 @@ from ngffkit.errors import InvalidArgument
 from ngffkit.formats import Format
 from ngffkit.metadata import Axis, Channel, Window
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.metadata.omero import parse_hex
 from ngffkit.writer.choices import COMPRESSORS
 
 AxesLike = str | Sequence[str | Mapping[str, Any] | Axis] | None
@@ -209,10 +210,10 @@ def _hex(color: Any) -> str | None:
     if color is None:
         return None
     if isinstance(color, str):
-        c = color.lstrip("#")
-        if len(c) in (6, 8) and all(x in "0123456789abcdefABCDEF" for x in c):
-            return c[:6].upper()
-        raise InvalidArgument(f"colour {color!r} is not RRGGBB hex")
+        parsed = parse_hex(color)
+        if parsed is None:
+            raise InvalidArgument(f"colour {color!r} is not RRGGBB hex")
+        return parsed
     values = list(color)
     if len(values) in (3, 4) and all(0 <= float(v) <= 1 for v in values):
         return "".join(f"{round(float(v) * 255):02X}" for v in values[:3])

@@ -33,9 +33,7 @@ class PyramidError(NGFFError):
 
 def _blocks(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     """View ``block`` as (out0, f0, out1, f1, ...), padding the edge by repetition when sizes do not divide."""
-    pad = [(0, (-n) % f) for n, f in zip(block.shape, factors, strict=True)]
-    if any(p[1] for p in pad):
-        block = np.pad(block, pad, mode="edge")
+    block = _pad_to_multiple(block, factors)
     shape: list[int] = []
     for n, f in zip(block.shape, factors, strict=True):
         shape += [n // f, f]
