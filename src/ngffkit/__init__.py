@@ -54,6 +54,7 @@ _LAZY = {
     "write_labels": "ngffkit.writer",
     "write_plate": "ngffkit.writer",
     "write_well": "ngffkit.writer",
+    "WriteOptions": "ngffkit.writer",
 }
 
 
@@ -106,6 +107,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         write_plate,
         write_well,
     )
+    from ngffkit.writer.settings import WriteOptions
 
 __all__ = [
     "FORMATS",
@@ -132,6 +134,7 @@ __all__ = [
     "UnsupportedVersion",
     "Well",
     "WriteCancelled",
+    "WriteOptions",
     "__version__",
     "get_format",
     "layers",

@@ -67,7 +67,11 @@ def print_report(report: Any, *, verbose: bool) -> None:
         )
 
 
-def pyramid_options(args: argparse.Namespace) -> dict[str, Any]:
+def write_options(args: argparse.Namespace) -> Any:
+    """The pyramid and storage options of the command line, as a :class:`~ngffkit.writer.settings.WriteOptions`
+    (``--overwrite`` is not one of them: it is an argument of the write)."""
+    from ngffkit.writer.settings import WriteOptions
+
     factors: Any = None
     if args.factors:
         try:
@@ -76,10 +80,8 @@ def pyramid_options(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(usage_error('--factors takes JSON: 2, [3, 9] or {"z": 1, "y": 2, "x": 2}')) from None
     chunks = tuple(int(c) for c in args.chunks.split(",")) if args.chunks else None
     shards = tuple(int(c) for c in args.shards.split(",")) if args.shards else None
-    return {
-        "levels": args.levels, "scale_factors": factors, "method": args.method, "chunks": chunks,
-        "shards": shards, "compressor": args.compressor, "version": args.version, "overwrite": args.overwrite,
-    }  # fmt: skip
+    return WriteOptions.of(levels=args.levels, scale_factors=factors, method=args.method, chunks=chunks,
+                           shards=shards, compressor=args.compressor, version=args.version)  # fmt: skip
 
 
 def add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") -> None:

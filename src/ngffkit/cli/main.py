@@ -22,9 +22,9 @@ from ngffkit.cli.common import (
     add_pyramid_options,
     print_report,
     printable,
-    pyramid_options,
     storage_options,
     usage_error,
+    write_options,
 )
 from ngffkit.errors import NGFFError
 from ngffkit.formats import DEFAULT_WRITE, LATEST_STABLE, known_versions
@@ -68,7 +68,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     from ngffkit.tools.convert import convert
 
-    image = convert(args.input, args.output, axes=args.axes, progress=True, **pyramid_options(args))
+    image = convert(args.input, args.output, write_options(args), axes=args.axes, overwrite=args.overwrite,
+                    progress=True)  # fmt: skip
     print(f"wrote {image.url}: {len(image.levels)} levels, shape {image.shapes[0]}, axes {''.join(image.axis_names)}")
     return EXIT_OK
 

@@ -12,17 +12,17 @@ from ngffkit.cli.common import (
     add_pyramid_options,
     print_report,
     printable,
-    pyramid_options,
     storage_options,
     usage_error,
+    write_options,
 )
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
     from ngffkit.tools.scale import scale_array
 
-    image = scale_array(args.input, args.output, axes=args.axes, storage_options=storage_options(args.storage_options),
-                        progress=True, **pyramid_options(args))  # fmt: skip
+    image = scale_array(args.input, args.output, write_options(args), axes=args.axes, overwrite=args.overwrite,
+                        storage_options=storage_options(args.storage_options), progress=True)  # fmt: skip
     summary = {"url": image.url, "version": image.format.version, "axes": "".join(image.axis_names),
                "shapes": [list(s) for s in image.shapes]}  # fmt: skip
     if args.json:

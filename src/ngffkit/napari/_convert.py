@@ -12,7 +12,7 @@ read back as RGB.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import dask.array as da
@@ -23,6 +23,7 @@ import ngffkit
 from ngffkit.errors import InvalidArgument
 from ngffkit.layers import RGB_COLORS, RGB_NAMES
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.writer.settings import WriteOptions
 
 LayerPair = tuple[Any, dict[str, Any]]
 #: Axis names for layers napari gave no labels, by dimensionality.
@@ -110,11 +111,10 @@ class ImageWrite:
     scale_factors: list[dict[str, int]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def arguments(self) -> dict[str, Any]:
-        return {
-            "axes": self.axes, "scale": self.scale, "translation": self.translation, "channels": self.channels,
-            "name": self.name, "scale_factors": self.scale_factors, "method": "mean",
-        }  # fmt: skip
+    def options(self) -> WriteOptions:
+        """What the layers say: their description and, for a multiscale layer, its pyramid's factors."""
+        return WriteOptions.of(axes=self.axes, scale=self.scale, translation=self.translation, channels=self.channels,
+                               name=self.name, scale_factors=self.scale_factors)  # fmt: skip
 
 
 def image_write(images: Sequence[LayerPair]) -> ImageWrite:
@@ -199,39 +199,55 @@ def label_name(meta: dict[str, Any]) -> str:
 # --- the writes ----------------------------------------------------------------------------------------------
 
 
-def write_images(path: str, images: Sequence[LayerPair], *, overwrite: bool, **options: Any) -> Any:
-    """Image layers as one OME-Zarr image at ``path``. ``options`` (version, levels, scale_factors, method,
-    chunks, shards, compressor, progress) override what the layers say; a multiscale layer keeps its levels."""
+def combined(from_layers: WriteOptions, chosen: WriteOptions | None) -> WriteOptions:
+    """The layers' own description and pyramid, with a person's pyramid and storage choices on top (their levels
+    or factors replace the layer's pyramid; a method alone keeps it)."""
+    if chosen is None:
+        return from_layers
+    pyramid = chosen.pyramid
+    if pyramid.levels is None and pyramid.scale_factors is None:
+        pyramid = replace(from_layers.pyramid, method=pyramid.method or from_layers.pyramid.method)
+    return replace(from_layers, pyramid=pyramid, storage=chosen.storage)
+
+
+def write_images(
+    path: str, images: Sequence[LayerPair], options: WriteOptions | None = None, *, overwrite: bool,
+    progress: Any = None,
+) -> Any:  # fmt: skip
+    """Image layers as one OME-Zarr image at ``path``; ``options`` (pyramid, storage) override what the layers
+    say, and a multiscale layer otherwise keeps its levels."""
     plan = image_write(images)
-    arguments = plan.arguments()
-    if options.get("levels") is not None or options.get("scale_factors") is not None:
-        arguments.pop("scale_factors")  # the user's pyramid, not the source's
-    arguments.update({k: v for k, v in options.items() if v is not None})
-    return ngffkit.write_image(plan.levels[0], path, overwrite=overwrite, **arguments)
+    settings = combined(plan.options(), options)
+    return ngffkit.write_image(plan.levels[0], path, settings, overwrite=overwrite, progress=progress)
 
 
-def write_labels_into(image_path: str, data: Any, meta: dict[str, Any], *, overwrite: bool, **options: Any) -> Any:
-    """A labels layer as a label image of the image at ``image_path``, with the colours it shows."""
-    levels = levels_of(data)
+def write_labels_into(
+    image_path: str, data: Any, meta: dict[str, Any], options: WriteOptions | None = None, *, overwrite: bool
+) -> Any:
+    """A labels layer as a label image of the image at ``image_path``, with the colours it shows (its pyramid
+    and placement are the image's)."""
+    storage = options.storage if options is not None else None
     return ngffkit.write_labels(
-        levels[0], image_path, label_name(meta), overwrite=overwrite,
+        levels_of(data)[0], image_path, label_name(meta), overwrite=overwrite,
         colors=label_colors(data, meta) or "auto", properties=label_properties(meta),
-        **{k: v for k, v in options.items() if v is not None},
+        chunks=storage.chunks if storage else None, shards=storage.shards if storage else None,
+        compressor=storage.compressor if storage else "zstd",
     )  # fmt: skip
 
 
-def write_label_image(path: str, data: Any, meta: dict[str, Any], *, overwrite: bool, **options: Any) -> Any:
+def write_label_image(
+    path: str, data: Any, meta: dict[str, Any], options: WriteOptions | None = None, *, overwrite: bool,
+    progress: Any = None,
+) -> Any:  # fmt: skip
     """A labels layer on its own: a label image that reopens as just this labels layer."""
     levels = levels_of(data)
     ndim = len(np.shape(levels[0]))
     axes = axes_for(meta, ndim)
-    arguments: dict[str, Any] = {
-        "axes": axes, "scale": physical(meta, "scale", ndim, 1.0), "translation": physical(meta, "translate", ndim, 0.0),
-        "name": meta.get("name") or label_name(meta), "colors": label_colors(data, meta) or "auto",
-        "properties": label_properties(meta),
-        "scale_factors": pyramid_factors(levels, [a["name"] for a in axes]),
-    }  # fmt: skip
-    if options.get("levels") is not None or options.get("scale_factors") is not None:
-        arguments.pop("scale_factors")
-    arguments.update({k: v for k, v in options.items() if v is not None})
-    return ngffkit.write_label_image(levels[0], path, overwrite=overwrite, **arguments)
+    from_layer = WriteOptions.of(
+        axes=axes, scale=physical(meta, "scale", ndim, 1.0), translation=physical(meta, "translate", ndim, 0.0),
+        name=meta.get("name") or label_name(meta), scale_factors=pyramid_factors(levels, [a["name"] for a in axes]),
+    )  # fmt: skip
+    return ngffkit.write_label_image(
+        levels[0], path, combined(from_layer, options), overwrite=overwrite, progress=progress,
+        colors=label_colors(data, meta) or "auto", properties=label_properties(meta),
+    )  # fmt: skip

@@ -28,6 +28,7 @@ from ngffkit.napari import _convert
 from ngffkit.napari._dialogs import confirm_replace
 from ngffkit.napari._notify import describe
 from ngffkit.writer.choices import COMPRESSORS, LABEL_SAFE_METHODS
+from ngffkit.writer.settings import WriteOptions
 
 VERSIONS = [
     ("0.5 -- newest (zarr v3), recommended", "0.5"),
@@ -109,7 +110,7 @@ class ExportWidget(Container):
         folder = self.folder.value
         return Path(str(folder)) / name if isinstance(folder, str | Path) else None
 
-    def write_options(self) -> dict[str, Any]:
+    def write_options(self) -> WriteOptions:
         """The choices of the form as writer options; ValueError with a clear message when one is wrong."""
         factors: Any = None
         if self.factors.value.strip():
@@ -128,15 +129,11 @@ class ExportWidget(Container):
             except ValueError:
                 raise ValueError(f"{what} {text!r}: write whole numbers separated by commas") from None
 
-        return {
-            "version": self.version.value,
-            "levels": self.levels.value or None,
-            "scale_factors": factors,
-            "method": self.method.value,
-            "chunks": shape(self.chunks.value, "Chunk size"),
-            "shards": shape(self.shards.value, "Shard size"),
-            "compressor": self.compressor.value,
-        }
+        return WriteOptions.of(
+            version=self.version.value, levels=self.levels.value or None, scale_factors=factors,
+            method=self.method.value, chunks=shape(self.chunks.value, "Chunk size"),
+            shards=shape(self.shards.value, "Shard size"), compressor=self.compressor.value,
+        )  # fmt: skip
 
     def start(self, *_: Any) -> Any:
         layer, dest = self.layer.value, self.destination()
@@ -178,7 +175,7 @@ class ExportWidget(Container):
         self.status.value = "cancelling…"
 
     @thread_worker(ignore_errors=True)
-    def _write(self, layer: Any, labels: list[Any], dest: str, overwrite: bool, options: dict[str, Any]) -> Any:
+    def _write(self, layer: Any, labels: list[Any], dest: str, overwrite: bool, options: WriteOptions) -> Any:
         """Yields (done, total) while a helper thread writes; returns the path, or None when cancelled.
 
         The write runs in a plain thread so that its progress callback can feed a queue; this generator hands
@@ -194,11 +191,11 @@ class ExportWidget(Container):
         def write() -> None:
             try:
                 if isinstance(layer, Labels):
-                    _convert.write_label_image(dest, *pair, overwrite=overwrite, progress=report, **options)
+                    _convert.write_label_image(dest, *pair, options, overwrite=overwrite, progress=report)
                 else:
-                    _convert.write_images(dest, [pair], overwrite=overwrite, progress=report, **options)
+                    _convert.write_images(dest, [pair], options, overwrite=overwrite, progress=report)
                     for other in labels:
-                        _convert.write_labels_into(dest, other.data, _layer_meta(other), overwrite=False)
+                        _convert.write_labels_into(dest, other.data, _layer_meta(other), options, overwrite=False)
                 updates.put(("done", dest))
             except ngffkit.WriteCancelled:
                 updates.put(("cancelled", None))

@@ -20,7 +20,7 @@ from ngffkit.store.location import Location
 
 
 def open(
-    target: str | os.PathLike[str] | Store | Location,
+    target: str | os.PathLike[str] | Store | Location | Node,
     *,
     storage_options: Mapping[str, Any] | None = None,
     ngff_version: str | Format | None = None,
@@ -32,6 +32,8 @@ def open(
     :class:`~ngffkit.NGFFError` subclasses for anything unreadable -- each naming the file at fault.
     """
     assume = get_format(ngff_version) if ngff_version is not None else None
+    if isinstance(target, Node):  # a node a writer returned, say: read it afresh
+        target = target.location
     location = Location.of(target, storage_options=storage_options)
     node = location.read()
     if not node.exists:

@@ -17,11 +17,15 @@ import dask.array as da
 import numpy as np
 import tifffile
 import zarr
+from typing_extensions import Unpack
 
 from ngffkit.errors import InvalidArgument, NotFound
+from ngffkit.reader import Image
 from ngffkit.store import places
-from ngffkit.writer import write_image
+from ngffkit.writer.execute import Progress
+from ngffkit.writer.image import write_image
 from ngffkit.writer.options import guess_axes
+from ngffkit.writer.settings import Choices, WriteOptions
 from ngffkit.writer.sources import lazy_view, refuse_overlap
 
 #: tifffile axis letters -> NGFF axis names. S (samples, e.g. RGB) becomes the channel axis.
@@ -140,28 +144,27 @@ def read_source(path: str | os.PathLike[str]) -> Source:
 def convert(
     source: str | os.PathLike[str],
     dest: str | os.PathLike[str],
+    options: WriteOptions | None = None,
     *,
-    axes: str | None = None,
-    scale: Mapping[str, float] | None = None,
-    units: Mapping[str, str] | str | None = None,
-    channels: list[Any] | None = None,
-    **image_options: Any,
-) -> Any:
-    """Convert a TIFF / OME-TIFF / .npy file to OME-Zarr; explicit arguments win over the file's metadata."""
+    overwrite: bool = False,
+    progress: Progress = None,
+    **choices: Unpack[Choices],
+) -> Image:
+    """Convert a TIFF / OME-TIFF / .npy file to OME-Zarr. The file's axes, pixel sizes, units and channel names
+    are used unless ``options``/``choices`` say otherwise (those win, as in :func:`ngffkit.write_image`)."""
     # The file is read while the output is written: it must not lie inside what the write may replace.
     refuse_overlap(places.of_path(dest), [places.of_path(source)], where=os.fspath(dest))
     src = read_source(source)
-    if axes is not None and len(axes) != src.data.ndim:
-        raise InvalidArgument(f"axes {axes!r} do not fit the {src.data.ndim}D data")
-    merged_scale = {**src.scale, **(scale or {})}
-    merged_units: Any = units if isinstance(units, str) else {**src.units, **(units or {})}
-    names = channels or src.channel_names
-    return write_image(
-        src.data,
-        dest,
-        axes=axes or src.axes,
-        scale=merged_scale or None,
-        units=merged_units or None,
-        channels=names,
-        **image_options,
-    )
+    settings = WriteOptions.of(options, **choices)
+    given = settings.image
+    if given.axes is not None and len(given.axes) != src.data.ndim:
+        raise InvalidArgument(f"axes {given.axes!r} do not fit the {src.data.ndim}D data")
+    scale = {**src.scale, **(given.scale if isinstance(given.scale, Mapping) else {})}
+    units: Any = given.units if isinstance(given.units, str) else {**src.units, **(given.units or {})}
+    settings = settings.with_choices(
+        axes=given.axes or src.axes, scale=given.scale if given.scale is not None and not isinstance(given.scale, Mapping)
+        else scale or None, units=units or None, channels=given.channels or src.channel_names,
+    )  # fmt: skip
+    image = write_image(src.data, dest, settings, overwrite=overwrite, progress=progress)
+    assert isinstance(image, Image)
+    return image

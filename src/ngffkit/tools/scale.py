@@ -11,13 +11,18 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from typing_extensions import Unpack
+
 from ngffkit.errors import InvalidArgument, NGFFError, NotFound
 from ngffkit.metadata import parse_attributes
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.reader import Image
 from ngffkit.reader.arrays import dask_array
 from ngffkit.store.location import Location
-from ngffkit.writer import write_image
+from ngffkit.writer.execute import Progress
+from ngffkit.writer.image import write_image
 from ngffkit.writer.options import guess_axes
+from ngffkit.writer.settings import Choices, WriteOptions
 
 
 def axes_for(dimension_names: Sequence[Any] | None, shape: Sequence[int]) -> str:
@@ -30,17 +35,20 @@ def axes_for(dimension_names: Sequence[Any] | None, shape: Sequence[int]) -> str
 def scale_array(
     source: str | os.PathLike[str],
     dest: str | os.PathLike[str],
+    options: WriteOptions | None = None,
     *,
-    axes: str | Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
-    **image_options: Any,
-) -> Any:
+    overwrite: bool = False,
+    progress: Progress = None,
+    **choices: Unpack[Choices],
+) -> Image:
     """Write the zarr array at ``source`` as a multiscale OME-Zarr image at ``dest``.
 
-    ``axes`` defaults to the array's ``dimension_names`` (zarr v3) or a guess from its shape; every other
-    keyword goes to :func:`ngffkit.write_image` (levels, scale_factors, method, chunks, shards, version, ...).
+    ``axes`` defaults to the array's ``dimension_names`` (zarr v3) or a guess from its shape; the other choices
+    are those of :func:`ngffkit.write_image` (levels, scale_factors, method, chunks, shards, version, ...).
     Returns the written :class:`~ngffkit.Image`.
     """
+    settings = WriteOptions.of(options, **choices)
     location = Location.of(source, storage_options=storage_options)
     node = location.read()
     if not node.exists:
@@ -50,10 +58,12 @@ def scale_array(
         hint = f" (an OME-Zarr {kind} already; `ngffkit info` describes it)" if kind else ""
         raise InvalidArgument(f"expected a zarr array, found a group{hint}", where=location.url)
     data = dask_array(node)
-    chosen = axes if axes is not None else axes_for(node.dimension_names, data.shape)
+    chosen = settings.image.axes if settings.image.axes is not None else axes_for(node.dimension_names, data.shape)
     if len(chosen) != data.ndim:
         raise InvalidArgument(f"axes {''.join(chosen)!r} do not fit the {data.ndim}D array {data.shape}")
-    return write_image(data, dest, axes=chosen, **image_options)
+    image = write_image(data, dest, settings.with_choices(axes=chosen), overwrite=overwrite, progress=progress)
+    assert isinstance(image, Image)
+    return image
 
 
 def _ome_kind(attributes: dict[str, Any], zarr_format: int | None) -> str | None:

@@ -16,6 +16,7 @@ _LAZY = {
     "write_image": "ngffkit.writer.image",
     "write_label_image": "ngffkit.writer.labels",
     "write_labels": "ngffkit.writer.labels",
+    "WriteOptions": "ngffkit.writer.settings",
 }
 
 
@@ -30,5 +31,8 @@ if TYPE_CHECKING:
     from ngffkit.writer.hcs import write_field, write_plate, write_well
     from ngffkit.writer.image import write_image
     from ngffkit.writer.labels import write_label_image, write_labels
+    from ngffkit.writer.settings import WriteOptions
 
-__all__ = ["write_field", "write_image", "write_label_image", "write_labels", "write_plate", "write_well"]
+__all__ = [
+    "WriteOptions", "write_field", "write_image", "write_label_image", "write_labels", "write_plate", "write_well",
+]  # fmt: skip

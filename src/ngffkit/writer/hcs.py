@@ -6,13 +6,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from typing_extensions import Unpack
+
+from ngffkit import reader
 from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format
 from ngffkit.formats.sections import PLATE_NAME_PATTERN
 from ngffkit.metadata import Acquisition, FieldRef, OMEMetadata, Plate, Well, WellRef, parse_attributes
 from ngffkit.store.location import Location
 from ngffkit.writer.destination import prepare
-from ngffkit.writer.image import Target, target_format, write_image
+from ngffkit.writer.execute import Progress
+from ngffkit.writer.image import Target, write_image
+from ngffkit.writer.plan import target_format
+from ngffkit.writer.settings import Choices, WriteOptions
 
 _NAME = re.compile(PLATE_NAME_PATTERN)
 
@@ -41,11 +47,11 @@ def write_plate(
     version: str | Format = DEFAULT_WRITE,
     storage_options: Mapping[str, Any] | None = None,
     overwrite: bool = False,
-) -> Location:
+) -> reader.Plate:
     """Write a plate's layout: plate metadata, row groups and well groups listing their fields.
 
     Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
-    processes can write different fields at the same time. Returns the plate's location.
+    processes can write different fields at the same time. Returns the plate (its fields still empty).
     """
     rows, columns = [str(r) for r in rows], [str(c) for c in columns]
     for what, names in (("row", rows), ("column", columns)):
@@ -70,8 +76,12 @@ def write_plate(
         )
     acq = tuple(Acquisition(int(a["id"]), a.get("name"), a.get("maximumfieldcount")) for a in acquisitions or ())
     plate = Plate(tuple(rows), tuple(columns), tuple(refs), name=name, acquisitions=acq, field_count=len(field_names))
-    location.write_group(OMEMetadata(format=fmt, plate=plate).to_attributes(fmt), fmt.zarr_format)
-    return location
+    plate_meta = OMEMetadata(format=fmt, plate=plate)
+    location.write_group(plate_meta.to_attributes(fmt), fmt.zarr_format)
+    nodes: dict[str, reader.Well | None] = {
+        ref.path: reader.Well(location.child(ref.path), OMEMetadata(format=fmt, well=well_meta)) for ref in refs
+    }
+    return reader.Plate(location, plate_meta, nodes)  # built from what was written: no read back
 
 
 def write_well(
@@ -81,28 +91,32 @@ def write_well(
     version: str | Format = DEFAULT_WRITE,
     storage_options: Mapping[str, Any] | None = None,
     overwrite: bool = False,
-) -> Location:
-    """Write a well group listing ``fields`` (outside a plate, or to re-describe one)."""
+) -> reader.Well:
+    """Write a well group listing ``fields`` (outside a plate, or to re-describe one); returns the well."""
     fmt, _ = target_format(version)
     location = Location.of(dest, storage_options=storage_options, mode="w")
     prepare(location, overwrite)
-    location.write_group(
-        OMEMetadata(format=fmt, well=Well(tuple(FieldRef(str(f)) for f in fields))).to_attributes(fmt), fmt.zarr_format
-    )
-    return location
+    meta = OMEMetadata(format=fmt, well=Well(tuple(FieldRef(str(f)) for f in fields)))
+    location.write_group(meta.to_attributes(fmt), fmt.zarr_format)
+    return reader.Well(location, meta)
 
 
 def write_field(
-    plate_dest: Target,
+    plate_dest: Target | reader.Plate,
     well: str,
     field: str | int,
     data: Any,
+    options: WriteOptions | None = None,
     *,
     storage_options: Mapping[str, Any] | None = None,
-    **image_options: Any,
-) -> Any:
-    """Write one field of view of a plate made by :func:`write_plate`, in the plate's NGFF version."""
-    plate_location = Location.of(plate_dest, storage_options=storage_options, mode="w")
+    overwrite: bool = False,
+    progress: Progress = None,
+    **choices: Unpack[Choices],
+) -> reader.Image:
+    """Write one field of view of a plate made by :func:`write_plate`, in the plate's NGFF version; the choices
+    are those of :func:`ngffkit.write_image`. Returns the field's image."""
+    target = plate_dest.location if isinstance(plate_dest, reader.Plate) else plate_dest
+    plate_location = Location.of(target, storage_options=storage_options, mode="w")
     node = plate_location.read_group()
     meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format)
     if meta.plate is None or well not in {w.path for w in meta.plate.wells}:
@@ -112,5 +126,7 @@ def write_field(
     well_meta = parse_attributes(well_node.attributes, zarr_format=well_node.zarr_format).well
     if well_meta is None or str(field) not in {f.path for f in well_meta.images}:
         raise InvalidArgument(f"well {well} lists no field {field!r}")
-    image_options.setdefault("version", meta.format)
-    return write_image(data, well_location.child(str(field)), **image_options)
+    settings = WriteOptions.of(options, **choices).with_choices(version=meta.format)
+    image = write_image(data, well_location.child(str(field)), settings, overwrite=overwrite, progress=progress)
+    assert isinstance(image, reader.Image)
+    return image

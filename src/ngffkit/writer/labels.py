@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from dask.delayed import Delayed
+from typing_extensions import Unpack
 
 from ngffkit.errors import InvalidArgument, NGFFError
-from ngffkit.formats import DEFAULT_WRITE, Format
+from ngffkit.formats import Format
 from ngffkit.metadata import ImageLabel, LabelColor, LabelProperties, OMEMetadata, parse_attributes
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
-from ngffkit.store import places
 from ngffkit.store.location import Location
-from ngffkit.writer import choices, destination, options
-from ngffkit.writer.image import Progress, Target, plan_job, target_format
-from ngffkit.writer.sources import as_dask, refuse_overlap, source_places
+from ngffkit.writer.execute import Progress
+from ngffkit.writer.image import Target, write_planned
+from ngffkit.writer.plan import plan_image
+from ngffkit.writer.settings import Choices, LabelChoices, WriteOptions
+from ngffkit.writer.sources import as_dask
+
+Colors = Mapping[int, Sequence[float]] | Sequence[Mapping[str, Any]] | str | None
+Properties = Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None
 
 
 def _colors(colors: Any) -> tuple[LabelColor, ...]:
@@ -67,29 +74,29 @@ def write_labels(
     labels: Any,
     image_dest: Target,
     name: str,
+    options: WriteOptions | None = None,
     *,
-    colors: Mapping[int, Sequence[float]] | Sequence[Mapping[str, Any]] | str | None = None,
-    properties: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = None,
-    method: str = "mode",
-    chunks: Sequence[int] | None = None,
-    shards: Sequence[int] | None = None,
-    compressor: Any = "zstd",
+    colors: Colors = None,
+    properties: Properties = None,
     storage_options: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     progress: Progress = None,
     compute: bool = True,
-) -> Any:
+    **choices: Unpack[LabelChoices],
+) -> Image | Delayed:
     """Write ``labels`` as ``labels/<name>`` of the image at ``image_dest``, with ``image-label`` metadata.
 
-    The label pyramid follows the image's own levels (same factors, so they overlay in viewers) with a
-    label-safe method (mode or nearest: never a value that was not there). ``colors`` maps label values
-    to RGBA (0-255), or is "auto" (a fixed palette over the values found at the lowest level);
-    ``properties`` maps label values to dicts. Existing entries of the ``labels`` group are kept.
+    The label pyramid follows the image's own levels (same factors, so they overlay in viewers) with a label-safe
+    method (``mode`` by default, or nearest, max, min: never a value that was not there); the axes, placement and
+    NGFF version are the image's. Of the choices only ``method``, ``chunks``, ``shards`` and ``compressor`` apply.
+    ``colors`` maps label values to RGBA (0-255), or is "auto" (a fixed palette over the values found at the
+    lowest level); ``properties`` maps label values to dicts. Existing entries of the ``labels`` group are kept.
     """
-    if method not in choices.LABEL_SAFE_METHODS:
-        raise InvalidArgument(
-            f"method {method!r} would invent label values; use one of {', '.join(choices.LABEL_SAFE_METHODS)}"
-        )
+    settings = WriteOptions.of(options, **choices)
+    defaults = WriteOptions().choices()
+    taken_from_image = sorted(k for k, v in settings.choices().items() if k in _FROM_THE_IMAGE and v != defaults[k])
+    if taken_from_image:
+        raise InvalidArgument(f"labels take {', '.join(taken_from_image)} from their image; leave them out")
     # The store as given (a MemoryStore, an fsspec store with its settings): labels go exactly there.
     image_location = Location.of(image_dest, storage_options=storage_options, mode="w")
     image = open_node(image_location)
@@ -105,25 +112,22 @@ def write_labels(
         {axes[j].name: max(1, round(image.shapes[0][i] / image.shapes[k][i])) for j, i in enumerate(keep)}
         for k in range(1, len(image.shapes))
     ]
-    fmt, build_fmt = target_format(image.format)
-    location = image_location.child("labels").child(name, key="name")
-    job = plan_job(
-        data, location, fmt=fmt, build_fmt=build_fmt, axes=axes,
-        scale=[image.scale(0)[i] for i in keep], translation=[image.translation(0)[i] for i in keep],
-        units=None, levels=None, scale_factors=factors, method=method, chunks=chunks, shards=shards,
-        compressor=compressor, name=name,
-        image_label=ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image="../../"),
+    settings = settings.with_choices(
+        axes=axes, scale=[image.scale(0)[i] for i in keep], translation=[image.translation(0)[i] for i in keep],
+        scale_factors=factors, name=name, version=image.format,
     )  # fmt: skip
-    job.auto_label_colors = colors == "auto"
+    location = image_location.child("labels").child(name, key="name")
+    label = ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image="../../")
+    plan = replace(plan_image(data, location, settings, image_label=label), auto_label_colors=colors == "auto")
     group = location.parent()
     assert group is not None
-    job.after = lambda: register_label(group, name, fmt)
-    refuse_overlap(places.of_store(location.store, location.path), source_places(labels), where=location.url)
-    with destination.storage_errors(location.url):
-        delayed = job.run(destination.take(location, overwrite), progress, compute)
-    if delayed is not None:
-        return delayed
-    return open_node(location)
+    return write_planned(plan, labels, overwrite=overwrite, progress=progress, compute=compute,
+                         after=lambda: register_label(group, name, plan.fmt))  # fmt: skip
+
+
+#: What a label image takes from its image, so a caller may not choose it.
+_FROM_THE_IMAGE = frozenset({"axes", "scale", "translation", "units", "channels", "name", "version", "levels",
+                             "scale_factors"})  # fmt: skip
 
 
 def register_label(group: Location, name: str, fmt: Format) -> None:
@@ -146,45 +150,24 @@ def register_label(group: Location, name: str, fmt: Format) -> None:
 def write_label_image(
     labels: Any,
     dest: Target,
+    options: WriteOptions | None = None,
     *,
-    axes: options.AxesLike = None,
-    scale: float | Sequence[float] | Mapping[str, float] | None = None,
-    translation: Sequence[float] | Mapping[str, float] | None = None,
-    units: str | Mapping[str, str] | None = None,
-    name: str | None = None,
-    colors: Mapping[int, Sequence[float]] | Sequence[Mapping[str, Any]] | str | None = "auto",
-    properties: Mapping[int, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None = None,
-    levels: int | None = None,
-    scale_factors: Any = None,
-    method: str = "mode",
-    chunks: Sequence[int] | None = None,
-    shards: Sequence[int] | None = None,
-    compressor: Any = "zstd",
-    version: str | Format = DEFAULT_WRITE,
+    colors: Colors = "auto",
+    properties: Properties = None,
     storage_options: Mapping[str, Any] | None = None,
     overwrite: bool = False,
     progress: Progress = None,
+    **choices: Unpack[Choices],
 ) -> Image:
     """Write a segmentation on its own, as a label image at ``dest`` (``multiscales`` + ``image-label``, no source
-    image): it opens as one labels layer, with its colours and properties. Use :func:`write_labels` to add labels
-    to an existing image instead."""
-    if method not in choices.LABEL_SAFE_METHODS:
-        raise InvalidArgument(
-            f"method {method!r} would invent label values; use one of {', '.join(choices.LABEL_SAFE_METHODS)}"
-        )
-    data = _integer_labels(as_dask(labels))
-    fmt, build_fmt = target_format(version)
+    image): it opens as one labels layer, with its colours and properties. The choices are those of
+    :func:`ngffkit.write_image` (the pyramid method must be label-safe; ``mode`` by default). Use
+    :func:`write_labels` to add labels to an existing image instead."""
+    settings = WriteOptions.of(options, **choices)
     location = Location.of(dest, storage_options=storage_options, mode="w")
-    job = plan_job(
-        data, location, fmt=fmt, build_fmt=build_fmt, axes=axes, scale=scale, translation=translation, units=units,
-        levels=levels, scale_factors=scale_factors, method=method, chunks=chunks, shards=shards,
-        compressor=compressor, name=name,
-        image_label=ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image=None),
-    )  # fmt: skip
-    job.auto_label_colors = colors == "auto"
-    refuse_overlap(places.of_store(location.store, location.path), source_places(labels), where=location.url)
-    with destination.storage_errors(location.url):
-        job.run(destination.take(location, overwrite), progress, compute=True)
-    image = open_node(location)
+    label = ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image=None)
+    data = _integer_labels(as_dask(labels))
+    plan = replace(plan_image(data, location, settings, image_label=label), auto_label_colors=colors == "auto")
+    image = write_planned(plan, labels, overwrite=overwrite, progress=progress, compute=True)
     assert isinstance(image, Image)
     return image

@@ -1,0 +1,194 @@
+"""Carrying out an :class:`~ngffkit.writer.plan.ImagePlan`: arrays first, every level in one pass, metadata last.
+
+The order matters for safety: level arrays are created and filled first; the group's metadata, which is what
+makes the folder an OME-Zarr image, is written only after every level is complete. An interrupted write
+therefore never leaves metadata that claims levels that were not written, and a failed or cancelled one removes
+what it wrote (through its :class:`~ngffkit.writer.destination.Claim`).
+
+Levels 0..m are made from in-memory **super-blocks**: a level-0 region holding whole write blocks of each of
+those levels (within :data:`SUPERBLOCK_BYTES`), written by one task; the deeper, much smaller levels continue
+from level m. Each input chunk is read once, every write is a whole chunk (or shard), and memory stays bounded
+whatever the input size.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+from dask.delayed import Delayed
+
+from ngffkit.writer import destination, pyramid
+from ngffkit.writer.plan import ImagePlan
+from ngffkit.writer.progress import Report, Ticker, reporting, run_with_progress
+from ngffkit.writer.sources import lazy_view
+
+Progress = bool | Report | None
+
+#: Largest level-0 region one task turns into several levels in memory.
+SUPERBLOCK_BYTES = 64 * 2**20
+
+
+@dataclass
+class Execution:
+    """One write of a plan into a claimed destination."""
+
+    plan: ImagePlan
+    claim: destination.Claim
+    #: Run after the metadata is written (e.g. registering a label in its ``labels`` group).
+    after: Callable[[], None] | None = None
+    arrays: list[zarr.Array] = field(default_factory=list, repr=False)
+    #: The same arrays as write targets, each write through the claim's gate (see WriteGate).
+    targets: list[destination.GatedTarget] = field(default_factory=list, repr=False)
+
+    def run(self, progress: Progress, compute: bool) -> Delayed | None:
+        """Create the arrays, write every level (one pass over the input), then the metadata; the claim is
+        released at the end, and a write that stops with an error (or is cancelled) is removed."""
+        try:
+            self.arrays = create_arrays(self.plan)
+            self.targets = [destination.GatedTarget(a, self.claim.gate) for a in self.arrays]
+            if not compute:
+                return dask.delayed(self._finish)(self.graph())
+            self.compute_in_waves(progress)
+            self._finish(None)
+        except BaseException:
+            self.claim.abandon()
+            raise
+        return None
+
+    def _finish(self, _stored: Any) -> None:
+        plan = self.plan
+        lowest = np.asarray(self.arrays[-1][...])
+        plan.location.write_group(plan.metadata(lowest).to_attributes(plan.fmt), plan.fmt.zarr_format)
+        self.claim.release()
+        if self.after is not None:
+            self.after()
+
+    def graph(self) -> Delayed:
+        """One dask graph writing every level (for ``compute=False`` and ``dask.distributed``)."""
+        blocks = superblocks(self.plan)
+        if blocks is None:
+            # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
+            return da.store(self.plan.levels, self.targets, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+        depth, region = blocks
+        tail = self._tail(self._level_m(depth, region, upto=depth), depth)
+        return da.store(tail, self.targets[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+
+    def compute_in_waves(self, progress: Progress) -> None:
+        """Like :meth:`graph`, computed so that memory stays bounded: super-blocks run in waves of about two per
+        worker (each writes levels 0..m, including m), then the deeper levels come from level m as written."""
+        label = "writing " + self.plan.location.url.rsplit("/", 1)[-1]
+        blocks = superblocks(self.plan)
+        if blocks is None:
+            run_with_progress(self.graph(), progress, label)
+            return
+        depth, region = blocks
+        with reporting(progress, label) as report:
+            ticker = Ticker(report)
+            written = self._level_m(depth, region, upto=depth + 1, ticker=ticker)
+            one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
+            tasks = list(da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool).to_delayed().ravel())
+            wave = 2 * _worker_count()
+            ticker.start(len(tasks) + 1)  # the regions, then the small deeper levels
+            for start in range(0, len(tasks), wave):
+                dask.compute(*tasks[start : start + wave])
+            if depth + 1 < len(self.plan.levels):
+                tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
+                dask.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
+            ticker.tick()
+
+    def _level_m(self, depth: int, region: tuple[int, ...], upto: int, ticker: Ticker | None = None) -> da.Array:
+        """Level ``depth`` as dask blocks, each computed by a task that also writes levels 0..upto-1 of its region."""
+        plan = self.plan
+        assert plan.own_layout is not None
+        in_memory = isinstance(plan.source, np.ndarray)  # views of the caller's array when it is in memory
+        base = lazy_view(plan.source, region) if in_memory else plan.levels[0].rechunk(region)
+        factors = plan.own_layout[depth].cumulative
+        chunks = tuple(tuple(math.ceil(c / f) for c in axis) for axis, f in zip(base.chunks, factors, strict=True))
+        writer = region_writer(plan.own_layout, self.targets, plan.method, depth, upto, ticker)
+        return da.map_blocks(writer, base, chunks=chunks, dtype=base.dtype, meta=np.empty((0,) * base.ndim, base.dtype))
+
+    def _tail(self, level_m: da.Array, depth: int) -> list[da.Array]:
+        layout = self.plan.own_layout
+        assert layout is not None
+        tail_layout = [pyramid.Level(layout[depth].shape, layout[depth].factors, layout[depth].cumulative),
+                       *layout[depth + 1 :]]  # fmt: skip
+        return pyramid.build_levels(level_m, tail_layout, self.plan.method, self.plan.write_units()[depth:])
+
+
+def create_arrays(plan: ImagePlan) -> list[zarr.Array]:
+    """One zarr array per level, with the plan's chunks, shards, codecs and dimension names."""
+    arrays = []
+    for k, level in enumerate(plan.levels):
+        chunks = tuple(min(c, s) for c, s in zip(plan.chunks, level.shape, strict=True))
+        kwargs: dict[str, Any] = {
+            "name": plan.location.key(str(k)), "shape": level.shape, "dtype": level.dtype, "chunks": chunks,
+            "zarr_format": plan.fmt.zarr_format, "compressors": plan.compressor, "fill_value": 0,
+            # Images rarely have all-zero chunks: skip zarr's per-chunk comparison with the fill value.
+            # Label images often do, and skipping those chunks saves space, so they keep the check.
+            "config": {"write_empty_chunks": plan.image_label is None},
+        }  # fmt: skip
+        if plan.fmt.uses_zarr_v3:
+            kwargs["dimension_names"] = [a.name for a in plan.axes]
+            if plan.shards is not None:
+                # A level smaller than a shard gets one shard of whole inner chunks (the grid may overhang).
+                kwargs["shards"] = tuple(
+                    min(s, -(-n // c) * c) for s, n, c in zip(plan.shards, level.shape, chunks, strict=True)
+                )
+        else:
+            kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+            kwargs["filters"] = None
+        arrays.append(zarr.create_array(plan.location.store, **kwargs))
+    return arrays
+
+
+def superblocks(plan: ImagePlan) -> tuple[int, tuple[int, ...]] | None:
+    """(depth m, level-0 region) when levels 0..m can be made from in-memory super-blocks."""
+    if plan.own_layout is None or plan.method == "gaussian":  # gaussian smoothing needs halos: the lazy path
+        return None
+    units = plan.write_units()
+    depth = pyramid.superblock_depth(plan.own_layout, units, plan.levels[0].dtype.itemsize, SUPERBLOCK_BYTES)
+    return (depth, pyramid.superblock_shape(plan.own_layout, units, depth)) if depth else None
+
+
+def region_writer(
+    layout: list[pyramid.Level], targets: list[Any], method: str, depth: int, upto: int, ticker: Ticker | None
+) -> Callable[..., np.ndarray]:
+    """A block function writing levels 0..upto-1 of its level-0 region and returning level ``depth``
+    (``ticker`` counts the regions written, so that progress moves region by region). It holds no reference to
+    the execution, so that it pickles small for ``dask.distributed``."""
+
+    def write_region(block: np.ndarray, block_info: Any = None) -> np.ndarray:
+        start = [lo for lo, _ in block_info[0]["array-location"]]
+        # one contiguous copy: kernels and zarr's per-chunk slicing are much faster on it than on a view
+        chain = pyramid.reduce_chain(np.ascontiguousarray(block), layout, depth, method)
+        for k in range(upto):
+            offset = [s // c for s, c in zip(start, layout[k].cumulative, strict=True)]
+            targets[k][tuple(slice(o, o + n) for o, n in zip(offset, chain[k].shape, strict=True))] = chain[k]
+        if ticker is not None:
+            ticker.tick()
+        return chain[depth]
+
+    return write_region
+
+
+def _done_marker(block: np.ndarray) -> np.ndarray:
+    """A one-element stand-in for a block that has been written (keeps the block out of memory)."""
+    return np.zeros((1,) * block.ndim, dtype=bool)
+
+
+def _worker_count() -> int:
+    """Threads that will run tasks: a dask.distributed client's, the configured pool's, or the cores'."""
+    try:
+        from distributed import default_client
+
+        return max(1, sum(default_client().nthreads().values()))
+    except (ImportError, ValueError):
+        return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)

@@ -1,0 +1,182 @@
+"""A write, planned: every choice checked and the pyramid laid out lazily -- before anything is written.
+
+:func:`plan_image` turns the data and :class:`~ngffkit.writer.settings.WriteOptions` into an :class:`ImagePlan`:
+axes, placement of every level (half-pixel correct), chunk and shard shapes, codecs, channel descriptions and
+the lazy dask levels. Every check that can fail lives here or in :mod:`ngffkit.writer.options`, so a bad
+argument raises :class:`~ngffkit.InvalidArgument` while the destination is untouched. The plan also builds the
+metadata written at the end, from measurements of the lowest level made once it is written.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from ngffkit.errors import InvalidArgument
+from ngffkit.formats import DEFAULT_WRITE, Format, get_format
+from ngffkit.metadata import Axis, Channel, Dataset, ImageLabel, LabelColor, Multiscale, OMEMetadata, Omero, upgrade
+from ngffkit.metadata.multiscales import scale_translation_transforms
+from ngffkit.metadata.omero import default_colors
+from ngffkit.store.location import Location
+from ngffkit.writer import choices, options, pyramid
+from ngffkit.writer.settings import WriteOptions
+from ngffkit.writer.sources import as_dask
+
+#: Label colours for ``colors="auto"``: well separated hues, repeated; never random.
+LABEL_PALETTE = (
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
+)  # fmt: skip
+
+
+def target_format(version: str | Format) -> tuple[Format, Format]:
+    """(format written, format the metadata is built in): 0.6rc0 is built as 0.5 and then upgraded."""
+    fmt = get_format(version)
+    if fmt.is_newer_than(DEFAULT_WRITE) or fmt == DEFAULT_WRITE:
+        return fmt, DEFAULT_WRITE
+    if fmt.has_scale_translation:
+        return fmt, fmt
+    raise InvalidArgument(f"ngffkit writes NGFF 0.4, 0.5 and 0.6rc0, not {fmt}")
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """Everything needed to write one multiscale image, checked."""
+
+    location: Location
+    fmt: Format
+    build_fmt: Format
+    axes: tuple[Axis, ...]
+    levels: list[da.Array]
+    #: The caller's array when it is in memory: super-blocks are cut from it directly (no re-chunking).
+    source: Any
+    #: The pyramid ngffkit builds (None when the caller gave every level).
+    own_layout: list[pyramid.Level] | None
+    placement: list[tuple[tuple[float, ...], tuple[float, ...]]]
+    chunks: tuple[int, ...]
+    shards: tuple[int, ...] | None
+    compressor: Any
+    method: str
+    name: str | None
+    channels: list[options.ChannelSpec] | None = None
+    image_label: ImageLabel | None = None
+    #: Give the label image colours for the values found in its lowest level (measured after writing).
+    auto_label_colors: bool = False
+
+    def write_units(self) -> list[tuple[int, ...]]:
+        """Per level, the block one task writes: a shard if sharded, else a chunk (clipped to the level)."""
+        unit = self.shards or self.chunks
+        return [tuple(min(u, s) for u, s in zip(unit, lv.shape, strict=True)) for lv in self.levels]
+
+    def metadata(self, lowest: np.ndarray) -> OMEMetadata:
+        """The image's metadata; channel windows and automatic label colours come from ``lowest``, the smallest
+        level as written (small, and nothing is computed twice)."""
+        datasets = tuple(Dataset(str(k), scale_translation_transforms(s, t)) for k, (s, t) in enumerate(self.placement))
+        multiscale = Multiscale(datasets, self.axes, name=self.name, type=self.method,
+                                metadata={"method": f"ngffkit.writer.pyramid.{self.method}"})  # fmt: skip
+        meta = OMEMetadata(format=self.build_fmt, multiscales=(multiscale,), omero=self._omero(lowest),
+                           image_label=self._image_label(lowest))  # fmt: skip
+        return upgrade(meta, self.fmt) if self.fmt != self.build_fmt else meta
+
+    def _image_label(self, lowest: np.ndarray) -> ImageLabel | None:
+        if self.image_label is None or not self.auto_label_colors:
+            return self.image_label
+        values = [int(v) for v in np.unique(lowest) if v != 0]
+        colors = tuple(LabelColor(v, (*LABEL_PALETTE[i % len(LABEL_PALETTE)], 255)) for i, v in enumerate(values))
+        return replace(self.image_label, colors=colors)
+
+    def _omero(self, lowest: np.ndarray) -> Omero | None:
+        if self.channels is None:
+            return None
+        axis = next((i for i, a in enumerate(self.axes) if a.is_channel), None)
+        others = tuple(i for i in range(lowest.ndim) if i != axis)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN channel: its window falls back to 0..1
+            floats = lowest.dtype.kind == "f"
+            lows = np.atleast_1d(np.nanmin(lowest, axis=others) if floats else lowest.min(axis=others))
+            highs = np.atleast_1d(np.nanmax(lowest, axis=others) if floats else lowest.max(axis=others))
+        colors = default_colors([spec.color for spec in self.channels])
+        return Omero(tuple(
+            Channel(spec.label or f"channel {i}", color,
+                    options.channel_window(spec, (float(lows[i]), float(highs[i])), lowest.dtype), spec.visible)
+            for i, (spec, color) in enumerate(zip(self.channels, colors, strict=True))
+        ))  # fmt: skip
+
+
+def plan_image(
+    data: Any, location: Location, settings: WriteOptions, *, image_label: ImageLabel | None = None
+) -> ImagePlan:
+    """Check every choice and lay the pyramid out lazily; nothing is written here. With ``image_label`` the
+    image is a label image: its pyramid must be made with a label-safe method (the default: mode)."""
+    fmt, build_fmt = target_format(settings.storage.version)
+    method = settings.pyramid.method or ("mode" if image_label is not None else "mean")
+    if method not in choices.METHODS:
+        raise InvalidArgument(f"unknown method {method!r} (choose from {', '.join(choices.METHODS)})")
+    if image_label is not None and method not in choices.LABEL_SAFE_METHODS:
+        raise InvalidArgument(
+            f"method {method!r} would invent label values; use one of {', '.join(choices.LABEL_SAFE_METHODS)}"
+        )
+    settings = replace(settings, pyramid=replace(settings.pyramid, method=method))
+    given = [as_dask(d) for d in data] if isinstance(data, list | tuple) else None
+    base = given[0] if given else as_dask(data)
+    options.check_shape(base.shape)
+    options.check_dtype(base.dtype)
+    described = settings.image
+    axes = options.resolve_axes(described.axes, base.shape, described.units)
+    scale = options.per_axis_values(described.scale, axes, 1.0, "scale")
+    if any(s <= 0 for s in scale):
+        raise InvalidArgument(f"scale must be positive, got {scale}")
+    translation = options.per_axis_values(described.translation, axes, 0.0, "translation")
+    chunks = options.resolve_chunks(settings.storage.chunks, base.shape, axes, base.dtype.itemsize)
+    shards = options.resolve_shards(settings.storage.shards, chunks, fmt)
+    own, layout, levels = _lay_out(base, given, axes, settings, shards or chunks)
+    channel_axis = next((i for i, a in enumerate(axes) if a.is_channel), None)
+    count = base.shape[channel_axis] if channel_axis is not None else 1
+    return ImagePlan(
+        location=location, fmt=fmt, build_fmt=build_fmt, axes=axes, levels=levels,
+        source=data if isinstance(data, np.ndarray) else None, own_layout=own,
+        placement=pyramid.level_placement(scale, translation, layout, method), chunks=chunks, shards=shards,
+        compressor=options.compressor_for(settings.storage.compressor, fmt), method=method, name=described.name,
+        channels=options.resolve_channels(described.channels, count), image_label=image_label,
+    )  # fmt: skip
+
+
+def _lay_out(
+    base: da.Array, given: list[da.Array] | None, axes: Sequence[Axis], settings: WriteOptions, unit: Sequence[int]
+) -> tuple[list[pyramid.Level] | None, list[pyramid.Level], list[da.Array]]:
+    """(ngffkit's own pyramid or None, the levels' layout, the lazy levels chunked by write unit)."""
+
+    def clipped(shape: Sequence[int]) -> tuple[int, ...]:
+        return tuple(min(w, s) for w, s in zip(unit, shape, strict=True))
+
+    try:
+        if given is not None:
+            return None, levels_of_given(given), [level.rechunk(clipped(level.shape)) for level in given]
+        layout = pyramid.plan_levels(base.shape, [a.name for a in axes], [a.type for a in axes],
+                                     levels=settings.pyramid.levels, scale_factors=settings.pyramid.scale_factors)  # fmt: skip
+        method = settings.pyramid.method or "mean"
+        lazy = pyramid.build_levels(base, layout, method, [clipped(lv.shape) for lv in layout])
+        return layout, layout, lazy
+    except pyramid.PyramidError as exc:
+        raise InvalidArgument(exc.message) from None
+
+
+def levels_of_given(levels: Sequence[da.Array]) -> list[pyramid.Level]:
+    """Levels of a pyramid the caller already has: factors from the shape ratios, which must shrink."""
+    out: list[pyramid.Level] = []
+    base = levels[0].shape
+    for k, lv in enumerate(levels):
+        if lv.ndim != len(base):
+            raise InvalidArgument(f"level {k} has {lv.ndim} dimensions, level 0 has {len(base)}")
+        cumulative = tuple(max(1, round(b / s)) for b, s in zip(base, lv.shape, strict=True))
+        prev = out[-1].cumulative if out else cumulative
+        if k and any(c < p or c % p for c, p in zip(cumulative, prev, strict=True)):
+            raise InvalidArgument(f"level {k} {lv.shape} does not shrink evenly from level {k - 1}")
+        rel = tuple(c // p for c, p in zip(cumulative, prev, strict=True)) if k else cumulative
+        out.append(pyramid.Level(tuple(lv.shape), rel, cumulative))
+    return out

@@ -1,0 +1,108 @@
+"""The house of docs/architecture.md, checked: every import points down, rooms stay small, functions short."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "src" / "ngffkit"
+
+#: Each room and the rooms it may import (docs/architecture.md, "may import").
+_CORE = {"errors", "formats", "store", "metadata", "reader", "validate", "layers", "writer", "samples"}
+BELOW: dict[str, set[str]] = {
+    "errors": set(),
+    "formats": {"errors"},
+    "store": {"errors", "formats"},
+    "metadata": {"errors", "formats"},
+    "reader": {"errors", "formats", "store", "metadata"},
+    "validate": {"errors", "formats", "store", "metadata"},
+    "layers": {"errors", "formats", "store", "metadata", "reader"},
+    "writer": {"errors", "formats", "store", "metadata", "reader"},
+    "samples": {"errors", "formats", "store", "metadata", "reader", "writer"},
+    "tools": _CORE,
+    "cli": _CORE | {"tools", "facade"},
+    "napari": _CORE | {"tools", "facade"},
+    "facade": set(),  # ngffkit/__init__.py: names everything, lazily
+}
+GUI = ("napari", "magicgui", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "superqt")
+#: Longest module, in lines.
+MAX_MODULE_LINES = 420
+#: Longest function, in lines -- except tables (argparse declarations, dispatch on a document's kinds).
+MAX_FUNCTION_LINES = 60
+TABLES = {"build_parser", "add_commands", "parse_transformation"}
+
+
+def room_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "ngffkit":
+        return None
+    if len(parts) == 1 or parts[1] in ("__init__", "__main__"):
+        return "facade"
+    return parts[1] if parts[1] in BELOW else None
+
+
+def modules() -> list[tuple[str, pathlib.Path]]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        out.append((".".join(rel.parts).removesuffix(".__init__"), path))
+    return out
+
+
+def imports_of(path: pathlib.Path, module: str) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found: list[str] = []
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
+            if base == "ngffkit":  # from ngffkit import reader: the room imported is the name's
+                found += [f"ngffkit.{alias.name}" for alias in node.names]
+            else:
+                found.append(base)
+    return found
+
+
+def test_every_import_points_down() -> None:
+    wrong = []
+    for module, path in modules():
+        here = room_of(module)
+        if here in (None, "facade"):
+            continue
+        for target in imports_of(path, module):
+            there = room_of(target)
+            if there is None or there == here:
+                continue
+            if there not in BELOW[here]:
+                wrong.append(f"{module} imports {target} ({here} -> {there})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_the_napari_room_imports_a_gui() -> None:
+    wrong = [
+        f"{module} imports {target}"
+        for module, path in modules()
+        if room_of(module) != "napari"
+        for target in imports_of(path, module)
+        if target.split(".")[0] in GUI
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_rooms_stay_small_and_functions_short() -> None:
+    long_modules = [f"{m}: {len(p.read_text().splitlines())} lines" for m, p in modules()
+                    if len(p.read_text().splitlines()) > MAX_MODULE_LINES]  # fmt: skip
+    long_functions = []
+    for module, path in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name not in TABLES:
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{module}.{node.name}: {length} lines")
+    assert not long_modules and not long_functions, "\n".join(long_modules + long_functions)
