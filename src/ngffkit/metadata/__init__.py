@@ -7,7 +7,8 @@ from ngffkit.metadata.labels import ImageLabel, LabelColor, LabelProperties
 from ngffkit.metadata.multiscales import Dataset, Multiscale
 from ngffkit.metadata.omero import Channel, Omero, Window
 from ngffkit.metadata.scene import Scene
-from ngffkit.metadata.transforms import Transformation, parse_transformation
+from ngffkit.metadata.transform_parsing import parse_transformation
+from ngffkit.metadata.transforms import Transformation
 
 __all__ = [
     "Acquisition", "Axis", "Channel", "CoordinateSystem", "Dataset", "FieldRef", "ImageLabel", "LabelColor",

@@ -9,13 +9,13 @@ from typing import Any
 from ngffkit.formats import Format
 from ngffkit.metadata._base import Notes, as_str, extra_keys, list_at, no_extra, with_extra
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES, Axis, CoordinateSystem
+from ngffkit.metadata.transform_parsing import parse_transformations
 from ngffkit.metadata.transforms import (
     Ref,
     Scale,
     Transformation,
     Translation,
     compose_scale_translation,
-    parse_transformations,
 )
 
 _MULTISCALE_KEYS = (

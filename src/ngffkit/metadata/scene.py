@@ -8,7 +8,8 @@ from typing import Any
 
 from ngffkit.metadata._base import Notes, extra_keys, list_at, no_extra, with_extra
 from ngffkit.metadata.axes import CoordinateSystem
-from ngffkit.metadata.transforms import Transformation, parse_transformations
+from ngffkit.metadata.transform_parsing import parse_transformations
+from ngffkit.metadata.transforms import Transformation
 
 
 @dataclass(frozen=True)

@@ -271,33 +271,7 @@ def _dataset_semantics(ms: dict, path: str, out: Collector, strict: bool) -> Non
     dataset whose input path differs from its own path, so these are warnings, not errors.
     """
     systems = _systems(ms)
-    datasets = ms.get("datasets")
-    outputs: set[str] = set()
-    if isinstance(datasets, list):
-        for i, ds in enumerate(datasets):
-            if not isinstance(ds, dict) or not isinstance(ds.get("coordinateTransformations"), list):
-                continue
-            for j, t in enumerate(ds["coordinateTransformations"]):
-                if not isinstance(t, dict):
-                    continue
-                p = child_path(child_path(child_path(child_path(path, "datasets"), i), "coordinateTransformations"), j)
-                inp, outp = t.get("input"), t.get("output")
-                if isinstance(inp, dict) and isinstance(inp.get("path"), str) and inp["path"] != ds.get("path"):
-                    out.warn(
-                        "transform-input-path",
-                        child_path(p, "input"),
-                        f"input path {inp['path']!r} differs from the dataset path {ds.get('path')!r}",
-                    )
-                if isinstance(outp, dict) and isinstance(outp.get("name"), str):
-                    outputs.add(outp["name"])
-                    if outp["name"] not in systems:
-                        out.warn(
-                            "transform-unknown-system",
-                            child_path(p, "output"),
-                            f"output names coordinate system {outp['name']!r}, which is not declared",
-                        )
-                    else:
-                        _check_parameter_lengths(t, len(systems[outp["name"]]), p, out)
+    outputs = _dataset_references(ms, systems, path, out)
     if len(outputs) > 1:
         out.warn(
             "datasets-one-output-system",
@@ -318,18 +292,52 @@ def _dataset_semantics(ms: dict, path: str, out: Collector, strict: bool) -> Non
                         f"{end} names coordinate system {ref['name']!r}, which is not declared",
                     )
     if strict:
-        for name, axes in systems.items():
-            for axis in axes:
-                if (
-                    isinstance(axis, dict)
-                    and isinstance(axis.get("type"), str)
-                    and axis["type"] not in KNOWN_AXIS_TYPES
-                ):
+        _custom_axis_types(systems, path, out)
+
+
+def _dataset_references(ms: dict, systems: dict, path: str, out: Collector) -> set[str]:
+    """Check each dataset transformation's input path and output system; return the output systems named."""
+    outputs: set[str] = set()
+    datasets = ms.get("datasets")
+    if not isinstance(datasets, list):
+        return outputs
+    for i, ds in enumerate(datasets):
+        if not isinstance(ds, dict) or not isinstance(ds.get("coordinateTransformations"), list):
+            continue
+        for j, t in enumerate(ds["coordinateTransformations"]):
+            if not isinstance(t, dict):
+                continue
+            p = child_path(child_path(child_path(child_path(path, "datasets"), i), "coordinateTransformations"), j)
+            inp, outp = t.get("input"), t.get("output")
+            if isinstance(inp, dict) and isinstance(inp.get("path"), str) and inp["path"] != ds.get("path"):
+                out.warn(
+                    "transform-input-path",
+                    child_path(p, "input"),
+                    f"input path {inp['path']!r} differs from the dataset path {ds.get('path')!r}",
+                )
+            if isinstance(outp, dict) and isinstance(outp.get("name"), str):
+                outputs.add(outp["name"])
+                if outp["name"] not in systems:
                     out.warn(
-                        "axes-type-custom",
-                        child_path(path, "coordinateSystems"),
-                        f"axis {axis.get('name')!r} of {name!r} has custom type {axis['type']!r}",
+                        "transform-unknown-system",
+                        child_path(p, "output"),
+                        f"output names coordinate system {outp['name']!r}, which is not declared",
                     )
+                else:
+                    _check_parameter_lengths(t, len(systems[outp["name"]]), p, out)
+    return outputs
+
+
+def _custom_axis_types(systems: dict, path: str, out: Collector) -> None:
+    """Strict mode: an axis type outside the spec's list is allowed but worth a warning."""
+    for name, axes in systems.items():
+        for axis in axes:
+            if isinstance(axis, dict) and isinstance(axis.get("type"), str) and axis["type"] not in KNOWN_AXIS_TYPES:
+                out.warn(
+                    "axes-type-custom",
+                    child_path(path, "coordinateSystems"),
+                    f"axis {axis.get('name')!r} of {name!r} has custom type {axis['type']!r}",
+                )
 
 
 def _check_parameter_lengths(t: dict, n_axes: int, path: str, out: Collector) -> None:

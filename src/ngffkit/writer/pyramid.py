@@ -181,47 +181,67 @@ def plan_levels(
     ndim = len(shape)
     if len(names) != ndim or len(axis_types) != ndim:
         raise PyramidError(f"{len(names)} axis names for {ndim} dimensions")
-    shrinkable = _downsampled_axes(axis_types, names)
-    protected = {i for i, t in enumerate(axis_types) if t in ("channel", "time")}
+    rule = _FactorRule(
+        names, _downsampled_axes(axis_types, names), {i for i, t in enumerate(axis_types) if t in ("channel", "time")}
+    )
+    cumulative: list[tuple[int, ...]] = [tuple(1 for _ in shape)]
+    if isinstance(scale_factors, Sequence) and not isinstance(scale_factors, str):
+        for i, value in enumerate(scale_factors):
+            cumulative.append(rule.factors(value, f"scale_factors[{i}]"))  # type: ignore[arg-type]  # checked inside
+        if levels is not None and levels != len(cumulative):
+            raise PyramidError(f"levels={levels} but scale_factors describe {len(cumulative)} levels")
+    else:
+        step = rule.factors(2 if scale_factors is None else scale_factors, "scale_factors")
+        for _ in range(_level_count(shape, step, levels, min_size) - 1):
+            cumulative.append(tuple(c * f for c, f in zip(cumulative[-1], step, strict=True)))
+    return _levels_from(shape, cumulative)
 
-    def per_axis(value: int | Mapping[str, int], where: str) -> tuple[int, ...]:
+
+@dataclass(frozen=True)
+class _FactorRule:
+    """Turns one user-given factor (an int or a per-axis dict) into a factor per axis, refusing nonsense."""
+
+    names: Sequence[str]
+    shrinkable: Sequence[bool]
+    protected: set[int]
+
+    def factors(self, value: int | Mapping[str, int], where: str) -> tuple[int, ...]:
         if isinstance(value, Mapping):
-            unknown = set(value) - set(names)
+            unknown = set(value) - set(self.names)
             if unknown:
-                raise PyramidError(f"{where}: unknown axes {sorted(unknown)} (axes are {', '.join(names)})")
-            out = tuple(int(value.get(n, 1)) for n in names)
+                raise PyramidError(f"{where}: unknown axes {sorted(unknown)} (axes are {', '.join(self.names)})")
+            out = tuple(int(value.get(n, 1)) for n in self.names)
         elif isinstance(value, int | np.integer) and not isinstance(value, bool):
-            out = tuple(int(value) if shrinkable[i] else 1 for i in range(ndim))
+            out = tuple(int(value) if shrink else 1 for shrink in self.shrinkable)
         else:
             raise PyramidError(f"{where}: a factor must be an integer or a dict of integers, not {value!r}")
         if any(f < 1 for f in out):
             raise PyramidError(f"{where}: factors must be >= 1, got {out}")
-        if any(out[i] != 1 for i in protected):
+        if any(out[i] != 1 for i in self.protected):
             raise PyramidError(f"{where}: channel and time axes cannot be downsampled")
         return out
 
-    cumulative: list[tuple[int, ...]] = [tuple(1 for _ in shape)]
-    if isinstance(scale_factors, Sequence) and not isinstance(scale_factors, str):
-        for i, value in enumerate(scale_factors):
-            cumulative.append(per_axis(value, f"scale_factors[{i}]"))  # type: ignore[arg-type]  # checked inside
-        if levels is not None and levels != len(cumulative):
-            raise PyramidError(f"levels={levels} but scale_factors describe {len(cumulative)} levels")
+
+def _level_count(shape: Sequence[int], step: Sequence[int], levels: int | None, min_size: int) -> int:
+    """How many levels a constant per-level step makes: as asked, or until the shrinking axes reach min_size."""
+    if all(f == 1 for f in step):
+        count = 1 if levels is None else levels
+    elif levels is not None:
+        count = levels
     else:
-        step = per_axis(2 if scale_factors is None else scale_factors, "scale_factors")
-        if all(f == 1 for f in step):
-            count = 1 if levels is None else levels
-        elif levels is not None:
-            count = levels
-        else:
-            count = 1
-            size = [s for s, f in zip(shape, step, strict=True) if f > 1]
-            while max(size) > min_size and count < 32:
-                size = [math.ceil(s / f) for s, f in zip(size, [f for f in step if f > 1], strict=True)]
-                count += 1
-        if count < 1:
-            raise PyramidError(f"levels must be >= 1, got {count}")
-        for _ in range(count - 1):
-            cumulative.append(tuple(c * f for c, f in zip(cumulative[-1], step, strict=True)))
+        count = 1
+        factors = [f for f in step if f > 1]
+        size = [s for s, f in zip(shape, step, strict=True) if f > 1]
+        while max(size) > min_size and count < 32:
+            size = [math.ceil(s / f) for s, f in zip(size, factors, strict=True)]
+            count += 1
+    if count < 1:
+        raise PyramidError(f"levels must be >= 1, got {count}")
+    return count
+
+
+def _levels_from(shape: Sequence[int], cumulative: Sequence[tuple[int, ...]]) -> list[Level]:
+    """Levels from cumulative factors; each level must shrink by a whole factor of the one before."""
     out: list[Level] = []
     for k, cum in enumerate(cumulative):
         prev = cumulative[k - 1] if k else cum

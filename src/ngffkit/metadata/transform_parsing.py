@@ -1,0 +1,126 @@
+"""Reading coordinate transformations from JSON: one function per document shape, tolerant of errors.
+
+Kept apart from :mod:`ngffkit.metadata.transforms` (the types and their algebra) because parsing is where
+malformed input is met: every problem becomes a note naming its key, and unknown types are kept as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ngffkit.metadata._base import Notes, as_float_list, as_str, extra_keys, list_at
+from ngffkit.metadata.transforms import (
+    TRANSFORMATION_TYPES,
+    Affine,
+    Bijection,
+    ByDimension,
+    Coordinates,
+    DimensionEntry,
+    Displacements,
+    MapAxis,
+    ProjectAxis,
+    Ref,
+    Rotation,
+    Scale,
+    Sequence,
+    Transformation,
+    Translation,
+    UnknownTransformation,
+)
+
+
+def _matrix(value: Any, key: str, notes: Notes) -> tuple[tuple[float, ...], ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        notes.warn(key, "expected a matrix (a list of rows)")
+        return None
+    rows = [as_float_list(r, key, notes) for r in value]
+    if any(r is None for r in rows):
+        return None
+    return tuple(r for r in rows if r is not None)
+
+
+def _ints(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return tuple(value)
+    return None
+
+
+def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
+    """Read one transformation; unknown types are kept as :class:`UnknownTransformation`."""
+    if not isinstance(doc, dict):
+        notes.warn(key, f"a transformation must be an object, got {type(doc).__name__}")
+        return UnknownTransformation(raw_type="")
+    kind = doc.get("type")
+    common: dict[str, Any] = {
+        "name": as_str(doc.get("name"), f"{key}.name", notes),
+        "input": Ref.from_json(doc.get("input")),
+        "output": Ref.from_json(doc.get("output")),
+    }
+    cls = TRANSFORMATION_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        notes.warn(f"{key}.type", f"unknown transformation type {kind!r}; kept as is")
+        return UnknownTransformation(
+            raw_type=str(kind), extra=extra_keys(doc, ("type", "name", "input", "output")), **common
+        )
+    common["extra"] = extra_keys(doc, ("type", "name", "input", "output", *cls.params))
+    path = doc.get("path") if isinstance(doc.get("path"), str) else None
+    if cls is Scale:
+        return Scale(scale=as_float_list(doc.get("scale"), f"{key}.scale", notes), path=path, **common)
+    if cls is Translation:
+        vec = as_float_list(doc.get("translation"), f"{key}.translation", notes)
+        return Translation(translation=vec, path=path, **common)
+    if cls is Affine:
+        return Affine(affine=_matrix(doc.get("affine"), f"{key}.affine", notes), path=path, **common)
+    if cls is Rotation:
+        return Rotation(rotation=_matrix(doc.get("rotation"), f"{key}.rotation", notes), path=path, **common)
+    if cls is MapAxis:
+        return MapAxis(map_axis=_ints(doc.get("mapAxis")) or (), **common)
+    if cls is ProjectAxis:
+        return ProjectAxis(
+            dropped_inputs=_ints(doc.get("droppedInputs")), created_outputs=_ints(doc.get("createdOutputs")), **common
+        )
+    if cls is Sequence:
+        steps = list_at(doc, "transformations")
+        return Sequence(
+            transformations=tuple(
+                parse_transformation(s, notes, f"{key}.transformations[{i}]") for i, s in enumerate(steps)
+            ),
+            **common,
+        )
+    if cls is ByDimension:
+        entries = list_at(doc, "transformations")
+        parsed = tuple(
+            DimensionEntry(
+                parse_transformation(e["transformation"], notes, f"{key}.transformations[{i}].transformation")
+                if "transformation" in e
+                else None,
+                tuple(e.get("inputAxes") or ()),
+                tuple(e.get("outputAxes") or ()),
+                extra_keys(e, ("transformation", "inputAxes", "outputAxes")),
+            )
+            for i, e in enumerate(entries)
+            if isinstance(e, dict)
+        )
+        return ByDimension(transformations=parsed, **common)
+    if cls is Bijection:
+        fwd, inv = doc.get("forward"), doc.get("inverse")
+        return Bijection(
+            forward=parse_transformation(fwd, notes, f"{key}.forward") if fwd is not None else None,
+            inverse=parse_transformation(inv, notes, f"{key}.inverse") if inv is not None else None,
+            **common,
+        )
+    if cls in (Displacements, Coordinates):
+        interp = as_str(doc.get("interpolation"), f"{key}.interpolation", notes)
+        return cls(path=path, interpolation=interp, **common)
+    return cls(**common)
+
+
+def parse_transformations(doc: Any, notes: Notes, key: str) -> tuple[Transformation, ...]:
+    if doc is None:
+        return ()
+    if not isinstance(doc, list):
+        notes.warn(key, "coordinateTransformations must be a list; ignoring it")
+        return ()
+    return tuple(parse_transformation(t, notes, f"{key}[{i}]") for i, t in enumerate(doc))
