@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.servers import http_file_server
+from loopback.servers import http_file_server
 
 from benchmarks.common import machine, save
 from ngffkit.samples.examples import write_coins

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tests.servers import http_file_server
+from loopback.servers import http_file_server
 
 import ngffkit
 from benchmarks.common import machine, save

@@ -8,10 +8,9 @@ import pathlib
 from collections.abc import Iterator
 
 import pytest
+from loopback.servers import free_port, moto_available
 
 from ngffkit.samples.examples import write_coins, write_plate
-
-from .servers import free_port, moto_available
 
 SPEC = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "ngff-spec"
 CONFORMANCE = SPEC.parent / "tools" / "ngff-conformance"

@@ -37,6 +37,8 @@ _LAZY = {
     "get_format": "ngffkit.formats",
     "layers": "ngffkit.layers",
     "Location": "ngffkit.store.location",
+    "Limits": "ngffkit.store.limits",
+    "RetryPolicy": "ngffkit.store.remote",
     "Collection": "ngffkit.reader",
     "Image": "ngffkit.reader",
     "Labels": "ngffkit.reader",
@@ -97,7 +99,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from ngffkit.formats import FORMATS, Format, get_format
     from ngffkit.layers import layers
     from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
+    from ngffkit.store.limits import Limits
     from ngffkit.store.location import Location
+    from ngffkit.store.remote import RetryPolicy
     from ngffkit.validate import Report, validate, validate_attributes
     from ngffkit.writer import (
         write_field,
@@ -120,6 +124,7 @@ __all__ = [
     "InvalidMetadata",
     "Labels",
     "LimitExceeded",
+    "Limits",
     "Location",
     "LocationError",
     "NGFFError",
@@ -129,6 +134,7 @@ __all__ = [
     "NotOMEZarr",
     "Plate",
     "Report",
+    "RetryPolicy",
     "Scene",
     "UnsafePath",
     "UnsupportedVersion",

@@ -9,13 +9,13 @@ import zipfile
 
 import numpy as np
 import pytest
+from loopback.servers import http_file_server
 
 import ngffkit
 from ngffkit.tools.download import download
 from ngffkit.tools.upgrade import upgrade_store
 
 from ..clirun import one_line_error, run
-from ..servers import http_file_server
 from .test_data_safety import fingerprint
 
 pytestmark = pytest.mark.timeout(300)

@@ -1,5 +1,11 @@
 """Property-based fuzzing: random JSON and random mutations of valid metadata, through the parser, the
-validator and the reader. The only exceptions allowed to escape are NGFFError subclasses."""
+validator and the reader.
+
+Properties checked on every example, beyond "no exception but NGFFError escapes":
+- the validator is deterministic and every finding names its rule and its place in the document;
+- what the validator calls valid, the parser and the reader accept (a valid dataset always opens);
+- the reader's layers agree with the node they came from (one array per level, the image's own shapes).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from zarr.storage import MemoryStore
 import ngffkit
 from ngffkit.metadata import parse_attributes
 from ngffkit.samples.examples import write_coins, write_plate
+from ngffkit.validate.findings import Severity
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -42,12 +49,29 @@ def quiet_call(func: Any, *args: Any, **kwargs: Any) -> Any:
             return None
 
 
+def strict_call(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call with warnings silenced; any exception (NGFFError included) fails the example."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return func(*args, **kwargs)
+
+
+def assert_well_formed(report: ngffkit.Report, again: ngffkit.Report) -> None:
+    assert report.findings == again.findings  # deterministic
+    assert all(f.rule and f.message and f.severity in set(Severity) for f in report.findings)
+    assert report.valid == (not report.errors)
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=json_values, zarr_format=st.sampled_from([None, 2, 3]))
 def test_random_documents(doc: Any, zarr_format: int | None) -> None:
     quiet_call(parse_attributes, doc, zarr_format=zarr_format)
-    report = ngffkit.validate_attributes(doc) if isinstance(doc, dict) else None
-    assert report is None or all(f.rule for f in report.findings)
+    if not isinstance(doc, dict):
+        return
+    report = ngffkit.validate_attributes(doc)
+    assert_well_formed(report, ngffkit.validate_attributes(doc))
+    if report.valid:
+        strict_call(parse_attributes, doc, zarr_format=zarr_format)  # valid metadata always parses
 
 
 # --- mutations of real datasets ------------------------------------------------------------------------
@@ -102,12 +126,15 @@ def test_mutated_datasets_through_the_reader(data: st.DataObject) -> None:
         files[target] = json.dumps(mutate(json.loads(files[target]), data)).encode()
     buffer = default_buffer_prototype().buffer
     store = MemoryStore({k: buffer.from_bytes(v) for k, v in files.items()}, read_only=True)
-    node = quiet_call(ngffkit.open, store)
-    if node is not None:
-        layers = quiet_call(ngffkit.layers, node) or []
-        for data_, _, _ in layers[:2]:
-            lowest = data_[-1] if isinstance(data_, list) else data_
-            if lowest.size < 10**7:
-                quiet_call(lowest.compute)
     report = ngffkit.validate(store)
-    assert all(f.rule for f in report.findings)
+    assert_well_formed(report, ngffkit.validate(store))
+    node = strict_call(ngffkit.open, store) if report.valid else quiet_call(ngffkit.open, store)
+    if node is None:
+        return
+    layers = quiet_call(ngffkit.layers, node) or []
+    for data_, _, kind in layers[:2]:
+        levels = data_ if isinstance(data_, list) else [data_]
+        if isinstance(node, ngffkit.Image) and kind == "image" and len(layers) == 1:
+            assert len(levels) == len(node.levels) and levels[0].ndim == len(node.shapes[0])
+        if levels[-1].size < 10**7:
+            quiet_call(levels[-1].compute)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from loopback.servers import http_file_server
 
 import ngffkit
 from ngffkit.samples.examples import write_coins, write_plate
@@ -22,8 +23,6 @@ from ngffkit.tools.download import download
 from ngffkit.tools.finder import find
 from ngffkit.tools.info import describe
 from ngffkit.tools.upgrade import upgrade_store
-
-from ..servers import http_file_server
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -1,6 +1,6 @@
 """Servers that lie, drip, bomb or refuse: ngffkit never returns wrong pixels silently and never waits forever.
 
-Every server is a real one on 127.0.0.1 (tests/servers.py). The hostile ones (endless bodies, gzip bombs, one
+Every server is a real one on 127.0.0.1 (loopback/servers.py). The hostile ones (endless bodies, gzip bombs, one
 byte every few seconds) run against a capped child process (bounded.py).
 """
 
@@ -12,11 +12,11 @@ import warnings
 
 import numpy as np
 import pytest
+from loopback.servers import FaultPlan, http_file_server
 
 import ngffkit
 from ngffkit.tools.download import download
 
-from ..servers import FaultPlan, http_file_server
 from .bounded import run_cases
 
 pytestmark = [pytest.mark.network, pytest.mark.timeout(600)]

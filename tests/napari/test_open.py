@@ -10,11 +10,11 @@ import time
 
 import numpy as np
 import pytest
+from loopback.servers import http_file_server
 
 import ngffkit
 from ngffkit.samples.examples import write_coins, write_plate
 
-from ..servers import http_file_server
 from .conftest import notification_count, notifications_since, saturated
 
 

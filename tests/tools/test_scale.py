@@ -8,11 +8,11 @@ import pathlib
 import numpy as np
 import pytest
 import zarr
+from loopback.servers import http_file_server
 
 import ngffkit
 
 from ..clirun import one_line_error, run
-from ..servers import http_file_server
 
 
 @pytest.fixture

@@ -33,11 +33,13 @@ def make_store(
     *,
     storage_options: Mapping[str, Any] | None = None,
     mode: str = "r",
+    retry: remote.RetryPolicy | None = None,
 ) -> tuple[Store, str]:
     """Turn a path, URL or store into ``(zarr store, display URL)``. No I/O happens here.
 
     ``mode`` "r" opens read-only; "w" or "a" allow writing. ``storage_options`` pass through to fsspec
-    (for ``s3://``, ``anon`` defaults to True when no AWS credentials are configured).
+    (for ``s3://``, ``anon`` defaults to True when no AWS credentials are configured). ``retry`` is how
+    remote reads are retried and timed out; without it, :meth:`RetryPolicy.from_environment`.
     """
     read_only = mode == "r"
     if isinstance(target, Store):
@@ -48,7 +50,7 @@ def make_store(
         raise LocationError(f"cannot open {target!r}: expected a path, a URL or a zarr store")
     protocol, rest = split_url(target)
     if target.rstrip("/").lower().endswith(".ozx"):
-        return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only)
+        return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only, retry)
     if protocol in ("", "file"):
         local = pathlib.Path(rest if protocol else target).expanduser()
         if storage_options:
@@ -56,8 +58,9 @@ def make_store(
         return ConfinedLocalStore(local, read_only=read_only), str(local)
     try:
         url = target.rstrip("/")
-        store = remote.ResilientStore.from_url(url, storage_options=remote.fsspec_options(url, storage_options),
-                                               read_only=read_only)  # fmt: skip
+        policy = retry if retry is not None else remote.RetryPolicy.from_environment()
+        options = remote.fsspec_options(url, storage_options, policy)
+        store = remote.ResilientStore.with_policy(url, options, policy, read_only=read_only)
     except (ImportError, ValueError) as exc:
         hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
         raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
@@ -65,7 +68,12 @@ def make_store(
 
 
 def _zip_store(
-    target: str, protocol: str, rest: str, storage_options: Mapping[str, Any] | None, read_only: bool
+    target: str,
+    protocol: str,
+    rest: str,
+    storage_options: Mapping[str, Any] | None,
+    read_only: bool,
+    retry: remote.RetryPolicy | None,
 ) -> tuple[Store, str]:
     """A zipped OME-Zarr (.ozx): a local file through zarr's ZipStore, remote ones through range requests."""
     if not read_only:
@@ -78,13 +86,13 @@ def _zip_store(
             return ozx.BoundedZipStore(local, mode="r", read_only=True), str(local)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
-    options = remote.fsspec_options(target, storage_options)
+    policy = retry if retry is not None else remote.RetryPolicy.from_environment()
+    options = remote.fsspec_options(target, storage_options, policy)
     try:
-        return remote.ResilientStore.from_url(
-            f"zip::{target}", storage_options={protocol: options}, read_only=True
-        ), target
+        store = remote.ResilientStore.with_policy(f"zip::{target}", {protocol: options}, policy, read_only=True)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise LocationError(f"cannot open the zip archive: {exc}", where=target) from None
+    return store, target
 
 
 def store_url(store: Store) -> str:

@@ -37,6 +37,7 @@ from ngffkit.store.nodes import (
     read_node,
     set_bytes,
 )
+from ngffkit.store.remote import RetryPolicy
 
 
 @dataclass
@@ -79,11 +80,13 @@ class Location:
         storage_options: Mapping[str, Any] | None = None,
         mode: str = "r",
         zarr_format: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Location:
-        """The location of a path, URL or store. ``zarr_format`` may be given when known (saves probes)."""
+        """The location of a path, URL or store. ``zarr_format`` may be given when known (saves probes);
+        ``retry`` governs remote reads (default: :meth:`RetryPolicy.from_environment`)."""
         if isinstance(target, Location):
             return target
-        store, url = make_store(target, storage_options=storage_options, mode=mode)
+        store, url = make_store(target, storage_options=storage_options, mode=mode, retry=retry)
         return cls(StoreState(store, url, zarr_format, storage_options, mode))
 
     def child(self, relative: str, *, key: str | None = None) -> Location:

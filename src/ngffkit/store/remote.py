@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import os
 import pathlib
 import random
@@ -145,12 +146,29 @@ class ResilientStore(FsspecStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         adapter.forget_missing_key_exceptions(self)
-        self.policy = RetryPolicy.from_environment()
+        self.policy = RetryPolicy()  # make_store sets the caller's policy (or the environment's)
         self.budget = ReadBudget()
         self._forbidden_means_missing: asyncio.Future[bool] | None = None
         self._warned: set[str] = set()
         if isinstance(getattr(self.fs, "retries", None), int):
             self.fs.retries = 1  # s3fs retries on its own; ngffkit's loop below is the only one
+
+    @classmethod
+    def with_policy(
+        cls, url: str, options: Mapping[str, Any], policy: RetryPolicy, *, read_only: bool
+    ) -> ResilientStore:
+        """zarr's ``from_url`` with this store's retry policy set before any read."""
+        store = cls.from_url(url, storage_options=dict(options), read_only=read_only)
+        assert isinstance(store, ResilientStore)  # from_url builds an instance of the class it is called on
+        store.policy = policy
+        return store
+
+    def with_read_only(self, read_only: bool = False) -> FsspecStore:
+        """The same store with another mode, keeping its retry policy (zarr reopens stores this way)."""
+        other = super().with_read_only(read_only)
+        if isinstance(other, ResilientStore):
+            other.policy = self.policy
+        return other
 
     @property
     def _is_http(self) -> bool:
@@ -294,11 +312,10 @@ def aws_credentials_configured() -> bool:
 _SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-async def _http_client(**kwargs: Any) -> Any:
-    """An aiohttp session with a pool large enough for concurrent metadata batches, and finite timeouts."""
+async def _http_client(policy: RetryPolicy, **kwargs: Any) -> Any:
+    """An aiohttp session with a pool large enough for concurrent metadata batches, and the policy's timeouts."""
     import aiohttp
 
-    policy = RetryPolicy.from_environment()
     kwargs.setdefault("connector", aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS))
     connect, read = policy.connect_timeout, policy.read_timeout
     kwargs.setdefault(
@@ -319,18 +336,22 @@ def _close_sessions() -> None:
             asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)
 
 
-def fsspec_options(url: str, storage_options: Mapping[str, Any] | None) -> dict[str, Any]:
+def fsspec_options(
+    url: str, storage_options: Mapping[str, Any] | None, policy: RetryPolicy | None = None
+) -> dict[str, Any]:
     """The fsspec options ngffkit uses for ``url``: anonymous S3 unless credentials exist, larger pools,
-    timeouts, and no retries of the client's own (:class:`ResilientStore` retries)."""
+    the policy's timeouts (default: the environment's), and no retries of the client's own
+    (:class:`ResilientStore` retries)."""
     protocol = url.split("://", 1)[0].lower() if "://" in url else ""
     options = dict(storage_options or {})
+    policy = policy if policy is not None else RetryPolicy.from_environment()
     if protocol in ("http", "https"):
-        options.setdefault("get_client", _http_client)
+        # fsspec caches filesystems by the repr of their options: equal policies share one client
+        options.setdefault("get_client", functools.partial(_http_client, policy))
     elif protocol in ("s3", "s3a"):
         has_keys = any(k in options for k in ("key", "secret", "token", "profile"))
         if "anon" not in options and not has_keys:
             options["anon"] = not aws_credentials_configured()
-        policy = RetryPolicy.from_environment()
         config = dict(options.get("config_kwargs") or {})
         config.setdefault("max_pool_connections", MAX_CONNECTIONS)
         config.setdefault("connect_timeout", policy.connect_timeout)

@@ -1,4 +1,4 @@
-"""Real servers on 127.0.0.1 for the tests: a static HTTP file server and moto's S3 server.
+"""Real servers on 127.0.0.1 for the tests and benchmarks: a static HTTP file server and moto's S3 server.
 
 The HTTP server can refuse directory listings (as most real servers do), answer 403 instead of 404 for
 missing files (as public S3 buckets without ListBucket do), add latency, inject faults (errors, resets,
@@ -71,6 +71,36 @@ class RequestLog:
         return peak
 
 
+class ConcurrencyGate:
+    """Holds each request until ``parties`` requests are being answered at once, then lets every request through.
+
+    A test of concurrency without timestamps: if the client sends its requests together, the gate opens at once;
+    if it sends them one after another, the first waits out ``patience`` seconds and :attr:`opened` stays False.
+    """
+
+    def __init__(self, patience: float = 10.0) -> None:
+        self.parties, self.patience = 0, patience
+        self.opened = False
+        self._waiting = 0
+        self._condition = threading.Condition()
+
+    def arm(self, parties: int) -> None:
+        """From now on, hold requests until ``parties`` of them are in flight (before this, everything passes)."""
+        with self._condition:
+            self.parties, self.opened = parties, False
+
+    def pass_through(self) -> None:
+        with self._condition:
+            if not self.parties:
+                return
+            self._waiting += 1
+            if self._waiting >= self.parties:
+                self.opened = True
+                self._condition.notify_all()
+            self._condition.wait_for(lambda: self.opened, timeout=self.patience)
+            self._waiting -= 1
+
+
 @dataclass
 class FaultPlan:
     """Faults to inject, per request path: ``rules`` maps a path suffix to the actions its next requests
@@ -102,7 +132,8 @@ def _reset(handler: http.server.BaseHTTPRequestHandler) -> None:
 
 
 def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float,
-             faults: FaultPlan | None = None, ignore_range: bool = False, html_missing: bool = False) -> type:  # fmt: skip
+             faults: FaultPlan | None = None, ignore_range: bool = False, html_missing: bool = False,
+             gate: ConcurrencyGate | None = None) -> type:  # fmt: skip
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             super().__init__(*args, directory=root, **kwargs)
@@ -210,6 +241,8 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
 
         def _serve(self, head: bool) -> None:
             entry = log.start("HEAD" if head else "GET", self.path)
+            if gate is not None:
+                gate.pass_through()
             if latency:
                 time.sleep(latency)
             action = faults.take(self.path) if faults is not None else None
@@ -265,14 +298,16 @@ def http_file_server(
     faults: FaultPlan | None = None,
     ignore_range: bool = False,
     html_missing: bool = False,
+    gate: ConcurrencyGate | None = None,
 ) -> Iterator[HTTPFileServer]:
     """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block.
 
     ``ignore_range`` answers ranged requests with the whole file (200), as many static hosts do;
-    ``html_missing`` answers missing files with a 200 HTML page, as some hosts do."""
+    ``html_missing`` answers missing files with a 200 HTML page, as some hosts do; ``gate`` holds requests
+    until enough are in flight together (see :class:`ConcurrencyGate`)."""
     log = RequestLog()
     handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency,
-                       faults=faults, ignore_range=ignore_range, html_missing=html_missing)  # fmt: skip
+                       faults=faults, ignore_range=ignore_range, html_missing=html_missing, gate=gate)  # fmt: skip
     server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

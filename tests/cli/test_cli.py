@@ -9,7 +9,7 @@ import pytest
 
 from ngffkit.cli.main import main
 
-from .clirun import run
+from ..clirun import run
 
 
 def test_validate_exit_codes(examples: dict[str, pathlib.Path], tmp_path: pathlib.Path) -> None:
