@@ -113,6 +113,14 @@ class FaultPlan:
     rules: dict[str, list[str]]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        # Bomb bodies take seconds to compress: make them now, so that serving one is instant and a client's
+        # deadline measures the client, not this server's preparation.
+        for actions in self.rules.values():
+            for action in actions:
+                if action.removeprefix("always:").startswith("gzipbomb:"):
+                    _gzip_zeros(int(action.removeprefix("always:").removeprefix("gzipbomb:")))
+
     def take(self, path: str) -> str | None:
         with self._lock:
             for suffix, actions in self.rules.items():

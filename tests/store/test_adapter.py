@@ -15,7 +15,7 @@ from zarr.storage import FsspecStore, LocalStore
 
 import ngffkit
 from ngffkit.store import adapter
-from ngffkit.store.remote import _http_client
+from ngffkit.store.remote import RetryPolicy, _http_client
 
 
 def test_sync_runs_on_zarrs_loop() -> None:
@@ -50,7 +50,7 @@ def test_list_folder_of_an_async_file_system(tmp_path: pathlib.Path) -> None:
 
 def test_session_loop_and_missing_key_exceptions() -> None:
     async def make() -> object:
-        session = await _http_client()
+        session = await _http_client(RetryPolicy())
         loop = adapter.session_loop(session)
         await session.close()  # type: ignore[attr-defined]
         return loop

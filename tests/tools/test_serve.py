@@ -30,9 +30,11 @@ def served(tmp_path: pathlib.Path) -> Iterator[tuple[str, pathlib.Path, subproce
     proc = subprocess.Popen([sys.executable, "-m", "ngffkit", "serve", "--port", "0", "--quiet", str(image)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stdout is not None
-    lines = [proc.stdout.readline(), proc.stdout.readline()]
-    assert "valid image" in lines[0], lines  # validated before serving
-    url = lines[1].split(" at ")[1].split()[0]
+    first = proc.stdout.readline()
+    assert first.startswith("serving "), first  # serving starts at once; validation runs meanwhile
+    url = first.split(" at ")[1].split()[0]
+    report = [proc.stdout.readline() for _ in range(2)]
+    assert "served either way" in report[0] and "valid image" in report[1], report
     try:
         yield url, image, proc
     finally:
@@ -81,9 +83,46 @@ def test_serve_reaches_nothing_outside_the_dataset(served: tuple[str, pathlib.Pa
     name = image.name
     assert raw_get(url, f"/{name}/zarr.json") == 200
     for path in (f"/{name}/../secret.txt", f"/{name}/%2e%2e/secret.txt", f"/{name}/..%2fsecret.txt",
-                 f"/{name}/escape", "/secret.txt", "/", f"/{name}/%00", f"/{name}/0"):  # fmt: skip
+                 f"/{name}/escape", "/secret.txt", "/", f"/{name}/%00"):  # fmt: skip
         assert raw_get(url, path) == 404, path
     assert raw_get(url, f"/{name}/") == 200  # a browser may list the dataset's own folder
+
+
+def test_serve_keeps_connections_alive_and_redirects_folders(
+    served: tuple[str, pathlib.Path, subprocess.Popen[str]],
+) -> None:
+    url, _, _ = served
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.connect()
+    sock = conn.sock
+    answers = []
+    for method, path, headers in [("GET", "/zarr.json", {}), ("GET", "/zarr.json", {"Range": "bytes=0-3"}),
+                                  ("GET", "/absent/zarr.json", {}), ("HEAD", "/0/zarr.json", {}),
+                                  ("GET", "/0", {}), ("OPTIONS", "/zarr.json", {})]:  # fmt: skip
+        conn.request(method, parts.path + path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        answers.append((response.status, response.version, response.getheader("Location")))
+        assert conn.sock is sock and not response.will_close, (method, path)  # one connection for all
+    conn.close()
+    assert [a[0] for a in answers] == [200, 206, 404, 200, 301, 204]
+    assert all(a[1] == 11 for a in answers)  # HTTP/1.1
+    assert answers[4][2] == f"{parts.path}/0/"  # a folder URL is redirected to its trailing-slash form
+    assert requests.get(f"{url}/0", timeout=10).url == f"{url}/0/"
+
+
+def test_serve_gives_zarr_metadata_as_json(tmp_path: pathlib.Path) -> None:
+    from ngffkit.tools.serve import serving
+
+    image = ngffkit.write_image(np.ones((64, 64), dtype=np.uint8), tmp_path / "v2.zarr", version="0.4", levels=1)
+    with serving(tmp_path / "v2.zarr") as url:
+        for key in (".zattrs", ".zgroup", "0/.zarray"):
+            response = requests.get(f"{url}/{key}", timeout=10)
+            assert response.status_code == 200 and response.headers["Content-Type"] == "application/json", key
+        chunk = requests.get(f"{url}/0/0/0", timeout=10)  # "/" chunk keys, as ome-zarr-py writes
+        assert chunk.headers["Content-Type"] == "application/octet-stream"
+    assert image.version == "0.4"
 
 
 def test_serve_stops_cleanly_on_ctrl_c(served: tuple[str, pathlib.Path, subprocess.Popen[str]]) -> None:

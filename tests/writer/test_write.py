@@ -44,30 +44,41 @@ def test_image_round_trip(tmp_path: pathlib.Path, version: str) -> None:
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
-def test_output_passes_ome_zarr_models(tmp_path: pathlib.Path, version: str) -> None:
+def test_every_writer_passes_ome_zarr_models(tmp_path: pathlib.Path, version: str) -> None:
+    """ome-zarr-models is the strictest common reader: what every writer makes must pass it."""
     ome_zarr_models = pytest.importorskip("ome_zarr_models")
     from skimage import data as skdata
+
+    def kind_of(path: pathlib.Path) -> str:
+        return type(ome_zarr_models.open_ome_zarr(zarr.open_group(str(path), mode="r"), version=version)).__name__
 
     path = tmp_path / "astro.zarr"
     ngffkit.write_image(
         skdata.astronaut().transpose(2, 0, 1), path, axes="cyx", version=version, channels=["R", "G", "B"]
     )
-    ngffkit.write_labels((skdata.astronaut()[..., 0] > 100).astype(np.uint8), path, "mask", colors="auto")
-    group = ome_zarr_models.open_ome_zarr(zarr.open_group(str(path), mode="r"), version=version)
-    assert type(group).__name__ == "Image"
-    label_group = ome_zarr_models.open_ome_zarr(
-        zarr.open_group(str(path / "labels" / "mask"), mode="r"), version=version
-    )
-    assert type(label_group).__name__ == "ImageLabel"
+    cells = np.zeros((512, 512), dtype=np.uint8)
+    cells[10:60, 10:60], cells[100:200, 100:200], cells[300:400, 50:90] = 1, 2, 3
+    # colours for every value found, properties for some: the spec allows it, ome-zarr-models does not
+    ngffkit.write_labels(cells, path, "cells", colors="auto", properties={2: {"class": "big"}})
+    ngffkit.write_labels(cells, path, "painted", colors={1: (255, 0, 0, 255)}, properties={3: {"class": "odd"}})
+    assert kind_of(path) == "Image"
+    assert kind_of(path / "labels" / "cells") == kind_of(path / "labels" / "painted") == "ImageLabel"
+    painted = ngffkit.open(path).label("painted").image_label
+    assert painted is not None
+    assert {c.value for c in painted.colors} == {p.value for p in painted.properties} == {1, 3}
+    assert dict(next(p for p in painted.properties if p.value == 3).properties) == {"class": "odd"}
+    ngffkit.write_label_image(cells, tmp_path / "alone.zarr", axes="yx", version=version,
+                              properties={1: {"class": "small"}})  # fmt: skip
+    assert kind_of(tmp_path / "alone.zarr") == "ImageLabel"
     plate = ngffkit.write_plate(tmp_path / "p.zarr", ["A"], ["1", "2"], ["A/1", "A/2"], version=version)
     for well in ("A/1", "A/2"):
         ngffkit.write_field(plate, well, 0, np.ones((32, 32), dtype=np.uint8))
-    assert (
-        type(
-            ome_zarr_models.open_ome_zarr(zarr.open_group(str(tmp_path / "p.zarr"), mode="r"), version=version)
-        ).__name__
-        == "HCS"
-    )
+    assert kind_of(tmp_path / "p.zarr") == "HCS"
+    assert kind_of(tmp_path / "p.zarr" / "A" / "1") == "Well"
+    assert kind_of(tmp_path / "p.zarr" / "A" / "1" / "0") == "Image"
+    ngffkit.write_well(tmp_path / "w.zarr", ["0"], version=version)  # a well on its own
+    ngffkit.write_image(np.ones((32, 32), dtype=np.uint8), tmp_path / "w.zarr" / "0", version=version)
+    assert kind_of(tmp_path / "w.zarr") == "Well"
 
 
 def test_ome_zarr_py_reads_what_we_write(tmp_path: pathlib.Path) -> None:

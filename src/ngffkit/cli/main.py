@@ -27,7 +27,7 @@ from ngffkit.cli.common import (
     write_options,
 )
 from ngffkit.errors import NGFFError
-from ngffkit.formats import DEFAULT_WRITE, LATEST_STABLE, known_versions
+from ngffkit.formats import DEFAULT_WRITE, LATEST_STABLE, UPGRADE_TARGETS, known_versions
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -218,11 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "upgrade",
-        help="upgrade NGFF 0.4 (zarr v2) to 0.5 (zarr v3) in place, rewriting metadata only",
-        epilog="example:\n  ngffkit upgrade --dry-run image.ome.zarr",
+        help="upgrade NGFF 0.4 (zarr v2) to 0.5 or 0.6rc0 (zarr v3), or 0.5 to 0.6rc0, in place, rewriting metadata only",
+        epilog="examples:\n  ngffkit upgrade --dry-run image.ome.zarr\n  ngffkit upgrade --to 0.6rc0 image.ome.zarr",
     )
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--to", default=LATEST_STABLE.version, choices=[LATEST_STABLE.version])
+    p.add_argument("--to", default=LATEST_STABLE.version, choices=[f.version for f in UPGRADE_TARGETS],
+                   help="the NGFF version to upgrade to (default %(default)s)")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="list the changes without writing anything")
     p.add_argument("-v", "--verbose", action="store_true", help="list every change made")
     p.set_defaults(func=cmd_upgrade)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from typing import Any
 
 from ngffkit.cli.common import (
@@ -16,6 +17,7 @@ from ngffkit.cli.common import (
     usage_error,
     write_options,
 )
+from ngffkit.errors import NGFFError
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
@@ -35,19 +37,30 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ngffkit.tools.serve import make_server
-    from ngffkit.validate import validate
 
     running = make_server(args.path, host=args.host, port=args.port, quiet=args.quiet)
     try:
-        if not args.no_validate:
-            print_report(validate(args.path), verbose=False)
         print(f"serving {args.path} at {running.url}  (CORS and byte ranges; Ctrl-C stops)", flush=True)
+        if not args.no_validate:  # while already serving: a large dataset must not delay the first request
+            threading.Thread(target=_validate_and_report, args=(args.path,), daemon=True).start()
         running.serve_forever()
     except KeyboardInterrupt:
         print("stopped", flush=True)
     finally:
         running.close()
     return EXIT_OK
+
+
+def _validate_and_report(path: str) -> None:
+    from ngffkit.validate import validate
+
+    try:
+        report = validate(path)
+    except NGFFError as exc:
+        print(f"ngffkit: could not validate {printable(path)}: {printable(str(exc))}", file=sys.stderr, flush=True)
+        return
+    print("validation (the dataset is served either way):", flush=True)
+    print_report(report, verbose=False)
 
 
 def cmd_finder(args: argparse.Namespace) -> int:
@@ -126,13 +139,13 @@ def add_commands(sub: Any) -> None:
         "serve",
         help="serve a local OME-Zarr over HTTP (CORS, byte ranges) for web viewers and other tools",
         epilog="examples:\n  ngffkit serve image.ome.zarr\n  ngffkit serve --port 0 plate.ozx\n\n"
-        "The dataset is validated first and its findings printed; only the dataset itself is served, under\n"
-        "http://HOST:PORT/<its name>.",
+        "Serving starts at once (HTTP/1.1, keep-alive); the dataset is validated meanwhile and the findings\n"
+        "printed when ready. Only the dataset itself is served, under http://HOST:PORT/<its name>.",
     )
     p.add_argument("path", metavar="PATH", help="an OME-Zarr folder or .ozx file")
     p.add_argument("--port", type=int, default=8000, help="TCP port, 0 for a free one (default %(default)s)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)")
-    p.add_argument("--no-validate", action="store_true", help="skip validating the dataset before serving it")
+    p.add_argument("--no-validate", action="store_true", help="do not validate the dataset while serving it")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
     p.set_defaults(func=cmd_serve)
 

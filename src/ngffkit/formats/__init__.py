@@ -2,9 +2,11 @@
 
 from ngffkit.formats.base import AxesStyle, Format, TransformStyle
 from ngffkit.formats.versions import (
+    ALIASES,
     DEFAULT_WRITE,
     FORMATS,
     LATEST_STABLE,
+    UPGRADE_TARGETS,
     V01,
     V02,
     V03,
@@ -16,12 +18,15 @@ from ngffkit.formats.versions import (
     detect,
     get_format,
     known_versions,
+    resolve,
 )
 
 __all__ = [
+    "ALIASES",
     "DEFAULT_WRITE",
     "FORMATS",
     "LATEST_STABLE",
+    "UPGRADE_TARGETS",
     "V01",
     "V02",
     "V03",
@@ -36,4 +41,5 @@ __all__ = [
     "detect",
     "get_format",
     "known_versions",
+    "resolve",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,14 +46,37 @@ FORMATS: tuple[Format, ...] = (V01, V02, V03, V04, V05, V06RC0)
 LATEST_STABLE = V05
 DEFAULT_WRITE = V05
 WRITE_FORMATS: tuple[Format, ...] = (V05, V04, V06RC0)
+#: The versions ``ngffkit upgrade`` rewrites a hierarchy to in place (zarr v3: chunks are kept as they are).
+UPGRADE_TARGETS: tuple[Format, ...] = tuple(f for f in WRITE_FORMATS if f.zarr_format == 3)
 _BY_VERSION = {f.version: f for f in FORMATS}
+
+#: Version strings that writers emit for a format other than its own name, each read as that format (with one
+#: warning naming the mapping). The RFC-5 family: ngff-zarr >= 0.50 writes "0.6", acquire-zarr "0.6.dev3",
+#: ngff-zarr also accepts "0.6.dev4", spatialdata writes "0.6-dev"; all are the coordinate-systems draft that
+#: the specification repository calls 0.6rc0. When a final 0.6 is released it becomes a Format of its own
+#: above and "0.6" leaves this table; nothing outside ``formats/`` changes.
+ALIASES: tuple[tuple[re.Pattern[str], Format], ...] = ((re.compile(r"0\.6(?:[.-]?dev\d*|rc\d+)?"), V06RC0),)
+
+
+def resolve(version: object) -> tuple[Format | None, bool]:
+    """The format a stated version string means, and whether it was an alias (None: unknown)."""
+    if not isinstance(version, str):
+        return None, False
+    fmt = _BY_VERSION.get(version)
+    if fmt is not None:
+        return fmt, False
+    for pattern, aliased in ALIASES:
+        if pattern.fullmatch(version):
+            return aliased, True
+    return None, False
 
 
 def get_format(version: object, *, where: str | None = None) -> Format:
-    """The format for a version string such as ``"0.4"``; :class:`UnsupportedVersion` for anything else."""
+    """The format for a version string such as ``"0.4"`` (or an alias such as ``"0.6.dev3"``);
+    :class:`UnsupportedVersion` for anything else."""
     if isinstance(version, Format):
         return version
-    fmt = _BY_VERSION.get(version) if isinstance(version, str) else None
+    fmt, _ = resolve(version)
     if fmt is None:
         known = ", ".join(_BY_VERSION)
         raise UnsupportedVersion(f"unknown NGFF version {version!r} (known: {known})", where=where)
@@ -76,6 +100,16 @@ class Detection:
     source: str | None
     #: The raw value could not be mapped to a known version (the format is then None or the assumption).
     unknown: bool = False
+    #: The raw value is another name for ``format`` (see :data:`ALIASES`), e.g. "0.6.dev3" for 0.6rc0.
+    alias: bool = False
+
+    def alias_note(self) -> str | None:
+        """The one sentence that tells a person how an aliased version was read, or None."""
+        if not self.alias or self.format is None:
+            return None
+        return (
+            f"NGFF version {self.stated!r} read as {self.format} (the same draft under the name the specification uses)"
+        )
 
 
 def _stated_version(attributes: Mapping[str, Any]) -> tuple[object, str | None]:
@@ -110,8 +144,8 @@ def detect(
     """
     stated, source = _stated_version(attributes)
     if stated is not None:
-        fmt = _BY_VERSION.get(stated) if isinstance(stated, str) else None
-        return Detection(fmt, stated, source, unknown=fmt is None)
+        fmt, alias = resolve(stated)
+        return Detection(fmt, stated, source, unknown=fmt is None, alias=alias)
     if assume is not None:
         return Detection(assume, None, None)
     if isinstance(attributes.get("ome"), Mapping) or zarr_format == 3:

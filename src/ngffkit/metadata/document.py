@@ -41,6 +41,9 @@ class OMEMetadata:
     extra: Mapping[str, Any] = field(default_factory=no_extra, compare=False)
     foreign: Mapping[str, Any] = field(default_factory=no_extra, compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    #: The version string as written when it was another name for ``format`` ("0.6.dev3"); writing gives
+    #: the format's own name.
+    stated_alias: str | None = field(default=None, compare=False)
 
     @property
     def kind(self) -> str | None:
@@ -102,6 +105,9 @@ def parse_attributes(
         raise UnsupportedVersion(f"unknown NGFF version {det.stated!r}", where=where, key=det.source)
     fmt = det.format
     notes = Notes(where)
+    alias_note = det.alias_note()
+    if alias_note is not None:
+        notes.warn(det.source or "", alias_note)
     ns = fmt.namespace_of(attributes)
     if ns is None:
         # Tolerant read: a zarr v3 group with <= 0.4-style top-level keys, or the reverse.
@@ -136,6 +142,7 @@ def parse_attributes(
         extra=extra_keys(ns, (*OME_KEYS, "version")),
         foreign=extra_keys(attributes, (fmt.namespace,) if fmt.namespace else OME_KEYS),
         warnings=tuple(notes.messages),
+        stated_alias=det.stated if det.alias and isinstance(det.stated, str) else None,
     )
     return meta
 

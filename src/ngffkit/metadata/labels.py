@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ngffkit.metadata._base import Notes, dict_at, extra_keys, list_at, no_extra, with_extra
@@ -12,6 +12,18 @@ from ngffkit.metadata._base import Notes, dict_at, extra_keys, list_at, no_extra
 def _label_value(entry: Mapping[str, Any]) -> int | float | None:
     value = entry.get("label-value")
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+#: Label colours a writer gives where none were chosen: well separated hues, repeated; never random.
+LABEL_PALETTE: tuple[tuple[int, int, int], ...] = (
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
+    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
+)  # fmt: skip
+
+
+def palette_color(index: int) -> tuple[int, int, int, int]:
+    """The ``index``-th automatic label colour, opaque."""
+    return (*LABEL_PALETTE[index % len(LABEL_PALETTE)], 255)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,25 @@ class ImageLabel:
                 {"image": self.source_image} if self.source_image is not None else {}, self.source_extra
             )
         return with_extra(body, self.extra)
+
+    def matched(self) -> ImageLabel:
+        """The same colours and properties, both listing the same label values.
+
+        The specification allows either list to name values the other does not, but ome-zarr-models (the most
+        used validator) rejects such a label image, and with it the whole image. Nothing is dropped: a value
+        with properties but no colour gets a palette colour, a value with a colour but no properties gets an
+        empty properties entry. With either list empty there is nothing to match.
+        """
+        if not self.colors or not self.properties:
+            return self
+        colored = {c.value for c in self.colors}
+        described = {p.value for p in self.properties}
+        if colored == described:
+            return self
+        every = sorted(colored | described)
+        colors = self.colors + tuple(LabelColor(v, palette_color(every.index(v))) for v in sorted(described - colored))
+        properties = self.properties + tuple(LabelProperties(v) for v in sorted(colored - described))
+        return replace(self, colors=colors, properties=properties)
 
     def color_map(self) -> dict[int | float, tuple[float, float, float, float]]:
         """label value -> RGBA in 0..1, for viewers."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from zarr.abc.store import Store
 
-from ngffkit.errors import NotFound, NotOMEZarr
+from ngffkit.errors import NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.formats import Format, get_format
 from ngffkit.metadata import parse_attributes
 from ngffkit.reader.collection import Scene, load_collection
@@ -44,6 +45,10 @@ def open(
     if node.is_array:
         return _image_holding(location)
     meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format, assume=assume)
+    if meta.stated_alias is not None:  # once per open, not once per well or field of a plate
+        warnings.warn(
+            f"{location.url}: NGFF version {meta.stated_alias!r} read as {meta.format}", NGFFWarning, stacklevel=2
+        )
     if meta.plate is not None:
         return load_plate(location, meta)
     if meta.multiscales:

@@ -33,6 +33,17 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "86400",
 }
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+#: zarr's metadata documents, whatever their name: web viewers parse these as JSON.
+_JSON_NAMES = frozenset({".zattrs", ".zgroup", ".zarray", ".zmetadata", "zarr.json"})
+
+
+def content_type(name: str) -> str:
+    """The MIME type of a dataset file: JSON for zarr metadata, octets for chunks."""
+    if name in _JSON_NAMES or name.endswith(".json"):
+        return "application/json"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
 _BLOCK = 1 << 20
 
 
@@ -54,7 +65,13 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class DatasetHandler(http.server.SimpleHTTPRequestHandler):
-    """GET/HEAD/OPTIONS for the files of one dataset, with CORS and byte ranges."""
+    """GET/HEAD/OPTIONS for the files of one dataset, with CORS and byte ranges.
+
+    HTTP/1.1 with keep-alive: a viewer fetching hundreds of chunks reuses its connections instead of opening
+    one per chunk (every answer states its Content-Length, so the connection stays usable).
+    """
+
+    protocol_version = "HTTP/1.1"
 
     dataset: pathlib.Path  # set on the subclass made by :func:`make_server`
     name: str
@@ -68,6 +85,19 @@ class DatasetHandler(http.server.SimpleHTTPRequestHandler):
         for header, value in CORS_HEADERS.items():
             self.send_header(header, value)
         super().end_headers()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors keep the connection open too (the base class closes it): readers ask for many absent keys."""
+        if code >= 500:
+            super().send_error(code, message, explain)
+            return
+        body = f"{code} {message or self.responses.get(code, ('',))[0]}\n".encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def do_OPTIONS(self) -> None:
         self.send_response(204)
@@ -106,13 +136,17 @@ class DatasetHandler(http.server.SimpleHTTPRequestHandler):
         if target is None:
             self.send_error(404)
         elif target.is_dir():
-            # A folder is not a zarr key: only a browser-style URL (trailing slash) gets a listing.
-            if urllib.parse.urlsplit(self.path).path.endswith("/"):
+            # A folder URL gets a listing at its trailing-slash form, as static web servers do.
+            parts = urllib.parse.urlsplit(self.path)
+            if parts.path.endswith("/"):
                 listing = self.list_directory(os.fspath(target))
                 if listing is not None and body:
                     shutil.copyfileobj(listing, self.wfile)
             else:
-                self.send_error(404)
+                self.send_response(301)
+                self.send_header("Location", parts._replace(path=parts.path + "/").geturl())
+                self.send_header("Content-Length", "0")
+                self.end_headers()
         else:
             self._send_file(target, body=body)
 
@@ -149,7 +183,7 @@ class DatasetHandler(http.server.SimpleHTTPRequestHandler):
                 status = 206
             first, last = wanted
         self.send_response(status)
-        self.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        self.send_header("Content-Type", content_type(path.name))
         self.send_header("Content-Length", str(max(0, last - first + 1)))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Last-Modified", email.utils.formatdate(info.st_mtime, usegmt=True))

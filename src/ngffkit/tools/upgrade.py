@@ -1,6 +1,7 @@
-"""``ngffkit upgrade``: NGFF 0.4 (zarr v2) to 0.5 (zarr v3) by rewriting metadata only; the chunks stay.
+"""``ngffkit upgrade``: NGFF 0.4 (zarr v2) to 0.5 or 0.6rc0 (zarr v3), or 0.5 to 0.6rc0, by rewriting metadata
+only; the chunks stay.
 
-Each array's ``.zarray`` becomes a ``zarr.json`` that reads the very same chunk files: the ``v2`` chunk key
+From zarr v3 only the groups' attributes change (0.6rc0 turns axes and scales into coordinate systems). From v2, each array's ``.zarray`` becomes a ``zarr.json`` that reads the very same chunk files: the ``v2`` chunk key
 encoding keeps the keys, a ``bytes`` codec plus the same compressor keeps the bytes. Groups get their
 attributes upgraded. New documents are written first and the old ones removed last, so an interruption
 leaves a hierarchy that still opens as 0.4.
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ngffkit.errors import InvalidArgument, InvalidMetadata, NGFFError
-from ngffkit.formats import V05, Format, get_format
+from ngffkit.formats import UPGRADE_TARGETS, V05, Format, get_format
 from ngffkit.metadata import parse_attributes, upgrade
 from ngffkit.store import adapter
 from ngffkit.store.batch import read_many
@@ -107,10 +108,10 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
     nodes = list(walk(location))
     if not nodes:
         raise NGFFError("nothing to upgrade here", where=location.url)
+    if nodes[0].zarr_format == 3:
+        return _plan_v3_attributes(nodes, to, location)
     if nodes[0].zarr_format != 2:
-        raise InvalidArgument(
-            f"is zarr v{nodes[0].zarr_format}; only zarr v2 (NGFF <= 0.4) is upgraded", where=location.url
-        )
+        raise InvalidArgument(f"is zarr v{nodes[0].zarr_format}; cannot upgrade it", where=location.url)
     # The walk reads arrays' .zarray only; their .zattrs move into zarr.json too, so read them (one batch).
     arrays = [n.location for n in nodes if n.is_array]
     with_attributes = dict(zip((a.path for a in arrays), read_many(arrays, expect=None), strict=True))
@@ -147,6 +148,26 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
     return writes + removes
 
 
+def _plan_v3_attributes(nodes: list[NodeMetadata], to: Format, location: Location) -> list[Action]:
+    """Zarr v3 already: rewrite the OME attributes of every group older than ``to``; arrays stay as they are."""
+    writes: list[Action] = []
+    for node in nodes:
+        if not node.is_group:
+            continue
+        meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=3)
+        if meta.kind is None or not to.is_newer_than(meta.format):
+            continue
+        attrs = upgrade(meta, to).to_attributes()
+        writes.append(Action(node.location.key(V3_META), {"zarr_format": 3, "node_type": "group", "attributes": attrs}))
+    if not writes:
+        found = parse_attributes(nodes[0].attributes, where=nodes[0].document_url, zarr_format=3).format
+        raise InvalidArgument(f"is NGFF {found} already; nothing to upgrade to {to}", where=location.url)
+    for action in writes:
+        action.encoded(location.url)
+    writes.sort(key=lambda a: -a.key.count("/"))  # the root last, as for v2
+    return writes
+
+
 def upgrade_store(
     target: str | os.PathLike[str] | Location,
     to: str | Format = V05,
@@ -154,10 +175,11 @@ def upgrade_store(
     storage_options: Mapping[str, Any] | None = None,
     dry_run: bool = False,
 ) -> list[Action]:
-    """Upgrade the hierarchy at ``target`` in place to ``to`` (0.5); returns what was (or would be) done."""
+    """Upgrade the hierarchy at ``target`` in place to ``to`` (0.5 or 0.6rc0); returns what was (or would be) done."""
     fmt = get_format(to)
-    if fmt != V05:
-        raise InvalidArgument(f"in-place upgrade goes to NGFF 0.5 (zarr v3), not {fmt}")
+    if fmt not in UPGRADE_TARGETS:
+        targets = ", ".join(f.version for f in UPGRADE_TARGETS)
+        raise InvalidArgument(f"in-place upgrade goes to NGFF {targets} (zarr v3), not {fmt}")
     location = Location.of(target, storage_options=storage_options, mode="r" if dry_run else "w")
     actions = plan_upgrade(location, fmt)
     if not dry_run:

@@ -59,6 +59,9 @@ def _check(
         out.error("version-unknown", detection.source or "", f"unknown NGFF version {detection.stated!r}")
         return None, None
     fmt = detection.format
+    alias_note = detection.alias_note()
+    if alias_note is not None:
+        out.warn("version-alias", detection.source or "", f"{alias_note}; checked against the {fmt} rules")
     ns = fmt.namespace_of(attributes)
     if ns is None:
         found = [k for k in SECTION_KINDS if k in attributes]

@@ -20,18 +20,13 @@ import numpy as np
 from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.metadata import Axis, Channel, Dataset, ImageLabel, LabelColor, Multiscale, OMEMetadata, Omero, upgrade
+from ngffkit.metadata.labels import palette_color
 from ngffkit.metadata.multiscales import scale_translation_transforms
 from ngffkit.metadata.omero import default_colors
 from ngffkit.store.location import Location
 from ngffkit.writer import choices, options, pyramid
 from ngffkit.writer.settings import WriteOptions
 from ngffkit.writer.sources import as_dask
-
-#: Label colours for ``colors="auto"``: well separated hues, repeated; never random.
-LABEL_PALETTE = (
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-    (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128), (220, 190, 255),
-)  # fmt: skip
 
 
 def target_format(version: str | Format) -> tuple[Format, Format]:
@@ -85,10 +80,10 @@ class ImagePlan:
 
     def _image_label(self, lowest: np.ndarray) -> ImageLabel | None:
         if self.image_label is None or not self.auto_label_colors:
-            return self.image_label
+            return self.image_label.matched() if self.image_label is not None else None
         values = [int(v) for v in np.unique(lowest) if v != 0]
-        colors = tuple(LabelColor(v, (*LABEL_PALETTE[i % len(LABEL_PALETTE)], 255)) for i, v in enumerate(values))
-        return replace(self.image_label, colors=colors)
+        colors = tuple(LabelColor(v, palette_color(i)) for i, v in enumerate(values))
+        return replace(self.image_label, colors=colors).matched()
 
     def _omero(self, lowest: np.ndarray) -> Omero | None:
         if self.channels is None:
