@@ -137,3 +137,12 @@ def test_what_ngff_zarr_writes_as_0_6(tmp_path: pathlib.Path) -> None:
     assert ours.axis_names == ("y", "x") and ours.scale(0) == (0.5, 0.25) and ours.translation(0) == (1.0, 2.0)
     np.testing.assert_array_equal(ours.levels[0].compute(), values)
     assert ngffkit.validate(tmp_path / "nz.zarr").valid
+
+
+def test_ngff_zarr_reads_our_0_6rc0(rc0_image: pathlib.Path) -> None:
+    nz = pytest.importorskip("ngff_zarr", reason="ngff-zarr is not installed")
+    theirs = nz.from_ngff_zarr(str(rc0_image))
+    ours = ngffkit.open(rc0_image)
+    assert [tuple(img.dims) for img in theirs.images] == [ours.axis_names] * len(ours.levels)
+    assert [tuple(img.scale[a] for a in img.dims) for img in theirs.images] == [ours.scale(k) for k in range(2)]
+    np.testing.assert_array_equal(np.asarray(theirs.images[1].data), ours.levels[1].compute())
