@@ -1,4 +1,5 @@
-"""Make the README pictures: napari showing an OME-Zarr image with labels, and a stitched plate.
+"""Make the README pictures: napari showing an OME-Zarr image with labels, a stitched plate, and the export
+widget opened the way a person opens it (napari builds it from the manifest).
 
 Run under a display (or ``xvfb-run -a python docs/screenshots.py``); writes docs/images/*.png.
 """
@@ -24,9 +25,22 @@ def main() -> None:
         viewer.window.resize(900, 700)
         viewer.open(str(path), plugin="ngffkit")
         viewer.reset_view()
-        imsave(OUT / f"{name}.png", viewer.screenshot(canvas_only=False, flash=False), check_contrast=False)
+        if name == "coins-with-labels":
+            _shoot(viewer, name)
+            viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
+            viewer.window.resize(1300, 760)
+            name = "export-widget"
+        _shoot(viewer, name)
         viewer.close()
-        print(OUT / f"{name}.png")
+
+
+def _shoot(viewer: napari.Viewer, name: str) -> None:
+    from qtpy.QtWidgets import QApplication
+
+    for _ in range(5):  # let Qt lay out a newly docked widget before the picture is taken
+        QApplication.processEvents()
+    imsave(OUT / f"{name}.png", viewer.screenshot(canvas_only=False, flash=False), check_contrast=False)
+    print(OUT / f"{name}.png")
 
 
 if __name__ == "__main__":

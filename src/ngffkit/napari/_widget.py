@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from magicgui.types import FileDialogMode
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, PushButton, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, PushButton
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils import progress
@@ -60,8 +60,9 @@ class ExportWidget(Container):
         self.file_name = LineEdit(label="Name", value="", tooltip="The new OME-Zarr's name, e.g. cells.ome.zarr")
         self.version = ComboBox(label="OME-Zarr version", choices=VERSIONS, value="0.5",
                                 tooltip="0.5 for current tools; 0.4 for readers that predate zarr v3")  # fmt: skip
-        self.levels = SpinBox(label="Resolution levels", min=0, max=16, value=0,
-                              tooltip="How many levels the pyramid has (0: until the smallest is about 64 pixels)")  # fmt: skip
+        self.levels = ComboBox(label="Resolution levels", choices=[("automatic", 0), *((str(n), n) for n in range(1, 17))],
+                               value=0, tooltip="How many levels the pyramid has (automatic: until the smallest is "
+                               "about 64 pixels)")  # fmt: skip
         self.factors = LineEdit(label="Shrink by", value="",
                                 tooltip='How much each level shrinks: 2 (y and x), or per axis {"z": 2, "y": 2, "x": 2}')  # fmt: skip
         self.method = ComboBox(label="Downsampling", choices=METHOD_NAMES, value="mean",
@@ -72,6 +73,10 @@ class ExportWidget(Container):
                                    value="zstd", tooltip="How stored pieces are compressed")  # fmt: skip
         self.shards = LineEdit(label="Shard size", value="",
                                tooltip="OME-Zarr 0.5: many chunks per file, e.g. 64,1024,1024 (empty: none)")  # fmt: skip
+        # An empty field means "ngffkit chooses": say so in the field itself, not only in its tooltip.
+        self.factors.native.setPlaceholderText("automatic: 2 in y and x")
+        self.chunks.native.setPlaceholderText("automatic: about 2 MB per chunk")
+        self.shards.native.setPlaceholderText("none")
         self.open_result = CheckBox(text="open the result when done", value=True)
         self.run_button = PushButton(text="Export")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
