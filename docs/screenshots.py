@@ -7,12 +7,14 @@ Run under a display (or ``xvfb-run -a python docs/screenshots.py``); writes docs
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import napari
 from skimage.io import imsave
 
-from ngffkit.samples.examples import write_coins, write_plate
+from ngffkit.samples.examples import write_coins, write_plate, write_plate_conditions
 
 OUT = Path(__file__).parent / "images"
 
@@ -30,8 +32,27 @@ def main() -> None:
             viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
             viewer.window.resize(1300, 760)
             name = "export-widget"
+        else:  # the plate: first as it opens, then a well chosen in the navigator that docked itself
+            _, navigator = viewer.window.add_plugin_dock_widget("ngffkit", "Plate navigator")
+            viewer.window.resize(1300, 760)
+            viewer.reset_view()
+            _shoot(viewer, name)
+            write_plate_conditions(tmp / "conditions.csv")
+            navigator.add_columns_from(str(tmp / "conditions.csv"))
+            navigator.select("B/2")
+            _wait(lambda: any(layer.name.startswith("B/2") for layer in viewer.layers))
+            name = "plate-navigator"
         _shoot(viewer, name)
         viewer.close()
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 30) -> None:
+    from qtpy.QtWidgets import QApplication
+
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.02)
 
 
 def _shoot(viewer: napari.Viewer, name: str) -> None:

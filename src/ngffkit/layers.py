@@ -15,7 +15,7 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound
-from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well
+from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, plate_map
 from ngffkit.reader.image import ChannelInfo
 from ngffkit.store import limits
 
@@ -236,11 +236,48 @@ def plate_layers(plate: Plate, *, field: int = 0, include_labels: bool = True) -
             "tile_shape": list(plate.tile_shape(0, field)),
             "field": field,
         },
+        # the opened plate itself, so that a plate navigator browses it without reading its metadata again
+        ngff_node=plate,
     )
     out: list[LayerData] = [(data if count > 1 else data[0], kwargs, "image")]
     if include_labels:
         out += _plate_label_layers(plate, field)
+    out.append(well_names_layer(plate, data[0].shape, kwargs))
     return out
+
+
+#: How the well outlines look: present wells outlined, empty positions greyed so that they read as empty.
+WELL_EDGE = (1.0, 1.0, 1.0, 0.6)
+EMPTY_FACE = (0.35, 0.35, 0.35, 0.45)
+
+
+def well_names_layer(plate: Plate, grid_shape: tuple[int, ...], image_kwargs: dict[str, Any]) -> LayerData:
+    """A shapes layer over the stitched plate: one rectangle per position, named (text stays the same size on
+    screen at every zoom), empty positions filled grey. Placed with the plate image's own y/x scale and
+    translation, so rectangles and wells coincide."""
+    rows = plate_map.well_table(plate, every_position=True)
+    cells = plate_map.grid_cells(plate, grid_shape)
+    scale = list(image_kwargs.get("scale") or [1.0, 1.0])[-2:]
+    translate = list(image_kwargs.get("translate") or [0.0, 0.0])[-2:]
+    data = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows]
+    kwargs: dict[str, Any] = {
+        "name": f"{plate.name} wells",
+        "shape_type": "rectangle",
+        "edge_color": [WELL_EDGE if r.present else EMPTY_FACE for r in rows],
+        "face_color": [(0.0, 0.0, 0.0, 0.0) if r.present else EMPTY_FACE for r in rows],
+        "edge_width": max(1.0, min(c.width for c in cells.values()) / 100),
+        "features": {
+            "well": [r.path for r in rows],
+            "fields": [r.fields for r in rows],
+            "present": [r.present for r in rows],
+        },
+        "text": {"string": "{well}", "anchor": "upper_left", "size": 10, "color": "white"},
+        "scale": scale,
+        "translate": translate,
+        "metadata": _metadata(plate, plate_wells=True),
+        **{key: list(image_kwargs[key])[-2:] for key in ("units", "axis_labels") if image_kwargs.get(key)},
+    }
+    return (data, kwargs, "shapes")
 
 
 def _plate_label_layers(plate: Plate, field: int) -> list[LayerData]:

@@ -265,7 +265,7 @@ def test_plate_is_one_stitched_grid(make_napari_viewer, tmp_path: pathlib.Path, 
     viewer = make_napari_viewer(show=True)
     path = write_plate(tmp_path / "plate.zarr", labels=True)
     layers = viewer.open(str(path), plugin="ngffkit")
-    assert [layer.name for layer in layers] == ["GFP", "DAPI", "cells"]
+    assert [layer.name for layer in layers] == ["GFP", "DAPI", "cells", "demo plate wells"]
     assert layers[0].multiscale and layers[0].data[0].shape == (256, 384)
     assert layers[0].metadata["plate"]["wells"][0] == "A/1"
     assert shoot(viewer)[..., 1].std() > 10  # the green blobs of six wells

@@ -22,13 +22,17 @@ def test_image_and_label_layers(examples: dict[str, pathlib.Path]) -> None:
 
 
 def test_multichannel_plate_layer(examples: dict[str, pathlib.Path]) -> None:
-    ((data, kw, kind),) = ngffkit.layers(ngffkit.open(examples["plate-0.5"]))
+    (data, kw, kind), (wells, wkw, wkind) = ngffkit.layers(ngffkit.open(examples["plate-0.5"]))
     assert kind == "image" and kw["channel_axis"] == 0
     assert kw["name"] == ["GFP", "DAPI"] and kw["colormap"] == ["#00ff00", "#0000ff"]
     assert kw["contrast_limits"] == [[100.0, 4000.0], [100.0, 1100.0]] and kw["visible"] == [True, True]
     assert kw["scale"] == [0.65, 0.65] and kw["axis_labels"] == ["y", "x"]
     assert [d.shape for d in data] == [(2, 256, 384), (2, 128, 192)]
     assert kw["metadata"]["plate"]["tile_shape"] == [2, 128, 128]
+    # the well names: one rectangle per position, on the wells' own cells, named
+    assert wkind == "shapes" and wkw["scale"] == [0.65, 0.65] and len(wells) == 6
+    assert wkw["features"]["well"][:3] == ["A/1", "A/2", "A/3"] and all(wkw["features"]["present"])
+    assert wells[1].tolist() == [[0, 128], [0, 256], [128, 256], [128, 128]]  # A/2: row 0, column 1
 
 
 def test_label_properties_become_features(tmp_path: pathlib.Path) -> None:

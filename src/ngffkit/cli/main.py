@@ -75,10 +75,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from ngffkit.samples.examples import write_coins, write_plate, write_timelapse
+    from ngffkit.samples.examples import write_coins, write_plate, write_plate_conditions, write_timelapse
 
+    also = ""
     if args.kind == "plate":
         path = write_plate(args.output, args.version, labels=True, overwrite=args.overwrite)
+        conditions = write_plate_conditions(f"{str(args.output).rstrip('/').removesuffix('.zarr')}.conditions.csv")
+        also = f"and {conditions}: per-well conditions (Plate navigator > Add columns from a CSV)"
     elif args.kind == "timelapse":
         path = write_timelapse(args.output, args.version, overwrite=args.overwrite)
     else:
@@ -86,6 +89,8 @@ def cmd_create(args: argparse.Namespace) -> int:
         if args.kind == "labels":
             path = path / "labels" / "coins"
     print(f"wrote {path}")
+    if also:
+        print(also)
     return EXIT_OK
 
 

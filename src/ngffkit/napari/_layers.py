@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pint
-from napari.layers import Image, Labels
+from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_warning
 
 import ngffkit
@@ -22,7 +22,7 @@ from ngffkit.layers import LayerData
 
 @cache
 def _accepted(kind: str) -> frozenset[str]:
-    cls = {"image": Image, "labels": Labels}[kind]
+    cls = {"image": Image, "labels": Labels, "shapes": Shapes}[kind]
     return frozenset(inspect.signature(cls.__init__).parameters)
 
 

@@ -22,6 +22,7 @@ from qtpy.QtCore import QTimer
 import ngffkit
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plate import offer_navigator
 
 ANONYMOUS = {"automatic": None, "anonymous": True, "signed (use my credentials)": False}
 DOCK_NAME = "Open OME-Zarr URL"
@@ -135,6 +136,7 @@ class OpenURLDialog(Container):
         for data, kwargs, kind in layers:
             getattr(self.viewer, f"add_{kind}")(data, **kwargs)
         self.opened = len(layers)
+        offer_navigator(node, self.viewer)
         self.status.value = f"opened {node.kind} (NGFF {node.version})"
         show_info(f"Opened {node.kind} {url} (NGFF {node.version})")
         if self.close_after.value and layers:

@@ -21,6 +21,7 @@ from ngffkit.formats.sections import SECTION_KINDS
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plate import offer_navigator
 
 REMOTE = ("http://", "https://", "s3://", "gs://")
 #: Keys whose presence makes a group's attributes OME-NGFF (0.4 at the top level, 0.5+ under "ome").
@@ -94,8 +95,10 @@ def get_reader(path: str | list[str]) -> Reader | None:
 def read(path: str, _: Any = None) -> list[Any]:
     """The layers of the OME-Zarr at ``path``; on errors one notification, and nothing to show."""
     try:
-        layers: list[LayerData] = node_layers(ngffkit.open(path))
+        node = ngffkit.open(path)
+        layers: list[LayerData] = node_layers(node)
     except ngffkit.NGFFError as exc:
         show_error(f"Could not open: {describe(exc)}")
         return NOTHING
+    offer_navigator(node)
     return layers or NOTHING

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Literal
 
 import dask.array as da
 import numpy as np
@@ -238,26 +239,29 @@ class Plate(Node):
         """Like :meth:`grid`, for label image ``name`` of each well's field (0 where it is missing)."""
         return self._tiles(self.label_fields(name, field), level)
 
-    def grid(self, level: int = 0, field: int = 0) -> da.Array:
+    def grid(self, level: int = 0, field: int | Literal["all"] = 0) -> da.Array:
         """One lazy array tiling field ``field`` of every well into a rows x columns mosaic at ``level``.
 
         Each well contributes its own field; missing wells and fields are zero; wells smaller than the
-        largest are padded. No pixel is read until the array is computed.
+        largest are padded. ``field="all"`` tiles every field of a well inside its cell (a near-square
+        mosaic per well; all fields of all wells are opened in one batch per field index). No pixel is read
+        until the array is computed.
         """
+        if field == "all":
+            for index in range(self.field_count):
+                self.fields(index)  # one concurrent batch per field index, across all wells
+            return self._tile_arrays({p: _mosaic_or_none(w, level) for p, w in self._wells.items()})
         return self._tiles(self.fields(field), level)
 
     def _tiles(self, images: dict[str, Image | None], level: int) -> da.Array:
-        by_position: dict[tuple[int, int], Image | None] = {}
+        return self._tile_arrays({p: _level(img, level) for p, img in images.items()})
+
+    def _tile_arrays(self, arrays: dict[str, da.Array | None]) -> da.Array:
+        by_position: dict[tuple[int, int], da.Array | None] = {}
         plate = self.metadata.plate
         for ref in plate.wells if plate else ():
-            by_position[(ref.row_index, ref.column_index)] = images.get(ref.path)
-        tiles = [
-            [
-                _level(by_position.get((r, c)), level)
-                for c in range(len(self.columns))
-            ]
-            for r in range(len(self.rows))
-        ]  # fmt: skip
+            by_position[(ref.row_index, ref.column_index)] = arrays.get(ref.path)
+        tiles = [[by_position.get((r, c)) for c in range(len(self.columns))] for r in range(len(self.rows))]
         return mosaic(tiles)
 
     def tile_shape(self, level: int = 0, field: int = 0) -> tuple[int, ...]:
@@ -270,6 +274,12 @@ class Plate(Node):
 
 def _level(image: Image | None, level: int) -> da.Array | None:
     return image.levels[level] if image is not None and level < len(image.levels) else None
+
+
+def _mosaic_or_none(well: Well | None, level: int) -> da.Array | None:
+    if well is None or not any(img is not None and level < len(img.levels) for img in well.fields()):
+        return None
+    return well.mosaic(level)
 
 
 def load_plate(location: Location, metadata: OMEMetadata) -> Plate:

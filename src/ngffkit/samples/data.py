@@ -57,6 +57,20 @@ def plate(
     return out
 
 
+def plate_conditions(rows: str = "AB", columns: tuple[str, ...] = ("1", "2", "3")) -> str:
+    """CSV text of per-well conditions for :func:`plate`: row A untreated (DMSO) controls; each later row a drug,
+    its concentration doubling across the columns."""
+    drugs = ("nocodazole", "taxol", "blebbistatin", "latrunculin")
+    lines = ["well,condition,drug,concentration_uM"]
+    for r, row in enumerate(rows):
+        for c, column in enumerate(columns):
+            if r == 0:
+                lines.append(f"{row}{column},control,DMSO,0")
+            else:
+                lines.append(f"{row}{column},treated,{drugs[(r - 1) % len(drugs)]},{0.5 * 2**c:g}")
+    return "\n".join(lines) + "\n"
+
+
 #: Axes of :func:`timelapse`: the image is (t, c, z, y, x); its labels drop the channel axis.
 TIMELAPSE_AXES = "tczyx"
 

@@ -44,11 +44,14 @@ def write_plate(
     overwrite: bool = False,
 ) -> Any:
     """A small synthetic plate: every well has ``fields`` 2-channel fields with 2 levels, and with ``labels``
-    a ``cells`` label image per field (the blob, labelled 1 + well index)."""
+    a ``cells`` label image per field (the blob, labelled 1 + well index). Two acquisitions (a first and a
+    second pass) share the fields: field ``f`` belongs to acquisition ``f % 2``."""
     path = _result(path)
     fmt = get_format(version)
     wells = [f"{r}/{c}" for r in rows for c in columns]
+    passes = [{"id": i, "name": name} for i, name in enumerate(("first pass", "second pass")[: max(1, fields)])]
     write_plate_layout(path, list(rows), list(columns), wells, fields=fields, name="demo plate", version=fmt,
+                       acquisitions=passes, field_acquisitions=[f % len(passes) for f in range(fields)],
                        overwrite=overwrite)  # fmt: skip
     channels = [
         {"label": "GFP", "color": "00FF00", "window": [100, 4000]},
@@ -62,6 +65,14 @@ def write_plate(
                 value = int(cells.max())
                 field = Location.of(path, mode="w").child(well).child(str(f))
                 write_labels(cells, field, "cells", colors={value: (255, 64, 0, 255)})
+    return path
+
+
+def write_plate_conditions(path: Any, rows: str = "AB", columns: Sequence[str] = ("1", "2", "3")) -> Any:
+    """The conditions of :func:`write_plate`'s wells as a CSV a screening lab would keep: well, condition, drug
+    and concentration (row A untreated controls, the other rows a dilution series across the columns)."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(data.plate_conditions(rows, tuple(columns)))
     return path
 
 

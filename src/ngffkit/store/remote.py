@@ -163,6 +163,11 @@ class ResilientStore(FsspecStore):
         store.policy = policy
         return store
 
+    def _means_missing(self, exc: BaseException) -> bool:
+        """Whether the file system said "no such key". fsspec's zip file system says so with the KeyError of
+        Python's zipfile in some releases (2026.7) and with FileNotFoundError in others."""
+        return isinstance(exc, self.MISSING) or (isinstance(exc, KeyError) and _protocols(self.fs) & {"zip"} != set())
+
     def with_read_only(self, read_only: bool = False) -> FsspecStore:
         """The same store with another mode, keeping its retry policy (zarr reopens stores this way)."""
         other = super().with_read_only(read_only)
@@ -172,9 +177,7 @@ class ResilientStore(FsspecStore):
 
     @property
     def _is_http(self) -> bool:
-        protocol = self.fs.protocol
-        names = protocol if isinstance(protocol, tuple) else (protocol,)
-        return any(p in ("http", "https") for p in names)
+        return bool(_protocols(self.fs) & {"http", "https"})
 
     def _url(self, key: str) -> str:
         root = self.fs.unstrip_protocol(self.path).rstrip("/")
@@ -203,13 +206,11 @@ class ResilientStore(FsspecStore):
                 raise LocationError(
                     "HTTP 403 Forbidden: no permission to read this key", where=self._url(key)
                 ) from None
-            except self.MISSING as exc:
-                if bucket_gone(exc):
-                    raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
-                return None
             except NGFFError:
                 raise
             except Exception as exc:
+                if self._means_missing(exc) and not bucket_gone(exc):
+                    return None
                 if bucket_gone(exc):
                     raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
                 if not is_transient(exc):
@@ -288,6 +289,11 @@ class ResilientStore(FsspecStore):
 
 
 _PROTOTYPE = default_buffer_prototype()
+
+
+def _protocols(fs: Any) -> set[str]:
+    protocol = fs.protocol
+    return set(protocol if isinstance(protocol, tuple) else (protocol,))
 
 
 def aws_credentials_configured() -> bool:

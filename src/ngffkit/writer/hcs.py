@@ -43,12 +43,16 @@ def write_plate(
     *,
     fields: int | Sequence[str] = 1,
     acquisitions: Sequence[Mapping[str, Any]] | None = None,
+    field_acquisitions: Sequence[int] | None = None,
     name: str | None = None,
     version: str | Format = DEFAULT_WRITE,
     storage_options: Mapping[str, Any] | None = None,
     overwrite: bool = False,
 ) -> reader.Plate:
     """Write a plate's layout: plate metadata, row groups and well groups listing their fields.
+
+    ``acquisitions`` describe the plate's acquisitions (``{"id": 0, "name": ...}``); ``field_acquisitions``
+    gives, per field index, the id of the acquisition that field belongs to.
 
     Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
     processes can write different fields at the same time. Returns the plate (its fields still empty).
@@ -69,12 +73,20 @@ def write_plate(
     prepare(location, overwrite)
     for row in sorted({r.path.split("/")[0] for r in refs}):
         location.child(row).write_group({}, fmt.zarr_format)  # a plain group: rows hold no OME metadata
-    well_meta = Well(tuple(FieldRef(f) for f in field_names))
+    acq = tuple(Acquisition(int(a["id"]), a.get("name"), a.get("maximumfieldcount")) for a in acquisitions or ())
+    if field_acquisitions is not None:
+        known = {a.id for a in acq}
+        if len(field_acquisitions) != len(field_names) or any(a not in known for a in field_acquisitions):
+            raise InvalidArgument(
+                f"field_acquisitions must give one of the acquisition ids {sorted(known)} for each of the "
+                f"{len(field_names)} fields, got {list(field_acquisitions)}"
+            )
+    owners = list(field_acquisitions) if field_acquisitions is not None else [None] * len(field_names)
+    well_meta = Well(tuple(FieldRef(f, a) for f, a in zip(field_names, owners, strict=True)))
     for ref in refs:
         location.child(ref.path).write_group(
             OMEMetadata(format=fmt, well=well_meta).to_attributes(fmt), fmt.zarr_format
         )
-    acq = tuple(Acquisition(int(a["id"]), a.get("name"), a.get("maximumfieldcount")) for a in acquisitions or ())
     plate = Plate(tuple(rows), tuple(columns), tuple(refs), name=name, acquisitions=acq, field_count=len(field_names))
     plate_meta = OMEMetadata(format=fmt, plate=plate)
     location.write_group(plate_meta.to_attributes(fmt), fmt.zarr_format)

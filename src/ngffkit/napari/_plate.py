@@ -1,0 +1,311 @@
+"""Plugins ▸ Plate navigator: from the whole plate to any well and field at full resolution.
+
+The overview (the stitched plate with its well names) comes from the reader. This dock lists the wells (row,
+column, fields, acquisitions, and columns a person loads from a CSV such as condition or drug), filters them,
+and opens the selected well's field -- image and labels, every level -- as its own layers placed exactly on the
+well's cell, replacing the previous well's layers. A well is chosen in the table, with Previous/Next, or by
+clicking it in the overview. Opening runs in a worker thread; a newer choice supersedes an older one, whose
+late answer is dropped. Everything it knows about the plate comes from the GUI-free core
+(:mod:`ngffkit.reader.plate_map`, :mod:`ngffkit.tools.well_columns`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from napari.layers import Layer
+from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_error, show_info
+from napari.viewer import Viewer
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+import ngffkit
+from napari import current_viewer
+from ngffkit.napari._layers import fit
+from ngffkit.napari._notify import describe
+from ngffkit.reader.plate_map import WELL_COLUMNS, WellRow, grid_cells, well_at, well_table, with_columns
+from ngffkit.tools.well_columns import read_well_columns
+
+DOCK_NAME = "Plate navigator"
+#: Metadata key marking the layers of the well on show (they are replaced when another well is chosen).
+WELL_VIEW = "ngffkit_well_view"
+
+
+def well_layer_data(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
+    """The layers of field ``field`` of ``well`` (image and labels, every level); runs in a worker thread."""
+    found = plate.well(well)
+    image = found.field(field) if found is not None else None
+    if image is None:
+        raise ngffkit.NotFound(f"well {well} has no readable field {field}", where=plate.url)
+    return fit(ngffkit.layers(image))
+
+
+class PlateNavigator(QWidget):
+    """The well table, a filter, the field number, Previous/Next, and a CSV of per-well columns."""
+
+    def __init__(self, napari_viewer: Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.plate: ngffkit.Plate | None = None
+        self.overview: Layer | None = None
+        self.rows: list[WellRow] = []
+        self.well: str | None = None
+        self._choice = 0  # the newest request; older answers are dropped
+        self.title = QLabel("Open a plate to browse its wells.")
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("filter: a well, row, condition, drug …")
+        self.table = QTableWidget()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(True)
+        self.field = QSpinBox()
+        self.field.setToolTip("Which field of view of the well to show at full resolution")
+        self.previous_button, self.next_button = QPushButton("◀ Previous well"), QPushButton("Next well ▶")
+        self.csv_button = QPushButton("Add columns from a CSV…")
+        self.csv_button.setToolTip("A table with a 'well' column (B3, B03, B/3) or 'row' and 'column' columns")
+        self.status = QLabel("")
+        self._lay_out()
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.filter.textChanged.connect(self._apply_filter)
+        self.field.valueChanged.connect(lambda _: self._show_current())
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.csv_button.clicked.connect(self._choose_csv)
+        self.viewer.layers.events.inserted.connect(lambda _: self.attach())
+        self.viewer.mouse_drag_callbacks.append(self._on_click)
+        self.attach()
+
+    def _lay_out(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.table)
+        steps = QHBoxLayout()
+        steps.addWidget(QLabel("Field"))
+        steps.addWidget(self.field)
+        steps.addWidget(self.previous_button)
+        steps.addWidget(self.next_button)
+        layout.addLayout(steps)
+        layout.addWidget(self.csv_button)
+        layout.addWidget(self.status)
+
+    # --- the plate -------------------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Follow the newest plate overview in the viewer (the layer the reader made for it)."""
+        overview = next((lay for lay in reversed(self.viewer.layers) if isinstance(lay.metadata.get("ngff_node"),
+                                                                                   ngffkit.Plate)), None)  # fmt: skip
+        if overview is None or overview is self.overview:
+            return
+        self.overview, self.plate = overview, overview.metadata["ngff_node"]
+        assert self.plate is not None
+        self.rows = well_table(self.plate)
+        kinds = f"{len(self.rows)} wells, {len(self.plate.rows)} rows x {len(self.plate.columns)} columns"
+        acquisitions = len(self.plate.acquisitions)
+        self.title.setText(f"{self.plate.name}: {kinds}" + (f", {acquisitions} acquisitions" if acquisitions else ""))
+        self._fill_table()
+
+    def _fill_table(self, extra: tuple[str, ...] = ()) -> None:
+        headers = [*WELL_COLUMNS, *extra]
+        self.table.setSortingEnabled(False)
+        self.table.clear()
+        self.table.setColumnCount(len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        self.table.setRowCount(len(self.rows))
+        for i, row in enumerate(self.rows):
+            for j, column in enumerate(headers):
+                item = QTableWidgetItem(str(row.value(column)))
+                if column == "fields":
+                    item.setData(0, row.fields)  # sorts as a number
+                self.table.setItem(i, j, item)
+        self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
+        self._apply_filter(self.filter.text())
+
+    def add_columns_from(self, path: str) -> None:
+        """Add the per-well columns of a CSV to the table; lines that match no well are reported."""
+        if self.plate is None:
+            show_error("Open a plate first.")
+            return
+        try:
+            table = read_well_columns(path, self.plate)
+        except ngffkit.NGFFError as exc:
+            show_error(f"Could not read the table: {describe(exc)}")
+            return
+        self.rows = with_columns(self.rows, table.values)
+        self._fill_table(table.columns)
+        note = (
+            f"; {len(table.unmatched)} lines match no well ({', '.join(table.unmatched[:5])})"
+            if table.unmatched
+            else ""
+        )
+        show_info(f"Added {', '.join(table.columns) or 'no'} columns for {len(table.values)} wells{note}")
+
+    def _choose_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Per-well columns", "", "Tables (*.csv *.tsv *.txt)")
+        if path:
+            self.add_columns_from(path)
+
+    def _apply_filter(self, text: str) -> None:
+        wanted = text.strip().lower()
+        for i in range(self.table.rowCount()):
+            cells = (self.table.item(i, j) for j in range(self.table.columnCount()))
+            shown = not wanted or any(c is not None and wanted in c.text().lower() for c in cells)
+            self.table.setRowHidden(i, not shown)
+
+    # --- choosing a well -------------------------------------------------------------------------------
+
+    def visible_wells(self) -> list[str]:
+        """The wells the table shows, in its current order (sorting and filter applied)."""
+        column = WELL_COLUMNS.index("well")
+        return [item.text() for i in range(self.table.rowCount())
+                if not self.table.isRowHidden(i) and (item := self.table.item(i, column)) is not None]  # fmt: skip
+
+    def select(self, well: str) -> None:
+        """Choose ``well``: select its table row (which opens it)."""
+        column = WELL_COLUMNS.index("well")
+        for i in range(self.table.rowCount()):
+            item = self.table.item(i, column)
+            if item is not None and item.text() == well:
+                self.table.selectRow(i)
+                return
+        show_error(f"The plate has no well {well}.")
+
+    def step(self, direction: int) -> None:
+        """The previous or next well among those shown."""
+        wells = self.visible_wells()
+        if not wells:
+            return
+        index = wells.index(self.well) + direction if self.well in wells else 0
+        self.select(wells[index % len(wells)])
+
+    def _selection_changed(self) -> None:
+        selected = self.table.selectedItems()
+        if not selected:
+            return
+        item = self.table.item(selected[0].row(), WELL_COLUMNS.index("well"))
+        if item is None or item.text() == self.well:
+            return
+        self.well = item.text()
+        row = next(r for r in self.rows if r.path == self.well)
+        self.field.blockSignals(True)
+        self.field.setRange(0, max(0, row.fields - 1))
+        self.field.setValue(min(self.field.value(), max(0, row.fields - 1)))
+        self.field.blockSignals(False)
+        self._show_current()
+
+    def _show_current(self) -> Any:
+        """Open the chosen well's field in the background; returns the worker (None when nothing is chosen)."""
+        if self.plate is None or self.well is None:
+            return None
+        self._choice += 1
+        choice, well, field = self._choice, self.well, self.field.value()
+        self.status.setText(f"opening {well}, field {field}…")
+        self._zoom_to(well)
+        worker = thread_worker(well_layer_data, ignore_errors=True)(self.plate, well, field)
+        worker.returned.connect(lambda layers: self._show(choice, well, field, layers))
+        worker.errored.connect(lambda exc: self._failed(choice, exc))
+        worker.start()
+        return worker
+
+    def _show(self, choice: int, well: str, field: int, layers: list[Any]) -> None:
+        if choice != self._choice:
+            return  # a newer choice is on its way
+        for layer in [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)]:
+            self.viewer.layers.remove(layer)
+        dy, dx = self._cell_origin(well)
+        for data, kwargs, kind in layers:
+            getattr(self.viewer, f"add_{kind}")(data, **self._placed(kwargs, well, field, dy, dx))
+        self.status.setText(f"{well}, field {field}: full resolution")
+
+    @staticmethod
+    def _placed(kwargs: dict[str, Any], well: str, field: int, dy: float, dx: float) -> dict[str, Any]:
+        """A field's layer kwargs moved onto its well's cell, named after the well, marked as the well on show."""
+        shown = dict(kwargs)
+        names = shown.get("name")
+        shown["name"] = [f"{well} · {n}" for n in names] if isinstance(names, list) else f"{well} · {names}"
+        translate = list(shown.get("translate") or [0.0] * len(shown.get("scale") or [0, 0]))
+        if len(translate) >= 2:
+            translate[-2:] = [translate[-2] + dy, translate[-1] + dx]
+            shown["translate"] = translate
+        shown["metadata"] = {**(shown.get("metadata") or {}), WELL_VIEW: {"well": well, "field": field}}
+        return shown
+
+    def _failed(self, choice: int, exc: BaseException) -> None:
+        if choice != self._choice:
+            return
+        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else f"{type(exc).__name__}: {exc}"
+        self.status.setText("could not open this well")
+        show_error(f"Could not open the well: {reason}")
+
+    # --- where wells are ---------------------------------------------------------------------------------
+
+    def _cell_origin(self, well: str) -> tuple[float, float]:
+        """The world position of the top left corner of ``well``'s cell in the overview."""
+        assert self.overview is not None and self.plate is not None
+        row = next(r for r in self.rows if r.path == well)
+        cell = grid_cells(self.plate, self._grid_shape())[(row.row_index, row.column_index)]
+        scale, translate = self.overview.scale[-2:], self.overview.translate[-2:]
+        return cell.y * scale[0] + translate[0], cell.x * scale[1] + translate[1]
+
+    def _grid_shape(self) -> tuple[int, ...]:
+        assert self.overview is not None
+        data = self.overview.data
+        return tuple((data[0] if self.overview.multiscale else data).shape)
+
+    def _zoom_to(self, well: str) -> None:
+        """Centre the view on ``well``'s cell, zoomed so that the whole cell shows."""
+        assert self.overview is not None and self.plate is not None
+        y, x = self._cell_origin(well)
+        cell = next(iter(grid_cells(self.plate, self._grid_shape()).values()))
+        height, width = cell.height * self.overview.scale[-2], cell.width * self.overview.scale[-1]
+        self.viewer.reset_view()  # fits the whole plate; a cell is at least min(rows, columns) times smaller
+        zoom = self.viewer.camera.zoom * 0.9 * max(1, min(len(self.plate.rows), len(self.plate.columns)))
+        self.viewer.camera.center = (y + height / 2, x + width / 2)
+        self.viewer.camera.zoom = zoom
+
+    def _on_click(self, viewer: Viewer, event: Any) -> Any:
+        """A click (press and release without dragging) on a well of the overview chooses that well."""
+        if self.plate is None or self.overview is None or event.button != 1:
+            return
+        active = viewer.layers.selection.active
+        if active is not None and getattr(active, "mode", "pan_zoom") not in ("pan_zoom", "transform"):
+            return  # painting, drawing, picking: the click belongs to that tool
+        start = tuple(event.position)
+        yield
+        if event.type == "mouse_move":  # a drag pans the view; it does not choose a well
+            return
+        y, x = self.overview.world_to_data(start)[-2:]
+        well = well_at(self.plate, self._grid_shape(), y, x)
+        if well is not None:
+            self.select(well)
+
+
+def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
+    """When a plate has been opened, dock the navigator beside it (once: napari shows an open dock again).
+
+    Readers do not receive the viewer, and their layers are added after they return: the dock is added on the
+    next turn of the event loop, to the current viewer."""
+    if not isinstance(node, ngffkit.Plate):
+        return
+
+    def dock() -> None:
+        target = viewer or current_viewer()
+        if target is not None:
+            target.window.add_plugin_dock_widget("ngffkit", DOCK_NAME)
+
+    QTimer.singleShot(0, dock)

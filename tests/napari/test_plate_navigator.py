@@ -1,0 +1,147 @@
+"""The plate navigator, the way a person uses it: open a plate, the navigator docks itself; choose wells in the
+table, with Previous/Next, or by clicking the overview; load the lab's CSV of conditions and filter by it."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+from loopback.servers import http_file_server
+
+import ngffkit
+from ngffkit.napari._plate import WELL_VIEW
+from ngffkit.samples.examples import write_plate, write_plate_conditions
+
+from .conftest import notification_count, notifications_since
+
+DOCK = "Plate navigator"
+
+
+@pytest.fixture
+def plate_path(tmp_path: pathlib.Path) -> pathlib.Path:
+    return write_plate(tmp_path / "plate.zarr", labels=True)
+
+
+def open_plate(viewer, qtbot, target: str):  # type: ignore[no-untyped-def]
+    viewer.open(target, plugin="ngffkit")
+
+    def docked() -> str | None:
+        return next((name for name in viewer.window.dock_widgets if name.startswith(DOCK)), None)
+
+    qtbot.waitUntil(lambda: docked() is not None, timeout=10_000)  # docked by napari's own route
+    navigator = viewer.window.dock_widgets[docked()]
+    qtbot.waitUntil(lambda: navigator.plate is not None, timeout=10_000)
+    return navigator
+
+
+def well_layers(viewer):  # type: ignore[no-untyped-def]
+    return [layer for layer in viewer.layers if layer.metadata.get(WELL_VIEW)]
+
+
+def wait_for_well(viewer, qtbot, well: str, field: int = 0):  # type: ignore[no-untyped-def]
+    def shown() -> bool:
+        layers = well_layers(viewer)
+        return bool(layers) and all(lay.metadata[WELL_VIEW] == {"well": well, "field": field} for lay in layers)
+
+    qtbot.waitUntil(shown, timeout=30_000)
+    return well_layers(viewer)
+
+
+def test_a_plate_opens_with_names_and_its_navigator(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    assert navigator.visible_wells() == ["A/1", "A/2", "A/3", "B/1", "B/2", "B/3"]
+    assert "2 rows x 3 columns" in navigator.title.text() and "2 acquisitions" in navigator.title.text()
+    headers = [navigator.table.horizontalHeaderItem(j).text() for j in range(navigator.table.columnCount())]
+    assert headers == ["well", "row", "column", "fields", "acquisition"]
+    assert navigator.table.item(0, 4).text() == "0, 1"  # both acquisitions in every well
+    wells = viewer.layers["demo plate wells"]
+    assert list(wells.features["well"]) == navigator.visible_wells() and wells.text.visible
+    with_names = shoot(viewer, "overview-with-names")
+    wells.visible = False
+    without = shoot(viewer, "overview-without-names")
+    outlines = np.abs(with_names.astype(int) - without.astype(int)).sum(axis=-1) > 60
+    assert outlines.sum() > 500  # outlines and names are drawn over the plate
+
+
+def test_choosing_wells_in_the_table_shows_them_at_full_resolution(
+    make_napari_viewer, qtbot, plate_path, shoot
+) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.select("B/3")
+    layers = wait_for_well(viewer, qtbot, "B/3")
+    assert [layer.name for layer in layers] == ["B/3 · GFP", "B/3 · DAPI", "B/3 · cells"]
+    field = ngffkit.open(plate_path / "B" / "3" / "0")
+    assert layers[0].multiscale and len(layers[0].data) == len(field.levels)
+    np.testing.assert_array_equal(np.asarray(layers[0].data[0]), field.levels[0][0].compute())
+    np.testing.assert_array_equal(np.asarray(layers[2].data[0]), field.label("cells").levels[0].compute())
+    overview = viewer.layers["GFP"]
+    cell_y, cell_x = 1 * 128 * overview.scale[-2], 2 * 128 * overview.scale[-1]  # row B, column 3
+    assert tuple(layers[0].translate[-2:]) == pytest.approx(
+        (cell_y + field.translation(0)[-2], cell_x + field.translation(0)[-1])
+    )
+    pixels = shoot(viewer, "well-B3", reset=False)
+    assert pixels[..., 1].std() > 10  # the green blob, large
+    navigator.field.setValue(1)
+    layers = wait_for_well(viewer, qtbot, "B/3", field=1)
+    np.testing.assert_array_equal(
+        np.asarray(layers[0].data[0]), ngffkit.open(plate_path / "B" / "3" / "1").levels[0][0].compute()
+    )
+    navigator.step(-1)  # Previous well: B/2, the previous well's layers are replaced
+    layers = wait_for_well(viewer, qtbot, "B/2", field=1)
+    assert all(layer.name.startswith("B/2") for layer in layers) and len(layers) == 3
+
+
+def test_clicking_a_well_in_the_overview_chooses_it(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    from qtpy.QtCore import QPoint, Qt
+    from qtpy.QtWidgets import QApplication
+
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    viewer.reset_view()
+    overview = viewer.layers["GFP"]
+    world_y = (128 + 64) * overview.scale[-2]  # the middle of well B/2 (row 1, column 1)
+    world_x = (128 + 64) * overview.scale[-1]
+    canvas = next(w for w in QApplication.allWidgets() if type(w).__name__ == "CanvasBackendDesktop" and w.isVisible())
+    center_y, center_x = viewer.camera.center[-2:]
+    zoom = viewer.camera.zoom / canvas.devicePixelRatioF()
+    point = QPoint(round(canvas.width() / 2 + (world_x - center_x) * zoom),
+                   round(canvas.height() / 2 + (world_y - center_y) * zoom))  # fmt: skip
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=point)
+    layers = wait_for_well(viewer, qtbot, "B/2")
+    assert navigator.well == "B/2" and layers[0].name == "B/2 · GFP"
+
+
+def test_conditions_from_a_csv_filter_the_wells(make_napari_viewer, qtbot, plate_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    csv = write_plate_conditions(tmp_path / "conditions.csv")
+    with open(csv, "a", encoding="utf-8") as f:
+        f.write("H12,treated,taxol,9\n")  # a line for a well this plate does not have
+    before = notification_count()
+    navigator.add_columns_from(str(csv))
+    assert "1 lines match no well (H12)" in " ".join(notifications_since(before))
+    headers = [navigator.table.horizontalHeaderItem(j).text() for j in range(navigator.table.columnCount())]
+    assert headers[-3:] == ["condition", "drug", "concentration_uM"]
+    navigator.filter.setText("nocodazole")
+    assert navigator.visible_wells() == ["B/1", "B/2", "B/3"]
+    navigator.step(1)
+    wait_for_well(viewer, qtbot, "B/1")
+    navigator.step(1)
+    wait_for_well(viewer, qtbot, "B/2")
+
+
+@pytest.mark.network
+def test_switching_wells_of_a_remote_plate_costs_few_round_trips(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    with http_file_server(plate_path.parent, listing=False, latency=0.05) as server:
+        navigator = open_plate(viewer, qtbot, f"{server.url}/{plate_path.name}")
+        for well in ("A/3", "B/1"):
+            server.log.clear()
+            navigator.select(well)
+            wait_for_well(viewer, qtbot, well)
+            documents = [p for p in server.log.paths() if p.rsplit("/", 1)[-1] in ("zarr.json", ".zattrs", ".zarray")]
+            assert all(f"/{well}/" in p for p in documents), documents  # nothing of other wells is read again
+            assert server.log.sequential_waves() <= 4, server.log.entries  # <= 3 for metadata, then the pixels
