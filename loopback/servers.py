@@ -19,7 +19,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,11 +47,12 @@ class RequestLog:
         with self.lock:
             self.entries = []
 
-    def sequential_waves(self) -> int:
+    def sequential_waves(self, keep: Callable[[str], bool] | None = None) -> int:
         """How many waves of requests there were: a new wave starts when a request begins after every earlier
-        request has finished (so it could not have been sent together with them)."""
+        request has finished (so it could not have been sent together with them). ``keep`` picks the requests
+        counted (by path), e.g. metadata documents only."""
         with self.lock:
-            entries = sorted(self.entries, key=lambda e: e["start"])
+            entries = sorted((e for e in self.entries if keep is None or keep(e["path"])), key=lambda e: e["start"])
         waves, horizon = 0, float("-inf")
         for entry in entries:
             if entry["start"] >= horizon:

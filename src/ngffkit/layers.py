@@ -235,6 +235,7 @@ def plate_layers(plate: Plate, *, field: int = 0, include_labels: bool = True) -
             "wells": list(plate.well_paths),
             "tile_shape": list(plate.tile_shape(0, field)),
             "field": field,
+            "channel_axis": axis,
         },
         # the opened plate itself, so that a plate navigator browses it without reading its metadata again
         ngff_node=plate,

@@ -112,6 +112,11 @@ def test_clicking_a_well_in_the_overview_chooses_it(make_napari_viewer, qtbot, p
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=point)
     layers = wait_for_well(viewer, qtbot, "B/2")
     assert navigator.well == "B/2" and layers[0].name == "B/2 · GFP"
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_PageDown)  # the next well, from the keyboard
+    wait_for_well(viewer, qtbot, "B/3")
+    qtbot.keyClick(canvas, Qt.Key.Key_PageUp)
+    wait_for_well(viewer, qtbot, "B/2")
 
 
 def test_conditions_from_a_csv_filter_the_wells(make_napari_viewer, qtbot, plate_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -142,6 +147,33 @@ def test_switching_wells_of_a_remote_plate_costs_few_round_trips(make_napari_vie
             server.log.clear()
             navigator.select(well)
             wait_for_well(viewer, qtbot, well)
-            documents = [p for p in server.log.paths() if p.rsplit("/", 1)[-1] in ("zarr.json", ".zattrs", ".zarray")]
+
+            def is_document(path: str) -> bool:
+                return path.rsplit("/", 1)[-1] in ("zarr.json", ".zattrs", ".zarray", ".zgroup")
+
+            documents = [p for p in server.log.paths() if is_document(p)]
             assert all(f"/{well}/" in p for p in documents), documents  # nothing of other wells is read again
-            assert server.log.sequential_waves() <= 4, server.log.entries  # <= 3 for metadata, then the pixels
+            # the well's labels group, its label image, the label's arrays: at most 3 round trips of metadata
+            assert server.log.sequential_waves(keep=is_document) <= 3, server.log.entries
+
+
+def test_every_field_of_a_well_in_the_overview(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.every_field.setChecked(True)
+    gfp, cells, wells = viewer.layers["GFP"], viewer.layers["cells"], viewer.layers["demo plate wells"]
+    assert gfp.data[0].shape == (256, 768) and cells.data[0].shape == (256, 768)  # 2 fields side by side per well
+    b3_field1 = ngffkit.open(plate_path / "B" / "3" / "1")
+    np.testing.assert_array_equal(np.asarray(gfp.data[0][128:256, 640:768]), b3_field1.levels[0][0].compute())
+    np.testing.assert_array_equal(np.asarray(cells.data[0][128:256, 640:768]),
+                                  b3_field1.label("cells").levels[0].compute())  # fmt: skip
+    b3 = list(wells.features["well"]).index("B/3")
+    assert wells.data[b3].tolist() == [[128, 512], [128, 768], [256, 768], [256, 512]]
+    navigator.select("B/3")
+    navigator.field.setValue(1)
+    layers = wait_for_well(viewer, qtbot, "B/3", field=1)
+    expected_x = (512 + 128) * gfp.scale[-1] + b3_field1.translation(0)[-1]  # field 1's own place in the cell
+    assert layers[0].translate[-1] == pytest.approx(expected_x)
+    assert shoot(viewer, "every-field")[..., 1].std() > 5
+    navigator.every_field.setChecked(False)
+    assert gfp.data[0].shape == (256, 384)

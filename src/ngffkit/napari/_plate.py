@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from napari.layers import Layer
+from napari.layers import Layer, Shapes
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,9 +35,18 @@ from qtpy.QtWidgets import (
 
 import ngffkit
 from napari import current_viewer
+from ngffkit.layers import well_names_layer
 from ngffkit.napari._layers import fit
 from ngffkit.napari._notify import describe
-from ngffkit.reader.plate_map import WELL_COLUMNS, WellRow, grid_cells, well_at, well_table, with_columns
+from ngffkit.reader.plate_map import (
+    WELL_COLUMNS,
+    WellRow,
+    field_offset,
+    grid_cells,
+    well_at,
+    well_table,
+    with_columns,
+)
 from ngffkit.tools.well_columns import read_well_columns
 
 DOCK_NAME = "Plate navigator"
@@ -75,6 +85,10 @@ class PlateNavigator(QWidget):
         self.field = QSpinBox()
         self.field.setToolTip("Which field of view of the well to show at full resolution")
         self.previous_button, self.next_button = QPushButton("◀ Previous well"), QPushButton("Next well ▶")
+        self.previous_button.setToolTip("The previous well of the table (Page Up)")
+        self.next_button.setToolTip("The next well of the table (Page Down)")
+        self.every_field = QCheckBox("every field of a well in the overview")
+        self.every_field.setToolTip("Tile all fields of each well inside its cell instead of the first one")
         self.csv_button = QPushButton("Add columns from a CSV…")
         self.csv_button.setToolTip("A table with a 'well' column (B3, B03, B/3) or 'row' and 'column' columns")
         self.status = QLabel("")
@@ -85,8 +99,12 @@ class PlateNavigator(QWidget):
         self.previous_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         self.csv_button.clicked.connect(self._choose_csv)
+        self.every_field.toggled.connect(self.show_every_field)
         self.viewer.layers.events.inserted.connect(lambda _: self.attach())
         self.viewer.mouse_drag_callbacks.append(self._on_click)
+        # Page Down / Page Up: next / previous well, without leaving the canvas (napari binds neither)
+        self.viewer.bind_key("PageDown", lambda _: self.step(1), overwrite=True)
+        self.viewer.bind_key("PageUp", lambda _: self.step(-1), overwrite=True)
         self.attach()
 
     def _lay_out(self) -> None:
@@ -100,6 +118,7 @@ class PlateNavigator(QWidget):
         steps.addWidget(self.previous_button)
         steps.addWidget(self.next_button)
         layout.addLayout(steps)
+        layout.addWidget(self.every_field)
         layout.addWidget(self.csv_button)
         layout.addWidget(self.status)
 
@@ -167,6 +186,33 @@ class PlateNavigator(QWidget):
             shown = not wanted or any(c is not None and wanted in c.text().lower() for c in cells)
             self.table.setRowHidden(i, not shown)
 
+    def show_every_field(self, every: bool) -> None:
+        """Show every field of each well in the overview (or the first one again): new grids for the plate's
+        image and label layers, new outlines, and the well on show moved to its field's place."""
+        if self.plate is None or self.overview is None:
+            return
+        plate, info = self.plate, self.overview.metadata["plate"]
+        which: int | str = "all" if every else info["field"]
+        count = len(self.overview.data) if self.overview.multiscale else 1
+        grids = [plate.grid(level, which) for level in range(count)]  # type: ignore[arg-type]
+        channels = [lay for lay in self.viewer.layers if lay.metadata.get("ngff_node") is plate]
+        axis = info.get("channel_axis")
+        for i, layer in enumerate(channels):
+            levels = [g[(slice(None),) * axis + (i,)] for g in grids] if axis is not None else grids
+            layer.data = levels if layer.multiscale else levels[0]
+        for layer in [lay for lay in self.viewer.layers if lay.metadata.get("ngff_url") == plate.url]:
+            name = layer.metadata.get("label")
+            if name is not None and not layer.metadata.get(WELL_VIEW):
+                levels = [plate.label_grid(name, level, which) for level in range(count)]  # type: ignore[arg-type]
+                layer.data = levels if layer.multiscale else levels[0]
+            elif layer.metadata.get("plate_wells"):
+                index = self.viewer.layers.index(layer)
+                self.viewer.layers.remove(layer)
+                data, kwargs, _ = well_names_layer(plate, grids[0].shape, {
+                    "scale": list(self.overview.scale), "translate": list(self.overview.translate)})  # fmt: skip
+                self.viewer.layers.insert(index, Shapes(data, **kwargs))
+        self._show_current()
+
     # --- choosing a well -------------------------------------------------------------------------------
 
     def visible_wells(self) -> list[str]:
@@ -228,6 +274,9 @@ class PlateNavigator(QWidget):
         for layer in [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)]:
             self.viewer.layers.remove(layer)
         dy, dx = self._cell_origin(well)
+        if self.every_field.isChecked() and self.plate is not None:  # the field's own place inside the cell
+            oy, ox = field_offset(self.plate, well, field)
+            dy, dx = dy + oy * self.overview.scale[-2], dx + ox * self.overview.scale[-1]  # type: ignore[union-attr]
         for data, kwargs, kind in layers:
             getattr(self.viewer, f"add_{kind}")(data, **self._placed(kwargs, well, field, dy, dx))
         self.status.setText(f"{well}, field {field}: full resolution")

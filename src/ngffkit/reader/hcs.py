@@ -94,12 +94,21 @@ class Well(Node):
 
     def mosaic(self, level: int = 0) -> da.Array:
         """All fields side by side in a near-square grid, at ``level``."""
-        images = self.fields()
-        columns = max(1, math.ceil(math.sqrt(len(images))))
-        cells = [img.levels[level] if img is not None and level < len(img.levels) else None for img in images]
-        rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
-        rows[-1] += [None] * (columns - len(rows[-1]))
-        return mosaic(rows)
+        tiled = square_mosaic([_level(img, level) for img in self.fields()])
+        if tiled is None:
+            raise NotFound(f"no field of this well has level {level}", where=self.url)
+        return tiled
+
+
+def square_mosaic(cells: Sequence[da.Array | None]) -> da.Array | None:
+    """Cells in a near-square grid, row by row (None when every cell is missing): how a well's fields are
+    laid out, the same for its images and its labels."""
+    if not any(c is not None for c in cells):
+        return None
+    columns = max(1, math.ceil(math.sqrt(len(cells))))
+    rows = [list(cells[i : i + columns]) for i in range(0, len(cells), columns)]
+    rows[-1] += [None] * (columns - len(rows[-1]))
+    return mosaic(rows)
 
 
 def load_fields(targets: Sequence[tuple[Location, str]], *, missing_ok: bool = False) -> list[Image | None]:
@@ -235,8 +244,10 @@ class Plate(Node):
             self._label_fields[key] = {p: found.get(p) for p in images}
         return self._label_fields[key]
 
-    def label_grid(self, name: str, level: int = 0, field: int = 0) -> da.Array:
+    def label_grid(self, name: str, level: int = 0, field: int | Literal["all"] = 0) -> da.Array:
         """Like :meth:`grid`, for label image ``name`` of each well's field (0 where it is missing)."""
+        if field == "all":
+            return self._every_field({i: self.label_fields(name, i) for i in range(self.field_count)}, level)
         return self._tiles(self.label_fields(name, field), level)
 
     def grid(self, level: int = 0, field: int | Literal["all"] = 0) -> da.Array:
@@ -247,11 +258,19 @@ class Plate(Node):
         mosaic per well; all fields of all wells are opened in one batch per field index). No pixel is read
         until the array is computed.
         """
-        if field == "all":
-            for index in range(self.field_count):
-                self.fields(index)  # one concurrent batch per field index, across all wells
-            return self._tile_arrays({p: _mosaic_or_none(w, level) for p, w in self._wells.items()})
+        if field == "all":  # one concurrent batch per field index, across all wells
+            return self._every_field({i: self.fields(i) for i in range(self.field_count)}, level)
         return self._tiles(self.fields(field), level)
+
+    def _every_field(self, per_field: dict[int, dict[str, Image | None]], level: int) -> da.Array:
+        """Each well's fields in a near-square mosaic inside its cell (the layout depends only on the number of
+        fields the well lists, so images and labels line up)."""
+        cells = {
+            path: square_mosaic([_level(per_field[i].get(path), level) for i in range(len(well.field_paths))])
+            if well is not None else None
+            for path, well in self._wells.items()
+        }  # fmt: skip
+        return self._tile_arrays(cells)
 
     def _tiles(self, images: dict[str, Image | None], level: int) -> da.Array:
         return self._tile_arrays({p: _level(img, level) for p, img in images.items()})
@@ -274,12 +293,6 @@ class Plate(Node):
 
 def _level(image: Image | None, level: int) -> da.Array | None:
     return image.levels[level] if image is not None and level < len(image.levels) else None
-
-
-def _mosaic_or_none(well: Well | None, level: int) -> da.Array | None:
-    if well is None or not any(img is not None and level < len(img.levels) for img in well.fields()):
-        return None
-    return well.mosaic(level)
 
 
 def load_plate(location: Location, metadata: OMEMetadata) -> Plate:

@@ -8,6 +8,7 @@ so that the napari navigator stays a thin layer and every answer is testable wit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,3 +104,18 @@ def well_at(plate: Plate, grid_shape: Sequence[int], y: float, x: float) -> str 
         if (ref.row_index, ref.column_index) == (r, c):
             return ref.path
     return None
+
+
+def field_offset(plate: Plate, well: str, field: int) -> tuple[int, int]:
+    """Where field ``field`` sits inside its well's cell when every field is tiled (``Plate.grid(level, "all")``):
+    ``(y, x)`` in level-0 pixels. The well's fields are laid out row by row in a near-square grid of tiles the
+    size of its largest field."""
+    found = plate.well(well)
+    if found is None:
+        return 0, 0
+    shapes = [img.shapes[0][-2:] for img in found.fields() if img is not None]
+    if not shapes:
+        return 0, 0
+    height, width = max(s[0] for s in shapes), max(s[1] for s in shapes)
+    columns = max(1, math.ceil(math.sqrt(len(found.field_paths))))
+    return (field // columns) * height, (field % columns) * width
