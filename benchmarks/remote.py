@@ -4,7 +4,9 @@ Cases 3-6 of the benchmark plan, all in one run, on data this script writes itse
   3. plate open: a 96-well plate (4 fields, 3 levels) until napari layer data is ready (no pixels);
   4. image first view: a 3-level 2048^2 x 3-channel image: layer data, then the first low-resolution plane;
   5. plane read: one z-plane of a 3D level: chunks fetched against chunks the plane intersects;
-  6. validation of the whole plate: ngffkit (concurrent per depth) against the same walk made sequentially.
+  6. validation of the whole plate: ngffkit (concurrent per depth) against the same walk made sequentially;
+  7. switching wells (the plate navigator): on an open plate, a well's field as layer data plus its first
+     full-resolution plane, against napari-ome-zarr opening that well's URL (what a person types today).
 Requests and sequential "waves" (requests that could not have been sent together) come from the server log.
 
 Run: python -m benchmarks.remote [--quick]
@@ -147,6 +149,27 @@ def main() -> None:
             "same walk, sequential": measure(server, lambda: sequential_validate(plate), 1),
         }
         rows += _table(f"6. Validate the whole {n_wells}-well plate (every well, field, array)", results)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opened = ngffkit.open(plate)
+        targets = [f"{r}/{c}" for r, c in zip(wells[0], columns, strict=False)][:4]
+        switches = iter(targets * repeat)
+        others = iter(targets * repeat)
+
+        def ngffkit_switch() -> None:
+            image = opened.well(next(switches)).field(0)  # type: ignore[attr-defined]
+            (data, _, _), *_ = ngffkit.layers(image)
+            np.asarray(data[0][0])
+
+        def napari_ome_zarr_switch() -> None:
+            data = napari_ome_zarr_layers(f"{plate}/{next(others)}")[0][0]
+            np.asarray(data[0][0])
+
+        results = {
+            "ngffkit navigator": measure(server, ngffkit_switch, len(targets) * repeat),
+            "napari-ome-zarr (well URL)": measure(server, napari_ome_zarr_switch, len(targets) * repeat),
+        }
+        rows += _table("7. Switch to another well: its field as layer data + the first full-resolution plane", results)
     lines = [
         "# Remote reading: ngffkit vs napari-ome-zarr and ome-zarr-py",
         "",

@@ -138,6 +138,23 @@ def test_conditions_from_a_csv_filter_the_wells(make_napari_viewer, qtbot, plate
     wait_for_well(viewer, qtbot, "B/2")
 
 
+def test_a_field_that_cannot_be_read_leaves_nothing_misleading(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    viewer = make_napari_viewer()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.select("A/2")
+    wait_for_well(viewer, qtbot, "A/2")
+    shutil.rmtree(plate_path / "A" / "2" / "1")  # the data goes away while the plate is open
+    before = notification_count()
+    navigator.field.setValue(1)
+    qtbot.waitUntil(lambda: navigator.status.text() == "could not open this well", timeout=30_000)
+    assert well_layers(viewer) == []  # field 0's layers are not left on show as if they were field 1
+    assert any("has no readable field 1" in n for n in notifications_since(before))
+    viewer.layers.clear()  # the plate is closed: the navigator forgets it
+    assert navigator.plate is None and navigator.table.rowCount() == 0
+
+
 @pytest.mark.network
 def test_switching_wells_of_a_remote_plate_costs_few_round_trips(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer()
@@ -167,6 +184,8 @@ def test_every_field_of_a_well_in_the_overview(make_napari_viewer, qtbot, plate_
     np.testing.assert_array_equal(np.asarray(gfp.data[0][128:256, 640:768]), b3_field1.levels[0][0].compute())
     np.testing.assert_array_equal(np.asarray(cells.data[0][128:256, 640:768]),
                                   b3_field1.label("cells").levels[0].compute())  # fmt: skip
+    wells = viewer.layers["demo plate wells"]  # redrawn for the new cells, in the plate's own units
+    assert tuple(wells.units) == tuple(gfp.units)
     b3 = list(wells.features["well"]).index("B/3")
     assert wells.data[b3].tolist() == [[128, 512], [128, 768], [256, 768], [256, 512]]
     navigator.select("B/3")

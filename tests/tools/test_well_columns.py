@@ -39,5 +39,8 @@ def test_bad_tables_are_clear_errors(plate: ngffkit.Plate, tmp_path: pathlib.Pat
     with pytest.raises(ngffkit.NotFound, match="no such table"):
         read_well_columns(tmp_path / "absent.csv", plate)
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(ngffkit.NGFFError):
+    with pytest.raises(ngffkit.InvalidArgument, match="not text"):
         read_well_columns(tmp_path / "binary.csv", plate)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ngffkit.InvalidArgument, match="the table is empty"):
+        read_well_columns(tmp_path / "empty.csv", plate)

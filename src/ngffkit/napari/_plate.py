@@ -101,6 +101,7 @@ class PlateNavigator(QWidget):
         self.csv_button.clicked.connect(self._choose_csv)
         self.every_field.toggled.connect(self.show_every_field)
         self.viewer.layers.events.inserted.connect(lambda _: self.attach())
+        self.viewer.layers.events.removed.connect(lambda _: self._detach_if_gone())
         self.viewer.mouse_drag_callbacks.append(self._on_click)
         # Page Down / Page Up: next / previous well, without leaving the canvas (napari binds neither)
         self.viewer.bind_key("PageDown", lambda _: self.step(1), overwrite=True)
@@ -137,6 +138,17 @@ class PlateNavigator(QWidget):
         acquisitions = len(self.plate.acquisitions)
         self.title.setText(f"{self.plate.name}: {kinds}" + (f", {acquisitions} acquisitions" if acquisitions else ""))
         self._fill_table()
+
+    def _detach_if_gone(self) -> None:
+        """The plate's overview was removed: forget the plate (and show the next one still open, if any)."""
+        if self.overview is None or self.overview in self.viewer.layers:
+            return
+        self.overview, self.plate, self.rows, self.well = None, None, [], None
+        self._remove_well_layers()
+        self.table.setRowCount(0)
+        self.title.setText("Open a plate to browse its wells.")
+        self.status.setText("")
+        self.attach()
 
     def _fill_table(self, extra: tuple[str, ...] = ()) -> None:
         headers = [*WELL_COLUMNS, *extra]
@@ -208,8 +220,10 @@ class PlateNavigator(QWidget):
             elif layer.metadata.get("plate_wells"):
                 index = self.viewer.layers.index(layer)
                 self.viewer.layers.remove(layer)
-                data, kwargs, _ = well_names_layer(plate, grids[0].shape, {
-                    "scale": list(self.overview.scale), "translate": list(self.overview.translate)})  # fmt: skip
+                placement = {"scale": list(self.overview.scale), "translate": list(self.overview.translate),
+                             "units": [str(u) for u in self.overview.units],
+                             "axis_labels": list(self.overview.axis_labels)}  # fmt: skip
+                data, kwargs, _ = well_names_layer(plate, grids[0].shape, placement)
                 self.viewer.layers.insert(index, Shapes(data, **kwargs))
         self._show_current()
 
@@ -271,8 +285,7 @@ class PlateNavigator(QWidget):
     def _show(self, choice: int, well: str, field: int, layers: list[Any]) -> None:
         if choice != self._choice:
             return  # a newer choice is on its way
-        for layer in [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)]:
-            self.viewer.layers.remove(layer)
+        self._remove_well_layers()
         dy, dx = self._cell_origin(well)
         if self.every_field.isChecked() and self.plate is not None:  # the field's own place inside the cell
             oy, ox = field_offset(self.plate, well, field)
@@ -280,6 +293,10 @@ class PlateNavigator(QWidget):
         for data, kwargs, kind in layers:
             getattr(self.viewer, f"add_{kind}")(data, **self._placed(kwargs, well, field, dy, dx))
         self.status.setText(f"{well}, field {field}: full resolution")
+
+    def _remove_well_layers(self) -> None:
+        for layer in [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)]:
+            self.viewer.layers.remove(layer)
 
     @staticmethod
     def _placed(kwargs: dict[str, Any], well: str, field: int, dy: float, dx: float) -> dict[str, Any]:
@@ -297,6 +314,7 @@ class PlateNavigator(QWidget):
     def _failed(self, choice: int, exc: BaseException) -> None:
         if choice != self._choice:
             return
+        self._remove_well_layers()  # what is on screen must never look like the field that failed
         reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else f"{type(exc).__name__}: {exc}"
         self.status.setText("could not open this well")
         show_error(f"Could not open the well: {reason}")
@@ -342,6 +360,12 @@ class PlateNavigator(QWidget):
         well = well_at(self.plate, self._grid_shape(), y, x)
         if well is not None:
             self.select(well)
+        elif self._inside_grid(y, x):
+            self.status.setText("no well at this position of the plate")
+
+    def _inside_grid(self, y: float, x: float) -> bool:
+        shape = self._grid_shape()
+        return 0 <= y < shape[-2] and 0 <= x < shape[-1]
 
 
 def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
@@ -356,5 +380,6 @@ def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
         target = viewer or current_viewer()
         if target is not None:
             target.window.add_plugin_dock_widget("ngffkit", DOCK_NAME)
+            target.reset_view()  # the dock narrows the canvas: fit the plate again
 
     QTimer.singleShot(0, dock)

@@ -62,8 +62,14 @@ def read_well_columns(path: str | os.PathLike[str], plate: Plate) -> WellColumns
             header = tuple(lines[0].keys()) if lines else ()
     except FileNotFoundError:
         raise NotFound("no such table", where=os.fspath(path)) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        raise InvalidArgument("the table is not text (CSV saved as UTF-8)", where=os.fspath(path)) from None
+    except (OSError, csv.Error) as exc:
         raise InvalidArgument(f"cannot read the table: {exc}", where=os.fspath(path)) from None
+    if not lines:
+        raise InvalidArgument(
+            "the table is empty (a header line and one line per well are needed)", where=os.fspath(path)
+        )
     well_column = _find(header, "well", "well name", "wellname", "well_id", "position")
     row_column, column_column = _find(header, "row"), _find(header, "column", "col")
     if well_column is None and (row_column is None or column_column is None):
