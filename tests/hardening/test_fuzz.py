@@ -27,7 +27,8 @@ from ngffkit.metadata import parse_attributes
 from ngffkit.samples.examples import write_coins, write_plate
 from ngffkit.validate.findings import Severity
 
-pytestmark = pytest.mark.timeout(300)
+# Each example validates twice (the determinism property): on a loaded CI machine this takes minutes.
+pytestmark = pytest.mark.timeout(900)
 
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
 keys = st.sampled_from(["ome", "version", "multiscales", "datasets", "path", "axes", "name", "type", "unit",
@@ -115,7 +116,7 @@ def mutate(doc: Any, data: st.DataObject) -> Any:
     return out_list
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_datasets_through_the_reader(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(datasets())))
@@ -132,7 +133,7 @@ def test_mutated_datasets_through_the_reader(data: st.DataObject) -> None:
     if node is None:
         return
     layers = quiet_call(ngffkit.layers, node) or []
-    for data_, _, kind in layers[:2]:
+    for data_, _, kind in [layer for layer in layers if layer[2] in ("image", "labels")][:2]:
         levels = data_ if isinstance(data_, list) else [data_]
         if isinstance(node, ngffkit.Image) and kind == "image" and len(layers) == 1:
             assert len(levels) == len(node.levels) and levels[0].ndim == len(node.shapes[0])

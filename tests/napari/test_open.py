@@ -41,7 +41,8 @@ def test_manifest_validates_and_every_contribution_is_in_a_menu(make_napari_view
             command = getattr(item, "command", None)
             if command is not None and command.id.startswith("ngffkit."):
                 menus.setdefault(menu_id, set()).add(command.id)
-    assert "ngffkit.export_widget" in menus.get("napari/plugins", set())
+    # two widgets: napari gives the plugin its own submenu, Plugins > ngffkit OME-Zarr > ...
+    assert {"ngffkit.export_widget", "ngffkit.plate_navigator"} <= menus.get("napari/plugins/ngffkit", set())
     assert "ngffkit.open_url" in menus.get("napari/file/io_utilities", set())
 
 
@@ -241,7 +242,7 @@ def test_sample_data_opens_from_memory(make_napari_viewer, tmp_path: pathlib.Pat
     viewer.open_sample("ngffkit", "coins")
     assert [type(layer).__name__ for layer in viewer.layers] == ["Image", "Labels"]
     viewer.open_sample("ngffkit", "plate")
-    assert [layer.name for layer in viewer.layers][2:] == ["GFP", "DAPI", "cells"]
+    assert [layer.name for layer in viewer.layers][2:] == ["GFP", "DAPI", "cells", "demo plate wells"]
     assert shoot(viewer, "plate").std() > 5
     assert list(tmp_path.iterdir()) == []  # nothing left in the temporary folder
 

@@ -135,7 +135,7 @@ def test_plate_example_grid_levels_and_fields(examples: dict[str, pathlib.Path])
 def test_plate_labels_are_stitched(tmp_path: pathlib.Path) -> None:
     plate = ngffkit.open(write_plate(tmp_path / "p.zarr", "0.5", labels=True))
     layers = ngffkit.layers(plate)
-    assert [kind for _, _, kind in layers] == ["image", "labels"]
+    assert [kind for _, _, kind in layers] == ["image", "labels", "shapes"]  # the well names last
     labels_data, kwargs, _ = layers[1]
     grid = labels_data[0].compute()
     assert grid.shape == (256, 384) and set(np.unique(grid)) == {0, 1, 2, 3, 4, 5, 6}

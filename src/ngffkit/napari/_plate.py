@@ -1,4 +1,4 @@
-"""Plugins ▸ Plate navigator: from the whole plate to any well and field at full resolution.
+"""Plugins ▸ ngffkit OME-Zarr ▸ Plate navigator: from the whole plate to any well and field at full resolution.
 
 The overview (the stitched plate with its well names) comes from the reader. This dock lists the wells (row,
 column, fields, acquisitions, and columns a person loads from a CSV such as condition or drug), filters them,
