@@ -89,8 +89,13 @@ def test_choosing_wells_in_the_table_shows_them_at_full_resolution(
     np.testing.assert_array_equal(
         np.asarray(layers[0].data[0]), ngffkit.open(plate_path / "B" / "3" / "1").levels[0][0].compute()
     )
+    navigator.acquisition.setCurrentIndex(2)  # "acquisition 1: second pass": its first field is field 1
+    assert navigator.acquisition.isVisible() and navigator.field_indices() == [1]
+    assert navigator.field.value() == 0 and navigator.field.maximum() == 0
+    wait_for_well(viewer, qtbot, "B/3", field=1)
+    navigator.acquisition.setCurrentIndex(0)  # every acquisition again: the field box counts both (stays at 0)
     navigator.step(-1)  # Previous well: B/2, the previous well's layers are replaced
-    layers = wait_for_well(viewer, qtbot, "B/2", field=1)
+    layers = wait_for_well(viewer, qtbot, "B/2", field=0)
     assert all(layer.name.startswith("B/2") for layer in layers) and len(layers) == 3
 
 

@@ -21,6 +21,7 @@ from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -83,7 +84,10 @@ class PlateNavigator(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(True)
         self.field = QSpinBox()
-        self.field.setToolTip("Which field of view of the well to show at full resolution")
+        self.field.setToolTip("Which field of view of the well to show at full resolution (counted within the "
+                              "chosen acquisition)")  # fmt: skip
+        self.acquisition = QComboBox()
+        self.acquisition.setToolTip("Show the fields of one acquisition only (plates imaged more than once)")
         self.previous_button, self.next_button = QPushButton("◀ Previous well"), QPushButton("Next well ▶")
         self.previous_button.setToolTip("The previous well of the table (Page Up)")
         self.next_button.setToolTip("The next well of the table (Page Down)")
@@ -96,6 +100,7 @@ class PlateNavigator(QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.filter.textChanged.connect(self._apply_filter)
         self.field.valueChanged.connect(lambda _: self._show_current())
+        self.acquisition.currentIndexChanged.connect(lambda _: self._acquisition_changed())
         self.previous_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         self.csv_button.clicked.connect(self._choose_csv)
@@ -116,6 +121,7 @@ class PlateNavigator(QWidget):
         steps = QHBoxLayout()
         steps.addWidget(QLabel("Field"))
         steps.addWidget(self.field)
+        steps.addWidget(self.acquisition)
         steps.addWidget(self.previous_button)
         steps.addWidget(self.next_button)
         layout.addLayout(steps)
@@ -137,6 +143,13 @@ class PlateNavigator(QWidget):
         kinds = f"{len(self.rows)} wells, {len(self.plate.rows)} rows x {len(self.plate.columns)} columns"
         acquisitions = len(self.plate.acquisitions)
         self.title.setText(f"{self.plate.name}: {kinds}" + (f", {acquisitions} acquisitions" if acquisitions else ""))
+        self.acquisition.blockSignals(True)
+        self.acquisition.clear()
+        self.acquisition.addItem("every acquisition", None)
+        for acq in self.plate.acquisitions:
+            self.acquisition.addItem(f"acquisition {acq.id}" + (f": {acq.name}" if acq.name else ""), acq.id)
+        self.acquisition.setVisible(acquisitions > 1)
+        self.acquisition.blockSignals(False)
         self._fill_table()
 
     def _detach_if_gone(self) -> None:
@@ -261,19 +274,38 @@ class PlateNavigator(QWidget):
         if item is None or item.text() == self.well:
             return
         self.well = item.text()
-        row = next(r for r in self.rows if r.path == self.well)
+        self._acquisition_changed()
+
+    def field_indices(self) -> list[int]:
+        """The current well's fields that belong to the chosen acquisition (every field without a choice)."""
+        if self.plate is None or self.well is None:
+            return []
+        found = self.plate.well(self.well)
+        refs = found.metadata.well.images if found is not None and found.metadata.well else ()
+        wanted = self.acquisition.currentData()
+        return [i for i, ref in enumerate(refs) if wanted is None or ref.acquisition == wanted]
+
+    def _acquisition_changed(self) -> None:
+        """New well or acquisition: the field box counts that acquisition's fields; show the chosen one."""
+        count = len(self.field_indices())
         self.field.blockSignals(True)
-        self.field.setRange(0, max(0, row.fields - 1))
-        self.field.setValue(min(self.field.value(), max(0, row.fields - 1)))
+        self.field.setRange(0, max(0, count - 1))
+        self.field.setValue(min(self.field.value(), max(0, count - 1)))
         self.field.blockSignals(False)
-        self._show_current()
+        if count:
+            self._show_current()
+        else:
+            self._remove_well_layers()
+            self.status.setText(f"{self.well} has no field in this acquisition")
 
     def _show_current(self) -> Any:
         """Open the chosen well's field in the background; returns the worker (None when nothing is chosen)."""
         if self.plate is None or self.well is None:
             return None
         self._choice += 1
-        choice, well, field = self._choice, self.well, self.field.value()
+        indices = self.field_indices()
+        field = indices[min(self.field.value(), len(indices) - 1)] if indices else self.field.value()
+        choice, well = self._choice, self.well
         self.status.setText(f"opening {well}, field {field}…")
         self._zoom_to(well)
         worker = thread_worker(well_layer_data, ignore_errors=True)(self.plate, well, field)
