@@ -6,7 +6,8 @@ Cases 3-6 of the benchmark plan, all in one run, on data this script writes itse
   5. plane read: one z-plane of a 3D level: chunks fetched against chunks the plane intersects;
   6. validation of the whole plate: ngffkit (concurrent per depth) against the same walk made sequentially;
   7. switching wells (the plate navigator): on an open plate, a well's field as layer data plus its first
-     full-resolution plane, against napari-ome-zarr opening that well's URL (what a person types today).
+     full-resolution plane, against napari-ome-zarr opening that field's URL (what a person types today;
+     napari-ome-zarr 0.10 returns no layers for a well's URL).
 Requests and sequential "waves" (requests that could not have been sent together) come from the server log.
 
 Run: python -m benchmarks.remote [--quick]
@@ -162,12 +163,12 @@ def main() -> None:
             np.asarray(data[0][0])
 
         def napari_ome_zarr_switch() -> None:
-            data = napari_ome_zarr_layers(f"{plate}/{next(others)}")[0][0]
+            data = napari_ome_zarr_layers(f"{plate}/{next(others)}/0")[0][0]  # its well URL shows nothing
             np.asarray(data[0][0])
 
         results = {
             "ngffkit navigator": measure(server, ngffkit_switch, len(targets) * repeat),
-            "napari-ome-zarr (well URL)": measure(server, napari_ome_zarr_switch, len(targets) * repeat),
+            "napari-ome-zarr (field URL)": measure(server, napari_ome_zarr_switch, len(targets) * repeat),
         }
         rows += _table("7. Switch to another well: its field as layer data + the first full-resolution plane", results)
     lines = [
