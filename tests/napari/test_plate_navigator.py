@@ -201,3 +201,15 @@ def test_every_field_of_a_well_in_the_overview(make_napari_viewer, qtbot, plate_
     assert shoot(viewer, "every-field")[..., 1].std() > 5
     navigator.every_field.setChecked(False)
     assert gfp.data[0].shape == (256, 384)
+
+
+def test_closing_the_navigator_lets_go_of_the_viewer(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    callbacks = len(viewer.mouse_drag_callbacks)
+    viewer.window.remove_dock_widget(navigator)
+    navigator.deleteLater()
+    qtbot.waitUntil(lambda: len(viewer.mouse_drag_callbacks) == callbacks - 1, timeout=10_000)
+    viewer.layers.clear()  # no longer reaches the deleted widget
+    viewer.open(str(plate_path), plugin="ngffkit")  # and a plate opened later docks a new navigator
+    qtbot.waitUntil(lambda: any(n.startswith(DOCK) for n in viewer.window.dock_widgets), timeout=10_000)

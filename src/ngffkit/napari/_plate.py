@@ -105,13 +105,28 @@ class PlateNavigator(QWidget):
         self.next_button.clicked.connect(lambda: self.step(1))
         self.csv_button.clicked.connect(self._choose_csv)
         self.every_field.toggled.connect(self.show_every_field)
-        self.viewer.layers.events.inserted.connect(lambda _: self.attach())
-        self.viewer.layers.events.removed.connect(lambda _: self._detach_if_gone())
-        self.viewer.mouse_drag_callbacks.append(self._on_click)
-        # Page Down / Page Up: next / previous well, without leaving the canvas (napari binds neither)
-        self.viewer.bind_key("PageDown", lambda _: self.step(1), overwrite=True)
-        self.viewer.bind_key("PageUp", lambda _: self.step(-1), overwrite=True)
+        self._connect_to_viewer()
         self.attach()
+
+    def _connect_to_viewer(self) -> None:
+        """Follow the viewer's layers, clicks and Page Up/Down (napari binds neither) -- until this dock is gone."""
+        viewer, click = self.viewer, self._on_click
+        inserted, removed = (lambda _: self.attach()), (lambda _: self._detach_if_gone())
+        viewer.layers.events.inserted.connect(inserted)
+        viewer.layers.events.removed.connect(removed)
+        viewer.mouse_drag_callbacks.append(click)
+        viewer.bind_key("PageDown", lambda _: self.step(1), overwrite=True)
+        viewer.bind_key("PageUp", lambda _: self.step(-1), overwrite=True)
+
+        def forget(*_: Any) -> None:  # the Qt widget is being deleted: nothing may call into it any more
+            viewer.layers.events.inserted.disconnect(inserted)
+            viewer.layers.events.removed.disconnect(removed)
+            if click in viewer.mouse_drag_callbacks:
+                viewer.mouse_drag_callbacks.remove(click)
+            viewer.bind_key("PageDown", None, overwrite=True)
+            viewer.bind_key("PageUp", None, overwrite=True)
+
+        self.destroyed.connect(forget)
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
