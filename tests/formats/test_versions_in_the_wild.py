@@ -146,3 +146,17 @@ def test_ngff_zarr_reads_our_0_6rc0(rc0_image: pathlib.Path) -> None:
     assert [tuple(img.dims) for img in theirs.images] == [ours.axis_names] * len(ours.levels)
     assert [tuple(img.scale[a] for a in img.dims) for img in theirs.images] == [ours.scale(k) for k in range(2)]
     np.testing.assert_array_equal(np.asarray(theirs.images[1].data), ours.levels[1].compute())
+
+
+def test_a_prerelease_string_on_the_0_5_layout_reads_as_0_5(tmp_path: pathlib.Path) -> None:
+    """A 0.6 pre-release version stamped on metadata that still has 0.5's axes and no coordinate systems (hand
+    written, as a writer mid-way to RFC-5 produces it): the axes and scales are read, and the reason is said."""
+    values = np.arange(64 * 48, dtype=np.uint16).reshape(64, 48)
+    path = ngffkit.write_image(values, tmp_path / "mid.zarr", scale={"y": 0.5, "x": 0.25}, levels=2).location.url
+    restamp(pathlib.Path(path), "0.6.dev3")
+    with pytest.warns(ngffkit.NGFFWarning, match=r"'0\.6\.dev3' read as 0\.5"):
+        image = ngffkit.open(path)
+    assert image.axis_names == ("y", "x") and image.scale(0) == (0.5, 0.25) and image.scale(1) == (1.0, 0.5)
+    np.testing.assert_array_equal(image.levels[0].compute(), values)
+    report = ngffkit.validate(path)
+    assert report.valid and any("0.5 layout" in f.message for f in report.findings if f.rule == "version-alias")

@@ -102,14 +102,25 @@ class Detection:
     unknown: bool = False
     #: The raw value is another name for ``format`` (see :data:`ALIASES`), e.g. "0.6.dev3" for 0.6rc0.
     alias: bool = False
+    #: Why an aliased version is read as ``format`` (said to the person in :meth:`alias_note`).
+    because: str = "the same draft under the name the specification uses"
 
     def alias_note(self) -> str | None:
         """The one sentence that tells a person how an aliased version was read, or None."""
         if not self.alias or self.format is None:
             return None
-        return (
-            f"NGFF version {self.stated!r} read as {self.format} (the same draft under the name the specification uses)"
-        )
+        return f"NGFF version {self.stated!r} read as {self.format} ({self.because})"
+
+
+def _classic_layout(attributes: Mapping[str, Any]) -> bool:
+    """Whether the images of a document are laid out the 0.4/0.5 way: ``axes`` and no coordinate systems.
+
+    Some writers stamp a 0.6 pre-release version on metadata that still has that layout."""
+    ome = attributes.get("ome")
+    multiscales = ome.get("multiscales") if isinstance(ome, Mapping) else None
+    return isinstance(multiscales, list) and any(
+        isinstance(m, Mapping) and "axes" in m and "coordinateSystems" not in m for m in multiscales
+    )
 
 
 def _stated_version(attributes: Mapping[str, Any]) -> tuple[object, str | None]:
@@ -145,6 +156,9 @@ def detect(
     stated, source = _stated_version(attributes)
     if stated is not None:
         fmt, alias = resolve(stated)
+        if alias and fmt is not None and fmt.has_coordinate_systems and _classic_layout(attributes):
+            because = "its images use the 0.5 layout: axes, no coordinate systems"
+            return Detection(V05, stated, source, alias=True, because=because)
         return Detection(fmt, stated, source, unknown=fmt is None, alias=alias)
     if assume is not None:
         return Detection(assume, None, None)
