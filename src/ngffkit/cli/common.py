@@ -95,5 +95,10 @@ def add_pyramid_options(p: argparse.ArgumentParser, *, method: str = "mean") -> 
     g.add_argument("--method", default=method, choices=METHODS, help=f"downsampling method (default {method})")
     g.add_argument("--chunks", help="chunk shape, e.g. 1,64,256,256")
     g.add_argument("--shards", help="shard shape (NGFF 0.5+), a multiple of the chunks")
-    g.add_argument("--compressor", default="zstd", choices=COMPRESSORS, help="(default zstd)")
+    g.add_argument(
+        "--compressor",
+        default="auto",
+        choices=COMPRESSORS,
+        help="(default auto: blosc-lz4 for images, zstd for labels)",
+    )
     g.add_argument("--overwrite", action="store_true", help="replace an existing OME-Zarr at OUT")

@@ -231,7 +231,7 @@ def write_labels_into(
         levels_of(data)[0], image_path, label_name(meta), overwrite=overwrite,
         colors=label_colors(data, meta) or "auto", properties=label_properties(meta),
         chunks=storage.chunks if storage else None, shards=storage.shards if storage else None,
-        compressor=storage.compressor if storage else "zstd",
+        compressor=storage.compressor if storage else "auto",
     )  # fmt: skip
 
 

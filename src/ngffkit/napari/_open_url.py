@@ -22,7 +22,7 @@ from qtpy.QtCore import QTimer
 import ngffkit
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
-from ngffkit.napari._plate import offer_navigator
+from ngffkit.napari._plate_open import offer_navigator
 
 ANONYMOUS = {"automatic": None, "anonymous": True, "signed (use my credentials)": False}
 DOCK_NAME = "Open OME-Zarr URL"

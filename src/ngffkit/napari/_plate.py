@@ -15,9 +15,8 @@ from typing import Any
 
 from napari.layers import Layer, Shapes
 from napari.qt.threading import thread_worker
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from napari.viewer import Viewer
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,10 +34,9 @@ from qtpy.QtWidgets import (
 )
 
 import ngffkit
-from napari import current_viewer
 from ngffkit.layers import well_names_layer
-from ngffkit.napari._layers import fit
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plate_open import well_layer_data
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -50,18 +48,8 @@ from ngffkit.reader.plate_map import (
 )
 from ngffkit.tools.well_columns import read_well_columns
 
-DOCK_NAME = "Plate navigator"
 #: Metadata key marking the layers of the well on show (they are replaced when another well is chosen).
 WELL_VIEW = "ngffkit_well_view"
-
-
-def well_layer_data(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
-    """The layers of field ``field`` of ``well`` (image and labels, every level); runs in a worker thread."""
-    found = plate.well(well)
-    image = found.field(field) if found is not None else None
-    if image is None:
-        raise ngffkit.NotFound(f"well {well} has no readable field {field}", where=plate.url)
-    return fit(ngffkit.layers(image))
 
 
 class PlateNavigator(QWidget):
@@ -205,14 +193,17 @@ class PlateNavigator(QWidget):
         except ngffkit.NGFFError as exc:
             show_error(f"Could not read the table: {describe(exc)}")
             return
+        unmatched = f"{len(table.unmatched)} lines match no well ({', '.join(table.unmatched[:5])})"
+        if not table.values:
+            show_warning(f"Nothing added: no line of the table names a well of this plate; {unmatched} -- in {path}")
+            return
         self.rows = with_columns(self.rows, table.values)
         self._fill_table(table.columns)
-        note = (
-            f"; {len(table.unmatched)} lines match no well ({', '.join(table.unmatched[:5])})"
-            if table.unmatched
-            else ""
-        )
-        show_info(f"Added {', '.join(table.columns) or 'no'} columns for {len(table.values)} wells{note}")
+        added = f"Added {', '.join(table.columns)} columns for {len(table.values)} wells"
+        if table.unmatched:
+            show_warning(f"{added}; {unmatched} -- in {path}")
+        else:
+            show_info(added)
 
     def _choose_csv(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Per-well columns", "", "Tables (*.csv *.tsv *.txt)")
@@ -413,20 +404,3 @@ class PlateNavigator(QWidget):
     def _inside_grid(self, y: float, x: float) -> bool:
         shape = self._grid_shape()
         return 0 <= y < shape[-2] and 0 <= x < shape[-1]
-
-
-def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
-    """When a plate has been opened, dock the navigator beside it (once: napari shows an open dock again).
-
-    Readers do not receive the viewer, and their layers are added after they return: the dock is added on the
-    next turn of the event loop, to the current viewer."""
-    if not isinstance(node, ngffkit.Plate):
-        return
-
-    def dock() -> None:
-        target = viewer or current_viewer()
-        if target is not None:
-            target.window.add_plugin_dock_widget("ngffkit", DOCK_NAME)
-            target.reset_view()  # the dock narrows the canvas: fit the plate again
-
-    QTimer.singleShot(0, dock)

@@ -21,7 +21,7 @@ from ngffkit.formats.sections import SECTION_KINDS
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
-from ngffkit.napari._plate import offer_navigator
+from ngffkit.napari._plate_open import offer_navigator
 
 REMOTE = ("http://", "https://", "s3://", "gs://")
 #: Keys whose presence makes a group's attributes OME-NGFF (0.4 at the top level, 0.5+ under "ome").

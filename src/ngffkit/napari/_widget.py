@@ -43,7 +43,13 @@ METHOD_NAMES = [
     ("brightest (max)", "max"),
     ("darkest (min)", "min"),
 ]
-COMPRESSION_NAMES = {"zstd": "zstd (small and fast)", "blosc": "blosc", "gzip": "gzip (slow)", "none": "none"}
+COMPRESSION_NAMES = {
+    "auto": "automatic (blosc for images, zstd for labels)",
+    "zstd": "zstd (smallest labels)",
+    "blosc": "blosc-lz4 (fastest)",
+    "gzip": "gzip (slow)",
+    "none": "none",
+}
 
 
 class ExportWidget(Container):
@@ -70,7 +76,7 @@ class ExportWidget(Container):
         self.chunks = LineEdit(label="Chunk size", value="",
                                tooltip="Pixels per stored piece, e.g. 64,256,256 (empty: about 2 MB each)")  # fmt: skip
         self.compressor = ComboBox(label="Compression", choices=[(COMPRESSION_NAMES[c], c) for c in COMPRESSORS],
-                                   value="zstd", tooltip="How stored pieces are compressed")  # fmt: skip
+                                   value="auto", tooltip="How stored pieces are compressed")  # fmt: skip
         self.shards = LineEdit(label="Shard size", value="",
                                tooltip="OME-Zarr 0.5: many chunks per file, e.g. 64,1024,1024 (empty: none)")  # fmt: skip
         # An empty field means "ngffkit chooses": say so in the field itself, not only in its tooltip.

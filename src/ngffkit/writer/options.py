@@ -138,10 +138,13 @@ def resolve_shards(shards: Sequence[int] | None, chunks: Sequence[int], fmt: For
     return out
 
 
-def compressor_for(compressor: Any, fmt: Format) -> Any:
+def compressor_for(compressor: Any, fmt: Format, *, labels: bool = False) -> Any:
     """zarr v3 codecs or a numcodecs codec (v2) for a compressor name; a codec object passes through.
 
-    "none" is an empty tuple: zarr reads ``compressors=None`` as "use the default" (zstd).
+    "auto" is blosc for images and zstd for label images (see :data:`~ngffkit.writer.choices.COMPRESSORS`).
+    "blosc" is lz4 inside blosc with byte shuffle for multi-byte pixels and bit shuffle for 8-bit ones (zarr and
+    numcodecs pick the shuffle from the data type). "none" is an empty tuple: zarr reads ``compressors=None``
+    as "use the default" (zstd).
     """
     if compressor is None or compressor == "none":
         return ()
@@ -149,15 +152,17 @@ def compressor_for(compressor: Any, fmt: Format) -> Any:
         return compressor
     if compressor not in COMPRESSORS:
         raise InvalidArgument(f"unknown compressor {compressor!r} (choose from {', '.join(COMPRESSORS)})")
+    if compressor == "auto":
+        compressor = "zstd" if labels else "blosc"
     if fmt.uses_zarr_v3:
         return {
             "zstd": ZstdCodec(level=3),
-            "blosc": BloscCodec(cname="zstd", clevel=5, shuffle="bitshuffle"),
+            "blosc": BloscCodec(cname="lz4", clevel=5),  # typesize and shuffle follow the data type
             "gzip": GzipCodec(level=5),
         }[compressor]
     return {
         "zstd": numcodecs.Zstd(level=3),
-        "blosc": numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
+        "blosc": numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.AUTOSHUFFLE),
         "gzip": numcodecs.GZip(level=5),
     }[compressor]
 

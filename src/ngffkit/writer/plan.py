@@ -136,7 +136,7 @@ def plan_image(
         location=location, fmt=fmt, build_fmt=build_fmt, axes=axes, levels=levels,
         source=data if isinstance(data, np.ndarray) else None, own_layout=own,
         placement=pyramid.level_placement(scale, translation, layout, method), chunks=chunks, shards=shards,
-        compressor=options.compressor_for(settings.storage.compressor, fmt), method=method, name=described.name,
+        compressor=options.compressor_for(settings.storage.compressor, fmt, labels=image_label is not None), method=method, name=described.name,
         channels=options.resolve_channels(described.channels, count), image_label=image_label,
     )  # fmt: skip
 

@@ -33,7 +33,7 @@ class Storage:
 
     chunks: Sequence[int] | None = None
     shards: Sequence[int] | None = None
-    compressor: Any = "zstd"
+    compressor: Any = "auto"
     version: str | Format = DEFAULT_WRITE
 
 

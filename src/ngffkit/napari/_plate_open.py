@@ -1,0 +1,41 @@
+"""Opening for the plate navigator: a well's field as layer data (in a worker thread), and docking the navigator
+when a plate has been opened. Kept apart from the dock itself so that the reader needs no widget code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from napari.viewer import Viewer
+from qtpy.QtCore import QTimer
+
+import ngffkit
+from napari import current_viewer
+from ngffkit.napari._layers import fit
+
+DOCK_NAME = "Plate navigator"
+
+
+def well_layer_data(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
+    """The layers of field ``field`` of ``well`` (image and labels, every level); runs in a worker thread."""
+    found = plate.well(well)
+    image = found.field(field) if found is not None else None
+    if image is None:
+        raise ngffkit.NotFound(f"well {well} has no readable field {field}", where=plate.url)
+    return fit(ngffkit.layers(image))
+
+
+def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
+    """When a plate has been opened, dock the navigator beside it (once: napari shows an open dock again).
+
+    Readers do not receive the viewer, and their layers are added after they return: the dock is added on the
+    next turn of the event loop, to the current viewer."""
+    if not isinstance(node, ngffkit.Plate):
+        return
+
+    def dock() -> None:
+        target = viewer or current_viewer()
+        if target is not None:
+            target.window.add_plugin_dock_widget("ngffkit", DOCK_NAME)
+            target.reset_view()  # the dock narrows the canvas: fit the plate again
+
+    QTimer.singleShot(0, dock)
