@@ -183,7 +183,9 @@ def test_every_field_of_a_well_in_the_overview(make_napari_viewer, qtbot, plate_
     viewer = make_napari_viewer(show=True)
     navigator = open_plate(viewer, qtbot, str(plate_path))
     navigator.every_field.setChecked(True)
-    gfp, cells, wells = viewer.layers["GFP"], viewer.layers["cells"], viewer.layers["demo plate wells"]
+    gfp, cells = viewer.layers["GFP"], viewer.layers["cells"]
+    qtbot.waitUntil(lambda: gfp.data[0].shape != (256, 384), timeout=30_000)  # tiled in a worker thread
+    wells = viewer.layers["demo plate wells"]
     assert gfp.data[0].shape == (256, 768) and cells.data[0].shape == (256, 768)  # 2 fields side by side per well
     b3_field1 = ngffkit.open(plate_path / "B" / "3" / "1")
     np.testing.assert_array_equal(np.asarray(gfp.data[0][128:256, 640:768]), b3_field1.levels[0][0].compute())
@@ -200,7 +202,7 @@ def test_every_field_of_a_well_in_the_overview(make_napari_viewer, qtbot, plate_
     assert layers[0].translate[-1] == pytest.approx(expected_x)
     assert shoot(viewer, "every-field")[..., 1].std() > 5
     navigator.every_field.setChecked(False)
-    assert gfp.data[0].shape == (256, 384)
+    qtbot.waitUntil(lambda: gfp.data[0].shape == (256, 384), timeout=30_000)
 
 
 def test_closing_the_navigator_lets_go_of_the_viewer(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]

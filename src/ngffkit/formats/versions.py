@@ -46,6 +46,12 @@ FORMATS: tuple[Format, ...] = (V01, V02, V03, V04, V05, V06RC0)
 LATEST_STABLE = V05
 DEFAULT_WRITE = V05
 WRITE_FORMATS: tuple[Format, ...] = (V05, V04, V06RC0)
+#: What each written version is for, in a person's words (the napari widget offers them so).
+WRITE_PURPOSES: dict[Format, str] = {
+    V05: "newest (zarr v3), recommended",
+    V04: "for older readers (zarr v2)",
+    V06RC0: "preview of coordinate systems",
+}
 #: The versions ``ngffkit upgrade`` rewrites a hierarchy to in place (zarr v3: chunks are kept as they are).
 UPGRADE_TARGETS: tuple[Format, ...] = tuple(f for f in WRITE_FORMATS if f.zarr_format == 3)
 _BY_VERSION = {f.version: f for f in FORMATS}

@@ -11,7 +11,7 @@ late answer is dropped. Everything it knows about the plate comes from the GUI-f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from napari.layers import Layer, Shapes
 from napari.qt.threading import thread_worker
@@ -36,7 +36,7 @@ from qtpy.QtWidgets import (
 import ngffkit
 from ngffkit.layers import well_names_layer
 from ngffkit.napari._notify import describe
-from ngffkit.napari._plate_open import well_layer_data
+from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -47,9 +47,6 @@ from ngffkit.reader.plate_map import (
     with_columns,
 )
 from ngffkit.tools.well_columns import read_well_columns
-
-#: Metadata key marking the layers of the well on show (they are replaced when another well is chosen).
-WELL_VIEW = "ngffkit_well_view"
 
 
 class PlateNavigator(QWidget):
@@ -217,32 +214,51 @@ class PlateNavigator(QWidget):
             shown = not wanted or any(c is not None and wanted in c.text().lower() for c in cells)
             self.table.setRowHidden(i, not shown)
 
-    def show_every_field(self, every: bool) -> None:
+    def show_every_field(self, every: bool) -> Any:
         """Show every field of each well in the overview (or the first one again): new grids for the plate's
-        image and label layers, new outlines, and the well on show moved to its field's place."""
+        image and label layers, new outlines, and the well on show moved to its field's place. The fields are
+        opened in a worker thread (one batch per field index); returns the worker (None without a plate)."""
         if self.plate is None or self.overview is None:
-            return
+            return None
         plate, info = self.plate, self.overview.metadata["plate"]
-        which: int | str = "all" if every else info["field"]
+        which: int | Literal["all"] = "all" if every else int(info["field"])
         count = len(self.overview.data) if self.overview.multiscale else 1
-        grids = [plate.grid(level, which) for level in range(count)]  # type: ignore[arg-type]
+        labels = {lay.metadata["label"] for lay in self._plate_layers(plate) if lay.metadata.get("label") is not None}
+
+        def grids() -> tuple[list[Any], dict[str, list[Any]]]:
+            images = [plate.grid(level, which) for level in range(count)]
+            return images, {name: [plate.label_grid(name, level, which) for level in range(count)] for name in labels}
+
+        worker = thread_worker(grids, ignore_errors=True)()
+        worker.returned.connect(lambda result: self._show_grids(plate, *result))
+        worker.errored.connect(lambda exc: show_error(f"Could not tile the fields: {describe(exc)}"))
+        worker.start()
+        return worker
+
+    def _plate_layers(self, plate: ngffkit.Plate) -> list[Layer]:
+        """The overview's label and well-name layers (not the well on show)."""
+        return [lay for lay in self.viewer.layers
+                if lay.metadata.get("ngff_url") == plate.url and not lay.metadata.get(WELL_VIEW)]  # fmt: skip
+
+    def _show_grids(self, plate: ngffkit.Plate, images: list[Any], labels: dict[str, list[Any]]) -> None:
+        if plate is not self.plate or self.overview is None:
+            return  # the plate was closed meanwhile
+        axis = self.overview.metadata["plate"].get("channel_axis")
         channels = [lay for lay in self.viewer.layers if lay.metadata.get("ngff_node") is plate]
-        axis = info.get("channel_axis")
         for i, layer in enumerate(channels):
-            levels = [g[(slice(None),) * axis + (i,)] for g in grids] if axis is not None else grids
+            levels = [g[(slice(None),) * axis + (i,)] for g in images] if axis is not None else images
             layer.data = levels if layer.multiscale else levels[0]
-        for layer in [lay for lay in self.viewer.layers if lay.metadata.get("ngff_url") == plate.url]:
+        for layer in self._plate_layers(plate):
             name = layer.metadata.get("label")
-            if name is not None and not layer.metadata.get(WELL_VIEW):
-                levels = [plate.label_grid(name, level, which) for level in range(count)]  # type: ignore[arg-type]
-                layer.data = levels if layer.multiscale else levels[0]
+            if name in labels:
+                layer.data = labels[name] if layer.multiscale else labels[name][0]
             elif layer.metadata.get("plate_wells"):
                 index = self.viewer.layers.index(layer)
                 self.viewer.layers.remove(layer)
                 placement = {"scale": list(self.overview.scale), "translate": list(self.overview.translate),
                              "units": [str(u) for u in self.overview.units],
                              "axis_labels": list(self.overview.axis_labels)}  # fmt: skip
-                data, kwargs, _ = well_names_layer(plate, grids[0].shape, placement)
+                data, kwargs, _ = well_names_layer(plate, images[0].shape, placement)
                 self.viewer.layers.insert(index, Shapes(data, **kwargs))
         self._show_current()
 
@@ -329,25 +345,12 @@ class PlateNavigator(QWidget):
             oy, ox = field_offset(self.plate, well, field)
             dy, dx = dy + oy * self.overview.scale[-2], dx + ox * self.overview.scale[-1]  # type: ignore[union-attr]
         for data, kwargs, kind in layers:
-            getattr(self.viewer, f"add_{kind}")(data, **self._placed(kwargs, well, field, dy, dx))
+            getattr(self.viewer, f"add_{kind}")(data, **placed_on_cell(kwargs, well, field, dy, dx))
         self.status.setText(f"{well}, field {field}: full resolution")
 
     def _remove_well_layers(self) -> None:
         for layer in [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)]:
             self.viewer.layers.remove(layer)
-
-    @staticmethod
-    def _placed(kwargs: dict[str, Any], well: str, field: int, dy: float, dx: float) -> dict[str, Any]:
-        """A field's layer kwargs moved onto its well's cell, named after the well, marked as the well on show."""
-        shown = dict(kwargs)
-        names = shown.get("name")
-        shown["name"] = [f"{well} · {n}" for n in names] if isinstance(names, list) else f"{well} · {names}"
-        translate = list(shown.get("translate") or [0.0] * len(shown.get("scale") or [0, 0]))
-        if len(translate) >= 2:
-            translate[-2:] = [translate[-2] + dy, translate[-1] + dx]
-            shown["translate"] = translate
-        shown["metadata"] = {**(shown.get("metadata") or {}), WELL_VIEW: {"well": well, "field": field}}
-        return shown
 
     def _failed(self, choice: int, exc: BaseException) -> None:
         if choice != self._choice:

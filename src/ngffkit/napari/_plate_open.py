@@ -1,5 +1,5 @@
-"""Opening for the plate navigator: a well's field as layer data (in a worker thread), and docking the navigator
-when a plate has been opened. Kept apart from the dock itself so that the reader needs no widget code."""
+"""Opening for the plate navigator: a well's field as layer data (in a worker thread) placed on its well's cell,
+and docking the navigator when a plate has been opened. Kept apart from the dock itself so that the reader needs no widget code."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from napari import current_viewer
 from ngffkit.napari._layers import fit
 
 DOCK_NAME = "Plate navigator"
+#: Metadata key marking the layers of the well on show (they are replaced when another well is chosen).
+WELL_VIEW = "ngffkit_well_view"
 
 
 def well_layer_data(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
@@ -39,3 +41,16 @@ def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
             target.reset_view()  # the dock narrows the canvas: fit the plate again
 
     QTimer.singleShot(0, dock)
+
+
+def placed_on_cell(kwargs: dict[str, Any], well: str, field: int, dy: float, dx: float) -> dict[str, Any]:
+    """A field's layer kwargs moved onto its well's cell, named after the well, marked as the well on show."""
+    shown = dict(kwargs)
+    names = shown.get("name")
+    shown["name"] = [f"{well} · {n}" for n in names] if isinstance(names, list) else f"{well} · {names}"
+    translate = list(shown.get("translate") or [0.0] * len(shown.get("scale") or [0, 0]))
+    if len(translate) >= 2:
+        translate[-2:] = [translate[-2] + dy, translate[-1] + dx]
+        shown["translate"] = translate
+    shown["metadata"] = {**(shown.get("metadata") or {}), WELL_VIEW: {"well": well, "field": field}}
+    return shown

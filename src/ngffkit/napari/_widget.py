@@ -24,17 +24,14 @@ from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 
 import ngffkit
+from ngffkit.formats import DEFAULT_WRITE, V04, WRITE_FORMATS, WRITE_PURPOSES
 from ngffkit.napari import _convert
 from ngffkit.napari._dialogs import confirm_replace
 from ngffkit.napari._notify import describe
 from ngffkit.writer.choices import COMPRESSORS, LABEL_SAFE_METHODS
 from ngffkit.writer.settings import WriteOptions
 
-VERSIONS = [
-    ("0.5 -- newest (zarr v3), recommended", "0.5"),
-    ("0.4 -- for older readers (zarr v2)", "0.4"),
-    ("0.6rc0 -- preview of coordinate systems", "0.6rc0"),
-]
+VERSIONS = [(f"{fmt} -- {WRITE_PURPOSES[fmt]}", fmt.version) for fmt in WRITE_FORMATS]
 METHOD_NAMES = [
     ("average (images)", "mean"),
     ("smoothed average (gaussian)", "gaussian"),
@@ -64,8 +61,8 @@ class ExportWidget(Container):
         self.folder = FileEdit(label="Folder", mode=FileDialogMode.EXISTING_DIRECTORY, value=Path.home(),
                                tooltip="The folder to save in")  # fmt: skip
         self.file_name = LineEdit(label="Name", value="", tooltip="The new OME-Zarr's name, e.g. cells.ome.zarr")
-        self.version = ComboBox(label="OME-Zarr version", choices=VERSIONS, value="0.5",
-                                tooltip="0.5 for current tools; 0.4 for readers that predate zarr v3")  # fmt: skip
+        self.version = ComboBox(label="OME-Zarr version", choices=VERSIONS, value=DEFAULT_WRITE.version,
+                                tooltip=f"{DEFAULT_WRITE} for current tools; {V04} for readers that predate zarr v3")  # fmt: skip
         self.levels = ComboBox(label="Resolution levels", choices=[("automatic", 0), *((str(n), n) for n in range(1, 17))],
                                value=0, tooltip="How many levels the pyramid has (automatic: until the smallest is "
                                "about 64 pixels)")  # fmt: skip

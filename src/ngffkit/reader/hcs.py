@@ -100,12 +100,17 @@ class Well(Node):
         return tiled
 
 
+def mosaic_columns(count: int) -> int:
+    """How many columns a near-square mosaic of ``count`` tiles has."""
+    return max(1, math.ceil(math.sqrt(count)))
+
+
 def square_mosaic(cells: Sequence[da.Array | None]) -> da.Array | None:
     """Cells in a near-square grid, row by row (None when every cell is missing): how a well's fields are
     laid out, the same for its images and its labels."""
     if not any(c is not None for c in cells):
         return None
-    columns = max(1, math.ceil(math.sqrt(len(cells))))
+    columns = mosaic_columns(len(cells))
     rows = [list(cells[i : i + columns]) for i in range(0, len(cells), columns)]
     rows[-1] += [None] * (columns - len(rows[-1]))
     return mosaic(rows)

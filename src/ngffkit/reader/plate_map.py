@@ -8,12 +8,11 @@ so that the napari navigator stays a thin layer and every answer is testable wit
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.reader.hcs import Plate
+from ngffkit.reader.hcs import Plate, mosaic_columns
 
 
 @dataclass(frozen=True)
@@ -117,5 +116,5 @@ def field_offset(plate: Plate, well: str, field: int) -> tuple[int, int]:
     if not shapes:
         return 0, 0
     height, width = max(s[0] for s in shapes), max(s[1] for s in shapes)
-    columns = max(1, math.ceil(math.sqrt(len(found.field_paths))))
+    columns = mosaic_columns(len(found.field_paths))
     return (field // columns) * height, (field % columns) * width

@@ -58,7 +58,7 @@ def make_store(
         return ConfinedLocalStore(local, read_only=read_only), str(local)
     try:
         url = target.rstrip("/")
-        policy = retry if retry is not None else remote.RetryPolicy.from_environment()
+        policy = remote.RetryPolicy.given_or_default(retry)
         options = remote.fsspec_options(url, storage_options, policy)
         store = remote.ResilientStore.with_policy(url, options, policy, read_only=read_only)
     except (ImportError, ValueError) as exc:
@@ -86,7 +86,7 @@ def _zip_store(
             return ozx.BoundedZipStore(local, mode="r", read_only=True), str(local)
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
-    policy = retry if retry is not None else remote.RetryPolicy.from_environment()
+    policy = remote.RetryPolicy.given_or_default(retry)
     options = remote.fsspec_options(target, storage_options, policy)
     try:
         store = remote.ResilientStore.with_policy(f"zip::{target}", {protocol: options}, policy, read_only=True)

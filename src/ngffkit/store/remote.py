@@ -75,6 +75,11 @@ class RetryPolicy:
 
         return cls(attempts=max(1, int(number("NGFFKIT_RETRIES", 5))), read_timeout=number("NGFFKIT_TIMEOUT", 30.0))
 
+    @classmethod
+    def given_or_default(cls, policy: RetryPolicy | None) -> RetryPolicy:
+        """``policy`` when one was given, else the environment's (the one place that decides the default)."""
+        return policy if policy is not None else cls.from_environment()
+
     def delay(self, attempt: int) -> float:
         """Full-jitter exponential backoff: spreads the retries of many concurrent requests."""
         return random.uniform(0, min(self.max_delay, self.first_delay * 2**attempt))
@@ -350,7 +355,7 @@ def fsspec_options(
     (:class:`ResilientStore` retries)."""
     protocol = url.split("://", 1)[0].lower() if "://" in url else ""
     options = dict(storage_options or {})
-    policy = policy if policy is not None else RetryPolicy.from_environment()
+    policy = RetryPolicy.given_or_default(policy)
     if protocol in ("http", "https"):
         # fsspec caches filesystems by the repr of their options: equal policies share one client
         options.setdefault("get_client", functools.partial(_http_client, policy))

@@ -123,9 +123,7 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
         if node.is_group:
             meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=2)
             attrs = upgrade(meta, to).to_attributes() if meta.kind is not None else dict(node.attributes)
-            writes.append(
-                Action(node.location.key(V3_META), {"zarr_format": 3, "node_type": "group", "attributes": attrs})
-            )
+            writes.append(_group_action(node, attrs))
             for ms in meta.multiscales:
                 for ds in ms.datasets:
                     axes_of[node.location.child(ds.path).path] = list(ms.axis_names)
@@ -141,11 +139,20 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
                 ) from None
             writes.append(Action(node.location.key(V3_META), document))
             removes += [Action(node.location.key(n), None) for n in (V2_ARRAY, V2_ATTRS)]
-    for action in writes:  # every document must be writable JSON before the first one is written
+    return _in_writing_order(writes, location) + removes
+
+
+def _in_writing_order(writes: list[Action], location: Location) -> list[Action]:
+    """The writes, checked and ordered: every document must be writable JSON before the first one is written, and
+    they go deepest first with the root last -- until the root's new document exists, readers see the old one."""
+    for action in writes:
         action.encoded(location.url)
-    # Deepest first and the root last: until the root's zarr.json exists, readers still see zarr v2.
-    writes.sort(key=lambda a: -a.key.count("/"))
-    return writes + removes
+    return sorted(writes, key=lambda a: -a.key.count("/"))
+
+
+def _group_action(node: NodeMetadata, attributes: dict[str, Any]) -> Action:
+    """Write ``node``'s group as zarr v3 with ``attributes`` (the same shape from v2 and from v3)."""
+    return Action(node.location.key(V3_META), {"zarr_format": 3, "node_type": "group", "attributes": attributes})
 
 
 def _plan_v3_attributes(nodes: list[NodeMetadata], to: Format, location: Location) -> list[Action]:
@@ -158,14 +165,11 @@ def _plan_v3_attributes(nodes: list[NodeMetadata], to: Format, location: Locatio
         if meta.kind is None or not to.is_newer_than(meta.format):
             continue
         attrs = upgrade(meta, to).to_attributes()
-        writes.append(Action(node.location.key(V3_META), {"zarr_format": 3, "node_type": "group", "attributes": attrs}))
+        writes.append(_group_action(node, attrs))
     if not writes:
         found = parse_attributes(nodes[0].attributes, where=nodes[0].document_url, zarr_format=3).format
         raise InvalidArgument(f"is NGFF {found} already; nothing to upgrade to {to}", where=location.url)
-    for action in writes:
-        action.encoded(location.url)
-    writes.sort(key=lambda a: -a.key.count("/"))  # the root last, as for v2
-    return writes
+    return _in_writing_order(writes, location)
 
 
 def upgrade_store(
