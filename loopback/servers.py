@@ -142,8 +142,12 @@ def _reset(handler: http.server.BaseHTTPRequestHandler) -> None:
 
 def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float,
              faults: FaultPlan | None = None, ignore_range: bool = False, html_missing: bool = False,
-             gate: ConcurrencyGate | None = None) -> type:  # fmt: skip
+             gate: ConcurrencyGate | None = None, keep_alive: bool = False) -> type:  # fmt: skip
     class Handler(http.server.SimpleHTTPRequestHandler):
+        # HTTP/1.1 keeps connections open between requests, as S3, CDNs and nginx do; HTTP/1.0 (the default
+        # here, which the fault tests rely on) makes a client connect anew for every request.
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             super().__init__(*args, directory=root, **kwargs)
 
@@ -308,15 +312,18 @@ def http_file_server(
     ignore_range: bool = False,
     html_missing: bool = False,
     gate: ConcurrencyGate | None = None,
+    keep_alive: bool = False,
 ) -> Iterator[HTTPFileServer]:
     """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block.
 
     ``ignore_range`` answers ranged requests with the whole file (200), as many static hosts do;
     ``html_missing`` answers missing files with a 200 HTML page, as some hosts do; ``gate`` holds requests
-    until enough are in flight together (see :class:`ConcurrencyGate`)."""
+    until enough are in flight together (see :class:`ConcurrencyGate`); ``keep_alive`` speaks HTTP/1.1 with
+    persistent connections (the benchmarks use it: real object stores and web servers do)."""
     log = RequestLog()
     handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency,
-                       faults=faults, ignore_range=ignore_range, html_missing=html_missing, gate=gate)  # fmt: skip
+                       faults=faults, ignore_range=ignore_range, html_missing=html_missing, gate=gate,
+                       keep_alive=keep_alive)  # fmt: skip
     server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

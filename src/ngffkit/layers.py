@@ -256,7 +256,7 @@ def well_names_layer(plate: Plate, grid_shape: tuple[int, ...], image_kwargs: di
     """A shapes layer over the stitched plate: one rectangle per position, named (text stays the same size on
     screen at every zoom), empty positions filled grey. Placed with the plate image's own y/x scale and
     translation, so rectangles and wells coincide."""
-    rows = plate_map.well_table(plate, every_position=True)
+    rows = plate_map.well_table(plate, every_position=True, read_wells=False)
     cells = plate_map.grid_cells(plate, grid_shape)
     scale = list(image_kwargs.get("scale") or [1.0, 1.0])[-2:]
     translate = list(image_kwargs.get("translate") or [0.0, 0.0])[-2:]
@@ -284,18 +284,22 @@ def well_names_layer(plate: Plate, grid_shape: tuple[int, ...], image_kwargs: di
 def _plate_label_layers(plate: Plate, field: int) -> list[LayerData]:
     out: list[LayerData] = []
     for name in plate.label_names(field):
-        labels = plate.label_fields(name, field)
-        first = next((lab for lab in labels.values() if lab is not None), None)
+        first = plate.first_label(name, field)
         if first is None:
             continue
-        count = min(len(lab.levels) for lab in labels.values() if lab is not None)
+        count = len(first.levels)
         data, kwargs, kind = label_layer(first, name=name)
-        merged: dict[Any, Any] = dict(kwargs.get("colormap") or {None: list(UNLISTED_LABEL_RGBA), 0: [0.0] * 4})
-        for lab in labels.values():  # each well may number its labels differently
-            if lab is not None and lab.image_label is not None:
-                merged.update({_label_key(v): list(c) for v, c in lab.image_label.color_map().items()})
-        if len(merged) > 2:
-            kwargs["colormap"] = merged
+        # Each well may number and colour its labels differently: declared colours are used once every well's
+        # label image has been read (Plate.label_fields); before that, napari's own colours, so that no label
+        # of a well not read yet is drawn in the grey of unlisted values.
+        kwargs.pop("colormap", None)
+        if plate.labels_read(name, field):
+            merged: dict[Any, Any] = {None: list(UNLISTED_LABEL_RGBA), 0: [0.0] * 4}
+            for lab in plate.opened_labels(name, field):
+                if lab.image_label is not None:
+                    merged.update({_label_key(v): list(c) for v, c in lab.image_label.color_map().items()})
+            if len(merged) > 2:
+                kwargs["colormap"] = merged
         data = [plate.label_grid(name, level, field) for level in range(count)]
         kwargs["multiscale"] = count > 1
         kwargs["metadata"] = _metadata(plate, label=name)

@@ -68,11 +68,12 @@ def test_a_failing_well_fails_the_plate_instead_of_a_zero_tile(tmp_path: pathlib
     for well in ("A/1", "A/2"):
         ngffkit.write_field(tmp_path / "plate.zarr", well, 0, PIXELS, chunks=(32, 32))
     plan = FaultPlan({"/plate.zarr/A/2/zarr.json": ["always:503"]})
-    with (
-        http_file_server(tmp_path, listing=False, faults=plan) as server,
-        pytest.raises(ngffkit.LocationError, match="503"),
-    ):
-        ngffkit.open(f"{server.url}/plate.zarr")
+    with http_file_server(tmp_path, listing=False, faults=plan) as server:
+        # Opening reads the first well only; the view that shows A/2 must fail, not show a tile of zeros
+        (data, _, _), *_ = ngffkit.layers(ngffkit.open(f"{server.url}/plate.zarr"))
+        assert (np.asarray(data[..., :32]) != 0).any()  # A/1 alone: fine
+        with pytest.raises(ngffkit.LocationError, match="503"):
+            np.asarray(data)
     plan = FaultPlan({"/plate.zarr/A/1/0/labels/zarr.json": ["always:503"]})
     with (
         http_file_server(tmp_path, listing=False, faults=plan) as server,

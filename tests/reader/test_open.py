@@ -113,8 +113,16 @@ def test_plate_grid_uses_each_wells_own_field_and_fills_gaps(tmp_path: pathlib.P
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plate = ngffkit.open(builders.odd_plate(tmp_path / "p.zarr"))
-    assert isinstance(plate, Plate) and plate.well("B/1") is None
-    assert any("B/1" in str(w.message) for w in caught if issubclass(w.category, NGFFWarning))
+        assert isinstance(plate, Plate) and not plate.is_read("A/2")  # opening read the first well only
+        lazy = plate.grid(0).compute()  # cells sized by A/1 (16 x 16); the view reads A/2 and B/1 by their own paths
+        assert plate.well("B/1") is None
+    messages = [str(w.message) for w in caught if issubclass(w.category, NGFFWarning)]
+    assert any("B/1" in m and "does not exist" in m for m in messages), messages
+    assert any("well A/2 is (1, 20, 12), larger than the plate's cells (1, 16, 16)" in m for m in messages), messages
+    assert lazy.shape == (1, 32, 32)
+    assert (lazy[0, :16, :16] == 1).all() and (lazy[0, :16, 16:28] == 2).all() and (lazy[0, :, 28:] == 0).all()
+    assert (lazy[0, 16:, :] == 0).all()
+    plate.fields(0)  # every well opened: cells take the largest field (20 x 16)
     grid = plate.grid(0).compute()
     assert grid.shape == (1, 40, 32)  # tiles padded to the largest well (20 x 16)
     assert (grid[0, :16, :16] == 1).all() and (grid[0, :20, 16:28] == 2).all()
@@ -137,9 +145,14 @@ def test_plate_labels_are_stitched(tmp_path: pathlib.Path) -> None:
     layers = ngffkit.layers(plate)
     assert [kind for _, _, kind in layers] == ["image", "labels", "shapes"]  # the well names last
     labels_data, kwargs, _ = layers[1]
-    grid = labels_data[0].compute()
+    # Only the first well was read at open: napari's own colours, not the first well's (the others would be grey)
+    name = plate.label_names()[0]
+    assert "colormap" not in kwargs and not plate.labels_read(name)
+    grid = labels_data[0].compute()  # the whole overview: every well's label image read on the way
     assert grid.shape == (256, 384) and set(np.unique(grid)) == {0, 1, 2, 3, 4, 5, 6}
-    assert {1, 6} <= set(kwargs["colormap"])
+    assert plate.labels_read(name) and len(plate.label_fields(name)) == len(plate.well_paths) == 6
+    _, kwargs, _ = ngffkit.layers(plate)[1]
+    assert {1, 6} <= set(kwargs["colormap"])  # every well's declared colours, merged
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+import zarr
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
@@ -96,6 +97,12 @@ class Image(Node):
     @property
     def dtype(self) -> np.dtype:
         return self.levels[0].dtype
+
+    def level_source(self, level: int) -> tuple[zarr.Array, str]:
+        """The zarr array behind ``level`` and its URL: for readers that fetch regions of many images in one
+        batch (a plate's overview) instead of through each image's dask array."""
+        node = self._arrays[level]
+        return zarr_array(node), node.location.url
 
     @cached_property
     def levels(self) -> list[da.Array]:

@@ -13,9 +13,10 @@ from ngffkit.errors import NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.formats import Format, get_format
 from ngffkit.metadata import parse_attributes
 from ngffkit.reader.collection import Scene, load_collection
-from ngffkit.reader.hcs import load_plate, load_well
+from ngffkit.reader.hcs import load_plate
 from ngffkit.reader.image import Image, Labels, load_image
 from ngffkit.reader.node import Node
+from ngffkit.reader.well import load_well
 from ngffkit.store import claim
 from ngffkit.store.location import Location
 from ngffkit.store.remote import RetryPolicy

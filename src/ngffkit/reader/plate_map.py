@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.reader.hcs import Plate, mosaic_columns
+from ngffkit.reader.hcs import Plate
+from ngffkit.reader.well import mosaic_columns
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,14 @@ class WellRow:
 WELL_COLUMNS = ("well", "row", "column", "fields", "acquisition")
 
 
-def well_table(plate: Plate, *, every_position: bool = False) -> list[WellRow]:
-    """The plate's wells in row-major order. With ``every_position`` the empty positions of the grid come too."""
+def well_table(plate: Plate, *, every_position: bool = False, read_wells: bool = True) -> list[WellRow]:
+    """The plate's wells in row-major order. With ``every_position`` the empty positions of the grid come too.
+
+    ``read_wells`` reads every well's metadata first (one batch); without it, a well not read yet counts as
+    present with the plate's declared ``field_count`` (what opening a plate of thousands of wells can afford)."""
+    if read_wells:
+        plate.load_wells()
+    declared = (plate.metadata.plate.field_count if plate.metadata.plate else None) or 0
     listed = {
         (ref.row_index, ref.column_index): ref for ref in (plate.metadata.plate.wells if plate.metadata.plate else ())
     }
@@ -54,6 +61,9 @@ def well_table(plate: Plate, *, every_position: bool = False) -> list[WellRow]:
             if ref is None:
                 if every_position:
                     out.append(WellRow(f"{row}/{column}", row, column, r, c, 0, (), present=False))
+                continue
+            if not plate.is_read(ref.path):
+                out.append(WellRow(ref.path, row, column, r, c, declared, (), present=True))
                 continue
             well = plate.well(ref.path)
             refs = well.metadata.well.images if well is not None and well.metadata.well else ()

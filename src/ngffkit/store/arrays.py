@@ -20,7 +20,14 @@ from ngffkit.store.nodes import NodeMetadata
 
 
 def zarr_array(node: NodeMetadata) -> zarr.Array:
-    """A read-only zarr array for an array node, from the metadata already in ``node``."""
+    """A read-only zarr array for an array node, from the metadata already in ``node`` (built once per node)."""
+    built = node.derived.get("zarr_array")
+    if built is None:
+        built = node.derived["zarr_array"] = _build(node)
+    return built
+
+
+def _build(node: NodeMetadata) -> zarr.Array:
     doc: dict[str, Any] = dict(node.array or {})
     if node.zarr_format == 2:
         doc.setdefault("zarr_format", 2)

@@ -10,7 +10,7 @@ candidate document at once: one round trip.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError
@@ -50,6 +50,9 @@ class NodeMetadata:
     array: dict[str, Any] | None = None
     #: A zarr v2 group known only from its ``.zattrs`` (no ``.zgroup``): readable, but not to the letter.
     implicit_group: bool = False
+    #: Objects built from these documents once and reused (the zarr array: checking a level at open and
+    #: reading it later must not parse and validate its metadata twice -- a plate has hundreds of arrays).
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def exists(self) -> bool:

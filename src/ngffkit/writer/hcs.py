@@ -90,7 +90,7 @@ def write_plate(
     plate = Plate(tuple(rows), tuple(columns), tuple(refs), name=name, acquisitions=acq, field_count=len(field_names))
     plate_meta = OMEMetadata(format=fmt, plate=plate)
     location.write_group(plate_meta.to_attributes(fmt), fmt.zarr_format)
-    nodes: dict[str, reader.Well | None] = {
+    nodes: dict[str, reader.Well | Location | None] = {
         ref.path: reader.Well(location.child(ref.path), OMEMetadata(format=fmt, well=well_meta)) for ref in refs
     }
     return reader.Plate(location, plate_meta, nodes)  # built from what was written: no read back
