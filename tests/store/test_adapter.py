@@ -26,6 +26,22 @@ def test_sync_runs_on_zarrs_loop() -> None:
     assert adapter.sync(answer()) == 42
 
 
+def test_drain_waits_for_tasks_still_running_on_zarrs_loop() -> None:
+    finished: list[int] = []
+
+    async def slow() -> None:
+        await asyncio.sleep(0.2)
+        finished.append(1)
+
+    async def start_and_leave() -> None:
+        asyncio.ensure_future(slow())  # left running, as zarr leaves sibling chunk writes after a failure
+
+    adapter.sync(start_and_leave())
+    assert finished == []
+    adapter.drain()
+    assert finished == [1]
+
+
 def test_ensure_open_opens_a_lazy_store(tmp_path: pathlib.Path) -> None:
     store = LocalStore(tmp_path, read_only=False)
     assert store._is_open is False

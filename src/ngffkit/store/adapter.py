@@ -8,6 +8,7 @@ every one of them against the installed versions. (Two more modules subclass zar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -25,6 +26,20 @@ def sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on zarr's own event loop thread and wait for it (zarr's ``zarr.core.sync.sync``): one loop
     for every store, so that stores and their client sessions are shared across calls."""
     return zarr_sync(coroutine)
+
+
+def drain(timeout: float = 120.0) -> None:
+    """Wait until every task now running on zarr's event loop has finished.
+
+    When one chunk of a zarr write fails, zarr's ``gather`` raises at once while the array's other chunk writes go
+    on in the loop; a writer that deletes what it wrote must let them land first, or they leave debris behind."""
+
+    async def others_done() -> None:
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+
+    zarr_sync(others_done())
 
 
 def prototype() -> BufferPrototype:

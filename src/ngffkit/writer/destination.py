@@ -214,6 +214,8 @@ class Claim:
         """The write failed or was cancelled: remove what it wrote, provided the marker is still ours. If the
         store refuses (the network is down), mark the leftovers as a failed write for the next writer."""
         self.gate.close()
+        with contextlib.suppress(Exception):
+            adapter.drain()  # chunk writes of a failed zarr call may still be landing
         try:
             if not claim.is_ours(claim.read_marker(self.location), self.owner):
                 return

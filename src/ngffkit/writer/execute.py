@@ -13,6 +13,7 @@ whatever the input size.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable
@@ -34,6 +35,8 @@ Progress = bool | Report | None
 
 #: Largest level-0 region one task turns into several levels in memory.
 SUPERBLOCK_BYTES = 64 * 2**20
+#: In-memory images up to this size are written without a dask graph (its fixed cost outweighs the work).
+SMALL_BYTES = 16 * 2**20
 
 
 @dataclass
@@ -90,6 +93,8 @@ class Execution:
             run_with_progress(self.graph(), progress, label)
             return
         depth, region = blocks
+        if self._write_in_one_go(depth, region, progress, label):
+            return
         with reporting(progress, label) as report:
             ticker = Ticker(report)
             written = self._level_m(depth, region, upto=depth + 1, ticker=ticker)
@@ -103,6 +108,27 @@ class Execution:
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
                 dask.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
             ticker.tick()
+
+    def _write_in_one_go(self, depth: int, region: tuple[int, ...], progress: Progress, label: str) -> bool:
+        """An in-memory image that is one super-block holding every level is written right here, without a dask
+        graph: for the many small writes (plate fields, napari layers) the graph, its tokenizing and the thread
+        pool cost more than the work. Returns whether it did."""
+        plan = self.plan
+        source = plan.source
+        if not isinstance(source, np.ndarray) or source.nbytes > SMALL_BYTES or depth != len(plan.levels) - 1:
+            return False
+        assert plan.own_layout is not None
+        grid = [range(0, n, r) for n, r in zip(source.shape, region, strict=True)]
+        starts = list(itertools.product(*grid))
+        with reporting(progress, label) as report:
+            ticker = Ticker(report)
+            ticker.start(len(starts) * (depth + 1))
+            writer = region_writer(plan.own_layout, self.targets, plan.method, depth, depth + 1, ticker,
+                                   tick_levels=True)  # fmt: skip
+            for start in starts:
+                where = [(lo, min(lo + r, n)) for lo, r, n in zip(start, region, source.shape, strict=True)]
+                writer(source[tuple(slice(lo, hi) for lo, hi in where)], block_info={0: {"array-location": where}})
+        return True
 
     def _level_m(self, depth: int, region: tuple[int, ...], upto: int, ticker: Ticker | None = None) -> da.Array:
         """Level ``depth`` as dask blocks, each computed by a task that also writes levels 0..upto-1 of its region."""
@@ -159,11 +185,13 @@ def superblocks(plan: ImagePlan) -> tuple[int, tuple[int, ...]] | None:
 
 
 def region_writer(
-    layout: list[pyramid.Level], targets: list[Any], method: str, depth: int, upto: int, ticker: Ticker | None
-) -> Callable[..., np.ndarray]:
+    layout: list[pyramid.Level], targets: list[Any], method: str, depth: int, upto: int, ticker: Ticker | None,
+    *, tick_levels: bool = False,
+) -> Callable[..., np.ndarray]:  # fmt: skip
     """A block function writing levels 0..upto-1 of its level-0 region and returning level ``depth``
-    (``ticker`` counts the regions written, so that progress moves region by region). It holds no reference to
-    the execution, so that it pickles small for ``dask.distributed``."""
+    (``ticker`` counts the regions written -- or, with ``tick_levels``, each level of each region -- so that
+    progress moves step by step). It holds no reference to the execution, so that it pickles small for
+    ``dask.distributed``."""
 
     def write_region(block: np.ndarray, block_info: Any = None) -> np.ndarray:
         start = [lo for lo, _ in block_info[0]["array-location"]]
@@ -172,7 +200,9 @@ def region_writer(
         for k in range(upto):
             offset = [s // c for s, c in zip(start, layout[k].cumulative, strict=True)]
             targets[k][tuple(slice(o, o + n) for o, n in zip(offset, chain[k].shape, strict=True))] = chain[k]
-        if ticker is not None:
+            if ticker is not None and tick_levels:
+                ticker.tick()
+        if ticker is not None and not tick_levels:
             ticker.tick()
         return chain[depth]
 
