@@ -3,23 +3,49 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from ngffkit.errors import LocationError, NGFFError
 from ngffkit.store import adapter
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata, read_node
+from ngffkit.store.remote import MAX_CONNECTIONS
+
+T = TypeVar("T")
+X = TypeVar("X")
+
+
+async def bounded_gather(work: Callable[[X], Awaitable[T]], items: Sequence[X]) -> list[T | Exception]:
+    """``work(item)`` for every item, at most ``MAX_CONNECTIONS`` at a time; results in order, an exception in
+    its item's place.
+
+    A fixed set of workers rather than a task per item: 20,000 waiting tasks are 20,000 live coroutines that every
+    garbage collection walks (at 10,000 images the finder spent 85 s in the collector), and requests queued
+    beyond the connection pool only wait there."""
+    results: list[Any] = [None] * len(items)
+    indices = iter(range(len(items)))
+
+    async def worker() -> None:
+        for i in indices:  # one iterator shared by the workers: each item is taken exactly once
+            try:
+                results[i] = await work(items[i])
+            except Exception as exc:
+                results[i] = exc
+
+    await asyncio.gather(*(worker() for _ in range(min(MAX_CONNECTIONS, len(items)))))
+    return results
 
 
 async def _gather_nodes(
-    locations: Iterable[Location], expects: Iterable[str | None], keep: Callable[[BaseException], bool]
+    locations: Sequence[Location], expects: Sequence[str | None], keep: Callable[[BaseException], bool]
 ) -> list[NodeMetadata | NGFFError]:
-    reads = (read_node(loc, e) for loc, e in zip(locations, expects, strict=True))
-    results = await asyncio.gather(*reads, return_exceptions=True)
+    pairs = list(zip(locations, expects, strict=True))
+    results = await bounded_gather(lambda pair: read_node(*pair), pairs)
     for result in results:
         if isinstance(result, BaseException) and not keep(result):
             raise result
-    return list(results)  # type: ignore[arg-type]
+    return results  # type: ignore[return-value]
 
 
 def read_many(locations: Sequence[Location], expect: str | Sequence[str | None] | None = None) -> list[NodeMetadata]:

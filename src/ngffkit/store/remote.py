@@ -329,9 +329,10 @@ async def _http_client(policy: RetryPolicy, **kwargs: Any) -> Any:
 
     kwargs.setdefault("connector", aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS))
     connect, read = policy.connect_timeout, policy.read_timeout
-    kwargs.setdefault(
-        "timeout", aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read)
-    )
+    # ``connect`` would also count the wait for a free pooled connection: a batch of thousands of reads (a large
+    # plate, a finder run) then fails with "Connection timeout" while the server is fine. Only the socket
+    # connect itself is bounded; the total deadline per read (Limits) bounds the rest.
+    kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=None, connect=None, sock_connect=connect, sock_read=read))
     session = aiohttp.ClientSession(**kwargs)
     _SESSIONS.add(session)
     return session

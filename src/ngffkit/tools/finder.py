@@ -8,8 +8,8 @@ arrays and labels -- so thousands of images cost a handful of round trips, not t
 
 from __future__ import annotations
 
-import asyncio
 import csv
+import functools
 import io
 import os
 import posixpath
@@ -23,7 +23,7 @@ import numpy as np
 from ngffkit.errors import LocationError, NGFFError, NotFound
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.store import adapter
-from ngffkit.store.batch import read_many_or_errors
+from ngffkit.store.batch import bounded_gather, read_many_or_errors
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.ozx import SUFFIX as OZX_SUFFIX
@@ -173,14 +173,14 @@ _UNLISTABLE = (FileNotFoundError, NotADirectoryError, PermissionError)
 
 def _listings(fs: Any, folders: list[str]) -> list[dict[str, dict[str, Any]]]:
     """``{name: entry}`` for each folder; concurrently on async file systems (S3, HTTP), where one listing
-    per round trip would make a bucket of thousands of images slow. An unlistable folder lists nothing."""
+    per round trip would make a bucket of thousands of images slow. An unlistable folder lists nothing.
+
+    At most ``MAX_CONNECTIONS`` at a time (see :func:`~ngffkit.store.batch.bounded_gather`): aiohttp counted the
+    wait for a pooled connection against its connect timeout, and 10,000 listings queued at once failed."""
     if getattr(fs, "async_impl", False) and len(folders) > 1:
         from fsspec.asyn import sync
 
-        async def all_of() -> list[Any]:
-            return list(await asyncio.gather(*(adapter.list_folder(fs, f) for f in folders), return_exceptions=True))
-
-        results = sync(fs.loop, all_of)
+        results: list[Any] = sync(fs.loop, bounded_gather, functools.partial(adapter.list_folder, fs), folders)
     else:
         results = []
         for folder in folders:
