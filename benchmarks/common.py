@@ -74,9 +74,16 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+def results_dir() -> Path:
+    """Where results go: benchmarks/results, or ``NGFFKIT_BENCH_RESULTS`` (the smoke tests write elsewhere, so
+    a cheap run never overwrites the committed numbers)."""
+    return Path(os.environ.get("NGFFKIT_BENCH_RESULTS") or RESULTS)
+
+
 def save(name: str, lines: list[str]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.md"
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -1,93 +1,276 @@
-"""Cataloguing a folder of OME-Zarr images (``ngffkit finder``), locally and over a slow HTTP server.
+"""Cataloguing a folder of OME-Zarr images (``ngffkit finder``), locally and over a slow HTTP server, and how
+the cost grows with the number of images.
 
-ome-zarr-py's ``finder`` walks every file below the folder (chunks included) and records only paths and
-names; ngffkit lists down to each dataset and then reads the metadata of all of them in a few concurrent
-batches, so its table also has sizes, channels, labels and plate positions. Both run in this process.
+ome-zarr-py's ``finder`` walks the folders down to each dataset and reads its one metadata document, and
+records paths and names only; ngffkit lists down to each dataset and then reads the metadata of all of them
+(group, level-0 array, labels) in a few concurrent batches, so its table also has sizes, data type, channels
+and labels. Both run in this process. The growth table is what a user with a big folder (or bucket) cares
+about: a finder whose round trips grow with the images would be unusable remotely at 10,000 images.
 
-Run: python -m benchmarks.finder [--quick]
+Run: python -m benchmarks.finder [--quick | --smoke]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import io
+import math
+import os
 import shutil
 import statistics
 import tempfile
-import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopback.servers import http_file_server
+from loopback.servers import HTTPFileServer, http_file_server
 
-from benchmarks.common import machine, save
+from benchmarks.common import machine, save, timed
 from ngffkit.samples.examples import write_coins
-from ngffkit.tools.finder import find
+from ngffkit.store.remote import MAX_CONNECTIONS
+from ngffkit.tools.finder import Catalogue, find
 
 LATENCY = 0.02
+PER_FOLDER = 50
+#: (image counts, local repetitions) per mode; HTTP runs once per count (10,000 images take about a minute).
+MODES: dict[str, tuple[tuple[int, ...], int]] = {
+    "full": ((100, 1_000, 10_000), 3),
+    "quick": ((100, 1_000), 1),
+    "smoke": ((10, 30), 1),
+}
+NGFFKIT_LOCAL = ("ngffkit finder", "local disk")
+OME_ZARR_LOCAL = ("ome-zarr-py finder (paths only)", "local disk")
+NGFFKIT_HTTP = ("ngffkit finder", f"HTTP, +{LATENCY * 1000:.0f} ms per response")
 
 
-def make_tree(root: Path, images: int) -> None:
-    """``images`` copies of a 3-level coins image with labels, 50 per folder."""
-    seed = write_coins(root / "seed.zarr")
-    for i in range(images):
-        shutil.copytree(seed, root / f"batch{i // 50:03d}" / f"image{i:05d}.ome.zarr")
-    shutil.rmtree(seed)
+@dataclass(frozen=True)
+class Seed:
+    """One written image, as the folders and files to recreate: copies are hard links to its files, so a
+    10,000-image tree costs links and directories, not 10,000 pyramid writes (and every copy is a real,
+    complete OME-Zarr: same bytes)."""
+
+    root: Path
+    folders: tuple[Path, ...]
+    files: tuple[Path, ...]
 
 
-def timed(fn: object, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        out.append(time.perf_counter() - start)
-    return out
+@dataclass
+class Measurement:
+    """One configuration at one size: the times of its repetitions and, over HTTP, what the server saw."""
+
+    images: int
+    cataloguer: str
+    where: str
+    times: list[float] = field(default_factory=list)
+    requests: int | None = None
+    waves: int | None = None
+
+    @property
+    def time(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def per_image_ms(self) -> float:
+        return 1000 * self.time / self.images
 
 
-def ome_zarr_finder(root: Path) -> None:
+def write_seed(folder: Path) -> Seed:
+    """A 3-level coins image with a label image (the same dataset as the finder tests use)."""
+    root = write_coins(folder / "seed.ome.zarr")
+    folders = tuple(sorted(p.relative_to(root) for p in root.rglob("*") if p.is_dir()))
+    files = tuple(sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()))
+    return Seed(root, folders, files)
+
+
+def grow_tree(data: Path, seed: Seed, start: int, stop: int) -> None:
+    """Images ``start`` to ``stop - 1``, ``PER_FOLDER`` per folder; a larger size only adds images to the
+    tree of the smaller one, so the sizes share their work."""
+    for i in range(start, stop):
+        image = data / f"batch{i // PER_FOLDER:04d}" / f"image{i:05d}.ome.zarr"
+        image.mkdir(parents=True)
+        for sub in seed.folders:
+            (image / sub).mkdir()
+        for name in seed.files:
+            try:
+                os.link(seed.root / name, image / name)
+            except OSError:  # a file system without hard links: a real copy, slower but the same tree
+                shutil.copyfile(seed.root / name, image / name)
+
+
+def check_catalogue(catalogue: Catalogue, images: int, where: str) -> None:
+    """Fail loudly unless every image was found and read fully: a fast wrong answer is not a result."""
+    complete = [i for i in catalogue.images if i.levels == 3 and i.labels == ["coins"] and i.dtype and i.sizes]
+    if len(catalogue.images) != images or len(complete) != images or catalogue.skipped:
+        raise RuntimeError(
+            f"ngffkit finder ({where}) found {len(catalogue.images)} images, {len(complete)} complete, "
+            f"{len(catalogue.skipped)} skipped; expected {images}"
+        )
+
+
+def ome_zarr_finder(data: Path, images: int) -> None:
+    """ome-zarr-py's finder without its browser and server; it writes ``biofile_finder.csv`` into the folder,
+    whose rows are checked so that it, too, found every image."""
     from ome_zarr.utils import finder
 
     with contextlib.redirect_stdout(io.StringIO()):
-        finder(str(root), dry_run=True)
+        finder(str(data), dry_run=True)
+    with open(data / "biofile_finder.csv", newline="") as f:
+        rows = sum(1 for _ in csv.reader(f)) - 1
+    (data / "biofile_finder.csv").unlink()  # not left for ngffkit's listing
+    if rows != images:
+        raise RuntimeError(f"ome-zarr-py finder found {rows} images; expected {images}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="200 images, one repetition")
-    args = parser.parse_args()
-    count, repeat = (200, 1) if args.quick else (2000, 3)
+def measure_local(data: Path, images: int, repeat: int) -> list[Measurement]:
+    """Both finders on local disk, alternating, so that a slow moment of a shared machine hits both."""
+    ours, theirs = Measurement(images, *NGFFKIT_LOCAL), Measurement(images, *OME_ZARR_LOCAL)
+    for _ in range(repeat):
+        ours.times += timed(lambda: check_catalogue(find(data), images, "local"), 1)
+        theirs.times += timed(lambda: ome_zarr_finder(data, images), 1)
+    return [ours, theirs]
+
+
+def measure_http(server: HTTPFileServer, images: int) -> Measurement:
+    """ngffkit over the loopback server; the request log gives the requests and the sequential waves."""
+    server.log.clear()
+    remote = Measurement(images, *NGFFKIT_HTTP)
+    remote.times = timed(lambda: check_catalogue(find(f"{server.url}/data/"), images, "HTTP"), 1)
+    remote.requests, remote.waves = len(server.log.entries), server.log.sequential_waves()
+    return remote
+
+
+def warm_up(data: Path, server: HTTPFileServer, images: int) -> None:
+    """One untimed run of each configuration: the first would otherwise time imports (ome-zarr-py pulls in
+    dask) and the HTTP session's set-up, which a user pays once per process, not per image."""
+    find(data)
+    ome_zarr_finder(data, images)
+    find(f"{server.url}/data/")
+
+
+def run(sizes: Sequence[int], repeat: int) -> list[Measurement]:
+    """Every configuration at every size, growing one tree."""
     tmp = Path(tempfile.mkdtemp(prefix="ngffkit-finder-"))
+    out: list[Measurement] = []
     try:
-        make_tree(tmp / "data", count)
-        local: dict[str, list[float]] = {"ngffkit finder": [], "ome-zarr-py finder (paths only)": []}
-        for _ in range(repeat):
-            local["ngffkit finder"] += timed(lambda: find(tmp / "data"), 1)
-            local["ome-zarr-py finder (paths only)"] += timed(lambda: ome_zarr_finder(tmp / "data"), 1)
-        found = len(find(tmp / "data").images)
+        seed, data, made = write_seed(tmp), tmp / "data", 0
         with http_file_server(tmp, latency=LATENCY) as server:
-            remote = timed(lambda: find(f"{server.url}/data/"), 1)
-            requests, waves = len(server.log.entries), server.log.sequential_waves()
+            for images in sorted(sizes):
+                grow_tree(data, seed, made, images)
+                if not made:
+                    warm_up(data, server, images)
+                made = images
+                out += measure_local(data, images, repeat)
+                out.append(measure_http(server, images))
+                print(f"  {images} images done", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def table(measurements: list[Measurement]) -> list[str]:
+    """One row per configuration and size; the ratio is to ome-zarr-py's local time at the same size."""
+    peer = {m.images: m.time for m in measurements if (m.cataloguer, m.where) == OME_ZARR_LOCAL}
     lines = [
-        "# Finder: a BioFile Finder table of a folder of OME-Zarr images",
+        "| images | cataloguer | where | time | per image | requests | sequential waves | vs ome-zarr-py (local) |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in measurements:
+        requests = "" if m.requests is None else f"{m.requests:,}"
+        waves = "" if m.waves is None else str(m.waves)
+        lines.append(
+            f"| {m.images:,} | {m.cataloguer} | {m.where} | {m.time:.2f} s | {m.per_image_ms:.2f} ms | {requests} | "
+            f"{waves} | {ratio(m.time / peer[m.images])} |"
+        )
+    return lines
+
+
+def ratio(value: float) -> str:
+    """Two significant figures either side of 1 (0.08x, 1.3x, 63x)."""
+    return f"{value:.2f}x" if value < 1 else f"{value:.1f}x" if value < 10 else f"{value:.0f}x"
+
+
+def growth_exponent(small: Measurement, large: Measurement) -> float:
+    """k in time ~ images**k between two sizes: 1 is linear, below 1 fixed costs still count, above 1 worse."""
+    return math.log(large.time / small.time) / math.log(large.images / small.images)
+
+
+def shape(measurements: list[Measurement]) -> list[str]:
+    """The curve of each configuration in words, computed from the table (never written by hand)."""
+    lines = []
+    for config in (NGFFKIT_LOCAL, OME_ZARR_LOCAL, NGFFKIT_HTTP):
+        runs = sorted((m for m in measurements if (m.cataloguer, m.where) == config), key=lambda m: m.images)
+        first, last = runs[0], runs[-1]
+        k = growth_exponent(runs[-2], last)
+        verdict = (
+            "linear" if 0.85 <= k <= 1.15 else "sublinear: fixed costs still count" if k < 0.85 else "WORSE THAN LINEAR"
+        )
+        text = (
+            f"- {config[0]}, {config[1]}: {first.per_image_ms:.2f} ms per image at {first.images:,} images, "
+            f"{last.per_image_ms:.2f} ms at {last.images:,}; time ~ images^{k:.2f} from {runs[-2].images:,} "
+            f"to {last.images:,} ({verdict})"
+        )
+        if last.waves is not None and first.waves is not None:
+            text += "; " + round_trips(first, last)
+        lines.append(text + ".")
+    return lines
+
+
+def round_trips(first: Measurement, last: Measurement) -> str:
+    """Whether the sequential waves stayed put as the images grew, and how much of the time the latency alone
+    explains. Waves may grow without the finder making more batches: the request log starts a new wave
+    whenever every request in flight has finished before the next one is sent, which a client busy parsing
+    (or a busy machine) causes too. The latency floor is arithmetic, not a model: waves do not overlap, and with
+    at most ``MAX_CONNECTIONS`` requests in flight ``requests`` requests need ``requests / MAX_CONNECTIONS``
+    latencies in a row; the larger of the two is a lower bound."""
+    assert first.waves is not None and last.waves is not None and last.requests is not None
+    if last.waves - first.waves <= 2:
+        waves = f"{first.waves} sequential waves at {first.images:,} images, {last.waves} at {last.images:,} (round trips constant)"
+    else:
+        waves = (
+            f"sequential waves grow from {first.waves} at {first.images:,} images to {last.waves} at {last.images:,}"
+        )
+    floor = max(last.waves, math.ceil(last.requests / MAX_CONNECTIONS)) * LATENCY
+    return (
+        f"{waves}; at {last.images:,} images the latency alone needs at least {floor:.2f} s of the {last.time:.2f} s "
+        f"({last.requests:,} requests, at most {MAX_CONNECTIONS} in flight), the rest is not waiting for the network"
+    )
+
+
+def report(measurements: list[Measurement], mode: str, repeat: int) -> list[str]:
+    """The results file: what was measured and how, the table, the shape of each curve."""
+    sizes = sorted({m.images for m in measurements})
+    return [
+        "# Finder: a BioFile Finder table of a folder of OME-Zarr images, and how its cost grows",
         "",
         f"Machine: {machine()}",
         "",
-        f"{count} images (3 levels + a label image each), 50 per folder; {repeat} repetition(s), median.",
+        f"{', '.join(f'{n:,}' for n in sizes)} images (coins, 3 levels + a label image each, hard-linked copies), "
+        f"{PER_FOLDER} per folder; local: median of {repeat} repetition(s), HTTP: one run; mode {mode}. The HTTP "
+        "server (loopback/servers.py) runs in the same process: its work shares the CPU and the GIL with the "
+        "finder's and is part of the HTTP times.",
         "",
-        "| cataloguer | where | time | per image |",
-        "| --- | --- | --- | --- |",
-        *(
-            f"| {name} | local disk | {statistics.median(v):.2f} s | {1000 * statistics.median(v) / count:.2f} ms |"
-            for name, v in local.items()
-        ),
-        f"| ngffkit finder | HTTP, +{LATENCY * 1000:.0f} ms per response | {remote[0]:.2f} s | "
-        f"{1000 * remote[0] / count:.2f} ms ({requests} requests in {waves} sequential waves) |",
+        *table(measurements),
         "",
-        f"ngffkit found {found} images, with sizes, data type, channels and labels for each.",
+        *shape(measurements),
+        "",
+        "Every run is checked: each finder found every image, and ngffkit read each one fully (3 levels, the "
+        "label image, sizes and data type).",
     ]
-    path = save("finder" + ("_quick" if args.quick else ""), lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``--quick`` and ``--smoke`` write their own results files, never over the full run's."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="100 and 1,000 images, one repetition")
+    group.add_argument("--smoke", action="store_true", help="10 and 30 images: checks the benchmark still runs")
+    args = parser.parse_args(argv)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    sizes, repeat = MODES[mode]
+    lines = report(run(sizes, repeat), mode, repeat)
+    path = save("finder" + ("" if mode == "full" else f"_{mode}"), lines)
     print("\n".join(lines))
     print(f"\nsaved to {path}")
 
