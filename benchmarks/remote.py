@@ -1,7 +1,8 @@
 """Remote reading: ngffkit against napari-ome-zarr and ome-zarr-py over HTTP with 20 ms per response.
 
 Cases 3-6 of the benchmark plan, all in one run, on data this script writes itself:
-  3. plate open: a 96-well plate (4 fields, 3 levels) until napari layer data is ready (no pixels);
+  3. plate open: a 96-well plate (4 fields, 3 levels) until napari layer data is ready (no pixels; how this
+     grows from 24 to 1536 wells is benchmarks/plates.py);
   4. image first view: a 3-level 2048^2 x 3-channel image: layer data, then the first low-resolution plane;
   5. plane read: one z-plane of a 3D level: chunks fetched against chunks the plane intersects;
   6. validation of the whole plate: ngffkit (concurrent per depth) against the same walk made sequentially;
@@ -112,7 +113,7 @@ def main() -> None:
     make_data(tmp, (wells[0], columns))  # type: ignore[arg-type]
     n_wells = len(wells[0]) * len(columns)
     rows: list[str] = []
-    with http_file_server(tmp, listing=False, latency=LATENCY) as server:
+    with http_file_server(tmp, listing=False, latency=LATENCY, keep_alive=True) as server:
         plate = f"{server.url}/plate.zarr"
         results = {
             "ngffkit": measure(server, lambda: ngffkit.layers(ngffkit.open(plate)), repeat),
@@ -176,7 +177,8 @@ def main() -> None:
         "",
         f"Machine: {machine()}",
         "",
-        f"Loopback HTTP server without directory listing, {LATENCY * 1000:.0f} ms added to every response;",
+        f"Loopback HTTP/1.1 server (keep-alive) without directory listing, {LATENCY * 1000:.0f} ms added to every "
+        "response;",
         f"{repeat} repetition(s), median. *waves* = sequential round trips (requests that could not overlap).",
         "",
         *rows,

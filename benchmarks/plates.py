@@ -1,0 +1,193 @@
+"""How plate cost grows with the number of wells: 24, 96, 384 and 1536 wells over HTTP with 20 ms per answer.
+
+For each plate (2 fields of 2 x 64 x 64 per well, 3 levels, NGFF 0.5), in one run:
+  * open to napari layer data: ngffkit against napari-ome-zarr (its reader function, as napari calls it);
+  * the first view of the whole plate: layer data plus every pixel of the lowest level (what napari draws first);
+  * validation of the whole plate (every well, field and array).
+The floor for a job is its sequential round trips x 20 ms; the goal for opening is floor + 150 ms. Imports are
+paid before timing (a small image is opened and read first). The server runs in this process and speaks
+HTTP/1.1 with keep-alive, as object stores and web servers do; its work is counted in every reader's time.
+
+Run: python -m benchmarks.plates [--quick] [--smoke]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import string
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from loopback.servers import http_file_server
+
+import ngffkit
+from benchmarks.common import machine, save
+
+LATENCY = 0.02
+SHAPES = {24: (4, 6), 96: (8, 12), 384: (16, 24), 1536: (32, 48)}
+#: A peer that took longer than this at one size is not run at the next (its cost grows linearly; it is noted).
+PEER_BUDGET = 60.0
+
+
+def make_plate(root: Path, wells: int, fields: int = 2) -> Path:
+    """A plate of ``wells`` wells: one well written by ngffkit, the others hard-linked copies of its files (a
+    1536-well plate in seconds; every well is complete and valid on its own)."""
+    rows, columns = SHAPES[wells]
+    row_names = [string.ascii_uppercase[i] if i < 26 else "A" + string.ascii_uppercase[i - 26] for i in range(rows)]
+    paths = [f"{r}/{c + 1}" for r in row_names for c in range(columns)]
+    plate = root / f"plate{wells}.zarr"
+    ngffkit.write_plate(plate, row_names, [str(c + 1) for c in range(columns)], paths, fields=fields)
+    data = np.random.default_rng(0).integers(0, 4000, (2, 64, 64), dtype=np.uint16)
+    for f in range(fields):
+        ngffkit.write_field(plate, paths[0], f, data, axes="cyx", levels=3, chunks=(1, 64, 64))
+    for path in paths[1:]:
+        for f in range(fields):
+            shutil.copytree(plate / paths[0] / str(f), plate / path / str(f), copy_function=os.link)
+    return plate
+
+
+def measure(server: Any, job: Callable[[], Any]) -> dict[str, float]:
+    server.log.clear()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        job()
+    elapsed = time.perf_counter() - start
+    return {"time": elapsed, "requests": len(server.log.entries), "waves": server.log.sequential_waves()}
+
+
+def ngffkit_jobs(url: str) -> dict[str, Callable[[], Any]]:
+    def first_view() -> None:
+        (data, _, _), *_ = ngffkit.layers(ngffkit.open(url))
+        np.asarray(data[-1])
+
+    return {"open": lambda: ngffkit.layers(ngffkit.open(url)), "view": first_view,
+            "validate": lambda: ngffkit.validate(url)}  # fmt: skip
+
+
+def peer_jobs(url: str) -> dict[str, Callable[[], Any]]:
+    from napari_ome_zarr._reader import napari_get_reader
+
+    def layers() -> list[Any]:
+        return napari_get_reader(url)(url)
+
+    def first_view() -> None:
+        data = layers()[0][0]
+        np.asarray(data[-1])
+
+    return {"open": layers, "view": first_view}
+
+
+def warm_up(server_url: str) -> None:
+    """Pay every import (HTTP client, dask's scheduler, napari-ome-zarr) before anything is timed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = ngffkit.open(f"{server_url}/warm.zarr")
+        np.asarray(image.levels[0])
+        for job in peer_jobs(f"{server_url}/warm.zarr").values():
+            with contextlib.suppress(Exception):
+                job()
+
+
+def run(sizes: list[int]) -> list[dict[str, Any]]:
+    root = Path(tempfile.mkdtemp(prefix="ngffkit-plates-"))
+    ngffkit.write_image(np.zeros((2, 64, 64), np.uint16), root / "warm.zarr", axes="cyx")
+    for n in sizes:
+        make_plate(root, n)
+    rows: list[dict[str, Any]] = []
+    slow: dict[str, float] = {}
+    with http_file_server(root, listing=False, latency=LATENCY, keep_alive=True) as server:
+        warm_up(server.url)
+        for n in sizes:
+            url = f"{server.url}/plate{n}.zarr"
+            row: dict[str, Any] = {"wells": n}
+            for job, fn in ngffkit_jobs(url).items():
+                row[f"ngffkit {job}"] = measure(server, fn)
+            for job, fn in peer_jobs(url).items():
+                if slow.get(job, 0.0) > PEER_BUDGET:
+                    continue
+                row[f"peer {job}"] = measure(server, fn)
+                slow[job] = row[f"peer {job}"]["time"]
+            rows.append(row)
+            print(n, {k: v for k, v in row.items() if k != "wells"}, flush=True)
+    shutil.rmtree(root, ignore_errors=True)
+    return rows
+
+
+def _cell(result: dict[str, float] | None, with_floor: bool = False) -> str:
+    if result is None:
+        return f"not run (over {PEER_BUDGET:.0f} s at the size before)"
+    text = f"{result['time']:.2f} s, {result['requests']:.0f} req, {result['waves']:.0f} RT"
+    if with_floor:
+        floor = result["waves"] * LATENCY
+        text += f" (floor {floor:.2f} s; goal {floor + 0.15:.2f} s)"
+    return text
+
+
+def report(rows: list[dict[str, Any]]) -> list[str]:
+    def ratio(row: dict[str, Any], job: str) -> str:
+        peer = row.get(f"peer {job}")
+        return f"{peer['time'] / row[f'ngffkit {job}']['time']:.1f}x" if peer else "-"
+
+    lines = ["| wells | ngffkit open | napari-ome-zarr open | ratio | ngffkit first view | napari-ome-zarr first view"
+             " | ratio | ngffkit validate |", "|" + " --- |" * 8]  # fmt: skip
+    for row in rows:
+        lines.append(
+            f"| {row['wells']} | {_cell(row['ngffkit open'], True)} | {_cell(row.get('peer open'))} | "
+            f"{ratio(row, 'open')} | {_cell(row['ngffkit view'])} | {_cell(row.get('peer view'))} | "
+            f"{ratio(row, 'view')} | {_cell(row['ngffkit validate'])} |"
+        )
+    return [*lines, "", *_shape_of(rows)]
+
+
+def _shape_of(rows: list[dict[str, Any]]) -> list[str]:
+    """Sentences on how each cost grows, computed from the first and last rows."""
+    first, last = rows[0], rows[-1]
+    grow = last["wells"] / first["wells"]
+    out = []
+    for job, what in (("open", "Opening"), ("view", "The first view"), ("validate", "Validation")):
+        a, b = first[f"ngffkit {job}"], last[f"ngffkit {job}"]
+        out.append(
+            f"- {what}: {grow:.0f}x the wells cost {b['time'] / a['time']:.1f}x the time and "
+            f"{b['requests'] / max(1, a['requests']):.1f}x the requests; round trips {a['waves']:.0f} -> "
+            f"{b['waves']:.0f}; {1000 * (b['time'] - a['time']) / max(1, b['requests'] - a['requests']):.2f} ms per "
+            "extra request (CPU: the client's and this in-process server's)."
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="24 and 96 wells")
+    parser.add_argument("--smoke", action="store_true", help="24 wells only, to check the script runs")
+    args = parser.parse_args()
+    sizes = [24] if args.smoke else [24, 96] if args.quick else [24, 96, 384, 1536]
+    rows = run(sizes)
+    lines = [
+        "# Plates: how cost grows with the number of wells (HTTP, +20 ms per answer)",
+        "",
+        f"Machine: {machine()}",
+        "",
+        "2 fields of 2 x 64 x 64 uint16 per well, 3 levels, NGFF 0.5; one run per cell. *RT* = sequential round "
+        "trips (requests that could not overlap); *open* = to napari layer data; *first view* = open plus every "
+        "pixel of the lowest level. The server runs in this process (HTTP/1.1, keep-alive).",
+        "",
+        *report(rows),
+    ]
+    suffix = "_smoke" if args.smoke else "_quick" if args.quick else ""
+    path = save("plates" + suffix, lines)
+    print("\n".join(lines))
+    print(f"\nsaved to {path}")
+
+
+if __name__ == "__main__":
+    main()
