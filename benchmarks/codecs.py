@@ -70,10 +70,11 @@ def measure(codec: Codec, data: list[np.ndarray]) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="8 chunks per kind instead of 32")
+    parser.add_argument("--smoke", action="store_true", help="2 chunks per kind, saved apart: checks the script runs")
     parser.add_argument("--disk", type=float, default=400.0, help="storage speed in MB/s for the write cost")
     args = parser.parse_args()
     numcodecs.blosc.set_nthreads(1)
-    count = 8 if args.quick else 32
+    count = 2 if args.smoke else 8 if args.quick else 32
     lines = ["# Codec defaults: size against speed", "", f"Machine: {machine()}", "",
              f"{count} chunks of 2 MiB per kind; one thread; write cost = compress + store at {args.disk:g} MB/s "
              "(seconds per GiB of raw data).", ""]  # fmt: skip
@@ -87,7 +88,7 @@ def main() -> None:
             cost = 1024 / comp + 1024 / ratio / args.disk
             rows.append((cost, f"| {name} | {ratio:.2f} | {comp:.0f} | {decomp:.0f} | {cost:.2f} |"))
         lines += [row for _, row in sorted(rows)] + [""]
-    path = save("codecs" + ("_quick" if args.quick else ""), lines)
+    path = save("codecs" + ("_smoke" if args.smoke else "_quick" if args.quick else ""), lines)
     print("\n".join(lines))
     print(f"\nsaved to {path}")
 

@@ -105,7 +105,9 @@ def sequential_validate(url: str) -> ngffkit.Report:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 24-well plate and one repetition")
+    parser.add_argument("--smoke", action="store_true", help="as --quick, saved apart: checks the script runs")
     args = parser.parse_args()
+    args.quick = args.quick or args.smoke
     wells = ("ABCD", "123456") if args.quick else ("ABCDEFGH", "123456789ABC")
     columns = tuple(wells[1]) if args.quick else tuple(str(i) for i in range(1, 13))
     repeat = 1 if args.quick else 3
@@ -154,6 +156,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             opened = ngffkit.open(plate)
+            opened.load_wells()  # as the plate navigator does when it attaches (its well table)
         targets = [f"{r}/{c}" for r, c in zip(wells[0], columns, strict=False)][:4]
         switches = iter(targets * repeat)
         others = iter(targets * repeat)
@@ -183,7 +186,7 @@ def main() -> None:
         "",
         *rows,
     ]
-    path = save("remote" + ("_quick" if args.quick else ""), lines)
+    path = save("remote" + ("_smoke" if args.smoke else "_quick" if args.quick else ""), lines)
     print("\n".join(lines))
     print(f"\nsaved to {path}")
 

@@ -122,9 +122,11 @@ MEMORY_CODE = textwrap.dedent(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 256 MiB volume, a 1 GiB memory case, no env setup")
+    parser.add_argument("--smoke", action="store_true", help="a 4 MiB volume, to check the script runs")
     args = parser.parse_args()
-    shape = (128, 1024, 1024) if args.quick else (256, 1448, 1448)
-    big = (128, 2048, 2048) if args.quick else (512, 2048, 2048)
+    args.quick = args.quick or args.smoke
+    shape = (32, 256, 256) if args.smoke else (128, 1024, 1024) if args.quick else (256, 1448, 1448)
+    big = (64, 256, 256) if args.smoke else (128, 2048, 2048) if args.quick else (512, 2048, 2048)
     repeat = 1 if args.quick else 3
     big_gib = np.prod(big) * 2 / 2**30
     rss = {}
@@ -190,7 +192,7 @@ def main() -> None:
         "",
         "Target for ngffkit: < 1024 MiB.",
     ]
-    path = save("write_pyramid" + ("_quick" if args.quick else ""), lines)
+    path = save("write_pyramid" + ("_smoke" if args.smoke else "_quick" if args.quick else ""), lines)
     print("\n".join(lines))
     print(f"\nsaved to {path}")
 
