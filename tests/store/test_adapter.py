@@ -33,13 +33,17 @@ def test_drain_waits_for_tasks_still_running_on_zarrs_loop() -> None:
         await asyncio.sleep(0.2)
         finished.append(1)
 
+    left_running: list[asyncio.Task[None]] = []
+
     async def start_and_leave() -> None:
-        asyncio.ensure_future(slow())  # left running, as zarr leaves sibling chunk writes after a failure
+        # Left running, as zarr leaves sibling chunk writes after a failure.
+        left_running.append(asyncio.ensure_future(slow()))
 
     adapter.sync(start_and_leave())
     assert finished == []
     adapter.drain()
     assert finished == [1]
+    assert left_running[0].done()
 
 
 def test_ensure_open_opens_a_lazy_store(tmp_path: pathlib.Path) -> None:
