@@ -31,10 +31,10 @@ _DEFAULT_AXES = {2: "yx", 3: "zyx", 4: "tzyx", 5: "tczyx"}
 
 
 def levels_of(data: Any) -> list[Any]:
-    """A layer's levels, highest resolution first: napari's ``MultiScaleData`` and lists of levels alike."""
-    if isinstance(data, Sequence) and not isinstance(data, str | bytes):
-        return list(data)
-    return [data]
+    """A layer's levels, highest resolution first: napari's ``MultiScaleData`` and lists of levels alike. The
+    views of a remote image (:mod:`ngffkit.napari._responsive`) are written as the dask arrays they view."""
+    levels = list(data) if isinstance(data, Sequence) and not isinstance(data, str | bytes) else [data]
+    return [level.to_dask_array() if hasattr(level, "to_dask_array") else level for level in levels]
 
 
 def pyramid_factors(levels: Sequence[Any], names: Sequence[str]) -> list[dict[str, int]] | None:

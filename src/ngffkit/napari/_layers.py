@@ -18,6 +18,7 @@ from napari.utils.notifications import show_warning
 
 import ngffkit
 from ngffkit.layers import LayerData
+from ngffkit.napari._responsive import responsive
 
 
 @cache
@@ -80,7 +81,8 @@ def fit(layers: list[LayerData]) -> list[LayerData]:
 
 
 def node_layers(node: ngffkit.Node) -> list[LayerData]:
-    return fit(ngffkit.layers(node))
+    """The layers of ``node``, fitted to napari; a remote image's pixels are drawn without waiting (_responsive)."""
+    return responsive(fit(ngffkit.layers(node)), node)
 
 
 def layer_data_for(path: str, **options: Any) -> list[LayerData]:

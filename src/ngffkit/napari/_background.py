@@ -1,0 +1,328 @@
+"""Pixels fetched off napari's thread, kept for a while, and stood in for while they travel.
+
+napari slices on its GUI thread: a plane whose chunks are a network round trip away freezes the whole window
+until they arrive (100-400 ms a step on a remote pyramid). A :class:`Pyramid` lets the drawing side ask "what can
+be shown *now*?" instead: the pixels if they are already here, else a fetch starts in the background and a
+stand-in is returned -- the same plane from a coarser level that is already here, scaled up (so stepping shows the
+new plane blurred rather than the old plane sharp), else this level's last picture (another plane), else a coarser
+level's last picture scaled up. When the pixels arrive, ``on_arrival`` is called (from a worker thread) so that
+the caller can draw again. Only the very first picture waits, having nothing to stand in for it.
+
+Only drawing goes this way. Everything else that reads the data (a script, a writer, an analysis plugin) gets the
+real pixels, computed where it asks (:func:`compute`), exactly as from the dask arrays underneath.
+
+Every chunk of a region is requested at once (:func:`compute`): napari's own compute uses dask's default pool, as
+many threads as cores, so a plane of 16 chunks took 8 round trips on two cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+#: A region as a view holds it: per axis a fixed index (the axis is gone) or a (start, stop) range.
+Region = tuple[int | tuple[int, int], ...]
+#: A region with every axis kept (an index i is the range (i, i+1)): how pixels are fetched, kept and compared.
+Box = tuple[tuple[int, int], ...]
+Key = tuple[int, int, Box]
+#: A level, of one channel when napari split the channels into layers that share one pyramid.
+Lane = tuple[int, Any]
+
+#: Memory for fetched regions, shared by every pyramid (the least recently used go first).
+CACHE_BYTES = 512 * 2**20
+#: Chunk requests in flight for one region: all of a plane's chunks at once, not as many as there are cores.
+CHUNK_THREADS = 16
+#: Regions fetched at the same time (the levels napari draws, their neighbours, several layers).
+FETCH_THREADS = 4
+
+_CHUNK_POOL = ThreadPoolExecutor(CHUNK_THREADS, thread_name_prefix="ngffkit-chunks")
+_FETCH_POOL = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="ngffkit-fetch")
+_ids = itertools.count()
+
+
+def box_of(region: Region) -> Box:
+    return tuple((r, r + 1) if isinstance(r, int) else r for r in region)
+
+
+def shape_of(region: Region) -> tuple[int, ...]:
+    return tuple(r[1] - r[0] for r in region if not isinstance(r, int))
+
+
+def index_of(region: Region) -> tuple[int | slice, ...]:
+    return tuple(r if isinstance(r, int) else slice(*r) for r in region)
+
+
+def compute(level: da.Array, region: Region, source: Any = None) -> np.ndarray:
+    """The pixels of ``region``, every chunk requested at once: from the zarr array itself when the level is one
+    (zarr fetches a region's chunks concurrently, with half the CPU time of a dask graph -- CPU time that napari's
+    thread would wait for, as Python threads share one lock), else through dask with a wide pool. ``source``:
+    the level's :func:`direct_source`."""
+    if source is not None:
+        return np.asarray(source[index_of(region)])
+    return np.asarray(level[index_of(region)].compute(scheduler="threads", pool=_CHUNK_POOL))
+
+
+def direct_source(level: da.Array) -> Any | None:
+    """The array a level reads, when the level is nothing but ``da.from_array(array)`` of its whole (as ngffkit's
+    reader makes them: the array sits in the one graph layer, ``inline_array=True``); None for anything else."""
+    layers = getattr(level.__dask_graph__(), "layers", {})
+    if len(layers) != 1:
+        return None
+    (layer,) = layers.values()
+    found = [value for value, _ in getattr(layer, "indices", None) or ()
+             if not isinstance(value, str | int | float | type(None)) and getattr(value, "shape", None) == level.shape]  # fmt: skip
+    return found[0] if len(found) == 1 and hasattr(found[0], "__getitem__") else None
+
+
+class Cache:
+    """Fetched boxes by (pyramid, level, box), least recently used dropped beyond ``limit`` bytes. The box just
+    added always stays, however large, so that the draw it was fetched for finds it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Key, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def find(self, uid: int, level: int, box: Box) -> np.ndarray | None:
+        """The pixels of ``box``: kept as such, or cut from a kept box that holds it."""
+        with self._lock:
+            found = self._items.get((uid, level, box))
+            if found is not None:
+                self._items.move_to_end((uid, level, box))
+                return found
+        for held, pixels in self.held(uid, level):
+            if covers(held, box):
+                return pixels[tuple(slice(b[0] - h[0], b[1] - h[0]) for h, b in zip(held, box, strict=True))]
+        return None
+
+    def put(self, key: Key, value: np.ndarray) -> None:
+        value.flags.writeable = False  # shared by every draw: nobody may change it in place
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._bytes += value.nbytes - (old.nbytes if old is not None else 0)
+            self._items[key] = value
+            while self._bytes > self.limit and len(self._items) > 1:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    def held(self, uid: int, level: int) -> list[tuple[Box, np.ndarray]]:
+        """The boxes of one level of one pyramid that are here, most recently used first."""
+        with self._lock:
+            return [(key[2], value) for key, value in reversed(self._items.items()) if key[:2] == (uid, level)]
+
+    def forget(self, uid: int) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == uid]:
+                self._bytes -= self._items.pop(key).nbytes
+
+
+CACHE = Cache(CACHE_BYTES)
+
+
+def covers(held: Box, box: Box, *, any_plane: bool = False) -> bool:
+    """Whether ``held`` holds ``box`` -- with ``any_plane``, on whatever plane (thin axes anywhere)."""
+    return len(held) == len(box) and all(
+        (h[0] <= b[0] and b[1] <= h[1]) or (any_plane and h[1] - h[0] == 1 and b[1] - b[0] == 1)
+        for h, b in zip(held, box, strict=True)
+    )
+
+
+def same_window(a: Box, b: Box) -> bool:
+    """Whether two boxes are the same picture frame, maybe on different planes."""
+    return covers(a, b, any_plane=True) and covers(b, a, any_plane=True)
+
+
+class Pyramid:
+    """The levels of one layer's data and what is known of them: boxes fetched, fetches under way, the picture
+    each lane gave napari last. ``on_arrival(pyramid)`` is called, from a worker thread, when pixels that were
+    stood in for have arrived (or failed to)."""
+
+    def __init__(
+        self, levels: Sequence[da.Array], on_arrival: Callable[[Pyramid], None], channel_axis: int | None = None
+    ) -> None:
+        self.uid = next(_ids)
+        self.levels = list(levels)
+        self.shapes = [tuple(int(n) for n in level.shape) for level in self.levels]
+        self.sources = [direct_source(level) for level in self.levels]
+        self.on_arrival = on_arrival
+        self.channel_axis = channel_axis
+        self.patience = 0.0  # how long a draw waits for pixels before it takes a stand-in
+        self._lock = threading.Lock()
+        self._pending: dict[Key, Future[np.ndarray]] = {}
+        self._latest: dict[Lane, Future[np.ndarray]] = {}  # the fetch the lane's last draw asked for
+        self._shown: dict[Lane, tuple[Box, np.ndarray]] = {}  # the lane's last picture
+        self._failed: dict[Key, BaseException] = {}
+
+    def __del__(self) -> None:
+        CACHE.forget(self.uid)
+
+    def _lane(self, level: int, box: Box) -> Lane:
+        return (level, box[self.channel_axis] if self.channel_axis is not None else None)
+
+    def draw(self, level: int, region: Region, wait: float) -> np.ndarray:
+        """What to draw for ``region`` now: its pixels if they are here within ``wait`` seconds, else a stand-in
+        while they are fetched. With nothing to stand in (the very first picture), this waits for the pixels."""
+        box = box_of(region)
+        key, lane = (self.uid, level, box), self._lane(level, box)
+        failure = self._failed.pop(key, None)
+        if failure is not None:
+            raise failure  # said once, where napari reports it; the next draw tries again
+        pixels = CACHE.find(self.uid, level, box)
+        if pixels is None:
+            future = self._fetch(key, lane)
+            try:
+                pixels = future.result(timeout=wait)
+            except FutureTimeout:
+                stand_in = self._first_stand_in(level, box, future)
+                if stand_in is not None:
+                    future.add_done_callback(lambda done: self._arrived(key, done))
+                    return stand_in.reshape(shape_of(region))
+                pixels = future.result()
+        previous = self._shown.get(lane)
+        self._shown[lane] = (box, pixels)
+        if level == len(self.levels) - 1 and previous is not None:
+            self._prefetch_next(level, previous[0], box)
+        return pixels.reshape(shape_of(region))
+
+    def _fetch(self, key: Key, lane: Lane | None) -> Future[np.ndarray]:
+        """The fetch of ``key``, started unless under way. A draw's fetch replaces its lane's previous one, which
+        is dropped if it has not started (stepping fast fetches the planes looked at, not every plane passed)."""
+        with self._lock:
+            future = self._pending.get(key)
+            if future is None:
+                future = self._pending[key] = _FETCH_POOL.submit(self._run, key)
+                future.add_done_callback(lambda done: self._settle(key, done))
+            if lane is not None:
+                before = self._latest.get(lane)
+                if before is not None and before is not future:
+                    before.cancel()
+                self._latest[lane] = future
+            return future
+
+    def _run(self, key: Key) -> np.ndarray:
+        pixels = compute(self.levels[key[1]], key[2], self.sources[key[1]])
+        CACHE.put(key, pixels)
+        return pixels
+
+    def _settle(self, key: Key, future: Future[np.ndarray]) -> None:
+        with self._lock:
+            if self._pending.get(key) is future:
+                del self._pending[key]
+
+    def _arrived(self, key: Key, future: Future[np.ndarray]) -> None:
+        """Pixels that were stood in for are here (or failed: the next draw raises the failure, once)."""
+        if future.cancelled():
+            return
+        failure = future.exception()
+        if failure is not None:
+            self._failed[key] = failure
+        self.on_arrival(self)
+
+    def _first_stand_in(self, level: int, box: Box, own: Future[np.ndarray]) -> np.ndarray | None:
+        """A stand-in, or -- with none here yet -- the first that the fetches under way bring, unless ``own`` (the
+        draw's pixels) comes first: napari's first draw of a new image (plane 0) then shows the plane fetched
+        ahead (the centre, where napari goes next) as soon as that is here."""
+        stand_in = self.stand_in(level, box)
+        while stand_in is None and not own.done():
+            with self._lock:
+                others = [f for f in self._pending.values() if f is not own]
+            if not others:
+                return None
+            wait([own, *others], return_when=FIRST_COMPLETED)
+            stand_in = self.stand_in(level, box)
+        return stand_in
+
+    def stand_in(self, level: int, box: Box) -> np.ndarray | None:
+        """Something of the right shape to draw meanwhile, best first: this plane from a coarser level, this lane's
+        last picture (another plane), a coarser level's picture of another plane."""
+        for any_plane in (False, True):
+            for coarse in range(level + 1, len(self.levels)):
+                scaled = self._scaled_up(level, box, coarse, any_plane=any_plane)
+                if scaled is not None:
+                    return scaled
+            shown = self._shown.get(self._lane(level, box))
+            if not any_plane and shown is not None and same_window(shown[0], box):
+                return shown[1]
+        return None
+
+    def _scaled_up(self, level: int, box: Box, coarse: int, *, any_plane: bool) -> np.ndarray | None:
+        ratio = [c / f if f else 1.0 for c, f in zip(self.shapes[coarse], self.shapes[level], strict=True)]
+        wanted = scaled(box, ratio, self.shapes[coarse])
+        ch = self.channel_axis
+        for held, pixels in CACHE.held(self.uid, coarse):
+            same_channel = ch is None or covers((held[ch],), (wanted[ch],))
+            if same_channel and covers(held, wanted, any_plane=any_plane):
+                return upsample(pixels, held, box, ratio)
+        return None
+
+    def _prefetch_next(self, level: int, before: Box, now: Box) -> None:
+        """Stepping along one axis: fetch the next plane of the coarsest level, so that the next step has a
+        stand-in at once (a coarse plane is a chunk or two)."""
+        moved = [i for i, (a, b) in enumerate(zip(before, now, strict=True)) if a != b]
+        if len(moved) != 1 or not same_window(before, now):
+            return
+        axis = moved[0]
+        target = 2 * now[axis][0] - before[axis][0]
+        if abs(now[axis][0] - before[axis][0]) == 1 and 0 <= target < self.shapes[level][axis]:
+            ahead = (*now[:axis], (target, target + 1), *now[axis + 1 :])
+            if CACHE.find(self.uid, level, ahead) is None:
+                self._fetch((self.uid, level, ahead), None)
+
+    def prefetch_centre(self, displayed: Sequence[int]) -> None:
+        """Start fetching the plane napari shows first (the centre of every other axis, every channel) at the
+        coarsest level: napari's first draws are elsewhere (plane 0), so this saves a round trip."""
+        level = len(self.levels) - 1
+        shape, full = self.shapes[level], self.shapes[0]
+        box = []
+        for axis, n in enumerate(shape):
+            if axis in displayed or axis == self.channel_axis:
+                box.append((0, n))
+            else:
+                at = min(int(np.round(int((full[axis] - 1) / 2) * n / full[axis])), n - 1)
+                box.append((at, at + 1))
+        self._fetch((self.uid, level, tuple(box)), None)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until no fetch is under way (tests and benchmarks)."""
+        with self._lock:
+            futures = list(self._pending.values())
+        for future in futures:
+            with contextlib.suppress(CancelledError):
+                future.exception(timeout=timeout)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+
+def scaled(box: Box, ratio: Sequence[float], shape: Sequence[int]) -> Box:
+    """``box`` in the coordinates of a level ``ratio`` times the size (at least one pixel along every axis)."""
+    out = []
+    for (start, stop), q, n in zip(box, ratio, shape, strict=True):
+        first = min(math.floor(start * q), n - 1)
+        out.append((first, min(max(math.ceil(stop * q), first + 1), n)))
+    return tuple(out)
+
+
+def upsample(pixels: np.ndarray, held: Box, box: Box, ratio: Sequence[float]) -> np.ndarray:
+    """The pixels of ``box`` (a finer level) by nearest neighbour from ``pixels``, which hold ``held``."""
+    out = pixels
+    for axis, (b, h, q) in enumerate(zip(box, held, ratio, strict=True)):  # axis by axis: 4x faster than np.ix_
+        picks = np.clip(np.floor(np.arange(b[0], b[1]) * q).astype(np.intp) - h[0], 0, pixels.shape[axis] - 1)
+        out = np.take(out, picks, axis=axis)
+    return out
+
+
+def full_region(shape: Sequence[int]) -> Region:
+    return tuple((0, int(n)) for n in shape)
