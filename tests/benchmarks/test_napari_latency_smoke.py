@@ -1,0 +1,54 @@
+"""The napari latency benchmark still runs: its ``--smoke`` size in a new process (under the X server pytest-xvfb
+started), writing its table to ``tmp_path``; the table is checked row by row. Without a display it skips -- except
+under CI=true, where that is a failure (as tests/napari do)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import require
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PLUGINS = ("ngffkit", "napari-ome-zarr", "numpy in memory")
+STEPS = ("step z (", "step t (", "step z zoomed (")
+
+
+def _table(text: str) -> dict[str, list[str]]:
+    """The rows of the markdown table by their first cell, header and separator left out."""
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("|")]  # fmt: skip
+    assert rows[0] == ["measure", *PLUGINS], rows[0]
+    return {row[0]: row[1:] for row in rows[2:]}
+
+
+@pytest.mark.gui
+@pytest.mark.network
+def test_napari_latency_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    installed = all(importlib.util.find_spec(name) for name in ("napari", "napari_ome_zarr"))
+    require(
+        installed, "napari and napari-ome-zarr are not installed (pip install 'ngffkit[napari,test]' napari-ome-zarr)"
+    )
+    require(
+        bool(os.environ.get("DISPLAY")),
+        "no X display: install xvfb (apt-get install xvfb) so pytest-xvfb can start one",
+    )
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.napari_latency", "--smoke"], cwd=REPO,
+                          env={**os.environ, "NGFFKIT_BENCH_RESULTS": str(tmp_path)}, capture_output=True, text=True,
+                          check=False, timeout=280)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = _table((tmp_path / "napari_latency_smoke.md").read_text())
+    assert re.fullmatch(r"\d+\.\d\d s", rows["first picture: viewer.open until the canvas shows pixels"][0])
+    assert re.fullmatch(r"\d+ \(\d+ requests\)", rows["round trips until the first sharp picture"][1])
+    for run in STEPS:
+        measured = {name: cells for name, cells in rows.items() if name.startswith(run)}
+        assert len(measured) == 4, (run, sorted(measured))
+        for name, cells in measured.items():
+            expected = r"yes" if name.endswith("right pixels shown at the end") else r"\d+ / \d+ ms"
+            assert all(re.fullmatch(expected, cell) for cell in cells), (run, name, cells)
