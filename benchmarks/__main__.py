@@ -1,4 +1,8 @@
-"""Run every benchmark: ``python -m benchmarks [--quick]``. Results go to benchmarks/results/*.md."""
+"""Run every benchmark: ``python -m benchmarks [--quick]``. Results go to benchmarks/results/*.md.
+
+Not run from here: ``benchmarks.napari_open`` and ``benchmarks.napari_latency`` (they need a display: run them
+under ``xvfb-run -a``), ``benchmarks.codecs`` (the codec choice; rerun when it is revisited) and
+``benchmarks.obstore_eval`` (needs obstore, which ngffkit does not depend on)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,15 @@ import sys
 def main() -> int:
     extra = ["--quick"] if "--quick" in sys.argv[1:] else []
     status = 0
-    for module in ("benchmarks.write_pyramid", "benchmarks.remote", "benchmarks.finder"):
+    for module in (
+        "benchmarks.write_pyramid",
+        "benchmarks.write_growth",
+        "benchmarks.remote",
+        "benchmarks.plates",
+        "benchmarks.finder",
+        "benchmarks.startup",
+        "benchmarks.distributed",
+    ):
         print(f"== {module} {' '.join(extra)}", flush=True)
         status |= subprocess.run([sys.executable, "-m", module, *extra], check=False).returncode
     return status

@@ -36,6 +36,20 @@ def synthetic_volume(shape: tuple[int, int, int], chunks: tuple[int, int, int] =
     return blocks.map_blocks(lambda b, block_id=None: microscopy_block(block_id, b.shape), dtype="uint16")
 
 
+def tiled_volume(shape: tuple[int, int, int], chunks: tuple[int, int, int] = (64, 256, 256)) -> da.Array:
+    """A lazy uint16 volume made of a few pre-computed microscopy-like blocks, each placed with its own offset:
+    as compressible as :func:`synthetic_volume`, but a block costs a copy, not a computation -- so that a write
+    benchmark measures the writer, not the generator (which is also why the limit includes the same copies)."""
+    templates = [microscopy_block((k, 0, 0), chunks) for k in range(4)]
+
+    def block(b: np.ndarray, block_id: tuple[int, ...] | None = None) -> np.ndarray:
+        index = sum(block_id or ())
+        source = templates[index % len(templates)]
+        return (source[tuple(slice(0, n) for n in b.shape)] + np.uint16(index % 7)).astype("uint16", copy=False)
+
+    return da.empty(shape, chunks=chunks, dtype="uint16").map_blocks(block, dtype="uint16")
+
+
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     out = []
     for _ in range(repeat):

@@ -1,7 +1,8 @@
 """How writing cost grows with the volume, and how close it stays to the machine's limit at every size.
 
 For each size (128 MiB to 4 GiB; the full run adds 8 GiB), one fresh process per measurement writes a lazy dask
-volume (``synthetic_volume``: microscopy-like, built block by block, never all in memory) as a 5-level pyramid,
+volume (``tiled_volume``: microscopy-like blocks placed with offsets, never all in memory; a block costs a copy,
+so the writer is measured, not the generator) as a 5-level pyramid,
 64^3 chunks, zstd 3 on both sides; reported: time and peak RSS (VmHWM).
   * ngffkit: NGFF 0.5 chunked, 0.5 with 256^3 shards, 0.4 chunked;
   * ome-zarr-py 0.18 (this environment): 0.5 chunked, the same data and options;
@@ -43,9 +44,12 @@ PRELUDE = """
 import json, sys, time
 import dask
 dask.config.set(scheduler="threads", num_workers=__import__("os").cpu_count())
-from benchmarks.common import synthetic_volume
+from benchmarks.common import tiled_volume
 shape, dest, what = tuple(json.loads(sys.argv[1])), sys.argv[2], sys.argv[3]
-data = synthetic_volume(shape, chunks=(64, 256, 256))
+data = tiled_volume(shape, chunks=(64, 256, 256))
+"""
+#: Imports are paid before the clock starts (each job's first part), the work after it.
+START = """
 start = time.perf_counter()
 """
 EPILOGUE = """
@@ -54,22 +58,31 @@ hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(json.dumps({"seconds": seconds, "rss": int(hwm.split()[1]) / 1024}))
 """
 JOBS = {
-    "ngffkit": """
+    "ngffkit": (
+        """
 import ngffkit
 version, shards = {"0.5 chunks": ("0.5", None), "0.5 shards": ("0.5", (256, 256, 256)), "0.4 chunks": ("0.4", None)}[what]
+""",
+        """
 ngffkit.write_image(data, dest, axes="zyx", levels=5, scale_factors={"z": 2, "y": 2, "x": 2}, chunks=(64, 64, 64),
                     shards=shards, compressor="zstd", version=version, overwrite=True)
 """,
-    "ome-zarr-py": """
+    ),
+    "ome-zarr-py": (
+        """
 import zarr
 from zarr.codecs import ZstdCodec
 from ome_zarr.writer import write_image
 factors = [{"z": 2**k, "y": 2**k, "x": 2**k} for k in range(1, 5)]
+""",
+        """
 write_image(data, zarr.open_group(dest, mode="w"), axes="zyx", scale_factors=factors,
             storage_options={"chunks": (64, 64, 64), "compressor": ZstdCodec(level=3)})
 """,
-    "limit": """
-import math, os
+    ),
+    "limit": (
+        """
+import os
 from concurrent.futures import ThreadPoolExecutor
 import numcodecs, numpy as np
 codec = numcodecs.Zstd(level=3)
@@ -77,26 +90,27 @@ def one(block_index):
     # a level-0 block of the input (its cost is the input's, in every writer), then its chunks at every level:
     # level k holds 1/8**k of the bytes; compressing a strided view of the block stands in for its content
     block = data.blocks[block_index].compute(scheduler="sync")
-    size = 0
     with open(os.path.join(dest, "%d.bin" % hash(block_index)), "wb") as f:
         for k in range(5):
             level = np.ascontiguousarray(block[:: 2**k, :: 2**k, :: 2**k])
             for z in range(0, level.shape[0], 64):
                 for y in range(0, level.shape[1], 64):
                     for x in range(0, level.shape[2], 64):
-                        piece = codec.encode(np.ascontiguousarray(level[z:z+64, y:y+64, x:x+64]))
-                        f.write(piece); size += len(piece)
-    return size
+                        f.write(codec.encode(np.ascontiguousarray(level[z:z+64, y:y+64, x:x+64])))
+""",
+        """
 os.makedirs(dest, exist_ok=True)
 with ThreadPoolExecutor(os.cpu_count()) as pool:
     list(pool.map(one, list(np.ndindex(*data.numblocks))))
 """,
+    ),
 }
 
 
 def run_one(writer: str, what: str, shape: tuple[int, ...], scratch: Path) -> dict[str, float]:
     """One measurement in a fresh process (its own peak RSS); the destination is removed afterwards."""
-    code = textwrap.dedent(PRELUDE) + textwrap.dedent(JOBS[writer]) + textwrap.dedent(EPILOGUE)
+    imports, work = JOBS[writer]
+    code = "".join(textwrap.dedent(part) for part in (PRELUDE, imports, START, work, EPILOGUE))
     dest = scratch / f"{writer}.out"
     try:
         proc = subprocess.run([sys.executable, "-c", code, json.dumps(shape), str(dest), what], capture_output=True,
