@@ -1,4 +1,5 @@
-"""Real servers on 127.0.0.1 for the tests and benchmarks: a static HTTP file server and moto's S3 server.
+"""Real servers on 127.0.0.1 for the tests and benchmarks: a static HTTP file server, moto's S3 server, and a
+proxy that throttles writes to an S3 server as AWS does under load (``503 SlowDown``).
 
 The HTTP server can refuse directory listings (as most real servers do), answer 403 instead of 404 for
 missing files (as public S3 buckets without ListBucket do), add latency, inject faults (errors, resets,
@@ -329,6 +330,85 @@ def http_file_server(
     thread.start()
     try:
         yield HTTPFileServer(f"http://127.0.0.1:{server.server_address[1]}", log)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class ThrottlingProxy:
+    url: str
+    #: Every throttled write: (method, path).
+    throttled: list[tuple[str, str]]
+
+
+_SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+@contextmanager
+def throttling_proxy(upstream: str, *, times: int) -> Iterator[ThrottlingProxy]:
+    """A proxy in front of the S3 server at ``upstream`` that answers ``503 SlowDown`` to the first ``times``
+    PUTs of every key (S3's answer while it re-partitions a prefix under load) and forwards everything else
+    unchanged, headers and signature included. Request bodies must carry a Content-Length (boto's do)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    target = urlsplit(upstream)
+    seen: dict[str, int] = {}
+    throttled: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.command == "PUT":
+                with lock:
+                    seen[self.path] = count = seen.get(self.path, 0) + 1
+                    if count <= times:
+                        throttled.append((self.command, self.path))
+                if count <= times:
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(_SLOW_DOWN)))
+                    self.end_headers()
+                    self.wfile.write(_SLOW_DOWN)
+                    return
+            connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=30)
+            try:
+                connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for name, value in self.headers.items():
+                    connection.putheader(name, value)
+                connection.endheaders(body or None)
+                answer = connection.getresponse()
+                content = answer.read()
+            finally:
+                connection.close()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            length = answer.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length or str(len(content)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(content)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+    server = _Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield ThrottlingProxy(f"http://127.0.0.1:{server.server_address[1]}", throttled)
     finally:
         server.shutdown()
         server.server_close()

@@ -7,7 +7,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from loopback.servers import FaultPlan, http_file_server
+from loopback.servers import FaultPlan, http_file_server, throttling_proxy
 
 import ngffkit
 from ngffkit.errors import LocationError, NGFFError
@@ -115,6 +115,47 @@ def test_bucket_deleted_mid_read_is_an_error_not_zeros(
     with pytest.raises(NGFFError, match="bucket no longer exists") as caught:
         remote.levels[0].compute()
     assert "s3://vanishing/img.zarr/0/c/" in str(caught.value)
+
+
+def _throttled_bucket(moto_server: str, bucket: str) -> tuple[dict[str, str], object]:
+    import boto3
+
+    credentials = {"key": "k", "secret": "s"}
+    s3 = boto3.client("s3", endpoint_url=moto_server, aws_access_key_id="k", aws_secret_access_key="s",
+                      region_name="us-east-1")  # fmt: skip
+    s3.create_bucket(Bucket=bucket)
+    return credentials, s3
+
+
+def test_throttled_writes_are_retried(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 answers '503 SlowDown' while it re-partitions a prefix: every object of a write is refused twice, and
+    the write still lands whole (botocore's own retries are off: ngffkit's are the only ones)."""
+    credentials, s3 = _throttled_bucket(moto_server, "throttled-ok")
+    values = np.arange(96 * 96, dtype=np.uint16).reshape(96, 96)
+    with throttling_proxy(moto_server, times=2) as proxy:
+        options = {**credentials, "client_kwargs": {"endpoint_url": proxy.url, "region_name": "us-east-1"}, **FRESH}
+        ngffkit.write_image(values, "s3://throttled-ok/img.zarr", storage_options=options, chunks=(32, 32), levels=2)
+        read = ngffkit.open("s3://throttled-ok/img.zarr", storage_options=options)
+        np.testing.assert_array_equal(read.levels[0].compute(), values)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="throttled-ok")["Contents"]]  # type: ignore[attr-defined]
+    assert "img.zarr/0/c/2/2" in keys and "img.zarr/zarr.json" in keys
+    # every object refused twice, then written -- the write's claim too, removed when the write completed
+    refused = sorted(path.removeprefix("/throttled-ok/") for _, path in proxy.throttled)
+    assert refused == sorted([*keys, "img.zarr/.ngffkit-writing"] * 2)
+
+
+def test_writes_throttled_beyond_the_retries_fail_and_leave_nothing(
+    moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials, s3 = _throttled_bucket(moto_server, "throttled-out")
+    monkeypatch.setenv("NGFFKIT_RETRIES", "2")
+    with throttling_proxy(moto_server, times=2) as proxy:
+        options = {**credentials, "client_kwargs": {"endpoint_url": proxy.url, "region_name": "us-east-1"}, **FRESH}
+        with pytest.raises(NGFFError, match="reduce your request rate") as caught:
+            ngffkit.write_image(np.ones((64, 64), np.uint8), "s3://throttled-out/img.zarr", storage_options=options)
+    assert "s3://throttled-out/img.zarr" in str(caught.value)
+    assert len(proxy.throttled) >= 2
+    assert "Contents" not in s3.list_objects_v2(Bucket="throttled-out")  # type: ignore[attr-defined]
 
 
 def test_sharded_reads_are_retried_too(tmp_path: pathlib.Path) -> None:

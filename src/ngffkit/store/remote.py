@@ -4,8 +4,9 @@ fsspec's HTTP and S3 file systems raise whatever their client raises, read bodie
 they drip, and zarr treats every ``FileNotFoundError`` as "this chunk was never written" -- which turns a
 bucket deleted mid-read into an image of zeros. :class:`ResilientStore`:
 
-* retries transient failures (5xx, 408/429, resets, truncated bodies, timeouts) with exponential backoff and
-  jitter, a bounded number of times -- the only retry layer: the clients' own retries are switched off;
+* retries transient failures (5xx, 408/429, resets, truncated bodies, timeouts) of reads and writes with
+  exponential backoff and jitter, a bounded number of times -- the only retry layer: the clients' own retries
+  are switched off (s3fs's and botocore's);
 * gives every read a total deadline (all attempts together) and a size bound
   (:class:`~ngffkit.store.limits.ReadBudget`), enforced while the body streams; neither is retried;
 * reads HTTP through :mod:`ngffkit.store.http` (percent-encoded keys, ranges checked, HTML "not found" pages);
@@ -84,9 +85,19 @@ class RetryPolicy:
         """Full-jitter exponential backoff: spreads the retries of many concurrent requests."""
         return random.uniform(0, min(self.max_delay, self.first_delay * 2**attempt))
 
+    def write_delay(self, attempt: int) -> float:
+        """The backoff of a write: five times a read's. S3 throttles writes per prefix (``503 SlowDown``) while it
+        re-partitions, which takes seconds, not the tenths a dropped read connection needs."""
+        return random.uniform(0, min(5 * self.max_delay, 5 * self.first_delay * 2**attempt))
+
 
 def _status(exc: BaseException) -> int | None:
+    """The HTTP status of a failure: aiohttp's own, or that of the S3 answer behind an s3fs exception."""
     status = getattr(exc, "status", None) or getattr(exc, "code", None)
+    if not isinstance(status, int):
+        response = getattr(exc.__cause__, "response", None)
+        metadata = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
+        status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
     return status if isinstance(status, int) else None
 
 
@@ -284,6 +295,20 @@ class ResilientStore(FsspecStore):
                 stacklevel=2,
             )
 
+    async def set(self, key: str, value: Any, byte_range: tuple[int, int] | None = None) -> None:
+        """A write, retried on transient failures like a read (throttling above all): putting the same bytes again
+        is harmless, and one throttled PUT among the millions of a large write must not fail -- and remove -- the
+        whole write. The last failure propagates as the client raised it; the writer names it."""
+        policy = self.policy
+        for attempt in range(policy.attempts):
+            try:
+                await super().set(key, value, byte_range)
+                return
+            except Exception as exc:
+                if attempt + 1 == policy.attempts or not is_transient(exc):
+                    raise
+                await asyncio.sleep(policy.write_delay(attempt))
+
     async def get_partial_values(self, prototype: Any, key_ranges: Any) -> list[Any]:
         """Each range through :meth:`get`, concurrently: the same retries, bounds and missing-key rules apply."""
         return list(await asyncio.gather(*(self.get(key, prototype, byte_range) for key, byte_range in key_ranges)))
@@ -368,6 +393,7 @@ def fsspec_options(
         config.setdefault("max_pool_connections", MAX_CONNECTIONS)
         config.setdefault("connect_timeout", policy.connect_timeout)
         config.setdefault("read_timeout", policy.read_timeout)
-        config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
+        # one attempt: botocore's "max_attempts" counts retries, "total_max_attempts" every attempt
+        config.setdefault("retries", {"total_max_attempts": 1, "mode": "standard"})
         options["config_kwargs"] = config
     return options
