@@ -44,6 +44,10 @@ PRELUDE = """
 import json, sys, time
 import dask
 dask.config.set(scheduler="threads", num_workers=__import__("os").cpu_count())
+try:  # dask imports distributed on its first compute when it is installed: every writer pays it before the clock
+    import distributed
+except ImportError:
+    pass
 from benchmarks.common import tiled_volume
 shape, dest, what = tuple(json.loads(sys.argv[1])), sys.argv[2], sys.argv[3]
 data = tiled_volume(shape, chunks=(64, 256, 256))
@@ -61,6 +65,7 @@ JOBS = {
     "ngffkit": (
         """
 import ngffkit
+ngffkit.write_image  # the writer's modules load on first use: before the clock
 version, shards = {"0.5 chunks": ("0.5", None), "0.5 shards": ("0.5", (256, 256, 256)), "0.4 chunks": ("0.4", None)}[what]
 """,
         """

@@ -82,14 +82,24 @@ class Plate(Node):
         return path in self._wells
 
     def load_wells(self, paths: Sequence[str] | None = None) -> None:
-        """Read the metadata of the wells ``paths`` (default: all) not read yet, in one concurrent batch."""
+        """Read the metadata of the wells ``paths`` (default: all) not read yet, in one concurrent batch.
+
+        The lock is not held while the batch travels (all the wells of a remote plate take seconds): napari's
+        drawing of the grid on its own thread must not wait for a navigator reading the rest in the background.
+        A well read twice meanwhile keeps its first reading, which the grid may already hold fields of."""
         with self._lock:
             todo = [p for p in (self.well_paths if paths is None else paths) if p not in self._wells]
-            places = [self._places[p] for p in todo]
-            nodes = iter(read_many_or_errors([loc for loc in places if loc is not None], expect="group"))
-            for path, loc in zip(todo, places, strict=True):
-                meta = parse_or_warn(next(nodes), "well") if loc is not None else None
-                self._wells[path] = Well(loc, meta) if loc is not None and meta is not None and meta.well else None
+        if not todo:
+            return
+        places = [self._places[p] for p in todo]
+        nodes = iter(read_many_or_errors([loc for loc in places if loc is not None], expect="group"))
+        read: dict[str, Well | None] = {}
+        for path, loc in zip(todo, places, strict=True):
+            meta = parse_or_warn(next(nodes), "well") if loc is not None else None
+            read[path] = Well(loc, meta) if loc is not None and meta is not None and meta.well else None
+        with self._lock:
+            for path, well in read.items():
+                self._wells.setdefault(path, well)
 
     @property
     def field_count(self) -> int:

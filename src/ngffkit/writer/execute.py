@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ import numpy as np
 import zarr
 from dask.delayed import Delayed
 
-from ngffkit.writer import destination, pyramid
+from ngffkit.writer import destination, pyramid, scheduling
 from ngffkit.writer.plan import ImagePlan
 from ngffkit.writer.progress import Report, Ticker, reporting, run_with_progress
 from ngffkit.writer.sources import lazy_view
@@ -100,13 +99,13 @@ class Execution:
             written = self._level_m(depth, region, upto=depth + 1, ticker=ticker)
             one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
             tasks = list(da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool).to_delayed().ravel())
-            wave = 2 * _worker_count()
+            wave = 2 * scheduling.worker_count()
             ticker.start(len(tasks) + 1)  # the regions, then the small deeper levels
             for start in range(0, len(tasks), wave):
-                dask.compute(*tasks[start : start + wave])
+                scheduling.compute(*tasks[start : start + wave])
             if depth + 1 < len(self.plan.levels):
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
-                dask.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
+                scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
             ticker.tick()
 
     def _write_in_one_go(self, depth: int, region: tuple[int, ...], progress: Progress, label: str) -> bool:
@@ -135,7 +134,7 @@ class Execution:
         plan = self.plan
         assert plan.own_layout is not None
         in_memory = isinstance(plan.source, np.ndarray)  # views of the caller's array when it is in memory
-        base = lazy_view(plan.source, region) if in_memory else plan.levels[0].rechunk(region)
+        base = lazy_view(plan.source, region) if in_memory else pyramid.rechunk(plan.levels[0], region)
         factors = plan.own_layout[depth].cumulative
         chunks = tuple(tuple(math.ceil(c / f) for c in axis) for axis, f in zip(base.chunks, factors, strict=True))
         writer = region_writer(plan.own_layout, self.targets, plan.method, depth, upto, ticker)
@@ -212,13 +211,3 @@ def region_writer(
 def _done_marker(block: np.ndarray) -> np.ndarray:
     """A one-element stand-in for a block that has been written (keeps the block out of memory)."""
     return np.zeros((1,) * block.ndim, dtype=bool)
-
-
-def _worker_count() -> int:
-    """Threads that will run tasks: a dask.distributed client's, the configured pool's, or the cores'."""
-    try:
-        from distributed import default_client
-
-        return max(1, sum(default_client().nthreads().values()))
-    except (ImportError, ValueError):
-        return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)

@@ -151,7 +151,7 @@ def _lay_out(
 
     try:
         if given is not None:
-            return None, levels_of_given(given), [level.rechunk(clipped(level.shape)) for level in given]
+            return None, levels_of_given(given), [pyramid.rechunk(level, clipped(level.shape)) for level in given]
         layout = pyramid.plan_levels(base.shape, [a.name for a in axes], [a.type for a in axes],
                                      levels=settings.pyramid.levels, scale_factors=settings.pyramid.scale_factors)  # fmt: skip
         method = settings.pyramid.method or "mean"

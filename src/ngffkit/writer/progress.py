@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import dask
 from dask.callbacks import Callback
+
+from ngffkit.writer import scheduling
 
 
 class _TaskCounter(Callback):
@@ -85,6 +86,6 @@ def run_with_progress(work: Any, progress: bool | Report | None, description: st
     """Compute ``work`` (a dask collection, or a tuple of them) with the requested progress reporting."""
     with reporting(progress, description) as report:
         if report is None:
-            return dask.compute(work)[0]
+            return scheduling.compute(work)[0]
         with _TaskCounter(report):
-            return dask.compute(work)[0]
+            return scheduling.compute(work)[0]

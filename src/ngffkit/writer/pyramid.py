@@ -21,6 +21,7 @@ import numpy as np
 from scipy import ndimage
 
 from ngffkit.errors import NGFFError
+from ngffkit.writer import scheduling
 from ngffkit.writer.choices import BLOCK_METHODS, METHODS
 
 
@@ -276,14 +277,19 @@ def level_placement(
 # --- lazy levels ----------------------------------------------------------------------------------------
 
 
+def rechunk(array: da.Array, chunks: Sequence[int]) -> da.Array:
+    """``array.rechunk(chunks)`` without dask's search for a cluster client (:mod:`ngffkit.writer.scheduling`)."""
+    return array.rechunk(tuple(chunks), method=scheduling.rechunk_method())
+
+
 def downsample(prev: da.Array, factors: Sequence[int], method: str, out_chunks: Sequence[int]) -> da.Array:
     """Level k from level k-1: blocks of ``out_chunks * factors`` in, blocks of ``out_chunks`` out."""
     if method not in KERNELS:
         raise PyramidError(f"unknown downsampling method {method!r} (choose from {', '.join(METHODS)})")
     factors = tuple(factors)
     if all(f == 1 for f in factors):
-        return prev.rechunk(tuple(out_chunks))
-    source = prev.rechunk(tuple(c * f for c, f in zip(out_chunks, factors, strict=True)))
+        return rechunk(prev, out_chunks)
+    source = rechunk(prev, [c * f for c, f in zip(out_chunks, factors, strict=True)])
     if method == "gaussian":
         sigma = gaussian_sigma(factors)
         depth = tuple(math.ceil(3 * s) for s in sigma)
@@ -297,8 +303,8 @@ def downsample(prev: da.Array, factors: Sequence[int], method: str, out_chunks: 
     chunks = tuple(
         tuple(math.ceil(c / f) for c in axis_chunks) for axis_chunks, f in zip(source.chunks, factors, strict=True)
     )
-    return source.map_blocks(
-        kernel, factors, chunks=chunks, dtype=source.dtype, meta=np.empty((0,) * prev.ndim, prev.dtype)
+    return da.map_blocks(
+        kernel, source, factors, chunks=chunks, dtype=source.dtype, meta=np.empty((0,) * prev.ndim, prev.dtype)
     )
 
 
@@ -306,7 +312,7 @@ def build_levels(
     data: da.Array, plan: Sequence[Level], method: str, write_chunks: Sequence[Sequence[int]]
 ) -> list[da.Array]:
     """All levels as one lazy graph; level k's dask chunks equal ``write_chunks[k]`` (chunk or shard)."""
-    levels = [data.rechunk(tuple(write_chunks[0]))]
+    levels = [rechunk(data, write_chunks[0])]
     for k, level in enumerate(plan[1:], start=1):
         levels.append(downsample(levels[-1], level.factors, method, write_chunks[k]))
         if levels[-1].shape != level.shape:
