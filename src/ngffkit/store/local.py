@@ -34,6 +34,11 @@ class ConfinedLocalStore(LocalStore):
 
     _real_root: str | None = None
     _budget: ReadBudget | None = None
+    #: Folders (keys' parents) whose real path was found inside the root: a write of thousands of chunks
+    #: resolved every folder of every key on zarr's event loop, 13% of a 256 MiB pyramid write.
+    _inside: set[str] | None = None
+    #: Beyond this many, the folders known to be inside are forgotten and checked again.
+    MAX_KNOWN_FOLDERS = 100_000
 
     @property
     def budget(self) -> ReadBudget:
@@ -42,12 +47,26 @@ class ConfinedLocalStore(LocalStore):
         return self._budget
 
     def _confine(self, key: str) -> None:
-        if self._real_root is None:
-            self._real_root = os.path.realpath(self.root)
-        real = os.path.realpath(self.root / key)
-        if real != self._real_root and not real.startswith(self._real_root.rstrip(os.sep) + os.sep):
+        """Refuse ``key`` when its real path leaves the root: its folder is resolved once (then remembered), the
+        key itself whenever it is a symbolic link -- the same verdict as resolving the whole path every time."""
+        if self._real_root is None or self._inside is None:
+            self._real_root, self._inside = os.path.realpath(self.root), set()
+        folder = key.rpartition("/")[0]
+        if folder not in self._inside:
+            self._check_inside(key, os.path.realpath(self.root / folder) if folder else self._real_root)
+            if len(self._inside) >= self.MAX_KNOWN_FOLDERS:
+                self._inside.clear()
+            self._inside.add(folder)
+        path = self.root / key
+        if os.path.islink(path):
+            self._check_inside(key, os.path.realpath(path))
+
+    def _check_inside(self, key: str, real: str) -> None:
+        root = self._real_root
+        assert root is not None
+        if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
             raise UnsafePath(
-                f"{key!r} is a symbolic link to {real}, outside the dataset; refusing to follow it",
+                f"{key!r} leads through a symbolic link to {real}, outside the dataset; refusing to follow it",
                 where=str(self.root),
             )
 
