@@ -87,7 +87,10 @@ class Execution:
         """Like :meth:`graph`, computed so that memory stays bounded: super-blocks run in waves of about two per
         worker (each writes levels 0..m, including m), then the deeper levels come from level m as written."""
         label = "writing " + self.plan.location.url.rsplit("/", 1)[-1]
-        blocks = superblocks(self.plan)
+        blocks, on_cluster = superblocks(self.plan), scheduling.on_cluster()
+        if blocks is None and self.plan.shards is not None and self.plan.own_layout is not None and not on_cluster:
+            self._level_by_level(progress, label)
+            return
         if blocks is None:
             run_with_progress(self.graph(), progress, label)
             return
@@ -107,6 +110,41 @@ class Execution:
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
                 scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
             ticker.tick()
+
+    def _level_by_level(self, progress: Progress, label: str) -> None:
+        """Shards too large for a super-block (one 256^3 uint16 shard of level 1 needs 256 MiB of level 0): each
+        level is written in waves of whole shards, and the next level is computed from the one before as written
+        (read back). One graph for every level held level-0 shards until their level-1 consumers ran, and peak
+        memory grew with the volume (3.4 GiB for 4 GiB); this way it holds a few waves' shards at any size. Not on
+        a dask.distributed cluster, whose workers spill to disk, and where reading a level back would be traffic
+        (docs/scaling.md)."""
+        plan, layout, units = self.plan, self.plan.own_layout, self.plan.write_units()
+        assert layout is not None
+        per_level = []
+        for k, level in enumerate(layout):
+            if k == 0:
+                source = pyramid.rechunk(plan.levels[0], units[0])
+            else:
+                before = da.from_zarr(self.arrays[k - 1], chunks=units[k - 1])  # whole shards: one read each
+                source = pyramid.downsample(before, level.factors, plan.method, units[k])
+            per_level.append(source)
+        with reporting(progress, label) as report:
+            ticker = Ticker(report)
+            waves = [self._unit_tasks(source, k, ticker) for k, source in enumerate(per_level)]
+            ticker.start(sum(len(tasks) for tasks in waves))
+            size = 2 * scheduling.worker_count()
+            for tasks in waves:  # level by level: each reads the one before from the store
+                for start in range(0, len(tasks), size):
+                    scheduling.compute(*tasks[start : start + size])
+
+    def _unit_tasks(self, source: da.Array, k: int, ticker: Ticker) -> list[Delayed]:
+        """One task per write unit of level ``k``: computes it from ``source``, writes it, keeps nothing."""
+        ones = (1,) * source.ndim
+        writer = region_writer([pyramid.Level(source.shape, ones, ones)], [self.targets[k]], self.plan.method,
+                               0, 1, ticker)  # fmt: skip
+        written = da.map_blocks(writer, source, dtype=source.dtype, meta=np.empty((0,) * source.ndim, source.dtype))
+        one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
+        return list(da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool).to_delayed().ravel())
 
     def _write_in_one_go(self, depth: int, region: tuple[int, ...], progress: Progress, label: str) -> bool:
         """An in-memory image that is one super-block holding every level is written right here, without a dask

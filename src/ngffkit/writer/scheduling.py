@@ -46,6 +46,20 @@ def rechunk_method() -> str | None:
     return None if dask.config.get("array.rechunk.method", None) or client_possible() else "tasks"
 
 
+def on_cluster() -> bool:
+    """Whether a dask.distributed client is running: computations go to its workers (which spill to disk, and
+    for which reading back what was written costs network traffic rather than a page cache hit)."""
+    if not client_possible():
+        return False
+    try:
+        from distributed import default_client
+
+        default_client()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 def worker_count() -> int:
     """Threads that will run tasks: a dask.distributed client's, the configured pool's, or the cores'."""
     if client_possible():
