@@ -325,11 +325,18 @@ def http_file_server(
     handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency,
                        faults=faults, ignore_range=ignore_range, html_missing=html_missing, gate=gate,
                        keep_alive=keep_alive)  # fmt: skip
+    with _serving(handler) as url:
+        yield HTTPFileServer(url, log)
+
+
+@contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threading server on a free port of 127.0.0.1 for the duration of the block; yields its URL."""
     server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield HTTPFileServer(f"http://127.0.0.1:{server.server_address[1]}", log)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
@@ -404,15 +411,8 @@ def throttling_proxy(upstream: str, *, times: int) -> Iterator[ThrottlingProxy]:
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
-    server = _Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield ThrottlingProxy(f"http://127.0.0.1:{server.server_address[1]}", throttled)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with _serving(Handler) as url:
+        yield ThrottlingProxy(url, throttled)
 
 
 @functools.cache
