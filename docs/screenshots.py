@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import napari
 from skimage.io import imsave
 
+import napari
 from ngffkit.samples.examples import write_coins, write_plate, write_plate_conditions
 
 OUT = Path(__file__).parent / "images"
@@ -21,28 +21,28 @@ OUT = Path(__file__).parent / "images"
 
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
-    for name, path in (("coins-with-labels", write_coins(tmp / "coins.zarr")),
-                       ("plate-grid", write_plate(tmp / "plate.zarr", labels=True))):  # fmt: skip
+    for first, path in (("coins-with-labels", write_coins(tmp / "coins.zarr")),
+                        ("plate-grid", write_plate(tmp / "plate.zarr", labels=True))):  # fmt: skip
         viewer = napari.Viewer(show=True)
         viewer.window.resize(900, 700)
         viewer.open(str(path), plugin="ngffkit")
         viewer.reset_view()
-        if name == "coins-with-labels":
-            _shoot(viewer, name)
+        if first == "coins-with-labels":
+            _shoot(viewer, first)
             viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
             viewer.window.resize(1300, 760)
-            name = "export-widget"
+            second = "export-widget"
         else:  # the plate: first as it opens, then a well chosen in the navigator that docked itself
             _, navigator = viewer.window.add_plugin_dock_widget("ngffkit", "Plate navigator")
             viewer.window.resize(1300, 760)
             viewer.reset_view()
-            _shoot(viewer, name)
+            _shoot(viewer, first)
             write_plate_conditions(tmp / "conditions.csv")
             navigator.add_columns_from(str(tmp / "conditions.csv"))
             navigator.select("B/2")
-            _wait(lambda: any(layer.name.startswith("B/2") for layer in viewer.layers))
-            name = "plate-navigator"
-        _shoot(viewer, name)
+            _wait(lambda layers=viewer.layers: any(layer.name.startswith("B/2") for layer in layers))
+            second = "plate-navigator"
+        _shoot(viewer, second)
         viewer.close()
 
 
@@ -61,7 +61,7 @@ def _shoot(viewer: napari.Viewer, name: str) -> None:
     for _ in range(5):  # let Qt lay out a newly docked widget before the picture is taken
         QApplication.processEvents()
     imsave(OUT / f"{name}.png", viewer.screenshot(canvas_only=False, flash=False), check_contrast=False)
-    print(OUT / f"{name}.png")
+    print(OUT / f"{name}.png")  # noqa: T201 -- a script for people: it says what it wrote
 
 
 if __name__ == "__main__":
