@@ -85,8 +85,9 @@ class Plate(Node):
         """Read the metadata of the wells ``paths`` (default: all) not read yet, in one concurrent batch.
 
         The lock is not held while the batch travels (all the wells of a remote plate take seconds): napari's
-        drawing of the grid on its own thread must not wait for a navigator reading the rest in the background.
-        A well read twice meanwhile keeps its first reading, which the grid may already hold fields of."""
+        drawing of the grid on its own thread must not wait for a worker thread reading wells meanwhile (the
+        plate navigator opening one). A well read twice keeps its first reading, which the grid may already hold
+        fields of."""
         with self._lock:
             todo = [p for p in (self.well_paths if paths is None else paths) if p not in self._wells]
         if not todo:
