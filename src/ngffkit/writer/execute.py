@@ -99,13 +99,9 @@ class Execution:
             return
         with reporting(progress, label) as report:
             ticker = Ticker(report)
-            written = self._level_m(depth, region, upto=depth + 1, ticker=ticker)
-            one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
-            tasks = list(da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool).to_delayed().ravel())
-            wave = 2 * scheduling.worker_count()
+            tasks = _block_tasks(self._level_m(depth, region, upto=depth + 1, ticker=ticker))
             ticker.start(len(tasks) + 1)  # the regions, then the small deeper levels
-            for start in range(0, len(tasks), wave):
-                scheduling.compute(*tasks[start : start + wave])
+            _compute_in_waves(tasks)
             if depth + 1 < len(self.plan.levels):
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
                 scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
@@ -132,19 +128,17 @@ class Execution:
             ticker = Ticker(report)
             waves = [self._unit_tasks(source, k, ticker) for k, source in enumerate(per_level)]
             ticker.start(sum(len(tasks) for tasks in waves))
-            size = 2 * scheduling.worker_count()
             for tasks in waves:  # level by level: each reads the one before from the store
-                for start in range(0, len(tasks), size):
-                    scheduling.compute(*tasks[start : start + size])
+                _compute_in_waves(tasks)
 
     def _unit_tasks(self, source: da.Array, k: int, ticker: Ticker) -> list[Delayed]:
         """One task per write unit of level ``k``: computes it from ``source``, writes it, keeps nothing."""
         ones = (1,) * source.ndim
         writer = region_writer([pyramid.Level(source.shape, ones, ones)], [self.targets[k]], self.plan.method,
                                0, 1, ticker)  # fmt: skip
-        written = da.map_blocks(writer, source, dtype=source.dtype, meta=np.empty((0,) * source.ndim, source.dtype))
-        one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
-        return list(da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool).to_delayed().ravel())
+        return _block_tasks(
+            da.map_blocks(writer, source, dtype=source.dtype, meta=np.empty((0,) * source.ndim, source.dtype))
+        )
 
     def _write_in_one_go(self, depth: int, region: tuple[int, ...], progress: Progress, label: str) -> bool:
         """An in-memory image that is one super-block holding every level is written right here, without a dask
@@ -244,6 +238,19 @@ def region_writer(
         return chain[depth]
 
     return write_region
+
+
+def _block_tasks(written: da.Array) -> list[Delayed]:
+    """One task per block of ``written`` (blocks that write themselves), each keeping only a done marker."""
+    one_per_block = tuple((1,) * len(axis) for axis in written.chunks)
+    return list(da.map_blocks(_done_marker, written, chunks=one_per_block, dtype=bool).to_delayed().ravel())
+
+
+def _compute_in_waves(tasks: list[Delayed]) -> None:
+    """Run ``tasks`` about two per worker at a time, so that memory holds a few blocks, not all of them."""
+    wave = 2 * scheduling.worker_count()
+    for start in range(0, len(tasks), wave):
+        scheduling.compute(*tasks[start : start + wave])
 
 
 def _done_marker(block: np.ndarray) -> np.ndarray:

@@ -46,27 +46,27 @@ def rechunk_method() -> str | None:
     return None if dask.config.get("array.rechunk.method", None) or client_possible() else "tasks"
 
 
-def on_cluster() -> bool:
-    """Whether a dask.distributed client is running: computations go to its workers (which spill to disk, and
-    for which reading back what was written costs network traffic rather than a page cache hit)."""
+def _client() -> Any | None:
+    """The running dask.distributed client, if any (looked for only when ``distributed`` was imported)."""
     if not client_possible():
-        return False
+        return None
     try:
         from distributed import default_client
 
-        default_client()
+        return default_client()
     except (ImportError, ValueError):
-        return False
-    return True
+        return None
+
+
+def on_cluster() -> bool:
+    """Whether a dask.distributed client is running: computations go to its workers (which spill to disk, and
+    for which reading back what was written costs network traffic rather than a page cache hit)."""
+    return _client() is not None
 
 
 def worker_count() -> int:
     """Threads that will run tasks: a dask.distributed client's, the configured pool's, or the cores'."""
-    if client_possible():
-        try:
-            from distributed import default_client
-
-            return max(1, sum(default_client().nthreads().values()))
-        except (ImportError, ValueError):
-            pass
+    client = _client()
+    if client is not None:
+        return max(1, sum(client.nthreads().values()))
     return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
