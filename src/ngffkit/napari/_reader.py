@@ -22,8 +22,8 @@ from ngffkit.layers import LayerData
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import offer_navigator
+from ngffkit.napari._responsive import REMOTE
 
-REMOTE = ("http://", "https://", "s3://", "gs://")
 #: Keys whose presence makes a group's attributes OME-NGFF (0.4 at the top level, 0.5+ under "ome").
 OME_KEYS = ("ome", *SECTION_KINDS)
 #: napari's "this file is empty" answer: no layers, and no complaint that the reader failed.

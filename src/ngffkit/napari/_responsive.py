@@ -39,6 +39,7 @@ from ngffkit.napari._background import Pyramid, Region, compute, full_region, in
 from ngffkit.napari._notify import describe
 
 ENV = "NGFFKIT_NAPARI_BACKGROUND"
+#: URLs whose reads cross a network: napari's reader accepts them unseen, and their pixels are fetched off its thread.
 REMOTE = ("http://", "https://", "s3://", "gs://")
 #: How long napari's drawing may wait for local pixels before a stand-in is drawn (a remote read always takes
 #: longer, so there it waits not at all): a plane that is read this fast is shown at once, without a stand-in.
