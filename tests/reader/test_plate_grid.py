@@ -95,3 +95,56 @@ def test_out_of_range_index_is_an_index_error() -> None:
         _bounding_box((5, 0, 0), _SHAPE)
     with pytest.raises(IndexError):
         _bounding_box((0, 0, 0, 0), _SHAPE)
+
+
+def _wide_plate(root: pathlib.Path, rows: int = 4, columns: int = 12) -> pathlib.Path:
+    """A plate of ``rows x columns`` wells whose 8 x 8 field is filled with 1 + the well's index."""
+    names = [chr(ord("A") + r) for r in range(rows)]
+    wells = [f"{r}/{c + 1}" for r in names for c in range(columns)]
+    path = root / "wide.zarr"
+    ngffkit.write_plate(path, names, [str(c + 1) for c in range(columns)], wells, fields=1)
+    for i, well in enumerate(wells):
+        ngffkit.write_field(path, well, 0, np.full((8, 8), i + 1, dtype=np.uint16), axes="yx", levels=1)
+    return path
+
+
+def test_a_read_in_parts_hands_out_the_plate_filling_up_page_by_page(tmp_path: pathlib.Path) -> None:
+    """48 wells in pages of 24 and 48: one picture before the end, the first 24 wells (two rows) in it and
+    the others still 0; the end is what a plain read gives."""
+    plate = ngffkit.open(_wide_plate(tmp_path))
+    assert isinstance(plate, ngffkit.Plate)
+    level = plate.grid(0).__dask_graph__().layers  # the GridLevel is the array the one-block dask array reads
+    (grid,) = [v for layer in level.values() for v, _ in getattr(layer, "indices", ()) if hasattr(v, "read")]
+    parts: list[np.ndarray] = []
+    whole = grid.read((slice(None), slice(None)), lambda part: parts.append(part.copy()))
+    assert len(parts) == 1
+    assert (parts[0][:16] > 0).all() and (parts[0][16:] == 0).all()  # rows A and B are here, C and D to come
+    expected = np.kron(np.arange(1, 49, dtype=np.uint16).reshape(4, 12), np.ones((8, 8), dtype=np.uint16))
+    np.testing.assert_array_equal(whole, expected)
+    np.testing.assert_array_equal(np.asarray(plate.grid(0)), expected)
+
+
+@pytest.mark.network
+def test_threads_reading_the_same_wells_request_each_document_once(tmp_path: pathlib.Path) -> None:
+    """napari's channel layers, the navigator and a well being opened read one plate at once: what one thread
+    is reading, the others wait for rather than request again."""
+    import threading
+
+    from loopback.servers import http_file_server
+
+    _wide_plate(tmp_path)
+    with http_file_server(tmp_path, listing=False, latency=0.05) as server:
+        plate = ngffkit.open(f"{server.url}/wide.zarr")
+        assert isinstance(plate, ngffkit.Plate)
+        server.log.clear()
+        jobs = [plate.load_wells, lambda: plate.fields(0), lambda: np.asarray(plate.grid(0)), plate.load_wells]
+        threads = [threading.Thread(target=job) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        paths = server.log.paths()
+        documents = [p for p in paths if p.endswith("zarr.json")]
+        assert len(documents) == len(set(documents)), sorted(p for p in documents if documents.count(p) > 1)
+        assert len([p for p in documents if p.count("/") == 4]) == 47  # every well but A/1 (read at opening)
+        assert all(plate.is_read(path) for path in plate.well_paths)

@@ -22,7 +22,7 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -38,6 +38,8 @@ Key = tuple[int, int, Box]
 #: A level, of one channel when napari split the channels into layers that share one pyramid.
 Lane = tuple[int, Any]
 
+#: How whole a picture is: a blank, one filling up (a plate's wells page by page), all of its pixels.
+BLANK, PARTIAL, WHOLE = 0, 1, 2
 #: Memory for fetched regions, shared by every pyramid (the least recently used go first).
 CACHE_BYTES = 512 * 2**20
 #: Chunk requests in flight for one region: all of a plane's chunks at once, not as many as there are cores.
@@ -62,11 +64,16 @@ def index_of(region: Region) -> tuple[int | slice, ...]:
     return tuple(r if isinstance(r, int) else slice(*r) for r in region)
 
 
-def compute(level: da.Array, region: Region, source: Any = None) -> np.ndarray:
+def compute(
+    level: da.Array, region: Region, source: Any = None, on_part: Callable[[np.ndarray], None] | None = None
+) -> np.ndarray:
     """The pixels of ``region``, every chunk requested at once: from the zarr array itself when the level is one
     (zarr fetches a region's chunks concurrently, with half the CPU time of a dask graph -- CPU time that napari's
     thread would wait for, as Python threads share one lock), else through dask with a wide pool. ``source``:
-    the level's :func:`direct_source`."""
+    the level's :func:`direct_source`. ``on_part``: handed the picture as it fills up, when the source reads in
+    parts (a plate's overview, well by well: :meth:`ngffkit.reader.plate_grid.GridLevel.read`)."""
+    if source is not None and on_part is not None and callable(getattr(source, "read", None)):
+        return np.asarray(source.read(index_of(region), on_part))
     if source is not None:
         return np.asarray(source[index_of(region)])
     return np.asarray(level[index_of(region)].compute(scheduler="threads", pool=_CHUNK_POOL))
@@ -149,7 +156,13 @@ class Pyramid:
     stood in for have arrived (or failed to)."""
 
     def __init__(
-        self, levels: Sequence[da.Array], on_arrival: Callable[[Pyramid], None], channel_axis: int | None = None
+        self,
+        levels: Sequence[da.Array],
+        on_arrival: Callable[[Pyramid], None],
+        channel_axis: int | None = None,
+        *,
+        blank_first: bool = False,
+        unknown_limits: Collection[int | None] = (),
     ) -> None:
         self.uid = next(_ids)
         self.levels = list(levels)
@@ -158,6 +171,15 @@ class Pyramid:
         self.on_arrival = on_arrival
         self.channel_axis = channel_axis
         self.patience = 0.0  # how long a draw waits for pixels before it takes a stand-in
+        #: Draw a blank rather than wait when nothing can stand in (a plate: its first picture is every well).
+        self.blank_first = blank_first
+        #: Channels (None: the only one) whose contrast limits napari computes from the first picture it gets.
+        self.unknown_limits = set(unknown_limits)
+        #: Per channel, how whole the picture was that napari took its limits from (BLANK, PARTIAL, WHOLE); the
+        #: channels drawn more wholly since, whose limits are due again.
+        self._limits_from: dict[int | None, int] = {}
+        self.limits_due: set[int | None] = set()
+        self._partial: dict[Key, np.ndarray] = {}  # pictures filling up (a plate's wells, page by page)
         self._lock = threading.Lock()
         self._pending: dict[Key, Future[np.ndarray]] = {}
         self._latest: dict[Lane, Future[np.ndarray]] = {}  # the fetch the lane's last draw asked for
@@ -184,16 +206,42 @@ class Pyramid:
             try:
                 pixels = future.result(timeout=wait)
             except FutureTimeout:
-                stand_in = self._first_stand_in(level, box, future)
+                stand_in, whole = self._partial.get(key), PARTIAL
+                if stand_in is None:
+                    whole = WHOLE  # another level or plane, whole
+                    stand_in = (
+                        self.stand_in(level, box) if self.blank_first else self._first_stand_in(level, box, future)
+                    )
+                if stand_in is None and self.blank_first:
+                    stand_in, whole = np.zeros(shape_of(region), dtype=self.levels[level].dtype), BLANK
                 if stand_in is not None:
+                    self._note_limits(box, whole)
                     future.add_done_callback(lambda done: self._arrived(key, done))
                     return stand_in.reshape(shape_of(region))
                 pixels = future.result()
+        self._note_limits(box, WHOLE)
         previous = self._shown.get(lane)
         self._shown[lane] = (box, pixels)
         if level == len(self.levels) - 1 and previous is not None:
             self._prefetch_next(level, previous[0], box)
         return pixels.reshape(shape_of(region))
+
+    def _note_limits(self, box: Box, whole: int) -> None:
+        """napari computes unknown contrast limits from a layer's first picture: if that was blank or partial
+        (wells still to come are 0), they are due again (:attr:`limits_due`) when a wholer picture is drawn."""
+        channel = box[self.channel_axis][0] if self.channel_axis is not None else None
+        if channel not in self.unknown_limits:
+            return
+        before = self._limits_from.setdefault(channel, whole)  # the first: napari computes them itself
+        if whole > before:
+            self._limits_from[channel] = whole
+            self.limits_due.add(channel)
+
+    def take_limits_due(self, channel: int | None) -> bool:
+        """Whether the layer showing ``channel`` should compute its contrast limits again (asked once)."""
+        due = channel in self.limits_due
+        self.limits_due.discard(channel)
+        return due
 
     def _fetch(self, key: Key, lane: Lane | None) -> Future[np.ndarray]:
         """The fetch of ``key``, started unless under way. A draw's fetch replaces its lane's previous one, which
@@ -211,8 +259,15 @@ class Pyramid:
             return future
 
     def _run(self, key: Key) -> np.ndarray:
-        pixels = compute(self.levels[key[1]], key[2], self.sources[key[1]])
-        CACHE.put(key, pixels)
+        def part(picture: np.ndarray) -> None:
+            self._partial[key] = picture
+            self.on_arrival(self)
+
+        try:
+            pixels = compute(self.levels[key[1]], key[2], self.sources[key[1]], part)
+            CACHE.put(key, pixels)
+        finally:
+            self._partial.pop(key, None)
         return pixels
 
     def _settle(self, key: Key, future: Future[np.ndarray]) -> None:
@@ -278,6 +333,11 @@ class Pyramid:
             ahead = (*now[:axis], (target, target + 1), *now[axis + 1 :])
             if CACHE.find(self.uid, level, ahead) is None:
                 self._fetch((self.uid, level, ahead), None)
+
+    def fetch(self, level: int, region: Region) -> Future[np.ndarray]:
+        """Start fetching ``region`` of ``level`` (unless here or under way)."""
+        key = (self.uid, level, box_of(region))
+        return self._fetch(key, None)
 
     def prefetch_centre(self, displayed: Sequence[int]) -> None:
         """Start fetching the plane napari shows first (the centre of every other axis, every channel) at the

@@ -37,6 +37,7 @@ import ngffkit
 from ngffkit.layers import well_names_layer
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
+from ngffkit.napari._responsive import overview_views
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -58,6 +59,8 @@ class PlateNavigator(QWidget):
         self.plate: ngffkit.Plate | None = None
         self.overview: Layer | None = None
         self.rows: list[WellRow] = []
+        self.columns: tuple[str, ...] = ()  # columns added from CSV tables, and their values by well
+        self.values: dict[str, dict[str, str]] = {}
         self.well: str | None = None
         self._choice = 0  # the newest request; older answers are dropped
         self.title = QLabel("Open a plate to browse its wells.")
@@ -139,7 +142,8 @@ class PlateNavigator(QWidget):
             return
         self.overview, self.plate = overview, overview.metadata["ngff_node"]
         assert self.plate is not None
-        self.rows = well_table(self.plate)
+        self.columns, self.values = (), {}
+        self.rows = well_table(self.plate, read_wells=False)  # at once: the wells' own metadata come in a worker
         kinds = f"{len(self.rows)} wells, {len(self.plate.rows)} rows x {len(self.plate.columns)} columns"
         acquisitions = len(self.plate.acquisitions)
         self.title.setText(f"{self.plate.name}: {kinds}" + (f", {acquisitions} acquisitions" if acquisitions else ""))
@@ -151,6 +155,30 @@ class PlateNavigator(QWidget):
         self.acquisition.setVisible(acquisitions > 1)
         self.acquisition.blockSignals(False)
         self._fill_table()
+        self._read_wells()
+
+    def _read_wells(self) -> Any:
+        """Read every well's metadata in a worker (a remote plate of 1536 wells takes seconds), then show the
+        table with what they say (fields, acquisitions, wells that cannot be read); returns the worker."""
+        plate = self.plate
+        if plate is None or all(plate.is_read(path) for path in plate.well_paths):
+            return None
+        self.status.setText("reading the wells…")
+        worker = thread_worker(plate.load_wells, ignore_errors=True)()
+        worker.returned.connect(lambda _: self._wells_read(plate))
+        worker.errored.connect(lambda exc: show_error(f"Could not read the wells: {describe(exc)}"))
+        worker.start()
+        return worker
+
+    def _wells_read(self, plate: ngffkit.Plate) -> None:
+        if plate is not self.plate:
+            return  # another plate meanwhile
+        self.rows = with_columns(well_table(plate, read_wells=False), self.values)
+        self._fill_table(self.columns)
+        if self.well is not None:
+            self.select(self.well)  # the same well stays chosen (and is not opened again)
+        if self.status.text() == "reading the wells…":
+            self.status.setText("")
 
     def _detach_if_gone(self) -> None:
         """The plate's overview was removed: forget the plate (and show the next one still open, if any)."""
@@ -195,7 +223,10 @@ class PlateNavigator(QWidget):
             show_warning(f"Nothing added: no line of the table names a well of this plate; {unmatched} -- in {path}")
             return
         self.rows = with_columns(self.rows, table.values)
-        self._fill_table(table.columns)
+        self.columns = tuple(dict.fromkeys((*self.columns, *table.columns)))
+        for well, columns in table.values.items():
+            self.values.setdefault(well, {}).update(columns)
+        self._fill_table(self.columns)
         added = f"Added {', '.join(table.columns)} columns for {len(table.values)} wells"
         if table.unmatched:
             show_warning(f"{added}; {unmatched} -- in {path}")
@@ -244,6 +275,8 @@ class PlateNavigator(QWidget):
         if plate is not self.plate or self.overview is None:
             return  # the plate was closed meanwhile
         axis = self.overview.metadata["plate"].get("channel_axis")
+        images = overview_views(images, plate, axis)
+        labels = {name: overview_views(levels, plate) for name, levels in labels.items()}
         channels = [lay for lay in self.viewer.layers if lay.metadata.get("ngff_node") is plate]
         for i, layer in enumerate(channels):
             levels = [g[(slice(None),) * axis + (i,)] for g in images] if axis is not None else images

@@ -10,7 +10,8 @@ from qtpy.QtCore import QTimer
 
 import ngffkit
 from napari import current_viewer
-from ngffkit.napari._layers import fit
+from ngffkit.napari._layers import node_layers
+from ngffkit.napari._responsive import warm_up
 
 DOCK_NAME = "Plate navigator"
 #: Metadata key marking the layers of the well on show (they are replaced when another well is chosen).
@@ -18,12 +19,13 @@ WELL_VIEW = "ngffkit_well_view"
 
 
 def well_layer_data(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
-    """The layers of field ``field`` of ``well`` (image and labels, every level); runs in a worker thread."""
+    """The layers of field ``field`` of ``well`` (image and labels, every level); runs in a worker thread. A
+    remote field's layers are views (:mod:`ngffkit.napari._responsive`) whose first picture is fetched here."""
     found = plate.well(well)
     image = found.field(field) if found is not None else None
     if image is None:
         raise ngffkit.NotFound(f"well {well} has no readable field {field}", where=plate.url)
-    return fit(ngffkit.layers(image))
+    return warm_up(node_layers(image))
 
 
 def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:

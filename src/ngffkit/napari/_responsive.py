@@ -53,27 +53,87 @@ def mode() -> str:
 
 
 def responsive(layers: list[LayerData], node: ngffkit.Node) -> list[LayerData]:
-    """The image and labels layers of ``node`` with views that napari can draw without waiting (plates and wells,
-    whose layers the plate navigator manages, stay as they are)."""
-    chosen = mode()
-    remote = node.url.lower().startswith(REMOTE)
-    if chosen == "off" or (chosen == "remote" and not remote) or isinstance(node, ngffkit.Plate | ngffkit.Well):
+    """The image and labels layers of ``node`` with views that napari can draw without waiting. A plate's or
+    well's overview shows every well: its first picture is blank rather than waited for, and fills up page by
+    page as the wells arrive."""
+    wait = patience(node)
+    if wait is None:
         return layers
-    wait = 0.0 if remote else LOCAL_WAIT
-    out = [(views(data, kwargs.get("channel_axis"), bool(kwargs.get("rgb")), wait), kwargs, kind)
-           if kind in ("image", "labels") else (data, kwargs, kind) for data, kwargs, kind in layers]  # fmt: skip
+    grid = isinstance(node, ngffkit.Plate | ngffkit.Well)
+    out = []
+    for data, kwargs, kind in layers:
+        shown = data
+        if kind in ("image", "labels"):
+            shown = views(data, kwargs.get("channel_axis"), bool(kwargs.get("rgb")), wait, blank_first=grid,
+                          unknown_limits=unknown_limits(kwargs, kind))  # fmt: skip
+        out.append((shown, kwargs, kind))
     log.info("%s: pixels are fetched in the background while napari draws a coarser level (%s=off: wait)",
              node.url, ENV)  # fmt: skip
     return out
 
 
-def views(data: Any, channel_axis: int | None = None, rgb: bool = False, wait: float = 0.0) -> Any:
+def patience(node: ngffkit.Node) -> float | None:
+    """How long napari's drawing of ``node`` may wait for pixels; None: it reads them itself (the mode says so)."""
+    chosen = mode()
+    remote = node.url.lower().startswith(REMOTE)
+    if chosen == "off" or (chosen == "remote" and not remote):
+        return None
+    return 0.0 if remote else LOCAL_WAIT
+
+
+def overview_views(levels: list[Any], node: ngffkit.Node, channel_axis: int | None = None) -> list[Any]:
+    """New overview levels of a plate or well (every field tiled) as views, like those the reader made."""
+    wait = patience(node)
+    return levels if wait is None else views(levels, channel_axis, wait=wait, blank_first=True)
+
+
+def warm_up(layers: list[LayerData]) -> list[LayerData]:
+    """Fetch what napari draws first of ``layers`` (the centre plane, or a 2D image's coarsest level, which
+    napari reads whole) and wait for it: for a worker thread preparing layers, so that their first picture is
+    here when napari adds them. A failure is left for the draw to report."""
+    for data, kwargs, _ in layers:
+        first = (data if isinstance(data, list) else [data])[0]
+        if isinstance(first, LevelView):
+            pyramid = first.pyramid
+            last = len(pyramid.levels) - 1
+            displayed = 3 if kwargs.get("rgb") else 2
+            if pyramid.levels[last].ndim <= displayed + (pyramid.channel_axis is not None):
+                pyramid.fetch(last, full_region(pyramid.shapes[last]))
+            pyramid.wait_idle()
+    return layers
+
+
+def unknown_limits(kwargs: dict[str, Any], kind: str) -> set[int | None]:
+    """The channels of an image layer whose contrast limits napari will compute from what it draws first."""
+    if kind != "image":
+        return set()
+    limits = kwargs.get("contrast_limits")
+    if kwargs.get("channel_axis") is None:
+        return {None} if limits is None else set()
+    names = kwargs.get("name")
+    count = len(names) if isinstance(names, list) else 1
+    given = limits if isinstance(limits, list) else [limits] * count
+    return {i for i, limit in enumerate(given) if limit is None}
+
+
+def views(
+    data: Any,
+    channel_axis: int | None = None,
+    rgb: bool = False,
+    wait: float = 0.0,
+    *,
+    blank_first: bool = False,
+    unknown_limits: set[int | None] | None = None,
+) -> Any:
     """Layer data (a dask array, or a list of levels) as :class:`LevelView` s sharing one :class:`Pyramid`, whose
     first plane is on its way already."""
     levels = data if isinstance(data, list) else [data]
     if not levels or not all(isinstance(level, da.Array) for level in levels):
         return data
-    pyramid = Pyramid(levels, _refresh_later, channel_axis)
+    if levels[0].dtype == np.uint8:
+        unknown_limits = None  # napari shows uint8 over its whole range, not the range of its first picture
+    pyramid = Pyramid(levels, _refresh_later, channel_axis, blank_first=blank_first,
+                      unknown_limits=unknown_limits or ())  # fmt: skip
     pyramid.patience = wait
     ndim = levels[0].ndim
     displayed = range(ndim - (3 if rgb else 2), ndim)
@@ -101,6 +161,14 @@ class LevelView:
 
     def __repr__(self) -> str:
         return f"<LevelView level {self.level} {self.shape} {self.dtype}>"
+
+    def channel(self) -> int | None:
+        """The channel this view shows, when napari split the pyramid's channels into layers."""
+        axis = self.pyramid.channel_axis
+        if axis is None:
+            return None
+        where = self.region[axis]
+        return where if isinstance(where, int) else None
 
     def to_dask_array(self) -> da.Array:
         """The same pixels as a lazy dask array (``da.asarray`` uses this)."""
@@ -158,18 +226,32 @@ def sliced(region: Region, index: Any) -> Region | None:
 
 
 @functools.cache
-def _draw_code() -> CodeType | None:
-    """The code of the napari function that turns a slice of layer data into the pixels it draws."""
+def _draw_codes() -> frozenset[CodeType]:
+    """The code of the napari functions that turn layer data into the pixels it draws: the slice of a plane, and
+    (napari >= 0.9, 2D pyramids) the coarsest level read whole for the thumbnail, which napari keeps until told
+    to forget it (:func:`_forget_kept_level`)."""
     try:
+        from napari.layers._scalar_field import scalar_field
         from napari.layers._scalar_field._slice import _ScalarFieldSliceRequest
 
-        return _ScalarFieldSliceRequest._project_thick_slice.__code__
+        codes = {_ScalarFieldSliceRequest._project_thick_slice.__code__}
     except (ImportError, AttributeError):  # another napari: draw as before, synchronously
-        return None
+        return frozenset()
+    maker = getattr(scalar_field, "_make_level_materializer", None)
+    inner = [c for c in getattr(getattr(maker, "__code__", None), "co_consts", ()) if isinstance(c, CodeType)]
+    codes.update(inner)
+    return frozenset(codes)
 
 
 def _napari_draws(caller: CodeType) -> bool:
-    return caller is _draw_code() and threading.current_thread() is threading.main_thread()
+    return caller in _draw_codes() and threading.current_thread() is threading.main_thread()
+
+
+def _forget_kept_level(layer: Any) -> None:
+    """napari keeps the level it read whole for the thumbnail (a stand-in, maybe): have it read again."""
+    cache_clear = getattr(getattr(layer, "_level_materializer", None), "cache_clear", None)
+    if callable(cache_clear):
+        cache_clear()
 
 
 _waiting: weakref.WeakSet[Pyramid] = weakref.WeakSet()
@@ -200,10 +282,20 @@ def _refresh() -> None:
         pyramids = set(_waiting)
         _waiting.clear()
     for layer in layers_showing(pyramids):
+        _forget_kept_level(layer)
         try:
             layer.refresh()  # the pixels that arrived are drawn; a fetch that failed raises here, once
         except ngffkit.NGFFError as exc:
             show_error(f"Could not read {layer.name}: {describe(exc)}")
+            continue
+        view = _first_view(layer)
+        if view is not None and view.pyramid.take_limits_due(view.channel()):
+            layer.reset_contrast_limits()  # napari took them from a blank: now from the pixels it shows
+
+
+def _first_view(layer: Any) -> LevelView | None:
+    levels = list(layer.data) if getattr(layer, "multiscale", False) else [layer.data]
+    return levels[0] if levels and isinstance(levels[0], LevelView) else None
 
 
 def layers_showing(pyramids: set[Pyramid]) -> list[Any]:

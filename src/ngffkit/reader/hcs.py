@@ -20,6 +20,7 @@ from dask.base import tokenize
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound
 from ngffkit.metadata import OMEMetadata
 from ngffkit.reader.image import Image
+from ngffkit.reader.inflight import InFlight
 from ngffkit.reader.node import Node
 from ngffkit.reader.plate_grid import GridLevel, as_dask
 from ngffkit.reader.well import Well, level_of, load_fields, mosaic, parse_or_warn, square_mosaic
@@ -48,6 +49,7 @@ class Plate(Node):
         self._labels: dict[tuple[str, int], dict[str, Image | None]] = {}
         self._templates: dict[int, Image | None] = {}
         self._lock = threading.RLock()  # grids are read from several threads (dask, napari)
+        self._reading: InFlight[tuple[str | int, ...]] = InFlight()  # what those threads are reading: each read once
 
     @property
     def rows(self) -> tuple[str, ...]:
@@ -89,24 +91,27 @@ class Plate(Node):
         plate navigator opening one). A well read twice keeps its first reading, which the grid may already hold
         fields of."""
         with self._lock:
-            todo = [p for p in (self.well_paths if paths is None else paths) if p not in self._wells]
-        if not todo:
+            missing = [p for p in (self.well_paths if paths is None else paths) if p not in self._wells]
+        if not missing:
             return
-        places = [self._places[p] for p in todo]
-        nodes = iter(read_many_or_errors([loc for loc in places if loc is not None], expect="group"))
-        read: dict[str, Well | None] = {}
-        for path, loc in zip(todo, places, strict=True):
-            meta = parse_or_warn(next(nodes), "well") if loc is not None else None
-            read[path] = Well(loc, meta) if loc is not None and meta is not None and meta.well else None
-        with self._lock:
-            for path, well in read.items():
-                self._wells.setdefault(path, well)
+        with self._reading.claim(("well", p) for p in missing) as claimed:
+            todo = [p for p in missing if ("well", p) in claimed]
+            places = [self._places[p] for p in todo]
+            nodes = iter(read_many_or_errors([loc for loc in places if loc is not None], expect="group"))
+            read: dict[str, Well | None] = {}
+            for path, loc in zip(todo, places, strict=True):
+                meta = parse_or_warn(next(nodes), "well") if loc is not None else None
+                read[path] = Well(loc, meta) if loc is not None and meta is not None and meta.well else None
+            with self._lock:
+                for path, well in read.items():
+                    self._wells.setdefault(path, well)
 
     @property
     def field_count(self) -> int:
         """The most fields any well has (reads every well's metadata)."""
         self.load_wells()
-        return max((len(w.field_paths) for w in self._wells.values() if w is not None), default=0)
+        with self._lock:
+            return max((len(w.field_paths) for w in self._wells.values() if w is not None), default=0)
 
     def fields(self, field: int = 0) -> dict[str, Image | None]:
         """Field ``field`` of every well (every well's metadata and that field opened, one batch per depth)."""
@@ -114,12 +119,17 @@ class Plate(Node):
 
     def _field_images(self, paths: Sequence[str], field: int) -> dict[str, Image | None]:
         """Field ``field`` of the wells ``paths``, reading what was not read yet (wells, then fields) in batches."""
-        with self._lock:
-            self.load_wells(paths)
+        self.load_wells(paths)
+        with self._lock:  # held while deciding and keeping, never while a batch travels (see load_wells)
             wells = [(p, self._wells[p]) for p in paths]
-            todo = [w for _, w in wells if w is not None and field < len(w.field_paths) and not w.is_loaded(field)]
-            for w, image in zip(todo, load_fields([(w.location, w.field_paths[field]) for w in todo]), strict=True):
-                w.keep(field, image)
+            missing = [p for p, w in wells if w is not None and field < len(w.field_paths) and not w.is_loaded(field)]
+        with self._reading.claim(("field", p, field) for p in missing) as claimed:
+            todo = [w for p, w in wells if ("field", p, field) in claimed and w is not None]
+            opened = load_fields([(w.location, w.field_paths[field]) for w in todo]) if todo else []
+            with self._lock:
+                for w, image in zip(todo, opened, strict=True):
+                    w.keep(field, image)
+        with self._lock:
             return {p: w.field(field) if w is not None and field < len(w.field_paths) else None for p, w in wells}
 
     def _opened(self, field: int) -> list[Image]:
@@ -132,14 +142,15 @@ class Plate(Node):
         """Field ``field`` of the first well that has it readable: the template of the grid's cells. Wells are
         tried in batches of growing size (1, 16, 256, ...), so a plate whose first well is fine costs one."""
         with self._lock:
-            if field not in self._templates:
-                paths, start, size, found = self.well_paths, 0, 1, None
-                while found is None and start < len(paths):
-                    images = self._field_images(paths[start : start + size], field)
-                    found = next((img for img in images.values() if img is not None), None)
-                    start, size = start + size, size * 16
-                self._templates[field] = found
-            return self._templates[field]
+            if field in self._templates:
+                return self._templates[field]
+        paths, start, size, found = self.well_paths, 0, 1, None
+        while found is None and start < len(paths):
+            images = self._field_images(paths[start : start + size], field)
+            found = next((img for img in images.values() if img is not None), None)
+            start, size = start + size, size * 16
+        with self._lock:
+            return self._templates.setdefault(field, found)
 
     def level_count(self, field: int = 0) -> int:
         """The grid's pyramid depth: the levels of the first readable field (a well with fewer shows 0 below)."""
@@ -177,13 +188,18 @@ class Plate(Node):
             return [lab for lab in self._labels.get((name, field), {}).values() if lab is not None]
 
     def _label_images(self, paths: Sequence[str], name: str, field: int) -> dict[str, Image | None]:
+        images = self._field_images(paths, field)
         with self._lock:
-            images = self._field_images(paths, field)
             known = self._labels.setdefault((name, field), {})
+            missing = [p for p, img in images.items() if img is not None and p not in known]
+        with self._reading.claim(("label", p, name, field) for p in missing) as claimed:
+            owners = [(p, images[p]) for p in missing if ("label", p, name, field) in claimed]
             # Look the label image up directly (one batch), rather than first reading every field's labels group.
-            owners = [(p, img) for p, img in images.items() if img is not None and p not in known]
-            loaded = load_fields([(img.location.child("labels"), name) for _, img in owners], missing_ok=True)
-            known.update(zip((p for p, _ in owners), loaded, strict=True))
+            loaded = load_fields([(img.location.child("labels"), name) for _, img in owners if img is not None],
+                                 missing_ok=True)  # fmt: skip
+            with self._lock:
+                known.update(zip((p for p, _ in owners), loaded, strict=True))
+        with self._lock:
             return {p: known.get(p) for p in paths}
 
     def label_grid(self, name: str, level: int = 0, field: int | Literal["all"] = 0) -> da.Array:
@@ -211,9 +227,10 @@ class Plate(Node):
 
     def _template_path(self, field: int) -> str:
         first = self.first_image(field)
-        return next(
-            p for p, w in self._wells.items() if w is not None and w.is_loaded(field) and w.field(field) is first
-        )
+        with self._lock:  # other threads add wells meanwhile
+            return next(
+                p for p, w in self._wells.items() if w is not None and w.is_loaded(field) and w.field(field) is first
+            )
 
     def _lazy_grid(
         self, level: int, shown: Sequence[Image], images: Callable[[Sequence[str]], dict[str, Image | None]],

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ import zarr
 from ngffkit.errors import NGFFWarning
 from ngffkit.reader.arrays import read_regions
 
+#: Cells in the first page of a read in parts (:meth:`GridLevel.read`): a 24-well plate comes in one page.
+FIRST_PAGE = 24
 #: Well path -> its array at this level (None: missing or unreadable; the cell stays 0).
 Resolver = Callable[[Sequence[str]], Mapping[str, tuple[zarr.Array, str] | None]]
 
@@ -61,9 +63,26 @@ class GridLevel:
         return out if dtype is None else out.astype(dtype)
 
     def __getitem__(self, index: Any) -> np.ndarray:
+        return self.read(index)
+
+    def read(self, index: Any, on_part: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
+        """The pixels of ``index``. With ``on_part`` the wells come in pages, row by row (a first page of
+        :data:`FIRST_PAGE` cells, each next one twice as large), and ``on_part`` is handed the picture after each
+        page but the last -- the one array being filled, wells still to come at 0: a viewer shows the plate filling
+        up (the first wells after a few round trips) instead of waiting for all of a large plate."""
         bounds, finish = _bounding_box(index, self.shape)
         out = np.zeros(tuple(hi - lo for lo, hi in bounds), dtype=self.dtype)
         cells = self._cells_in(bounds[-2], bounds[-1])
+        pages = list(_pages(cells)) if on_part is not None else [cells]
+        for number, page in enumerate(pages, 1):
+            self._fill(out, bounds, page)
+            if on_part is not None and number < len(pages):
+                on_part(finish(out))
+        return finish(out)
+
+    def _fill(self, out: np.ndarray, bounds: Sequence[tuple[int, int]],
+              cells: Sequence[tuple[tuple[int, int], str]]) -> None:  # fmt: skip
+        """Read ``cells`` into ``out`` (which holds ``bounds``): their metadata, then all their chunks, in batches."""
         arrays = self.resolve([path for _, path in cells]) if cells else {}
         jobs: list[tuple[zarr.Array, str, tuple[slice, ...]]] = []
         places: list[tuple[slice, ...]] = []
@@ -79,7 +98,6 @@ class GridLevel:
                 places.append(picked[1])
         for place, data in zip(places, read_regions(jobs), strict=True):
             out[place] = data
-        return finish(out)
 
     def _cells_in(self, ys: tuple[int, int], xs: tuple[int, int]) -> list[tuple[tuple[int, int], str]]:
         height, width = self.tile[-2], self.tile[-1]
@@ -116,6 +134,14 @@ class GridLevel:
             NGFFWarning,
             stacklevel=3,
         )
+
+
+def _pages(cells: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """``cells`` in pages of :data:`FIRST_PAGE`, then twice as many each time (log2 pages in all)."""
+    start, size = 0, FIRST_PAGE
+    while start < len(cells):
+        yield cells[start : start + size]
+        start, size = start + size, size * 2
 
 
 def as_dask(level: GridLevel, name: str) -> da.Array:
