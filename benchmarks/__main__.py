@@ -1,8 +1,8 @@
 """Run every benchmark: ``python -m benchmarks [--quick]``. Results go to benchmarks/results/*.md.
 
-Not run from here: ``benchmarks.napari_open`` and ``benchmarks.napari_latency`` (they need a display: run them
-under ``xvfb-run -a``), ``benchmarks.codecs`` (the codec choice; rerun when it is revisited) and
-``benchmarks.obstore_eval`` (needs obstore, which ngffkit does not depend on)."""
+Not run from here: ``benchmarks.napari_open``, ``benchmarks.napari_latency`` and ``benchmarks.napari_plate`` (they
+need a display: run them under ``xvfb-run -a``), ``benchmarks.codecs`` (the codec choice; rerun when it is
+revisited) and ``benchmarks.obstore_eval`` (needs obstore, which ngffkit does not depend on)."""
 
 from __future__ import annotations
 

@@ -52,3 +52,26 @@ def test_napari_latency_benchmark_runs(tmp_path: pathlib.Path) -> None:
         for name, cells in measured.items():
             expected = r"yes" if name.endswith("right pixels shown at the end") else r"\d+ / \d+ ms"
             assert all(re.fullmatch(expected, cell) for cell in cells), (run, name, cells)
+
+
+@pytest.mark.gui
+@pytest.mark.network
+def test_napari_plate_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    installed = all(importlib.util.find_spec(name) for name in ("napari", "napari_ome_zarr"))
+    require(
+        installed, "napari and napari-ome-zarr are not installed (pip install 'ngffkit[napari,test]' napari-ome-zarr)"
+    )
+    require(
+        bool(os.environ.get("DISPLAY")),
+        "no X display: install xvfb (apt-get install xvfb) so pytest-xvfb can start one",
+    )
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.napari_plate", "--smoke"], cwd=REPO,
+                          env={**os.environ, "NGFFKIT_BENCH_RESULTS": str(tmp_path)}, capture_output=True, text=True,
+                          check=False, timeout=280)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in (tmp_path / "napari_plate_smoke.md").read_text().splitlines() if line.startswith("|")]  # fmt: skip
+    assert rows[0] == ["wells", "ngffkit", "napari-ome-zarr"] and [row[0] for row in rows[2:]] == ["24"]
+    for cell in rows[2][1:]:  # returned / frozen / drawn, in that order of time
+        returned, frozen, drawn = (float(s.removesuffix(" s")) for s in cell.split(" / "))
+        assert 0 < returned <= drawn and 0 < frozen <= drawn, cell

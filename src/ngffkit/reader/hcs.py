@@ -90,21 +90,36 @@ class Plate(Node):
         drawing of the grid on its own thread must not wait for a worker thread reading wells meanwhile (the
         plate navigator opening one). A well read twice keeps its first reading, which the grid may already hold
         fields of."""
-        with self._lock:
-            missing = [p for p in (self.well_paths if paths is None else paths) if p not in self._wells]
-        if not missing:
-            return
-        with self._reading.claim(("well", p) for p in missing) as claimed:
-            todo = [p for p in missing if ("well", p) in claimed]
+        wanted = self.well_paths if paths is None else paths
+
+        def missing() -> list[tuple[str | int, ...]]:
+            with self._lock:
+                return [("well", p) for p in wanted if p not in self._wells]
+
+        def read(keys: list[tuple[str | int, ...]]) -> None:
+            todo = [str(key[1]) for key in keys]
             places = [self._places[p] for p in todo]
             nodes = iter(read_many_or_errors([loc for loc in places if loc is not None], expect="group"))
-            read: dict[str, Well | None] = {}
+            found: dict[str, Well | None] = {}
             for path, loc in zip(todo, places, strict=True):
                 meta = parse_or_warn(next(nodes), "well") if loc is not None else None
-                read[path] = Well(loc, meta) if loc is not None and meta is not None and meta.well else None
+                found[path] = Well(loc, meta) if loc is not None and meta is not None and meta.well else None
             with self._lock:
-                for path, well in read.items():
+                for path, well in found.items():
                     self._wells.setdefault(path, well)
+
+        self._read_once(missing, read)
+
+    def _read_once(
+        self, missing: Callable[[], list[tuple[str | int, ...]]], read: Callable[[list[tuple[str | int, ...]]], None]
+    ) -> None:
+        """Read what ``missing()`` names, each key by one thread: the keys another thread is reading are waited
+        for (and read here after all, should that thread have failed to)."""
+        while keys := missing():
+            with self._reading.claim(keys) as claimed:
+                mine = [key for key in keys if key in claimed]
+                if mine:
+                    read(mine)
 
     @property
     def field_count(self) -> int:
@@ -121,16 +136,25 @@ class Plate(Node):
         """Field ``field`` of the wells ``paths``, reading what was not read yet (wells, then fields) in batches."""
         self.load_wells(paths)
         with self._lock:  # held while deciding and keeping, never while a batch travels (see load_wells)
-            wells = [(p, self._wells[p]) for p in paths]
-            missing = [p for p, w in wells if w is not None and field < len(w.field_paths) and not w.is_loaded(field)]
-        with self._reading.claim(("field", p, field) for p in missing) as claimed:
-            todo = [w for p, w in wells if ("field", p, field) in claimed and w is not None]
-            opened = load_fields([(w.location, w.field_paths[field]) for w in todo]) if todo else []
+            wells = dict((p, self._wells[p]) for p in paths)
+
+        def missing() -> list[tuple[str | int, ...]]:
+            with self._lock:
+                return [("field", p, field) for p, w in wells.items()
+                        if w is not None and field < len(w.field_paths) and not w.is_loaded(field)]  # fmt: skip
+
+        def read(keys: list[tuple[str | int, ...]]) -> None:
+            todo = [w for key in keys if (w := wells[str(key[1])]) is not None]
+            opened = load_fields([(w.location, w.field_paths[field]) for w in todo])
             with self._lock:
                 for w, image in zip(todo, opened, strict=True):
                     w.keep(field, image)
+
+        self._read_once(missing, read)
         with self._lock:
-            return {p: w.field(field) if w is not None and field < len(w.field_paths) else None for p, w in wells}
+            return {
+                p: w.field(field) if w is not None and field < len(w.field_paths) else None for p, w in wells.items()
+            }
 
     def _opened(self, field: int) -> list[Image]:
         """Field ``field`` of the wells where it has been opened already (no I/O)."""
@@ -191,14 +215,19 @@ class Plate(Node):
         images = self._field_images(paths, field)
         with self._lock:
             known = self._labels.setdefault((name, field), {})
-            missing = [p for p, img in images.items() if img is not None and p not in known]
-        with self._reading.claim(("label", p, name, field) for p in missing) as claimed:
-            owners = [(p, images[p]) for p in missing if ("label", p, name, field) in claimed]
+
+        def missing() -> list[tuple[str | int, ...]]:
+            with self._lock:
+                return [("label", p, name, field) for p, img in images.items() if img is not None and p not in known]
+
+        def read(keys: list[tuple[str | int, ...]]) -> None:
+            owners = [(p, img) for key in keys if (img := images[p := str(key[1])]) is not None]
             # Look the label image up directly (one batch), rather than first reading every field's labels group.
-            loaded = load_fields([(img.location.child("labels"), name) for _, img in owners if img is not None],
-                                 missing_ok=True)  # fmt: skip
+            loaded = load_fields([(img.location.child("labels"), name) for _, img in owners], missing_ok=True)
             with self._lock:
                 known.update(zip((p for p, _ in owners), loaded, strict=True))
+
+        self._read_once(missing, read)
         with self._lock:
             return {p: known.get(p) for p in paths}
 
