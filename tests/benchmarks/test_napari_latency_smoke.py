@@ -28,9 +28,9 @@ def _table(text: str) -> dict[str, list[str]]:
     return {row[0]: row[1:] for row in rows[2:]}
 
 
-@pytest.mark.gui
-@pytest.mark.network
-def test_napari_latency_benchmark_runs(tmp_path: pathlib.Path) -> None:
+def run_smoke(benchmark: str, results: pathlib.Path) -> str:
+    """Run ``benchmarks.<benchmark> --smoke`` in a new process (napari and napari-ome-zarr under the X server);
+    the text of its table, written to ``results``."""
     installed = all(importlib.util.find_spec(name) for name in ("napari", "napari_ome_zarr"))
     require(
         installed, "napari and napari-ome-zarr are not installed (pip install 'ngffkit[napari,test]' napari-ome-zarr)"
@@ -39,11 +39,17 @@ def test_napari_latency_benchmark_runs(tmp_path: pathlib.Path) -> None:
         bool(os.environ.get("DISPLAY")),
         "no X display: install xvfb (apt-get install xvfb) so pytest-xvfb can start one",
     )
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.napari_latency", "--smoke"], cwd=REPO,
-                          env={**os.environ, "NGFFKIT_BENCH_RESULTS": str(tmp_path)}, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{benchmark}", "--smoke"], cwd=REPO,
+                          env={**os.environ, "NGFFKIT_BENCH_RESULTS": str(results)}, capture_output=True, text=True,
                           check=False, timeout=280)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = _table((tmp_path / "napari_latency_smoke.md").read_text())
+    return (results / f"{benchmark}_smoke.md").read_text()
+
+
+@pytest.mark.gui
+@pytest.mark.network
+def test_napari_latency_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    rows = _table(run_smoke("napari_latency", tmp_path))
     assert re.fullmatch(r"\d+\.\d\d s", rows["first picture: viewer.open until the canvas shows pixels"][0])
     assert re.fullmatch(r"\d+ \(\d+ requests\)", rows["round trips until the first sharp picture"][1])
     for run in STEPS:
@@ -57,20 +63,9 @@ def test_napari_latency_benchmark_runs(tmp_path: pathlib.Path) -> None:
 @pytest.mark.gui
 @pytest.mark.network
 def test_napari_plate_benchmark_runs(tmp_path: pathlib.Path) -> None:
-    installed = all(importlib.util.find_spec(name) for name in ("napari", "napari_ome_zarr"))
-    require(
-        installed, "napari and napari-ome-zarr are not installed (pip install 'ngffkit[napari,test]' napari-ome-zarr)"
-    )
-    require(
-        bool(os.environ.get("DISPLAY")),
-        "no X display: install xvfb (apt-get install xvfb) so pytest-xvfb can start one",
-    )
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.napari_plate", "--smoke"], cwd=REPO,
-                          env={**os.environ, "NGFFKIT_BENCH_RESULTS": str(tmp_path)}, capture_output=True, text=True,
-                          check=False, timeout=280)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in (tmp_path / "napari_plate_smoke.md").read_text().splitlines() if line.startswith("|")]  # fmt: skip
+    text = run_smoke("napari_plate", tmp_path)
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("|")]  # fmt: skip
     assert rows[0] == ["wells", "ngffkit", "napari-ome-zarr"] and [row[0] for row in rows[2:]] == ["24"]
     for cell in rows[2][1:]:  # returned / frozen / drawn, in that order of time
         returned, frozen, drawn = (float(s.removesuffix(" s")) for s in cell.split(" / "))
