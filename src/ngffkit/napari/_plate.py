@@ -37,12 +37,12 @@ import ngffkit
 from ngffkit.layers import well_names_layer
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
+from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, zoom_to
 from ngffkit.napari._responsive import overview_views
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
     field_offset,
-    grid_cells,
     well_at,
     well_table,
     with_columns,
@@ -362,7 +362,7 @@ class PlateNavigator(QWidget):
         field = indices[min(self.field.value(), len(indices) - 1)] if indices else self.field.value()
         choice, well = self._choice, self.well
         self.status.setText(f"opening {well}, field {field}…")
-        self._zoom_to(well)
+        zoom_to(self.viewer, self.overview, self.plate, self.rows, well)
         worker = thread_worker(well_layer_data, ignore_errors=True)(self.plate, well, field)
         worker.returned.connect(lambda layers: self._show(choice, well, field, layers))
         worker.errored.connect(lambda exc: self._failed(choice, exc))
@@ -370,13 +370,13 @@ class PlateNavigator(QWidget):
         return worker
 
     def _show(self, choice: int, well: str, field: int, layers: list[Any]) -> None:
-        if choice != self._choice:
-            return  # a newer choice is on its way
+        if choice != self._choice or self.plate is None or self.overview is None:
+            return  # a newer choice is on its way, or the plate was closed
         self._remove_well_layers()
-        dy, dx = self._cell_origin(well)
-        if self.every_field.isChecked() and self.plate is not None:  # the field's own place inside the cell
+        dy, dx = cell_origin(self.overview, self.plate, self.rows, well)
+        if self.every_field.isChecked():  # the field's own place inside the cell
             oy, ox = field_offset(self.plate, well, field)
-            dy, dx = dy + oy * self.overview.scale[-2], dx + ox * self.overview.scale[-1]  # type: ignore[union-attr]
+            dy, dx = dy + oy * self.overview.scale[-2], dx + ox * self.overview.scale[-1]
         for data, kwargs, kind in layers:
             getattr(self.viewer, f"add_{kind}")(data, **placed_on_cell(kwargs, well, field, dy, dx))
         self.status.setText(f"{well}, field {field}: full resolution")
@@ -395,30 +395,6 @@ class PlateNavigator(QWidget):
 
     # --- where wells are ---------------------------------------------------------------------------------
 
-    def _cell_origin(self, well: str) -> tuple[float, float]:
-        """The world position of the top left corner of ``well``'s cell in the overview."""
-        assert self.overview is not None and self.plate is not None
-        row = next(r for r in self.rows if r.path == well)
-        cell = grid_cells(self.plate, self._grid_shape())[(row.row_index, row.column_index)]
-        scale, translate = self.overview.scale[-2:], self.overview.translate[-2:]
-        return cell.y * scale[0] + translate[0], cell.x * scale[1] + translate[1]
-
-    def _grid_shape(self) -> tuple[int, ...]:
-        assert self.overview is not None
-        data = self.overview.data
-        return tuple((data[0] if self.overview.multiscale else data).shape)
-
-    def _zoom_to(self, well: str) -> None:
-        """Centre the view on ``well``'s cell, zoomed so that the whole cell shows."""
-        assert self.overview is not None and self.plate is not None
-        y, x = self._cell_origin(well)
-        cell = next(iter(grid_cells(self.plate, self._grid_shape()).values()))
-        height, width = cell.height * self.overview.scale[-2], cell.width * self.overview.scale[-1]
-        self.viewer.reset_view()  # fits the whole plate; a cell is at least min(rows, columns) times smaller
-        zoom = self.viewer.camera.zoom * 0.9 * max(1, min(len(self.plate.rows), len(self.plate.columns)))
-        self.viewer.camera.center = (y + height / 2, x + width / 2)
-        self.viewer.camera.zoom = zoom
-
     def _on_click(self, viewer: Viewer, event: Any) -> Any:
         """A click (press and release without dragging) on a well of the overview chooses that well."""
         if self.plate is None or self.overview is None or event.button != 1:
@@ -431,12 +407,8 @@ class PlateNavigator(QWidget):
         if event.type == "mouse_move":  # a drag pans the view; it does not choose a well
             return
         y, x = self.overview.world_to_data(start)[-2:]
-        well = well_at(self.plate, self._grid_shape(), y, x)
+        well = well_at(self.plate, grid_shape(self.overview), y, x)
         if well is not None:
             self.select(well)
-        elif self._inside_grid(y, x):
+        elif inside_grid(self.overview, y, x):
             self.status.setText("no well at this position of the plate")
-
-    def _inside_grid(self, y: float, x: float) -> bool:
-        shape = self._grid_shape()
-        return 0 <= y < shape[-2] and 0 <= x < shape[-1]

@@ -1,0 +1,41 @@
+"""Where a plate's wells are in napari's world: the overview layer's grid, placed by its scale and translation.
+Apart from the navigator's widget code, so that each is small; the cells themselves come from the GUI-free core
+(:func:`ngffkit.reader.plate_map.grid_cells`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ngffkit
+from ngffkit.reader.plate_map import WellRow, grid_cells
+
+
+def grid_shape(overview: Any) -> tuple[int, ...]:
+    """The shape of the overview's level 0 (the grid the cells divide)."""
+    data = overview.data
+    return tuple((data[0] if overview.multiscale else data).shape)
+
+
+def cell_origin(overview: Any, plate: ngffkit.Plate, rows: Sequence[WellRow], well: str) -> tuple[float, float]:
+    """The world position of the top left corner of ``well``'s cell in the overview."""
+    row = next(r for r in rows if r.path == well)
+    cell = grid_cells(plate, grid_shape(overview))[(row.row_index, row.column_index)]
+    scale, translate = overview.scale[-2:], overview.translate[-2:]
+    return cell.y * scale[0] + translate[0], cell.x * scale[1] + translate[1]
+
+
+def zoom_to(viewer: Any, overview: Any, plate: ngffkit.Plate, rows: Sequence[WellRow], well: str) -> None:
+    """Centre the view on ``well``'s cell, zoomed so that the whole cell shows."""
+    y, x = cell_origin(overview, plate, rows, well)
+    cell = next(iter(grid_cells(plate, grid_shape(overview)).values()))
+    height, width = cell.height * overview.scale[-2], cell.width * overview.scale[-1]
+    viewer.reset_view()  # fits the whole plate; a cell is at least min(rows, columns) times smaller
+    zoom = viewer.camera.zoom * 0.9 * max(1, min(len(plate.rows), len(plate.columns)))
+    viewer.camera.center = (y + height / 2, x + width / 2)
+    viewer.camera.zoom = zoom
+
+
+def inside_grid(overview: Any, y: float, x: float) -> bool:
+    shape = grid_shape(overview)
+    return 0 <= y < shape[-2] and 0 <= x < shape[-1]
