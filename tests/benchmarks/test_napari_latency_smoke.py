@@ -67,6 +67,7 @@ def test_napari_plate_benchmark_runs(tmp_path: pathlib.Path) -> None:
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
             if line.startswith("|")]  # fmt: skip
     assert rows[0] == ["wells", "ngffkit", "napari-ome-zarr"] and [row[0] for row in rows[2:]] == ["24"]
-    for cell in rows[2][1:]:  # returned / frozen / drawn, in that order of time
-        returned, frozen, drawn = (float(s.removesuffix(" s")) for s in cell.split(" / "))
-        assert 0 < returned <= drawn and 0 < frozen <= drawn, cell
+    for cell in rows[2][1:]:  # returned / frozen / drawn, in that order of time; then a zoom step
+        times, zoom = cell.split("; zoom ")
+        returned, frozen, drawn = (float(s.removesuffix(" s")) for s in times.split(" / "))
+        assert 0 < returned <= drawn and 0 < frozen <= drawn and float(zoom.removesuffix(" ms")) > 0, cell

@@ -17,6 +17,9 @@ from ngffkit.samples.examples import write_coins, write_plate
 
 from .conftest import notification_count, notifications_since, saturated
 
+#: The layers of the demo plate: channels, labels, the wells' grid and their names.
+PLATE_LAYERS = ["GFP", "DAPI", "cells", "demo plate grid", "demo plate wells"]
+
 
 def run_command(command: str) -> None:
     """What clicking a menu item does: run its command through napari's app model."""
@@ -242,7 +245,7 @@ def test_sample_data_opens_from_memory(make_napari_viewer, tmp_path: pathlib.Pat
     viewer.open_sample("ngffkit", "coins")
     assert [type(layer).__name__ for layer in viewer.layers] == ["Image", "Labels"]
     viewer.open_sample("ngffkit", "plate")
-    assert [layer.name for layer in viewer.layers][2:] == ["GFP", "DAPI", "cells", "demo plate wells"]
+    assert [layer.name for layer in viewer.layers][2:] == PLATE_LAYERS
     assert shoot(viewer, "plate").std() > 5
     assert list(tmp_path.iterdir()) == []  # nothing left in the temporary folder
 
@@ -266,7 +269,7 @@ def test_plate_is_one_stitched_grid(make_napari_viewer, tmp_path: pathlib.Path, 
     viewer = make_napari_viewer(show=True)
     path = write_plate(tmp_path / "plate.zarr", labels=True)
     layers = viewer.open(str(path), plugin="ngffkit")
-    assert [layer.name for layer in layers] == ["GFP", "DAPI", "cells", "demo plate wells"]
+    assert [layer.name for layer in layers] == PLATE_LAYERS
     assert layers[0].multiscale and layers[0].data[0].shape == (256, 384)
     assert layers[0].metadata["plate"]["wells"][0] == "A/1"
     assert shoot(viewer)[..., 1].std() > 10  # the green blobs of six wells

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from napari.layers import Layer, Shapes
+from napari.layers import Layer
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from napari.viewer import Viewer
@@ -34,10 +34,9 @@ from qtpy.QtWidgets import (
 )
 
 import ngffkit
-from ngffkit.layers import well_names_layer
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
-from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, zoom_to
+from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, well_grid, zoom_to
 from ngffkit.napari._responsive import overview_views
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
@@ -281,18 +280,19 @@ class PlateNavigator(QWidget):
         for i, layer in enumerate(channels):
             levels = [g[(slice(None),) * axis + (i,)] for g in images] if axis is not None else images
             layer.data = levels if layer.multiscale else levels[0]
+        grids = []
         for layer in self._plate_layers(plate):
             name = layer.metadata.get("label")
             if name in labels:
                 layer.data = labels[name] if layer.multiscale else labels[name][0]
             elif layer.metadata.get("plate_wells"):
-                index = self.viewer.layers.index(layer)
+                grids.append(layer)
+        if grids:  # the cells changed size: grid and names are built again where they were
+            index = self.viewer.layers.index(grids[0])
+            for layer in grids:
                 self.viewer.layers.remove(layer)
-                placement = {"scale": list(self.overview.scale), "translate": list(self.overview.translate),
-                             "units": [str(u) for u in self.overview.units],
-                             "axis_labels": list(self.overview.axis_labels)}  # fmt: skip
-                data, kwargs, _ = well_names_layer(plate, images[0].shape, placement)
-                self.viewer.layers.insert(index, Shapes(data, **kwargs))
+            for offset, layer in enumerate(well_grid(plate, images[0].shape, self.overview)):
+                self.viewer.layers.insert(index + offset, layer)
         self._show_current()
 
     # --- choosing a well -------------------------------------------------------------------------------

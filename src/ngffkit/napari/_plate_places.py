@@ -7,7 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from napari.layers import Layer, Points, Shapes
+
 import ngffkit
+from ngffkit.layers import well_grid_layers
+from ngffkit.napari._layers import fit
 from ngffkit.reader.plate_map import WellRow, grid_cells
 
 
@@ -39,3 +43,12 @@ def zoom_to(viewer: Any, overview: Any, plate: ngffkit.Plate, rows: Sequence[Wel
 def inside_grid(overview: Any, y: float, x: float) -> bool:
     shape = grid_shape(overview)
     return 0 <= y < shape[-2] and 0 <= x < shape[-1]
+
+
+def well_grid(plate: ngffkit.Plate, shape: Sequence[int], overview: Any) -> list[Layer]:
+    """The plate's grid and well names (:func:`ngffkit.layers.well_grid_layers`) for cells dividing a grid of
+    ``shape``, placed like the overview layer."""
+    placement = {"scale": list(overview.scale), "translate": list(overview.translate),
+                 "units": [str(u) for u in overview.units], "axis_labels": list(overview.axis_labels)}  # fmt: skip
+    built = {"shapes": Shapes, "points": Points}
+    return [built[kind](data, **kwargs) for data, kwargs, kind in fit(well_grid_layers(plate, shape, placement))]
