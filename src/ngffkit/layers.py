@@ -244,79 +244,69 @@ def plate_layers(plate: Plate, *, field: int = 0, include_labels: bool = True) -
     out: list[LayerData] = [(data if count > 1 else data[0], kwargs, "image")]
     if include_labels:
         out += _plate_label_layers(plate, field)
-    out += well_grid_layers(plate, data[0].shape, kwargs)
+    out.append(well_names_layer(plate, data[0].shape, kwargs))
     return out
 
 
-#: How the wells look: grid lines half-transparent white, empty positions filled grey so that they read as empty.
+#: How the wells look: outlines half-transparent white, empty positions filled grey so that they read as empty.
 WELL_EDGE = (1.0, 1.0, 1.0, 0.6)
 EMPTY_FACE = (0.35, 0.35, 0.35, 0.45)
 TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
-
-#: Plates with at most this many positions have a name in every well; larger ones have row and column names
-#: around the grid. napari lays every name out again at each zoom step, on its own thread: 1536 names cost
-#: 210-340 ms a step, the 80 row and column names of the same plate no more than the image alone (30-50 ms).
+#: Plates with at most this many positions get a named rectangle per well; larger ones one path for the whole
+#: grid and their rows' and columns' names around it. napari lays a shapes layer out shape by shape on its own
+#: thread, on opening and again at every zoom step: 1536 named rectangles froze the window for 1.6 s on opening
+#: and 550-650 ms at each turn of the mouse wheel; the grid and 80 names of the same plate take 0.13 s and
+#: 33-39 ms (the image alone: 30 ms).
 NAMED_WELLS = 96
 
 
-def well_grid_layers(plate: Plate, grid_shape: Sequence[int], image_kwargs: dict[str, Any]) -> list[LayerData]:
-    """Two layers over the stitched plate: its grid (lines, empty positions filled grey) and the wells' names
-    (text stays the same size on screen at every zoom). Placed with the plate image's own y/x scale and
-    translation, so that grid and wells coincide.
-
-    Why not one named rectangle per well: napari builds, outlines and labels a shapes layer shape by shape, on
-    its own thread -- 1536 named rectangles froze the window for 1.6 s on opening and 0.6 s at every zoom step.
-    The grid is one path whatever the plate's size, the names are a points layer (:data:`NAMED_WELLS`), and
-    only empty positions are still shapes of their own."""
+def well_names_layer(plate: Plate, grid_shape: Sequence[int], image_kwargs: dict[str, Any]) -> LayerData:
+    """A shapes layer over the stitched plate: its wells outlined and named (text stays the same size on screen
+    at every zoom), empty positions filled grey -- see :data:`NAMED_WELLS` for how large plates differ. Placed
+    with the plate image's own y/x scale and translation, so that outlines and wells coincide."""
     rows = plate_map.well_table(plate, every_position=True, read_wells=False)
     cells = plate_map.grid_cells(plate, grid_shape)
-    common: dict[str, Any] = {
+    empty = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows if not r.present]
+    if len(rows) <= NAMED_WELLS:
+        data = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows]
+        kinds, names = ["rectangle"] * len(rows), [r.path for r in rows]
+        edges = [WELL_EDGE if r.present else EMPTY_FACE for r in rows]
+        faces = [TRANSPARENT if r.present else EMPTY_FACE for r in rows]
+        anchor = "upper_left"
+    else:
+        grid = grid_path(grid_shape[-2], grid_shape[-1], max(1, len(plate.rows)), max(1, len(plate.columns)))
+        headers, header_names = _header_boxes(plate, cells[(0, 0)])
+        data = [grid, *headers, *empty]
+        kinds = ["path"] + ["rectangle"] * (len(headers) + len(empty))
+        names = ["", *header_names] + [""] * len(empty)
+        edges = [WELL_EDGE] + [TRANSPARENT] * len(headers) + [EMPTY_FACE] * len(empty)
+        faces = [TRANSPARENT] * (1 + len(headers)) + [EMPTY_FACE] * len(empty)
+        anchor = "center"
+    kwargs: dict[str, Any] = {
+        "name": f"{plate.name} wells",
+        "shape_type": kinds,
+        "edge_color": edges,
+        "face_color": faces,
+        "edge_width": max(1.0, min(c.width for c in cells.values()) / 100),
+        "features": {"name": names},
+        "text": {"string": "{name}", "anchor": anchor, "size": 10, "color": "white"},
         "scale": list(image_kwargs.get("scale") or [1.0, 1.0])[-2:],
         "translate": list(image_kwargs.get("translate") or [0.0, 0.0])[-2:],
+        "metadata": _metadata(plate, plate_wells=True),
         **{key: list(image_kwargs[key])[-2:] for key in ("units", "axis_labels") if image_kwargs.get(key)},
     }
-    empty = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows if not r.present]
-    grid = [grid_path(grid_shape[-2], grid_shape[-1], max(1, len(plate.rows)), max(1, len(plate.columns)))]
-    grid_kwargs = {
-        "name": f"{plate.name} grid",
-        "shape_type": ["path"] + ["rectangle"] * len(empty),
-        "edge_color": [WELL_EDGE] + [EMPTY_FACE] * len(empty),
-        "face_color": [TRANSPARENT] + [EMPTY_FACE] * len(empty),
-        "edge_width": max(1.0, min(c.width for c in cells.values()) / 100),
-        "metadata": _metadata(plate, plate_wells="grid"),
-        **common,
-    }
-    places, names_kwargs = _well_names(plate, rows, cells)
-    names_kwargs.update(name=f"{plate.name} wells", metadata=_metadata(plate, plate_wells="names"), **common)
-    return [(grid + empty, grid_kwargs, "shapes"), (places, names_kwargs, "points")]
+    return (data, kwargs, "shapes")
 
 
-def _well_names(
-    plate: Plate, rows: list[plate_map.WellRow], cells: dict[tuple[int, int], plate_map.Cell]
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Where the names go and how they look: every well's at its top left corner, or (above
-    :data:`NAMED_WELLS` positions) each row's and column's half a cell left of and above the grid."""
-    if len(rows) <= NAMED_WELLS:
-        places = [(cells[(r.row_index, r.column_index)].y, cells[(r.row_index, r.column_index)].x) for r in rows]
-        names, row_names, column_names = [r.path for r in rows], [r.row for r in rows], [r.column for r in rows]
-        # napari's y axis points down: "lower_left" puts each name below and right of its corner, in its cell
-        anchor = "lower_left"
-    else:
-        cell = cells[(0, 0)]
-        places = [(cell.y + (i + 0.5) * cell.height, -cell.width / 2) for i in range(len(plate.rows))]
-        places += [(-cell.height / 2, cell.x + (j + 0.5) * cell.width) for j in range(len(plate.columns))]
-        row_names = list(plate.rows) + [""] * len(plate.columns)
-        column_names = [""] * len(plate.rows) + list(plate.columns)
-        names, anchor = [r or c for r, c in zip(row_names, column_names, strict=True)], "center"
-    kwargs = {
-        "size": 0.0,
-        "face_color": "transparent",
-        "border_width": 0.0,
-        "features": {"name": names, "row": row_names, "column": column_names},
-        "text": {"string": "{name}", "anchor": anchor, "size": 10, "color": "white"},
-    }
-    return np.array(places, dtype=float).reshape(-1, 2), kwargs
+def _header_boxes(plate: Plate, cell: plate_map.Cell) -> tuple[list[np.ndarray], list[str]]:
+    """Invisible boxes that carry the rows' names half a cell left of the grid and the columns' half a cell
+    above it (a shapes layer's text sits on its shapes)."""
+    centres = [(cell.y + (i + 0.5) * cell.height, -cell.width / 2) for i in range(len(plate.rows))]
+    centres += [(-cell.height / 2, cell.x + (j + 0.5) * cell.width) for j in range(len(plate.columns))]
+    half = min(cell.height, cell.width) / 8
+    boxes = [np.array([[y - half, x - half], [y + half, x + half]]) for y, x in centres]
+    return boxes, [*plate.rows, *plate.columns]
 
 
 def grid_path(height: float, width: float, rows: int, columns: int) -> np.ndarray:

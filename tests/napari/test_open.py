@@ -17,8 +17,8 @@ from ngffkit.samples.examples import write_coins, write_plate
 
 from .conftest import notification_count, notifications_since, saturated
 
-#: The layers of the demo plate: channels, labels, the wells' grid and their names.
-PLATE_LAYERS = ["GFP", "DAPI", "cells", "demo plate grid", "demo plate wells"]
+#: The layers of the demo plate: channels, labels, the wells' outlines and names.
+PLATE_LAYERS = ["GFP", "DAPI", "cells", "demo plate wells"]
 
 
 def run_command(command: str) -> None:

@@ -54,7 +54,7 @@ def test_a_remote_plate_opens_at_once_and_fills_in_when_its_wells_arrive(  # typ
     with http_file_server(tmp_path, listing=False, latency=0.02, keep_alive=True, faults=faults) as server:
         layers = viewer.open(f"{server.url}/plate.zarr", plugin="ngffkit")
         returned = time.monotonic()
-        assert [layer.name for layer in layers] == ["GFP", "DAPI", "cells", "demo plate grid", "demo plate wells"]
+        assert [layer.name for layer in layers] == ["GFP", "DAPI", "cells", "demo plate wells"]
         navigator = docked_navigator(viewer, qtbot)
         assert navigator.visible_wells() == WELLS  # the table at once, from the plate's own metadata
         blank = shoot(viewer, "while-held", reset=False)

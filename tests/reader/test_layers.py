@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ngffkit
-from ngffkit.layers import EMPTY_FACE, grid_path
+from ngffkit.layers import EMPTY_FACE, TRANSPARENT, grid_path
 from ngffkit.samples.examples import write_plate
 
 
@@ -27,20 +27,17 @@ def test_image_and_label_layers(examples: dict[str, pathlib.Path]) -> None:
 
 
 def test_multichannel_plate_layer(examples: dict[str, pathlib.Path]) -> None:
-    (data, kw, kind), (grid, gkw, gkind), (names, nkw, nkind) = ngffkit.layers(ngffkit.open(examples["plate-0.5"]))
+    (data, kw, kind), (wells, wkw, wkind) = ngffkit.layers(ngffkit.open(examples["plate-0.5"]))
     assert kind == "image" and kw["channel_axis"] == 0
     assert kw["name"] == ["GFP", "DAPI"] and kw["colormap"] == ["#00ff00", "#0000ff"]
     assert kw["contrast_limits"] == [[100.0, 4000.0], [100.0, 1100.0]] and kw["visible"] == [True, True]
     assert kw["scale"] == [0.65, 0.65] and kw["axis_labels"] == ["y", "x"]
     assert [d.shape for d in data] == [(2, 256, 384), (2, 128, 192)]
     assert kw["metadata"]["plate"]["tile_shape"] == [2, 128, 128]
-    # the grid: one path over every line of 2 x 3 cells of 128 px, nothing else (no position is empty)
-    assert gkind == "shapes" and gkw["shape_type"] == ["path"] and gkw["scale"] == [0.65, 0.65]
-    assert_grid(grid[0], rows=[0, 128, 256], columns=[0, 128, 256, 384])
-    # the names: a point per position at its cell's top left corner
-    assert nkind == "points" and nkw["scale"] == [0.65, 0.65] and len(names) == 6
-    assert nkw["features"]["name"][:3] == ["A/1", "A/2", "A/3"] and nkw["features"]["row"][3] == "B"
-    assert names[1].tolist() == [0, 128] and nkw["text"]["string"] == "{name}"  # A/2: row 0, column 1
+    # the wells: a named rectangle per position, on the wells' own cells
+    assert wkind == "shapes" and wkw["scale"] == [0.65, 0.65] and wkw["shape_type"] == ["rectangle"] * 6
+    assert wkw["features"]["name"][:3] == ["A/1", "A/2", "A/3"] and wkw["text"]["string"] == "{name}"
+    assert wells[1].tolist() == [[0, 128], [0, 256], [128, 256], [128, 128]]  # A/2: row 0, column 1
 
 
 def assert_grid(path: np.ndarray, rows: list[float], columns: list[float]) -> None:
@@ -65,26 +62,33 @@ def test_the_grid_is_one_path_without_diagonals(rows: int, columns: int) -> None
     assert len(path) == 2 * (rows + 1) + 2 * (columns + 1)
 
 
-def test_empty_positions_are_grey_and_named(tmp_path: pathlib.Path) -> None:
-    plate = write_plate(tmp_path / "p.ome.zarr", fields=1)
+def without_well(plate: pathlib.Path, well: str) -> pathlib.Path:
+    """``plate`` with ``well`` no longer listed: its position is empty."""
     doc = json.loads((plate / "zarr.json").read_text())
-    doc["attributes"]["ome"]["plate"]["wells"] = [w for w in doc["attributes"]["ome"]["plate"]["wells"]
-                                                  if w["path"] != "B/2"]  # fmt: skip
+    listed = doc["attributes"]["ome"]["plate"]["wells"]
+    doc["attributes"]["ome"]["plate"]["wells"] = [w for w in listed if w["path"] != well]
     (plate / "zarr.json").write_text(json.dumps(doc))
-    _, (grid, gkw, _), (names, nkw, _) = ngffkit.layers(ngffkit.open(plate))
-    assert gkw["shape_type"] == ["path", "rectangle"] and gkw["face_color"][1] == EMPTY_FACE
-    assert grid[1].tolist() == [[128, 128], [128, 256], [256, 256], [256, 128]]  # B/2: row 1, column 1
-    assert nkw["features"]["name"] == ["A/1", "A/2", "A/3", "B/1", "B/2", "B/3"]
-    assert names[4].tolist() == [128, 128]  # an empty position is named too
+    return plate
 
 
-def test_a_large_plate_names_its_rows_and_columns_around_the_grid(
-    examples: dict[str, pathlib.Path], monkeypatch: pytest.MonkeyPatch
+def test_empty_positions_are_grey_and_named(tmp_path: pathlib.Path) -> None:
+    plate = without_well(write_plate(tmp_path / "p.ome.zarr", fields=1), "B/2")
+    _, (wells, wkw, _) = ngffkit.layers(ngffkit.open(plate))
+    assert wkw["features"]["name"] == ["A/1", "A/2", "A/3", "B/1", "B/2", "B/3"]
+    assert wkw["face_color"][4] == EMPTY_FACE and wkw["face_color"][3] == TRANSPARENT
+    assert wells[4].tolist() == [[128, 128], [128, 256], [256, 256], [256, 128]]  # B/2: row 1, column 1
+
+
+def test_a_large_plate_is_a_grid_with_rows_and_columns_named_around_it(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(
-        importlib.import_module("ngffkit.layers"), "NAMED_WELLS", 5
-    )  # the example plate's 6 wells count as many
-    *_, (names, nkw, kind) = ngffkit.layers(ngffkit.open(examples["plate-0.5"]))
-    assert kind == "points" and nkw["features"]["name"] == ["A", "B", "1", "2", "3"]
-    assert names.tolist() == [[64, -64], [192, -64], [-64, 64], [-64, 192], [-64, 320]]  # half a cell outside
-    assert nkw["text"]["anchor"] == "center"
+    monkeypatch.setattr(importlib.import_module("ngffkit.layers"), "NAMED_WELLS", 5)  # 6 wells count as many
+    plate = without_well(write_plate(tmp_path / "p.ome.zarr", fields=1), "B/2")
+    _, (wells, wkw, _) = ngffkit.layers(ngffkit.open(plate))
+    assert wkw["shape_type"] == ["path"] + ["rectangle"] * 6  # the grid, 5 names, 1 empty position
+    assert_grid(wells[0], rows=[0, 128, 256], columns=[0, 128, 256, 384])
+    assert wkw["features"]["name"] == ["", "A", "B", "1", "2", "3", ""] and wkw["text"]["anchor"] == "center"
+    centres = [box.mean(axis=0).tolist() for box in wells[1:6]]
+    assert centres == [[64, -64], [192, -64], [-64, 64], [-64, 192], [-64, 320]]  # half a cell outside
+    assert wkw["edge_color"][1] == TRANSPARENT  # the names' boxes are not drawn
+    assert wkw["face_color"][6] == EMPTY_FACE and wells[6].tolist()[0] == [128, 128]  # B/2 grey

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pint
-from napari.layers import Image, Labels, Points, Shapes
+from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_warning
 
 import ngffkit
@@ -23,7 +23,7 @@ from ngffkit.napari._responsive import responsive
 
 @cache
 def _accepted(kind: str) -> frozenset[str]:
-    cls = {"image": Image, "labels": Labels, "points": Points, "shapes": Shapes}[kind]
+    cls = {"image": Image, "labels": Labels, "shapes": Shapes}[kind]
     return frozenset(inspect.signature(cls.__init__).parameters)
 
 

@@ -36,7 +36,7 @@ from qtpy.QtWidgets import (
 import ngffkit
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
-from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, well_grid, zoom_to
+from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
@@ -280,19 +280,14 @@ class PlateNavigator(QWidget):
         for i, layer in enumerate(channels):
             levels = [g[(slice(None),) * axis + (i,)] for g in images] if axis is not None else images
             layer.data = levels if layer.multiscale else levels[0]
-        grids = []
         for layer in self._plate_layers(plate):
             name = layer.metadata.get("label")
             if name in labels:
                 layer.data = labels[name] if layer.multiscale else labels[name][0]
-            elif layer.metadata.get("plate_wells"):
-                grids.append(layer)
-        if grids:  # the cells changed size: grid and names are built again where they were
-            index = self.viewer.layers.index(grids[0])
-            for layer in grids:
+            elif layer.metadata.get("plate_wells"):  # the cells changed size: outlines and names built again
+                index = self.viewer.layers.index(layer)
                 self.viewer.layers.remove(layer)
-            for offset, layer in enumerate(well_grid(plate, images[0].shape, self.overview)):
-                self.viewer.layers.insert(index + offset, layer)
+                self.viewer.layers.insert(index, wells_layer(plate, images[0].shape, self.overview))
         self._show_current()
 
     # --- choosing a well -------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from napari.layers import Layer, Points, Shapes
+from napari.layers import Shapes
 
 import ngffkit
-from ngffkit.layers import well_grid_layers
+from ngffkit.layers import well_names_layer
 from ngffkit.napari._layers import fit
 from ngffkit.reader.plate_map import WellRow, grid_cells
 
@@ -45,10 +45,10 @@ def inside_grid(overview: Any, y: float, x: float) -> bool:
     return 0 <= y < shape[-2] and 0 <= x < shape[-1]
 
 
-def well_grid(plate: ngffkit.Plate, shape: Sequence[int], overview: Any) -> list[Layer]:
-    """The plate's grid and well names (:func:`ngffkit.layers.well_grid_layers`) for cells dividing a grid of
-    ``shape``, placed like the overview layer."""
+def wells_layer(plate: ngffkit.Plate, shape: Sequence[int], overview: Any) -> Shapes:
+    """The plate's wells layer (:func:`ngffkit.layers.well_names_layer`) for cells dividing a grid of ``shape``,
+    placed like the overview layer."""
     placement = {"scale": list(overview.scale), "translate": list(overview.translate),
                  "units": [str(u) for u in overview.units], "axis_labels": list(overview.axis_labels)}  # fmt: skip
-    built = {"shapes": Shapes, "points": Points}
-    return [built[kind](data, **kwargs) for data, kwargs, kind in fit(well_grid_layers(plate, shape, placement))]
+    ((data, kwargs, _),) = fit([well_names_layer(plate, shape, placement)])
+    return Shapes(data, **kwargs)
