@@ -3,6 +3,7 @@ table, with Previous/Next, or by clicking the overview; load the lab's CSV of co
 
 from __future__ import annotations
 
+import importlib
 import pathlib
 
 import numpy as np
@@ -63,6 +64,26 @@ def test_a_plate_opens_with_names_and_its_navigator(make_napari_viewer, qtbot, p
     without = shoot(viewer, "overview-without-names")
     outlines = np.abs(with_names.astype(int) - without.astype(int)).sum(axis=-1) > 60
     assert outlines.sum() > 500  # outlines and names are drawn over the plate
+
+
+def test_a_large_plate_is_a_grid_with_its_rows_and_columns_named(
+    make_napari_viewer, qtbot, plate_path, shoot, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(importlib.import_module("ngffkit.layers"), "NAMED_WELLS", 5)  # 6 wells count as many
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    assert navigator.visible_wells() == ["A/1", "A/2", "A/3", "B/1", "B/2", "B/3"]  # the table lists every well
+    wells = viewer.layers["demo plate wells"]
+    assert list(wells.shape_type) == ["path"] + ["rectangle"] * 5
+    assert list(wells.features["name"]) == ["", "A", "B", "1", "2", "3"]
+    with_names = shoot(viewer, "grid-with-names")
+    wells.visible = False
+    without = shoot(viewer, "grid-without-names", reset=False)
+    changed = np.abs(with_names.astype(int) - without.astype(int)).sum(axis=-1) > 60
+    ys, xs = np.nonzero(without[..., :3].sum(axis=-1) > 30)  # the plate's pixels
+    top, left = ys.min(), xs.min()
+    assert changed[top:, :left].sum() > 30 and changed[:top, left:].sum() > 30  # names left of and above it
+    assert changed[top:, left:].sum() > 300  # the grid's lines over it
 
 
 def test_choosing_wells_in_the_table_shows_them_at_full_resolution(
