@@ -267,7 +267,6 @@ def well_names_layer(plate: Plate, grid_shape: Sequence[int], image_kwargs: dict
     with the plate image's own y/x scale and translation, so that outlines and wells coincide."""
     rows = plate_map.well_table(plate, every_position=True, read_wells=False)
     cells = plate_map.grid_cells(plate, grid_shape)
-    empty = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows if not r.present]
     if len(rows) <= NAMED_WELLS:
         data = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows]
         kinds, names = ["rectangle"] * len(rows), [r.path for r in rows]
@@ -277,6 +276,7 @@ def well_names_layer(plate: Plate, grid_shape: Sequence[int], image_kwargs: dict
     else:
         grid = grid_path(grid_shape[-2], grid_shape[-1], max(1, len(plate.rows)), max(1, len(plate.columns)))
         headers, header_names = _header_boxes(plate, cells[(0, 0)])
+        empty = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows if not r.present]
         data = [grid, *headers, *empty]
         kinds = ["path"] + ["rectangle"] * (len(headers) + len(empty))
         names = ["", *header_names] + [""] * len(empty)

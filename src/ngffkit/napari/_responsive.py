@@ -25,7 +25,6 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Sequence
 from types import CodeType
 from typing import Any
 
@@ -65,7 +64,7 @@ def responsive(layers: list[LayerData], node: ngffkit.Node) -> list[LayerData]:
         shown = data
         if kind in ("image", "labels"):
             shown = views(data, kwargs.get("channel_axis"), bool(kwargs.get("rgb")), wait, blank_first=grid,
-                          unknown_limits=unknown_limits(kwargs, kind))  # fmt: skip
+                          unknown_limits=limits_to_compute(kwargs, kind))  # fmt: skip
         out.append((shown, kwargs, kind))
     log.info("%s: pixels are fetched in the background while napari draws a coarser level (%s=off: wait)",
              node.url, ENV)  # fmt: skip
@@ -103,7 +102,7 @@ def warm_up(layers: list[LayerData]) -> list[LayerData]:
     return layers
 
 
-def unknown_limits(kwargs: dict[str, Any], kind: str) -> set[int | None]:
+def limits_to_compute(kwargs: dict[str, Any], kind: str) -> set[int | None]:
     """The channels of an image layer whose contrast limits napari will compute from what it draws first."""
     if kind != "image":
         return set()
@@ -294,8 +293,13 @@ def _refresh() -> None:
 
 
 def _first_view(layer: Any) -> LevelView | None:
-    levels = list(layer.data) if getattr(layer, "multiscale", False) else [layer.data]
+    levels = _levels(layer)
     return levels[0] if levels and isinstance(levels[0], LevelView) else None
+
+
+def _levels(layer: Any) -> list[Any]:
+    """A napari layer's data as a list of levels (one, unless multiscale)."""
+    return list(layer.data) if getattr(layer, "multiscale", False) else [layer.data]
 
 
 def layers_showing(pyramids: set[Pyramid]) -> list[Any]:
@@ -306,7 +310,7 @@ def layers_showing(pyramids: set[Pyramid]) -> list[Any]:
     found = []
     for viewer in viewers:
         for layer in viewer.layers:
-            levels: Sequence[Any] = list(layer.data) if getattr(layer, "multiscale", False) else [layer.data]
-            if any(getattr(level, "pyramid", None) in pyramids for level in levels if isinstance(level, LevelView)):
+            if any(getattr(level, "pyramid", None) in pyramids for level in _levels(layer)
+                   if isinstance(level, LevelView)):  # fmt: skip
                 found.append(layer)
     return found
