@@ -144,7 +144,8 @@ def test_shards_too_large_for_a_super_block_are_written_level_by_level(
 
     data = da.from_array(volume(), chunks=(6, 50, 64))
     expected = ngffkit.write_image(data, tmp_path / "chunks.zarr", chunks=(4, 32, 32), levels=3, method=method)
-    monkeypatch.setattr(execute, "SUPERBLOCK_BYTES", 64 * 64 * 4 * 2)  # less than one level-1 super-block
+    for budget in ("SUPERBLOCK_BYTES", "SUPERBLOCK_MAX_BYTES"):  # less than one level-1 super-block
+        monkeypatch.setattr(execute, budget, 64 * 64 * 4 * 2)
     ran: list[str] = []
     level_by_level = execute.Execution._level_by_level
     monkeypatch.setattr(execute.Execution, "_level_by_level",
@@ -207,6 +208,14 @@ def test_overwrite_protection(tmp_path: pathlib.Path) -> None:
 
 class Boom(RuntimeError):
     pass
+
+
+def test_an_image_overwritten_in_the_other_zarr_format_opens(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "img.zarr"
+    ngffkit.write_image(volume(), path, version="0.5", chunks=(4, 64, 64))
+    img = ngffkit.write_image(volume()[:, :40], path, version="0.4", chunks=(4, 64, 64), overwrite=True)
+    assert img.version == "0.4" and img.shapes[0] == (12, 40, 170)
+    assert not (path / "zarr.json").exists()
 
 
 def test_interrupted_write_leaves_no_metadata(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

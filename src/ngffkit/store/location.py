@@ -241,6 +241,8 @@ class Location:
             self.write_json(V2_GROUP, {"zarr_format": 2})
             self.write_json(V2_ATTRS, dict(attributes))
         self.state.forget_documents()
+        if not self.path:  # the store's root is now this format (an image overwritten in the other one, say)
+            self.state.zarr_format = zarr_format
 
     def write_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Replace this node's attributes and nothing else: the rest of ``zarr.json`` stays, and consolidated
