@@ -14,9 +14,11 @@ traps that no path check sees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import stat
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,6 +91,36 @@ class ConfinedLocalStore(LocalStore):
     async def exists(self, key: str) -> bool:
         self._confine(key)
         return await super().exists(key)
+
+    def put_file(self, key: str, data: Any) -> None:
+        """Write ``key`` now, from the calling thread (see :mod:`ngffkit.writer.chunks`): confined like
+        :meth:`set`, and atomic like zarr's own writes -- a temporary file in the same folder, renamed over the
+        key, so that a reader never sees half a chunk. Its folder is made only when the first write misses it."""
+        self._check_writable()
+        self._confine(key)
+        path = os.path.join(self.root, key)
+        partial = f"{path}.{uuid.uuid4().hex}.partial"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        try:
+            fd = os.open(partial, flags, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(partial, flags, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(memoryview(data).cast("B"))
+            os.replace(partial, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
+
+    def remove_file(self, key: str) -> None:
+        """Remove ``key`` if it is there (an empty chunk is no file), confined like :meth:`set`."""
+        self._check_writable()
+        self._confine(key)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.root, key))
 
 
 def read_regular_file(path: str, byte_range: ByteRequest | None, bound: Bound) -> bytes | None:

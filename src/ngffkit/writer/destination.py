@@ -29,6 +29,7 @@ from ngffkit.store import adapter, claim
 from ngffkit.store.limits import DOCUMENT_NAMES
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import V2_ARRAY, V3_META
+from ngffkit.writer.chunks import ChunkWriter
 
 #: A chunk key below its array: ``c/0/1`` (v3 default), ``0.1`` or ``0/1`` (v2), ``c`` or ``0`` (0-d arrays).
 _CHUNK_KEY = re.compile(r"(c|c[./]\d+([./]\d+)*|\d+([./]\d+)*)")
@@ -182,18 +183,22 @@ class WriteGate:
 
 
 class GatedTarget:
-    """A zarr array that dask writes regions into through a :class:`WriteGate`."""
+    """A zarr array that dask writes regions into through a :class:`WriteGate`. With ``direct``, whole-chunk
+    regions of an array on a local disk are encoded and written in the calling thread
+    (:class:`~ngffkit.writer.chunks.ChunkWriter`) -- for writers whose threads already keep every core busy."""
 
-    def __init__(self, array: Any, gate: WriteGate) -> None:
+    def __init__(self, array: Any, gate: WriteGate, *, direct: bool = False) -> None:
         self.array = array
         self.gate = gate
         self.shape = array.shape
         self.dtype = array.dtype
         self.ndim = array.ndim
+        self.chunk_writer = ChunkWriter.for_array(array) if direct else None
 
     def __setitem__(self, index: Any, value: Any) -> None:
         with self.gate.open():
-            self.array[index] = value
+            if self.chunk_writer is None or not self.chunk_writer.write(index, value):
+                self.array[index] = value
 
 
 @dataclass
