@@ -70,3 +70,10 @@ def worker_count() -> int:
     if client is not None:
         return max(1, sum(client.nthreads().values()))
     return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+
+
+def on_local_threads() -> bool:
+    """Whether computations run on dask's threaded scheduler in this process (no cluster, no other scheduler
+    configured): then a writer may run independent tasks from its own threads (see execute.compute_bounded)."""
+    configured = str(dask.config.get("scheduler", None) or "threads").lower()
+    return configured in ("threads", "threading") and not on_cluster()
