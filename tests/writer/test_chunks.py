@@ -213,3 +213,12 @@ def test_tasks_sharing_input_chunks_are_found() -> None:
     assert not execute.splits_input_chunks(source, ((100,), (50, 50)))  # whole input chunks per block
     assert execute.splits_input_chunks(source, ((100,), (40, 60)))  # a block boundary cuts an input chunk
     assert execute.splits_input_chunks(source, ((30, 70), (100,)))
+
+
+def test_a_chunk_write_that_fails_leaves_no_partial_file(tmp_path: pathlib.Path) -> None:
+    store = ConfinedLocalStore(tmp_path)
+    with pytest.raises(TypeError):
+        store.put_file("0/c/0/0/0", object())  # not bytes: fails after the temporary file was opened
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # its folder was made, no file is left
+    store.put_file("0/c/0/0/0", b"chunk")
+    assert (tmp_path / "0" / "c" / "0" / "0" / "0").read_bytes() == b"chunk"
