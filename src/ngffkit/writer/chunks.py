@@ -2,7 +2,7 @@
 
 zarr's ``array[region] = block`` hands every chunk of the region to its event loop thread, which sends the
 encoding to one thread pool and the file write to another, and waits: on two cores that machinery cost about
-1.8 ms of CPU per chunk (18% of a 0.5 GiB pyramid write with zstd, more than the downsampling), and its ten
+1.8 ms of CPU per chunk (18% of a 0.5 GiB pyramid write with zstd, more than the downsampling), and its
 threads fought the writer's own for the GIL. When the writer's threads already run one region each on every
 core, nothing is gained by handing the chunks on: :class:`ChunkWriter` encodes each chunk where it is, with
 the numcodecs codec the array's metadata names (the very codecs zarr itself calls, configured the same way), and
@@ -27,7 +27,7 @@ from numcodecs.abc import Codec
 
 from ngffkit.store.local import ConfinedLocalStore
 
-#: Bytes-to-bytes codecs of zarr v3 metadata, as the numcodecs configuration zarr builds from them.
+#: blosc's shuffle as zarr v3 metadata names it, and as numcodecs numbers it.
 _BLOSC_SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 
 

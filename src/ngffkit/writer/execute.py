@@ -6,9 +6,9 @@ therefore never leaves metadata that claims levels that were not written, and a 
 what it wrote (through its :class:`~ngffkit.writer.destination.Claim`).
 
 Levels 0..m are made from in-memory **super-blocks**: a level-0 region holding whole write blocks of each of
-those levels (within :data:`SUPERBLOCK_BYTES`, or :data:`SUPERBLOCK_MAX_BYTES` for large shards), written by one task; the deeper, much smaller levels continue
-from level m. Each input chunk is read once, every write is a whole chunk (or shard), and memory stays bounded
-whatever the input size.
+those levels (within :data:`SUPERBLOCK_BYTES`, or :data:`SUPERBLOCK_MAX_BYTES` for large shards), written by one
+task; the deeper, much smaller levels continue from level m. Each input chunk is read once, every write is a
+whole chunk (or shard), and memory stays bounded whatever the input size.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ Progress = bool | Report | None
 #: Largest level-0 region one task turns into several levels in memory, when that holds a level's whole write
 #: units. Bigger regions are fresh pages from the kernel at every allocation (glibc keeps and reuses at most 32 MiB
 #: blocks), each 4 KiB page faulted in: on a volume 128 deep with 64^3 chunks, 64 MiB regions (levels 0-3) cost
-#: 1.8x the page faults and peak memory of 16 MiB ones (levels 0-2), and 10-15% more CPU.
+#: 1.8x the page faults and peak memory of 16 MiB ones (levels 0-2), and up to 15% more CPU.
 SUPERBLOCK_BYTES = 32 * 2**20
 #: Largest such region, for write units too big for the first (a 256^3 uint16 shard is 32 MiB).
 SUPERBLOCK_MAX_BYTES = 64 * 2**20
