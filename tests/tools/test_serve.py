@@ -19,6 +19,12 @@ import ngffkit
 
 from ..clirun import one_line_error, run
 
+#: ``python -m ngffkit`` with Ctrl-C delivered as KeyboardInterrupt, whatever the disposition it inherited.
+AS_FROM_A_TERMINAL = (
+    "import signal, sys, runpy; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'ngffkit'; runpy.run_module('ngffkit', run_name='__main__', alter_sys=True)"
+)
+
 
 @pytest.fixture
 def served(tmp_path: pathlib.Path) -> Iterator[tuple[str, pathlib.Path, subprocess.Popen[str]]]:
@@ -27,8 +33,11 @@ def served(tmp_path: pathlib.Path) -> Iterator[tuple[str, pathlib.Path, subproce
     ngffkit.write_image(np.arange(64 * 80, dtype=np.uint16).reshape(64, 80), image, chunks=(32, 32), levels=2)
     (tmp_path / "secret.txt").write_text("outside the dataset")
     os.symlink(tmp_path / "secret.txt", image / "escape")
-    proc = subprocess.Popen([sys.executable, "-m", "ngffkit", "serve", "--port", "0", "--quiet", str(image)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    # Run as from a terminal, where Ctrl-C arrives: a process started in the background by a non-interactive shell
+    # (a CI runner, `nohup sh -c ... &`) inherits SIGINT ignored, and Python then keeps ignoring it. -X faulthandler:
+    # a server that does not stop can be asked for every thread's stack (SIGABRT).
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-c", AS_FROM_A_TERMINAL, "serve", "--port", "0",
+                             "--quiet", str(image)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert proc.stdout is not None
     first = proc.stdout.readline()
     assert first.startswith("serving "), first  # serving starts at once; validation runs meanwhile
@@ -128,7 +137,12 @@ def test_serve_gives_zarr_metadata_as_json(tmp_path: pathlib.Path) -> None:
 def test_serve_stops_cleanly_on_ctrl_c(served: tuple[str, pathlib.Path, subprocess.Popen[str]]) -> None:
     _, _, proc = served
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=20)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:  # say where it hung
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=20)
+        pytest.fail(f"still running 20 s after Ctrl-C; stdout {out[-500:]!r}; its threads:\n{err[-6000:]}")
     assert proc.returncode == 0
     assert out.strip().endswith("stopped") and "Traceback" not in err
 
