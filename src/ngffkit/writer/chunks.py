@@ -68,7 +68,15 @@ class ChunkWriter:
 
     @classmethod
     def for_array(cls, array: Any) -> ChunkWriter | None:
-        """A writer for ``array`` when its chunks can be written this way, else None (zarr writes them)."""
+        """A writer for ``array`` when its chunks can be written this way, else None (zarr writes them) -- also
+        when this zarr release describes its arrays differently from the 3.1 API read here."""
+        try:
+            return cls._for_array(array)
+        except (AttributeError, KeyError, TypeError):
+            return None
+
+    @classmethod
+    def _for_array(cls, array: Any) -> ChunkWriter | None:
         store = array.store_path.store
         if not isinstance(store, ConfinedLocalStore) or store.read_only:
             return None
