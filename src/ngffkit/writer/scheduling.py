@@ -20,6 +20,11 @@ def client_possible() -> bool:
     return "distributed" in sys.modules
 
 
+def configured_scheduler() -> str:
+    """The scheduler named in dask's configuration, lower case ("threads" when none is: dask's default for arrays)."""
+    return str(dask.config.get("scheduler", None) or "threads").lower()
+
+
 def chosen_scheduler() -> Any:
     """The scheduler to hand ``dask.compute``: None (dask decides) when a client may exist, else the local
     scheduler configured (threads by default, as dask would choose) as the function itself -- dask looks for
@@ -29,7 +34,7 @@ def chosen_scheduler() -> Any:
     import dask.local
     import dask.threaded
 
-    configured = str(dask.config.get("scheduler", None) or "threads").lower()
+    configured = configured_scheduler()
     local = {"threads": dask.threaded.get, "threading": dask.threaded.get, "sync": dask.local.get_sync,
              "synchronous": dask.local.get_sync, "single-threaded": dask.local.get_sync}  # fmt: skip
     return local.get(configured)  # anything else (processes, a custom one): dask decides
@@ -75,5 +80,4 @@ def worker_count() -> int:
 def on_local_threads() -> bool:
     """Whether computations run on dask's threaded scheduler in this process (no cluster, no other scheduler
     configured): then a writer may run independent tasks from its own threads (see execute.compute_bounded)."""
-    configured = str(dask.config.get("scheduler", None) or "threads").lower()
-    return configured in ("threads", "threading") and not on_cluster()
+    return configured_scheduler() in ("threads", "threading") and not on_cluster()
