@@ -222,3 +222,15 @@ def test_a_chunk_write_that_fails_leaves_no_partial_file(tmp_path: pathlib.Path)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # its folder was made, no file is left
     store.put_file("0/c/0/0/0", b"chunk")
     assert (tmp_path / "0" / "c" / "0" / "0" / "0").read_bytes() == b"chunk"
+
+
+def test_a_file_of_many_pieces_is_written_whole(tmp_path: pathlib.Path) -> None:
+    """put_file takes a shard as its pieces (never joined into one buffer) and writes them in calls of at most
+    WRITE_CALL_BYTES: every byte arrives, in order, whatever the pieces' sizes."""
+    rng = np.random.default_rng(3)
+    pieces = [rng.bytes(n) for n in (0, 10, 3 * 2**20 + 5, 0, 700_000, 400_000, 1)] + [b"x"] * 2000
+    store = ConfinedLocalStore(tmp_path)
+    store.put_file("0/c/0/0/0", pieces)
+    assert (tmp_path / "0" / "c" / "0" / "0" / "0").read_bytes() == b"".join(pieces)
+    store.put_file("0/c/0/0/1", np.arange(5, dtype="<u2"))  # one buffer of any type
+    assert (tmp_path / "0" / "c" / "0" / "0" / "1").read_bytes() == np.arange(5, dtype="<u2").tobytes()

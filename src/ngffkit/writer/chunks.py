@@ -206,8 +206,9 @@ class ShardLayout:
         except ImportError:  # pragma: no cover - only a layout choice: any order reads back the same
             return itertools.product(*(range(n) for n in grid))
 
-    def assemble(self, parts: list[tuple[tuple[int, ...], bytes]], grid: tuple[int, ...]) -> bytes | None:
-        """The shard's bytes from its encoded chunks (None when there are none: zarr writes no file then)."""
+    def assemble(self, parts: list[tuple[tuple[int, ...], bytes]], grid: tuple[int, ...]) -> list[bytes] | None:
+        """The shard's bytes from its encoded chunks, as the pieces of the file in order (written one after the
+        other, never joined: see ConfinedLocalStore.put_file); None when there are none -- zarr writes no file."""
         if not parts:
             return None
         index = np.full((*grid, 2), np.iinfo(np.uint64).max, dtype="<u8")
@@ -221,8 +222,8 @@ class ShardLayout:
             import google_crc32c
 
             index_bytes += np.uint32(google_crc32c.value(index_bytes)).astype("<u4").tobytes()
-        body = b"".join(data for _, data in parts)
-        return index_bytes + body if self.at_start else body + index_bytes
+        body = [data for _, data in parts]
+        return [index_bytes, *body] if self.at_start else [*body, index_bytes]
 
 
 def _all_fill(data: np.ndarray, fill: Any) -> bool:
