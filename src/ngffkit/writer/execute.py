@@ -7,8 +7,10 @@ what it wrote (through its :class:`~ngffkit.writer.destination.Claim`).
 
 Levels 0..m are made from in-memory **super-blocks**: a level-0 region holding whole write blocks of each of
 those levels (within :data:`SUPERBLOCK_BYTES`, or :data:`SUPERBLOCK_MAX_BYTES` for large shards), written by one
-task; the deeper, much smaller levels continue from level m. Each input chunk is read once, every write is a
-whole chunk (or shard), and memory stays bounded whatever the input size.
+task. On this process's threads the levels above m are assembled in memory from the pieces those tasks return
+(:mod:`ngffkit.writer.tree`); elsewhere (a cluster, ``compute=False``) they continue from level m in the graph.
+Each input chunk is read once, every write is a whole chunk (or shard), and memory stays bounded whatever the
+input size.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 import zarr
 from dask.delayed import Delayed
 
-from ngffkit.writer import destination, pyramid, scheduling
+from ngffkit.writer import destination, pyramid, scheduling, tree
 from ngffkit.writer.plan import ImagePlan
 from ngffkit.writer.progress import Report, Ticker, reporting, run_with_progress
 from ngffkit.writer.sources import lazy_view
@@ -93,11 +95,17 @@ class Execution:
         return da.store(tail, self.targets[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
 
     def write_bounded(self, progress: Progress) -> None:
-        """Like :meth:`graph`, computed so that memory stays bounded: super-blocks run a few at a time
-        (:func:`compute_bounded`; each writes levels 0..m, including m), then the deeper levels come from level m
-        as written."""
+        """Like :meth:`graph`, computed so that memory stays bounded: on this process's threads, a tree of write
+        units (:meth:`_write_tree`); otherwise super-blocks a few at a time (:func:`compute_bounded`; each writes
+        levels 0..m, including m), then the deeper levels from level m as written."""
         label = "writing " + self.plan.location.url.rsplit("/", 1)[-1]
         blocks, on_cluster = superblocks(self.plan), scheduling.on_cluster()
+        if blocks is not None and self._write_in_one_go(*blocks, progress, label):
+            return
+        units = self._unit_tree()
+        if units is not None:
+            self._write_tree(units, progress, label)
+            return
         if blocks is None and self.plan.shards is not None and self.plan.own_layout is not None and not on_cluster:
             self._level_by_level(progress, label)
             return
@@ -105,8 +113,6 @@ class Execution:
             run_with_progress(self.graph(), progress, label)
             return
         depth, region = blocks
-        if self._write_in_one_go(depth, region, progress, label):
-            return
         with reporting(progress, label) as report:
             ticker = Ticker(report)
             tasks = _block_tasks(self._level_m(depth, region, upto=depth + 1, ticker=ticker))
@@ -116,6 +122,39 @@ class Execution:
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
                 scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
             ticker.tick()
+
+    def _unit_tree(self) -> tree.UnitTree | None:
+        """The tree of write units a write on this process's threads is made of, beyond its super-blocks (or
+        beyond level 0 when none fits): None where the levels cannot be assembled from pieces -- a caller's own
+        levels, gaussian smoothing (halos), a cluster or another scheduler, inputs shared between regions
+        (computed once per wave instead), units that do not nest."""
+        plan = self.plan
+        if plan.own_layout is None or plan.method == "gaussian" or not scheduling.on_local_threads():
+            return None
+        # the largest super-blocks whose arrays the allocator reuses (never SUPERBLOCK_MAX_BYTES: the tree needs
+        # none, a leaf may be one level-0 write unit)
+        depth = pyramid.superblock_depth(plan.own_layout, plan.write_units(), plan.levels[0].dtype.itemsize,
+                                         SUPERBLOCK_BYTES)  # fmt: skip
+        units = tree.UnitTree(plan.own_layout, plan.write_units(), depth)
+        region = pyramid.superblock_shape(plan.own_layout, plan.write_units(), depth)
+        return units if units.nests() and not self._inputs_shared(region) else None
+
+    def _write_tree(self, units: tree.UnitTree, progress: Progress, label: str) -> None:
+        """Leaves write levels 0..m of their region and return its level m+1; the levels above are assembled
+        from those pieces (:mod:`ngffkit.writer.tree`)."""
+        plan, last = self.plan, len(self.plan.levels) - 1
+        region = pyramid.superblock_shape(plan.own_layout or [], plan.write_units(), units.depth)
+        pieces = self._level_m(min(units.depth + 1, last), region, upto=units.depth + 1).to_delayed()
+
+        def leaf(index: tuple[int, ...]) -> np.ndarray:
+            return dask.compute(pieces[index], scheduler=dask.local.get_sync)[0]
+
+        with reporting(progress, label) as report:
+            ticker = Ticker(report)
+            run = tree.TreeRun(units, leaf, self.targets, pyramid.KERNELS[plan.method], scheduling.worker_count(),
+                               ticker)  # fmt: skip
+            ticker.start(run.tasks())
+            run.run()
 
     def _level_by_level(self, progress: Progress, label: str) -> None:
         """Shards too large for a super-block (one 256^3 uint16 shard of level 1 needs 256 MiB of level 0): each
@@ -144,10 +183,10 @@ class Execution:
     def _inputs_shared(self, region: tuple[int, ...]) -> bool:
         """Whether tasks writing level-0 ``region``s would share chunks of the input (an in-memory one is sliced,
         never shared)."""
-        level0 = self.plan.levels[0]
-        if isinstance(self.plan.source, np.ndarray) or not isinstance(level0, da.Array):
+        base = self.plan.base
+        if isinstance(self.plan.source, np.ndarray):
             return False
-        return splits_input_chunks(level0, da.core.normalize_chunks(region, level0.shape))
+        return splits_input_chunks(base, da.core.normalize_chunks(region, base.shape))
 
     def _unit_tasks(self, source: da.Array, k: int, ticker: Ticker) -> list[Delayed]:
         """One task per write unit of level ``k``: computes it from ``source``, writes it, keeps nothing."""
@@ -185,7 +224,7 @@ class Execution:
         plan = self.plan
         assert plan.own_layout is not None
         in_memory = isinstance(plan.source, np.ndarray)  # views of the caller's array when it is in memory
-        base = lazy_view(plan.source, region) if in_memory else pyramid.rechunk(plan.levels[0], region)
+        base = lazy_view(plan.source, region) if in_memory else pyramid.rechunk(plan.base, region)
         factors = plan.own_layout[depth].cumulative
         chunks = tuple(tuple(math.ceil(c / f) for c in axis) for axis, f in zip(base.chunks, factors, strict=True))
         writer = region_writer(plan.own_layout, self.targets, plan.method, depth, upto, ticker)

@@ -50,6 +50,9 @@ class ImagePlan:
     levels: list[da.Array]
     #: The caller's array when it is in memory: super-blocks are cut from it directly (no re-chunking).
     source: Any
+    #: Level 0 as the caller's chunks make it (before re-chunking to write units): regions are cut from this, and
+    #: whether two regions share an input chunk is judged on it.
+    base: da.Array
     #: The pyramid ngffkit builds (None when the caller gave every level).
     own_layout: list[pyramid.Level] | None
     placement: list[tuple[tuple[float, ...], tuple[float, ...]]]
@@ -134,7 +137,7 @@ def plan_image(
     count = base.shape[channel_axis] if channel_axis is not None else 1
     return ImagePlan(
         location=location, fmt=fmt, build_fmt=build_fmt, axes=axes, levels=levels,
-        source=data if isinstance(data, np.ndarray) else None, own_layout=own,
+        source=data if isinstance(data, np.ndarray) else None, base=base, own_layout=own,
         placement=pyramid.level_placement(scale, translation, layout, method), chunks=chunks, shards=shards,
         compressor=options.compressor_for(settings.storage.compressor, fmt, labels=image_label is not None), method=method, name=described.name,
         channels=options.resolve_channels(described.channels, count), image_label=image_label,
