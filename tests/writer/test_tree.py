@@ -157,3 +157,20 @@ def test_a_failed_tree_write_leaves_nothing(tmp_path: pathlib.Path) -> None:
     with dask.config.set(scheduler="threads", num_workers=2), pytest.raises(ValueError, match="the input is gone"):
         ngffkit.write_image(data, tmp_path / "gone.zarr", chunks=(16, 32, 32), levels=3)
     assert not (tmp_path / "gone.zarr").exists()
+
+
+def test_every_thread_gets_a_few_leaves(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Super-blocks as deep as the budget allows, but not so large that the threads run out of leaves: the
+    levels above wait for the last leaf, so a handful of large leaves leaves a core idle."""
+    leaves: list[tuple[int, int]] = []
+    original = tree.TreeRun.run
+    monkeypatch.setattr(tree.TreeRun, "run",
+                        lambda self: leaves.append((self.tree.depth, len(self.tree.grid(self.tree.depth))))
+                        or original(self))  # fmt: skip
+    data = da.from_array(volume((16, 256, 256)), chunks=(16, 64, 64))
+    with dask.config.set(scheduler="threads", num_workers=2):
+        ngffkit.write_image(data, tmp_path / "a.zarr", chunks=(16, 32, 32), levels=4)  # the budget allows depth 3
+    assert leaves == [(1, 16)]  # depth 2 would leave 4 leaves for 2 threads
+    with dask.config.set(scheduler="threads", num_workers=1):
+        ngffkit.write_image(data, tmp_path / "b.zarr", chunks=(16, 32, 32), levels=4)
+    assert leaves[-1] == (2, 4)

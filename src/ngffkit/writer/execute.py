@@ -26,6 +26,7 @@ from typing import Any
 import dask
 import dask.array as da
 import dask.local
+import dask.optimization
 import numpy as np
 import zarr
 from dask.delayed import Delayed
@@ -44,6 +45,9 @@ Progress = bool | Report | None
 SUPERBLOCK_BYTES = 32 * 2**20
 #: Largest such region, for write units too big for the first (a 256^3 uint16 shard is 32 MiB).
 SUPERBLOCK_MAX_BYTES = 64 * 2**20
+#: Leaves of a write's tree (see :meth:`Execution._write_tree`) per thread, at least, when the image has enough:
+#: fewer, larger leaves leave threads idle at the end, and the levels above wait for the last of them.
+LEAVES_PER_THREAD = 4
 #: In-memory images up to this size are written without a dask graph (its fixed cost outweighs the work).
 SMALL_BYTES = 16 * 2**20
 
@@ -131,12 +135,16 @@ class Execution:
         plan = self.plan
         if plan.own_layout is None or plan.method == "gaussian" or not scheduling.on_local_threads():
             return None
-        # the largest super-blocks whose arrays the allocator reuses (never SUPERBLOCK_MAX_BYTES: the tree needs
-        # none, a leaf may be one level-0 write unit)
-        depth = pyramid.superblock_depth(plan.own_layout, plan.write_units(), plan.levels[0].dtype.itemsize,
+        # the largest super-blocks within SUPERBLOCK_BYTES (never SUPERBLOCK_MAX_BYTES: the tree needs none, a
+        # leaf may be one level-0 write unit) that still give every thread a few leaves: with 4 leaves on 2
+        # threads (128 MiB, 64^3 chunks, levels 0-3 per leaf) a write took 1.4-1.6 s, with 16 (levels 0-2) 1.1 s
+        units_per_level = plan.write_units()
+        depth = pyramid.superblock_depth(plan.own_layout, units_per_level, plan.levels[0].dtype.itemsize,
                                          SUPERBLOCK_BYTES)  # fmt: skip
-        units = tree.UnitTree(plan.own_layout, plan.write_units(), depth)
-        region = pyramid.superblock_shape(plan.own_layout, plan.write_units(), depth)
+        while depth and _region_count(plan, depth) < LEAVES_PER_THREAD * scheduling.worker_count():
+            depth -= 1
+        units = tree.UnitTree(plan.own_layout, units_per_level, depth)
+        region = pyramid.superblock_shape(plan.own_layout, units_per_level, depth)
         return units if units.nests() and not self._inputs_shared(region) else None
 
     def _write_tree(self, units: tree.UnitTree, progress: Progress, label: str) -> None:
@@ -144,10 +152,14 @@ class Execution:
         from those pieces (:mod:`ngffkit.writer.tree`)."""
         plan, last = self.plan, len(self.plan.levels) - 1
         region = pyramid.superblock_shape(plan.own_layout or [], plan.write_units(), units.depth)
-        pieces = self._level_m(min(units.depth + 1, last), region, upto=units.depth + 1).to_delayed()
+        (pieces,) = dask.optimize(self._level_m(min(units.depth + 1, last), region, upto=units.depth + 1))
+        # one graph for every leaf, culled per leaf from its own key: culling the whole graph for each leaf (as
+        # dask.compute of one block does) cost time in proportion to the graph, for every leaf -- quadratic
+        graph = dict(pieces.__dask_graph__())
 
         def leaf(index: tuple[int, ...]) -> np.ndarray:
-            return dask.compute(pieces[index], scheduler=dask.local.get_sync)[0]
+            key = (pieces.name, *index)
+            return dask.local.get_sync(dask.optimization.cull(graph, [key])[0], key)
 
         with reporting(progress, label) as report:
             ticker = Ticker(report)
@@ -273,6 +285,13 @@ def superblocks(plan: ImagePlan) -> tuple[int, tuple[int, ...]] | None:
         plan.own_layout, units, itemsize, SUPERBLOCK_MAX_BYTES
     )
     return (depth, pyramid.superblock_shape(plan.own_layout, units, depth)) if depth else None
+
+
+def _region_count(plan: ImagePlan, depth: int) -> int:
+    """How many level-0 regions of super-blocks ``depth`` deep the image holds."""
+    assert plan.own_layout is not None
+    region = pyramid.superblock_shape(plan.own_layout, plan.write_units(), depth)
+    return math.prod(-(-n // r) for n, r in zip(plan.own_layout[0].shape, region, strict=True))
 
 
 def region_writer(
