@@ -330,3 +330,16 @@ def test_write_to_s3(moto_server: str, tmp_path: pathlib.Path) -> None:
     assert validate("s3://write-target/img.zarr", storage_options=options).valid
     with pytest.raises(AlreadyExists):
         ngffkit.write_image(data, "s3://write-target/img.zarr", storage_options=options)
+
+
+@pytest.mark.parametrize(("shape", "levels"), [((64, 5), 3), ((100, 37), 4), ((7, 64), 4)])
+def test_labels_of_an_image_with_odd_sizes_match_its_levels(tmp_path: pathlib.Path, shape: tuple, levels: int) -> None:
+    """Level sizes round up (5 -> 3 -> 2): the labels' factors come from the image's scales, not from ratios of
+    those sizes (5 / 2 rounds to 3 -- a label level that did not overlay its image, or a refusal)."""
+    ngffkit.write_image(np.zeros(shape, np.uint8), tmp_path / "i.zarr", axes="yx", levels=levels)
+    labels = np.arange(np.prod(shape), dtype=np.uint16).reshape(shape) % 5
+    ngffkit.write_labels(labels, tmp_path / "i.zarr", "cells")
+    image, label = ngffkit.open(tmp_path / "i.zarr"), ngffkit.open(tmp_path / "i.zarr" / "labels" / "cells")
+    assert label.shapes == image.shapes
+    assert [label.scale(k) for k in range(levels)] == [image.scale(k) for k in range(levels)]
+    assert_valid(tmp_path / "i.zarr")

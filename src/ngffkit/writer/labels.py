@@ -108,10 +108,8 @@ def write_labels(
     if tuple(data.shape) != expected:
         raise InvalidArgument(f"labels have shape {tuple(data.shape)}; the image is {expected} on those axes")
     axes = [image.axes[i] for i in keep]
-    factors = [
-        {axes[j].name: max(1, round(image.shapes[0][i] / image.shapes[k][i])) for j, i in enumerate(keep)}
-        for k in range(1, len(image.shapes))
-    ]
+    factors = [{axes[j].name: _cumulative_factor(image, k, i) for j, i in enumerate(keep)}
+               for k in range(1, len(image.shapes))]  # fmt: skip
     settings = settings.with_choices(
         axes=axes, scale=[image.scale(0)[i] for i in keep], translation=[image.translation(0)[i] for i in keep],
         scale_factors=factors, name=name, version=image.format,
@@ -119,6 +117,10 @@ def write_labels(
     location = image_location.child("labels").child(name, key="name")
     label = ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image="../../")
     plan = replace(plan_image(data, location, settings, image_label=label), auto_label_colors=colors == "auto")
+    for k, level in enumerate(plan.levels):
+        if tuple(level.shape) != tuple(image.shapes[k][i] for i in keep):
+            raise InvalidArgument(f"the image's level {k} {image.shapes[k]} is not level 0 reduced by whole factors: "
+                                  "labels cannot be given a pyramid that matches it")  # fmt: skip
     group = location.parent()
     assert group is not None
     return write_planned(plan, labels, overwrite=overwrite, progress=progress, compute=compute,
@@ -171,3 +173,12 @@ def write_label_image(
     image = write_planned(plan, labels, overwrite=overwrite, progress=progress, compute=True)
     assert isinstance(image, Image)
     return image
+
+
+def _cumulative_factor(image: Image, k: int, axis: int) -> int:
+    """Level ``k``'s factor over level 0 on ``axis``, from the image's scales: its shapes round up (5 -> 3 -> 2
+    is factors 2 and 4), so their ratios (5/2 -> 3) gave labels other shapes than their image's."""
+    base, scale = image.scale(0)[axis], image.scale(k)[axis]
+    if base > 0 and scale > 0:
+        return max(1, round(scale / base))
+    return max(1, round(image.shapes[0][axis] / image.shapes[k][axis]))
