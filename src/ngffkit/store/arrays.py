@@ -60,5 +60,6 @@ def _bound_chunks(node: NodeMetadata, array: zarr.Array) -> None:
     except (TypeError, AttributeError):
         return
     unit = array.shards or array.chunks
+    pieces = math.prod(-(-u // c) for u, c in zip(unit, array.chunks, strict=True)) if array.shards else 1
     if itemsize > 0:
-        budget.register_array(node.location.path, math.prod(unit) * itemsize)
+        budget.register_array(node.location.path, math.prod(unit) * itemsize, pieces)
