@@ -98,9 +98,8 @@ class ConfinedLocalStore(LocalStore):
         :meth:`set`, and atomic like zarr's own writes -- a temporary file in the same folder, renamed over the
         key, so that a reader never sees half a chunk. Its folder is made only when the first write misses it.
 
-        ``data`` is one buffer or a list of them, written one after the other (a shard's chunks and index): joining
-        them first made a fresh buffer of the whole shard per write, whose new pages cost more kernel time than
-        writing the file (10 MiB shards: ~100 ms per write on a VM)."""
+        ``data`` is one buffer or a list of them (a shard's chunks and index), never joined into one: they are
+        written one after the other, in calls of at most :data:`WRITE_CALL_BYTES` (see there for why)."""
         self._check_writable()
         self._confine(key)
         path = os.path.join(self.root, key)
