@@ -173,6 +173,15 @@ class LevelView:
         """The same pixels as a lazy dask array (``da.asarray`` uses this)."""
         return self.pyramid.levels[self.level][index_of(self.region)]
 
+    @property
+    def chunks(self) -> tuple[tuple[int, ...], ...]:
+        """The dask chunks of the region, worked out without slicing the dask array: napari asks on every draw,
+        and a sliced level-0 graph (thousands of tasks each time) kept Python's garbage collector busy -- a full
+        collection paused napari for ~200 ms every few dozen steps."""
+        level = self.pyramid.levels[self.level]
+        return tuple(cut_chunks(level.chunks[axis], *where)
+                     for axis, where in enumerate(self.region) if not isinstance(where, int))  # fmt: skip
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in ("pyramid", "level", "region"):
             raise AttributeError(name)
@@ -193,6 +202,17 @@ class LevelView:
         else:
             pixels = compute(self.pyramid.levels[self.level], self.region, self.pyramid.sources[self.level])
         return pixels if dtype is None else pixels.astype(dtype, copy=False)
+
+
+def cut_chunks(sizes: tuple[int, ...], start: int, stop: int) -> tuple[int, ...]:
+    """The chunk sizes along one axis of ``[start, stop)``, as dask gives them for that slice (an empty range: (0,))."""
+    out, edge = [], 0
+    for size in sizes:
+        low, high = max(start, edge), min(stop, edge + size)
+        if high > low:
+            out.append(high - low)
+        edge += size
+    return tuple(out) or (0,)
 
 
 def sliced(region: Region, index: Any) -> Region | None:
