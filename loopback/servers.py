@@ -34,8 +34,9 @@ class RequestLog:
     entries: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, method: str, path: str) -> dict[str, Any]:
-        entry = {"method": method, "path": path, "start": time.monotonic(), "end": None}
+    def start(self, method: str, path: str, client: Any = None) -> dict[str, Any]:
+        """``client``: the (host, port) the request came from -- one connection, one port."""
+        entry = {"method": method, "path": path, "start": time.monotonic(), "end": None, "client": client}
         with self.lock:
             self.entries.append(entry)
         return entry
@@ -254,7 +255,7 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
             raise ValueError(action)
 
         def _serve(self, head: bool) -> None:
-            entry = log.start("HEAD" if head else "GET", self.path)
+            entry = log.start("HEAD" if head else "GET", self.path, self.client_address)
             if gate is not None:
                 gate.pass_through()
             if latency:
@@ -278,6 +279,20 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                     super().do_GET()
             finally:
                 entry["end"] = time.monotonic()
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            if not keep_alive:
+                super().send_error(code, message, explain)
+                return
+            # http.server closes the connection after every error answer; object stores and web servers answer
+            # a missing key and keep the connection, and a client pays for a new one otherwise
+            body = f"{code} {message or self.responses.get(code, ('',))[0]}\n".encode()
+            self.send_response(code, message)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
         def do_GET(self) -> None:
             self._serve(head=False)

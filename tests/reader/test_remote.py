@@ -87,3 +87,22 @@ def test_public_and_private_s3(examples: dict[str, pathlib.Path], moto_server: s
     )
     assert isinstance(private, ngffkit.Plate)
     np.testing.assert_array_equal(private.grid(0).compute(), ngffkit.open(examples["plate-0.5"]).grid(0).compute())
+
+
+def test_missing_keys_keep_the_connection(tmp_path: pathlib.Path) -> None:
+    """A "not found" answer is read to its end, so that the next request reuses the connection: aiohttp closes
+    one whose body was left unread, and a walk meeting many missing keys paid a new connection for each."""
+    labels = np.zeros((64, 64), np.uint8)
+    labels[:8, :8] = 1  # three of the four chunks are empty: never written, so every read of them is a 404
+    ngffkit.write_image(np.ones((64, 64), np.uint8), tmp_path / "img.zarr", chunks=(32, 32), levels=1)
+    ngffkit.write_labels(labels, tmp_path / "img.zarr", "cells", chunks=(32, 32))
+    with http_file_server(tmp_path, listing=False, keep_alive=True) as server:
+        level = ngffkit.open(f"{server.url}/img.zarr").label("cells").levels[0]
+        with server.log.lock:
+            opened = {entry["client"] for entry in server.log.entries}  # the connections the open made
+        server.log.clear()
+        for y, x in [(0, 32), (32, 0), (32, 32), (0, 0), (32, 32)]:  # one request at a time, 404s among them
+            np.testing.assert_array_equal(level[y : y + 32, x : x + 32].compute(), labels[y : y + 32, x : x + 32])
+        with server.log.lock:
+            reads = [entry["client"] for entry in server.log.entries]
+    assert len(reads) == 5 and set(reads) <= opened, (reads, opened)  # no new connection

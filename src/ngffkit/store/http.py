@@ -27,6 +27,8 @@ from ngffkit.store.limits import Bound
 
 #: Bytes read from the socket at a time.
 _BLOCK = 1 << 16
+#: The longest "not found" body read so that its connection can be used again.
+_DRAIN_BYTES = 1 << 14
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
@@ -91,8 +93,10 @@ async def get(
     async with session.get(url, headers=headers, auto_decompress=False, **kwargs) as response:
         status = response.status
         if status in (404, 410):
+            await _drain(response)
             return None
         if status == 416 and isinstance(byte_range, SuffixByteRequest | OffsetByteRequest):
+            await _drain(response)
             return b""  # nothing at or after that offset: an empty object
         if status not in (200, 206):
             raise HTTPStatus(status, response.reason or "")
@@ -104,6 +108,15 @@ async def get(
     if status == 200 and byte_range is not None:
         data = slice_whole(data, byte_range)
     return data
+
+
+async def _drain(response: Any) -> None:
+    """Read a short answer we do not need (a "not found" page), so that its connection is used again: aiohttp
+    closes a connection whose body was left unread, and a walk that meets many missing keys (validation probes
+    for labels, wells and fields) then paid a new connection for each -- 237 of them validating a 384-well plate.
+    A long or unsized body is left; its connection closes."""
+    if response.content_length is not None and response.content_length <= _DRAIN_BYTES:
+        await response.content.read(_DRAIN_BYTES)
 
 
 def _check_content_range(header: str | None, byte_range: ByteRequest, url: str) -> None:
