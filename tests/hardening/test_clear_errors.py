@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -120,3 +122,26 @@ def test_an_ozx_with_duplicate_entries_is_reported(tmp_path: pathlib.Path) -> No
     assert ngffkit.validate(good).valid
     report = ngffkit.validate(bad)
     assert "ozx-duplicate-entry" in {f.rule for f in report.errors}
+
+
+def test_a_damaged_chunk_is_one_message_even_as_the_program_ends(tmp_path: pathlib.Path) -> None:
+    """dask raises at the first chunk that fails while the computation's other reads go on in zarr's loop; a
+    script that reports the error and ends printed hundreds of lines of asyncio tracebacks after it (its thread
+    pools shut down under those reads). The program's end now lets them finish first."""
+    data = np.random.default_rng(0).integers(0, 255, (8, 256, 256), dtype=np.uint8)
+    path = tmp_path / "img.zarr"
+    ngffkit.write_image(data, path, axes="zyx", chunks=(1, 32, 32), shards=(2, 256, 256), levels=1)
+    shards = sorted(p for p in (path / "0" / "c").rglob("*") if p.is_file())
+    for shard in shards[1::2]:  # half of them, so that reads are still going on when the first one fails
+        shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    script = (
+        "import ngffkit, sys\n"
+        "try:\n"
+        f"    ngffkit.open({str(path)!r}).levels[0].compute()\n"
+        "except ngffkit.NGFFError as exc:\n"
+        "    print(exc.message, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "chunk" in lines[0], proc.stderr[-3000:]

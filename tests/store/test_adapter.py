@@ -26,6 +26,20 @@ def test_sync_runs_on_zarrs_loop() -> None:
     assert adapter.sync(answer()) == 42
 
 
+def test_the_loop_zarr_started_is_the_one_settled_at_exit() -> None:
+    """settle_at_exit relies on zarr's loop holder and on Python's thread-shutdown hooks (both private)."""
+    import threading
+
+    async def loop_of() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    assert adapter.zarr_loop_if_started() is adapter.sync(loop_of())
+    assert callable(threading._register_atexit)  # type: ignore[attr-defined]
+    adapter.settle_at_exit()
+    adapter.settle_at_exit()  # once is enough: registered a single time
+    assert adapter._settle_done == [True]
+
+
 def test_drain_waits_for_tasks_still_running_on_zarrs_loop() -> None:
     finished: list[int] = []
 

@@ -26,6 +26,7 @@ from ngffkit.store.nodes import NodeMetadata, gather_all
 def dask_array(node: NodeMetadata) -> da.Array:
     """A lazy dask array over an array node; one dask chunk per zarr shard (or chunk)."""
     arr = zarr_array(node)
+    adapter.settle_at_exit()
     chunks = dask_chunks(arr.shape, arr.shards or arr.chunks)
     name = "ngffkit-" + tokenize(node.location.url, arr.shape, str(arr.dtype), chunks)
     meta = np.empty((0,) * arr.ndim, dtype=arr.dtype)  # so dask does not probe the array to learn its type

@@ -9,6 +9,8 @@ every one of them against the installed versions. (Two more modules subclass zar
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -16,6 +18,7 @@ import zarr
 from zarr.abc.store import Store
 from zarr.core.array import Array, AsyncArray, parse_array_metadata
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+from zarr.core.sync import loop as zarr_loop_holder
 from zarr.core.sync import sync as zarr_sync
 from zarr.storage import StorePath
 
@@ -26,6 +29,51 @@ def sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on zarr's own event loop thread and wait for it (zarr's ``zarr.core.sync.sync``): one loop
     for every store, so that stores and their client sessions are shared across calls."""
     return zarr_sync(coroutine)
+
+
+#: How long reads abandoned by a failed computation may go on when the program ends, before they are cancelled.
+SETTLE_AT_EXIT = 2.0
+_settle_registered = threading.Lock()
+_settle_done: list[bool] = []
+
+
+def settle_at_exit() -> None:
+    """Have the program's end wait for (then cancel) reads that a failed computation abandoned.
+
+    When one chunk of a read fails, dask raises at once while the computation's other reads go on in zarr's loop.
+    If the program then ends (a script, the CLI, after the clean error), Python shuts its thread pools down under
+    them, and each one fails on its way out: hundreds of lines of "Task exception was never retrieved", "Task
+    was destroyed but it is pending!" and "Event loop is closed" after the one message that mattered. Python's
+    thread-shutdown hooks run newest first, so this one (registered after ``concurrent.futures``') runs while the
+    pools still work: the reads finish, or are cancelled after ``SETTLE_AT_EXIT`` seconds, and nothing is left."""
+    with _settle_registered:
+        if not _settle_done:
+            threading._register_atexit(_settle_zarr_loop)  # type: ignore[attr-defined]
+            _settle_done.append(True)
+
+
+def _settle_zarr_loop() -> None:
+    running_loop = zarr_loop_if_started()
+    if running_loop is None or not running_loop.is_running():
+        return
+
+    async def settle() -> None:
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if not others:
+            return
+        _, pending = await asyncio.wait(others, timeout=SETTLE_AT_EXIT)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
+    with contextlib.suppress(Exception):  # the program is ending: nothing here may stop it
+        asyncio.run_coroutine_threadsafe(settle(), running_loop).result(SETTLE_AT_EXIT + 2.0)
+
+
+def zarr_loop_if_started() -> asyncio.AbstractEventLoop | None:
+    """zarr's event loop, or None if zarr has not started one (never starts one)."""
+    return zarr_loop_holder[0]
 
 
 def drain(timeout: float = 120.0) -> None:
