@@ -104,6 +104,28 @@ def test_a_failed_write_removes_what_it_wrote_and_can_be_redone(tmp_path: pathli
     assert int(ngffkit.open(dest).levels[0].sum().compute()) == 128 * 128
 
 
+def test_a_failing_input_file_is_named_not_the_destination(tmp_path: pathlib.Path) -> None:
+    """An OSError from the caller's own input (a TIFF on a network drive that went away) names that file; only
+    the destination's own refusals say "cannot write here"."""
+
+    def unreadable(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        if block_info and block_info[None]["chunk-location"] == (1, 1):
+            raise OSError(5, "Input/output error", "/mnt/nas/raw/stack.tif")
+        return block
+
+    dest = tmp_path / "out.zarr"
+    data = da.ones((128, 128), chunks=(64, 64), dtype="uint8")
+    with pytest.raises(ngffkit.LocationError) as caught:
+        ngffkit.write_image(data.map_blocks(unreadable, dtype="uint8"), dest, chunks=(64, 64))
+    assert caught.value.where == "/mnt/nas/raw/stack.tif"
+    assert "reading the data to write failed: Input/output error" in str(caught.value)
+    assert not dest.exists()
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(ngffkit.LocationError) as caught:  # the destination's own failure names the destination
+        ngffkit.write_image(data, tmp_path / "a-file" / "out.zarr", chunks=(64, 64))
+    assert caught.value.where.endswith("out.zarr") and "reading the data" not in str(caught.value)
+
+
 def test_two_processes_write_different_wells_of_one_plate(tmp_path: pathlib.Path) -> None:
     plate = tmp_path / "plate.zarr"
     write_plate(plate, ["A", "B"], ["1", "2"], ["A/1", "A/2", "B/1", "B/2"], fields=2)

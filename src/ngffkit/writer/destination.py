@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import socket
 import threading
@@ -42,12 +43,29 @@ _SHOWN = 5
 @contextlib.contextmanager
 def storage_errors(where: str) -> Iterator[None]:
     """The file system's refusals (no space, name too long, read-only, not a folder) as one
-    :class:`~ngffkit.LocationError` naming the destination."""
+    :class:`~ngffkit.LocationError` naming the destination -- unless the error names a file elsewhere: the
+    caller's own input failed (a dask array over a TIFF on a network drive that went away), and telling them
+    the destination cannot be written would send them to the wrong place."""
     try:
         yield
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
+        source = _elsewhere(exc, where)
+        if source is not None:
+            raise LocationError(f"reading the data to write failed: {reason}; nothing was written to {where}",
+                                where=source) from None  # fmt: skip
         raise LocationError(f"cannot write here: {reason}", where=where) from None
+
+
+def _elsewhere(exc: OSError, where: str) -> str | None:
+    """The file an error names, when that file is neither the destination nor inside it."""
+    named = exc.filename if isinstance(exc.filename, str) else None
+    if not named:
+        return None
+    destination = os.path.realpath(where.removeprefix("file://"))
+    path = os.path.realpath(named)
+    inside = path == destination or path.startswith(destination.rstrip(os.sep) + os.sep)
+    return None if inside or "://" in where.removeprefix("file://") else named
 
 
 def describe_existing(location: Location) -> str | None:
