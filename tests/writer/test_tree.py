@@ -174,3 +174,73 @@ def test_every_thread_gets_a_few_leaves(tmp_path: pathlib.Path, monkeypatch: pyt
     with dask.config.set(scheduler="threads", num_workers=1):
         ngffkit.write_image(data, tmp_path / "b.zarr", chunks=(16, 32, 32), levels=4)
     assert leaves[-1] == (2, 4)
+
+
+@pytest.mark.parametrize("shards", [(8, 64, 64), None])
+def test_planes_shared_by_many_regions_are_computed_once(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, shards: tuple[int, ...] | None
+) -> None:
+    """A z-stack read plane by plane (1 x Y x X chunks): every plane spans several regions. Each is computed once
+    and copied into every region it spans (writer/feeder.py) -- the same pixels as from the array in memory."""
+    expected = volume((24, 256, 192))
+    calls: list[tuple[int, ...]] = []
+    lock = threading.Lock()
+
+    def plane(b: np.ndarray, block_info: Any = None) -> np.ndarray:
+        where = block_info[None]["array-location"]
+        with lock:
+            calls.append(block_info[None]["chunk-location"])
+        return expected[tuple(slice(lo, hi) for lo, hi in where)]
+
+    data = da.empty(expected.shape, chunks=(1, 256, 192), dtype="uint16").map_blocks(plane, dtype="uint16")
+    monkeypatch.setattr(execute, "SUPERBLOCK_BYTES", 8 * 64 * 64 * 2)  # regions of one shard (or a few chunks)
+    runs: list[int | None] = []
+    original = tree.TreeRun.run
+    monkeypatch.setattr(tree.TreeRun, "run", lambda self: runs.append(len(self.order or ())) or original(self))
+    with dask.config.set(scheduler="threads", num_workers=2):
+        written = ngffkit.write_image(data, tmp_path / "planes.zarr", chunks=(4, 32, 32), shards=shards, levels=3,
+                                      scale_factors={"z": 2, "y": 2, "x": 2})  # fmt: skip
+    monkeypatch.undo()
+    assert runs and runs[0] > 1  # the tree, its leaves fed in C order
+    assert sorted(calls) == sorted({c for c in calls}) and len(calls) == 24  # every plane once
+    reference = ngffkit.write_image(expected, tmp_path / "memory.zarr", chunks=(4, 32, 32), levels=3,
+                                    scale_factors={"z": 2, "y": 2, "x": 2})  # fmt: skip
+    for k in range(3):
+        np.testing.assert_array_equal(written.levels[k].compute(), reference.levels[k].compute())
+    assert_valid(tmp_path / "planes.zarr")
+
+
+def test_a_failing_plane_fails_the_fed_write_and_leaves_nothing(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def plane(b: np.ndarray, block_info: Any = None) -> np.ndarray:
+        if block_info[None]["chunk-location"][0] == 13:
+            raise ValueError("plane 13 is unreadable")
+        return np.ones_like(b)
+
+    data = da.empty((24, 256, 192), chunks=(1, 256, 192), dtype="uint16").map_blocks(plane, dtype="uint16")
+    monkeypatch.setattr(execute, "SUPERBLOCK_BYTES", 8 * 64 * 64 * 2)
+    with dask.config.set(scheduler="threads", num_workers=2), pytest.raises(ValueError, match="plane 13"):
+        ngffkit.write_image(data, tmp_path / "gone.zarr", chunks=(4, 32, 32), shards=(8, 64, 64), levels=3)
+    assert not (tmp_path / "gone.zarr").exists()
+
+
+def test_regions_too_large_to_fill_together_keep_the_level_by_level_path(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planes so wide that the regions one of them spans would not fit in memory together are not fed."""
+    from ngffkit.writer import feeder
+
+    data = da.from_array(volume((16, 128, 128)), chunks=(1, 128, 128))
+    assert feeder.filling_bytes(data, (8, 64, 64)) == 4 * 8 * 64 * 64 * 2  # one plane spans 2 x 2 regions
+    monkeypatch.setattr(feeder, "FILLING_BYTES", 1000)
+    for budget in ("SUPERBLOCK_BYTES", "SUPERBLOCK_MAX_BYTES"):  # less than one level-1 super-block
+        monkeypatch.setattr(execute, budget, 8 * 64 * 64 * 2)
+    runs: list[str] = []
+    original, level_by_level = tree.TreeRun.run, execute.Execution._level_by_level
+    monkeypatch.setattr(tree.TreeRun, "run", lambda self: runs.append("tree") or original(self))
+    monkeypatch.setattr(execute.Execution, "_level_by_level",
+                        lambda self, *args: runs.append("level by level") or level_by_level(self, *args))  # fmt: skip
+    written = ngffkit.write_image(data, tmp_path / "wide.zarr", chunks=(4, 32, 32), shards=(8, 64, 64), levels=2)
+    assert runs == ["level by level"]
+    np.testing.assert_array_equal(written.levels[0].compute(), data.compute())

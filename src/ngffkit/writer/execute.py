@@ -31,7 +31,7 @@ import numpy as np
 import zarr
 from dask.delayed import Delayed
 
-from ngffkit.writer import destination, pyramid, scheduling, tree
+from ngffkit.writer import destination, feeder, pyramid, scheduling, tree
 from ngffkit.writer.plan import ImagePlan
 from ngffkit.writer.progress import Report, Ticker, reporting, run_with_progress
 from ngffkit.writer.sources import lazy_view
@@ -130,8 +130,9 @@ class Execution:
     def _unit_tree(self) -> tree.UnitTree | None:
         """The tree of write units a write on this process's threads is made of, beyond its super-blocks (or
         beyond level 0 when none fits): None where the levels cannot be assembled from pieces -- a caller's own
-        levels, gaussian smoothing (halos), a cluster or another scheduler, inputs shared between regions
-        (computed once per wave instead), units that do not nest."""
+        levels, gaussian smoothing (halos), a cluster or another scheduler, inputs shared between regions when
+        the regions one input chunk spans would not fit in memory together (:mod:`ngffkit.writer.feeder`), units
+        that do not nest."""
         plan = self.plan
         if plan.own_layout is None or plan.method == "gaussian" or not scheduling.on_local_threads():
             return None
@@ -145,13 +146,39 @@ class Execution:
             depth -= 1
         units = tree.UnitTree(plan.own_layout, units_per_level, depth)
         region = pyramid.superblock_shape(plan.own_layout, units_per_level, depth)
-        return units if units.nests() and not self._inputs_shared(region) else None
+        if self._inputs_shared(region) and feeder.filling_bytes(plan.base, region) > feeder.FILLING_BYTES:
+            return None  # the regions one input chunk spans would not fit in memory together
+        return units if units.nests() else None
 
     def _write_tree(self, units: tree.UnitTree, progress: Progress, label: str) -> None:
         """Leaves write levels 0..m of their region and return its level m+1; the levels above are assembled
         from those pieces (:mod:`ngffkit.writer.tree`)."""
-        plan, last = self.plan, len(self.plan.levels) - 1
+        plan = self.plan
         region = pyramid.superblock_shape(plan.own_layout or [], plan.write_units(), units.depth)
+        leaf, order = self._leaves(units, region)
+        with reporting(progress, label) as report:
+            ticker = Ticker(report)
+            run = tree.TreeRun(units, leaf, self.targets, pyramid.KERNELS[plan.method], scheduling.worker_count(),
+                               ticker, order=order)  # fmt: skip
+            ticker.start(run.tasks())
+            run.run()
+
+    def _leaves(
+        self, units: tree.UnitTree, region: tuple[int, ...]
+    ) -> tuple[Callable[[tuple[int, ...]], np.ndarray], list[tuple[int, ...]] | None]:
+        """What computes a leaf (writing levels 0..m of its region, returning its piece of level m+1), and the
+        order the leaves run in (None: tree order)."""
+        plan, last = self.plan, len(self.plan.levels) - 1
+        if self._inputs_shared(region):  # fed from input chunks computed once each, in C order (slab by slab)
+            regions = feeder.RegionFeeder(plan.base, region)
+            write = region_writer(plan.own_layout or [], self.targets, plan.method, min(units.depth + 1, last),
+                                  units.depth + 1, None)  # fmt: skip
+
+            def fed(index: tuple[int, ...]) -> np.ndarray:
+                box = [(i * r, min((i + 1) * r, n)) for i, r, n in zip(index, region, plan.base.shape, strict=True)]
+                return write(regions.take(index), {0: {"array-location": box}})
+
+            return fed, units.grid(units.depth)
         (pieces,) = dask.optimize(self._level_m(min(units.depth + 1, last), region, upto=units.depth + 1))
         # one graph for every leaf, culled per leaf from its own key: culling the whole graph for each leaf (as
         # dask.compute of one block does) cost time in proportion to the graph, for every leaf -- quadratic
@@ -161,12 +188,7 @@ class Execution:
             key = (pieces.name, *index)
             return dask.local.get_sync(dask.optimization.cull(graph, [key])[0], key)
 
-        with reporting(progress, label) as report:
-            ticker = Ticker(report)
-            run = tree.TreeRun(units, leaf, self.targets, pyramid.KERNELS[plan.method], scheduling.worker_count(),
-                               ticker)  # fmt: skip
-            ticker.start(run.tasks())
-            run.run()
+        return leaf, None
 
     def _level_by_level(self, progress: Progress, label: str) -> None:
         """Shards too large for a super-block (one 256^3 uint16 shard of level 1 needs 256 MiB of level 0): each

@@ -126,6 +126,8 @@ class TreeRun:
     reduce: Callable[[np.ndarray, Sequence[int]], np.ndarray]
     workers: int
     ticker: Ticker | None = None
+    #: The leaves in the order they run; None: tree order (:meth:`UnitTree.leaf_order`).
+    order: Sequence[Index] | None = None
     _buffers: dict[Node, np.ndarray] = field(default_factory=dict)
     _waiting: Counter[Node] = field(default_factory=Counter)
 
@@ -137,7 +139,7 @@ class TreeRun:
         """Every task, complete units first (they free memory), then leaves in tree order; the first failure
         stops what has not started and is raised once the running tasks have ended."""
         self._waiting = self.tree.children_counts()
-        leaves = deque(self.tree.leaf_order())
+        leaves = deque(self.tree.leaf_order() if self.order is None else self.order)
         complete: deque[Node] = deque()
         running: dict[Future[np.ndarray | None], Node] = {}
         with ThreadPoolExecutor(self.workers, thread_name_prefix="ngffkit-write") as pool:
