@@ -3,6 +3,7 @@ pixels as reducing each whole level, a few buffers at a time, and the route writ
 
 from __future__ import annotations
 
+import itertools
 import pathlib
 import threading
 from typing import Any
@@ -244,3 +245,41 @@ def test_regions_too_large_to_fill_together_keep_the_level_by_level_path(
     written = ngffkit.write_image(data, tmp_path / "wide.zarr", chunks=(4, 32, 32), shards=(8, 64, 64), levels=2)
     assert runs == ["level by level"]
     np.testing.assert_array_equal(written.levels[0].compute(), data.compute())
+
+
+def test_what_input_chunks_share_upstream_is_computed_once(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planes cut from larger chunks (a reader's 8-plane blocks, rechunked): a leaf computes its planes in
+    batches, so each block is read once, not once per plane."""
+    expected = volume((32, 128, 128))
+    calls: list[tuple[int, ...]] = []
+    lock = threading.Lock()
+
+    def block(b: np.ndarray, block_info: Any = None) -> np.ndarray:
+        with lock:
+            calls.append(block_info[None]["chunk-location"])
+        return expected[tuple(slice(lo, hi) for lo, hi in block_info[None]["array-location"])]
+
+    data = da.empty(expected.shape, chunks=(8, 128, 128), dtype="uint16").map_blocks(block, dtype="uint16")
+    monkeypatch.setattr(execute, "SUPERBLOCK_BYTES", 8 * 64 * 64 * 2)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        written = ngffkit.write_image(data.rechunk((1, 128, 128)), tmp_path / "p.zarr", chunks=(4, 32, 32),
+                                      shards=(8, 64, 64), levels=3)  # fmt: skip
+    assert len(calls) == 4, calls
+    np.testing.assert_array_equal(written.levels[0].compute(), expected)
+
+
+def test_leaves_take_the_regions_one_input_chunk_fills_one_after_the_other() -> None:
+    """Columns (Z x 1 x X chunks) fill every region along z and x of their y band: those leaves come together, y
+    slowest -- in C order the bands' deeper regions waited until z moved on, holding nearly the whole volume."""
+    from ngffkit.writer import feeder
+
+    columns = da.zeros((64, 256, 256), chunks=(64, 1, 256), dtype="uint16")
+    region = (32, 64, 64)
+    leaves = list(itertools.product(range(2), range(4), range(4)))
+    order = feeder.leaf_order(columns, region, leaves)
+    assert order[:8] == [(z, 0, x) for z in range(2) for x in range(4)]  # the first band of y, whole
+    assert feeder.filling_bytes(columns, region) == 2 * 4 * 32 * 64 * 64 * 2
+    planes = da.zeros((64, 256, 256), chunks=(1, 256, 256), dtype="uint16")
+    assert feeder.leaf_order(planes, region, leaves) == sorted(leaves)  # planes: z slowest, C order

@@ -169,7 +169,7 @@ class Execution:
         """What computes a leaf (writing levels 0..m of its region, returning its piece of level m+1), and the
         order the leaves run in (None: tree order)."""
         plan, last = self.plan, len(self.plan.levels) - 1
-        if self._inputs_shared(region):  # fed from input chunks computed once each, in C order (slab by slab)
+        if self._inputs_shared(region):  # fed from input chunks computed once each (slab by slab for planes)
             regions = feeder.RegionFeeder(plan.base, region)
             write = region_writer(plan.own_layout or [], self.targets, plan.method, min(units.depth + 1, last),
                                   units.depth + 1, None)  # fmt: skip
@@ -178,7 +178,7 @@ class Execution:
                 box = [(i * r, min((i + 1) * r, n)) for i, r, n in zip(index, region, plan.base.shape, strict=True)]
                 return write(regions.take(index), {0: {"array-location": box}})
 
-            return fed, units.grid(units.depth)
+            return fed, feeder.leaf_order(plan.base, region, units.grid(units.depth))
         (pieces,) = dask.optimize(self._level_m(min(units.depth + 1, last), region, upto=units.depth + 1))
         # one graph for every leaf, culled per leaf from its own key: culling the whole graph for each leaf (as
         # dask.compute of one block does) cost time in proportion to the graph, for every leaf -- quadratic

@@ -30,6 +30,8 @@ import numpy as np
 Index = tuple[int, ...]
 #: Most memory the regions filling up at once may take (they are level 0 at full resolution).
 FILLING_BYTES = 1024 * 2**20
+#: Input chunks a leaf computes together (as one dask computation) before it copies them into their regions.
+BATCH_BYTES = 32 * 2**20
 
 
 def _spans(chunks: Sequence[Sequence[int]]) -> list[list[tuple[int, int]]]:
@@ -41,11 +43,25 @@ def _spans(chunks: Sequence[Sequence[int]]) -> list[list[tuple[int, int]]]:
     return out
 
 
+def _across(base: da.Array, region: Sequence[int]) -> list[int]:
+    """Per axis, the most regions one input chunk spans."""
+    return [max(((hi - 1) // r - lo // r + 1 for lo, hi in spans if hi > lo), default=1)
+            for spans, r in zip(_spans(base.chunks), region, strict=True)]  # fmt: skip
+
+
 def filling_bytes(base: da.Array, region: Sequence[int]) -> int:
-    """The memory of the regions one input chunk spans, at most: what a write through here holds at once."""
-    across = (max(((hi - 1) // r - lo // r + 1 for lo, hi in spans if hi > lo), default=1)
-              for spans, r in zip(_spans(base.chunks), region, strict=True))  # fmt: skip
-    return math.prod(across) * math.prod(region) * base.dtype.itemsize
+    """The memory of the regions one input chunk spans, at most: what a write through here holds at once when
+    its leaves run in :func:`leaf_order`."""
+    return math.prod(_across(base, region)) * math.prod(region) * base.dtype.itemsize
+
+
+def leaf_order(base: da.Array, region: Sequence[int], leaves: Sequence[Index]) -> list[Index]:
+    """The leaves with the axes along which input chunks span several regions varying fastest: the regions one
+    chunk fills are then taken one after the other. (Plain C order ran columns -- chunks of Z x 1 x X -- band by
+    band along y, leaving every band's deeper regions waiting until z moved on: nearly the whole volume held.)"""
+    across = _across(base, region)
+    axes = [a for a in range(len(across)) if across[a] == 1] + [a for a in range(len(across)) if across[a] > 1]
+    return sorted(leaves, key=lambda index: tuple(index[a] for a in axes))
 
 
 class RegionFeeder:
@@ -61,6 +77,7 @@ class RegionFeeder:
         self._missing: dict[Index, int] = {}
         self._chunk_done: dict[Index, threading.Event] = {}
         self._failure: BaseException | None = None
+        self._chunk_bytes = math.prod(max(axis, default=0) for axis in base.chunks) * base.dtype.itemsize
         self._lock = threading.Lock()
 
     def _region_box(self, index: Index) -> list[tuple[int, int]]:
@@ -81,25 +98,28 @@ class RegionFeeder:
     def take(self, index: Index) -> np.ndarray:
         """Region ``index`` of level 0, whole: its input chunks computed here unless another leaf computes (or
         computed) them."""
-        box = self._region_box(index)
+        chunks = self._chunks_of(self._region_box(index))
         others: list[threading.Event] = []
-        for chunk in self._chunks_of(box):  # those no other leaf has started, then wait for the others' --
-            with self._lock:  # so that two leaves of one slab share its chunks' work instead of one waiting
-                event = self._chunk_done.get(chunk)
-                mine = event is None
-                if mine:
-                    event = self._chunk_done[chunk] = threading.Event()
-            assert event is not None
-            if not mine:
-                others.append(event)
-                continue
+        while chunks:  # a batch of chunks no other leaf has started, then the next: two leaves of one slab share
+            batch: dict[Index, threading.Event] = {}  # its chunks' work instead of one of them waiting
+            with self._lock:
+                while chunks and (not batch or len(batch) * self._chunk_bytes < BATCH_BYTES):
+                    chunk = chunks.pop(0)
+                    event = self._chunk_done.get(chunk)
+                    if event is None:
+                        batch[chunk] = self._chunk_done[chunk] = threading.Event()
+                    else:
+                        others.append(event)
             try:
-                self._scatter(chunk, self._compute(chunk))
+                if batch:
+                    for chunk, value in zip(batch, self._compute(list(batch)), strict=True):
+                        self._scatter(chunk, value)
             except BaseException as exc:
-                self._failure = exc  # every leaf waiting for this chunk raises the same error, not a vaguer one
+                self._failure = exc  # every leaf waiting for these chunks raises the same error, not a vaguer one
                 raise
             finally:
-                event.set()
+                for event in batch.values():
+                    event.set()
         for event in others:
             event.wait()
         with self._lock:
@@ -108,17 +128,19 @@ class RegionFeeder:
             del self._missing[index]
             return self._buffers.pop(index)
 
-    def _compute(self, chunk: Index) -> np.ndarray:
+    def _compute(self, chunks: list[Index]) -> list[np.ndarray]:
+        """Input chunks computed together: what they share upstream (a larger chunk they were cut from, the halo
+        of an overlap) is computed once per batch."""
         with self._lock:
             if self._graph is None:
                 (optimized,) = dask.optimize(self.base)
                 self.base, self._graph = optimized, dict(optimized.__dask_graph__())
             graph = self._graph
-        key = (self.base.name, *chunk)
-        value = np.asarray(dask.local.get_sync(dask.optimization.cull(graph, [key])[0], key))
+        keys = [(self.base.name, *chunk) for chunk in chunks]
+        values = dask.local.get_sync(dask.optimization.cull(graph, keys)[0], keys)
         with self._lock:
-            self.computed += 1
-        return value
+            self.computed += len(chunks)
+        return [np.asarray(value) for value in values]
 
     def _scatter(self, chunk: Index, value: np.ndarray) -> None:
         """Copy the chunk's part into every region it spans; regions are made on first touch."""
