@@ -175,8 +175,7 @@ class Execution:
                                   units.depth + 1, None)  # fmt: skip
 
             def fed(index: tuple[int, ...]) -> np.ndarray:
-                box = [(i * r, min((i + 1) * r, n)) for i, r, n in zip(index, region, plan.base.shape, strict=True)]
-                return write(regions.take(index), {0: {"array-location": box}})
+                return write(regions.take(index), {0: {"array-location": regions.box(index)}})
 
             return fed, feeder.leaf_order(plan.base, region, units.grid(units.depth))
         (pieces,) = dask.optimize(self._level_m(min(units.depth + 1, last), region, upto=units.depth + 1))

@@ -74,13 +74,13 @@ class RegionFeeder:
         self._spans = _spans(base.chunks)
         self._graph: dict[Any, Any] | None = None
         self._buffers: dict[Index, np.ndarray] = {}
-        self._missing: dict[Index, int] = {}
         self._chunk_done: dict[Index, threading.Event] = {}
         self._failure: BaseException | None = None
         self._chunk_bytes = math.prod(max(axis, default=0) for axis in base.chunks) * base.dtype.itemsize
         self._lock = threading.Lock()
 
-    def _region_box(self, index: Index) -> list[tuple[int, int]]:
+    def box(self, index: Index) -> list[tuple[int, int]]:
+        """Where region ``index`` lies in level 0: per axis (start, stop)."""
         return [(i * r, min((i + 1) * r, n)) for i, r, n in zip(index, self.region, self.base.shape, strict=True)]
 
     def _chunks_of(self, box: Sequence[tuple[int, int]]) -> list[Index]:
@@ -98,7 +98,7 @@ class RegionFeeder:
     def take(self, index: Index) -> np.ndarray:
         """Region ``index`` of level 0, whole: its input chunks computed here unless another leaf computes (or
         computed) them."""
-        chunks = self._chunks_of(self._region_box(index))
+        chunks = self._chunks_of(self.box(index))
         others: list[threading.Event] = []
         while chunks:  # a batch of chunks no other leaf has started, then the next: two leaves of one slab share
             batch: dict[Index, threading.Event] = {}  # its chunks' work instead of one of them waiting
@@ -125,7 +125,6 @@ class RegionFeeder:
         with self._lock:
             if self._failure is not None:
                 raise self._failure
-            del self._missing[index]
             return self._buffers.pop(index)
 
     def _compute(self, chunks: list[Index]) -> list[np.ndarray]:
@@ -146,7 +145,7 @@ class RegionFeeder:
         """Copy the chunk's part into every region it spans; regions are made on first touch."""
         chunk_box = [spans[c] for spans, c in zip(self._spans, chunk, strict=True)]
         for index in self._regions_of(chunk):
-            box = self._region_box(index)
+            box = self.box(index)
             lo = [max(a[0], b[0]) for a, b in zip(chunk_box, box, strict=True)]
             hi = [min(a[1], b[1]) for a, b in zip(chunk_box, box, strict=True)]
             source = tuple(slice(lo_ - c[0], hi_ - c[0]) for lo_, hi_, c in zip(lo, hi, chunk_box, strict=True))
@@ -155,7 +154,4 @@ class RegionFeeder:
                 buffer = self._buffers.get(index)
                 if buffer is None:
                     buffer = self._buffers[index] = np.empty([b - a for a, b in box], value.dtype)
-                    self._missing[index] = len(self._chunks_of(box))
             buffer[target] = value[source]  # disjoint parts: no lock needed for the copy
-            with self._lock:
-                self._missing[index] -= 1
