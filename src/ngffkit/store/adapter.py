@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -113,6 +114,20 @@ def array_from_document(document: dict[str, Any], store: Store, path: str, bound
         metadata = bound(metadata)
     array: zarr.Array = Array(AsyncArray(metadata=metadata, store_path=StorePath(store, path)))
     return array
+
+
+def replaced(metadata: Any, **changes: Any) -> Any:
+    """zarr array metadata with some fields changed to values already fitted to this array (bounded codecs made
+    from its parsed, evolved ones).
+
+    ``dataclasses.replace`` would run the metadata's ``__init__`` again, which parses the shape, the fill value
+    and every codec a second time: half of the CPU of building an array from its document, and the largest part
+    of the validator's own work on a plate. A copy with only those fields set (the dataclasses are frozen, so
+    through ``object.__setattr__``, as zarr's own ``__init__`` does) is the object zarr would have built."""
+    changed = copy.copy(metadata)
+    for name, value in changes.items():
+        object.__setattr__(changed, name, value)
+    return changed
 
 
 async def list_folder(fs: Any, path: str) -> list[dict[str, Any]]:

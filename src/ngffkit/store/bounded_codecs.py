@@ -13,7 +13,6 @@ is one of the few places that knows zarr internals, pinned by tests/store/test_b
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
 from typing import Any
@@ -26,6 +25,7 @@ from zarr.core.metadata.v2 import ArrayV2Metadata
 from zarr.core.metadata.v3 import ArrayV3Metadata
 
 from ngffkit.errors import CorruptData
+from ngffkit.store import adapter
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -156,9 +156,9 @@ def _bounded_v3(codecs: tuple[Any, ...]) -> tuple[Any, ...]:
 def bound(metadata: Any) -> Any:
     """The same array metadata, decoding through the bounded codecs above."""
     if isinstance(metadata, ArrayV3Metadata):
-        return dataclasses.replace(metadata, codecs=_bounded_v3(tuple(metadata.codecs)))
+        return adapter.replaced(metadata, codecs=_bounded_v3(tuple(metadata.codecs)))
     if isinstance(metadata, ArrayV2Metadata) and metadata.compressor is not None:
         limit = math.prod(metadata.chunks) * metadata.dtype.to_native_dtype().itemsize
         if limit:
-            return dataclasses.replace(metadata, compressor=BoundedNumcodec(metadata.compressor, limit))
+            return adapter.replaced(metadata, compressor=BoundedNumcodec(metadata.compressor, limit))
     return metadata

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from ngffkit.formats import Format, detect
 from ngffkit.formats.sections import SECTION_KINDS, VERSIONED_SECTIONS, kind_of
 from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
@@ -9,7 +11,10 @@ from ngffkit.validate.findings import Collector, Report
 from ngffkit.validate.shapes import Arr, Num, Shape, child_path
 
 
+@cache
 def _section_shapes(fmt: Format, strict: bool) -> dict[str, Shape]:
+    """The shape of every section in ``fmt``: immutable, so built once per version (a plate asks for them once
+    per well and field)."""
     multiscales: Shape
     if fmt.has_coordinate_systems:
         multiscales = Arr(rules_coordinates.multiscale_shape(strict), min_items=1, unique=True)

@@ -176,7 +176,7 @@ class Arr(Shape):
         if self.max_items is not None and len(value) > self.max_items:
             out.error("schema-max-items", path, f"allows at most {self.max_items} items, has {len(value)}")
             ok = False
-        if self.unique:
+        if self.unique and len(value) > 1:  # the canonical form of a lone item (a whole multiscale) is not needed
             seen: dict[str, int] = {}
             for i, item in enumerate(value):
                 key = canonical(item)
