@@ -39,7 +39,7 @@ import numpy as np
 from loopback.servers import RequestLog, http_file_server
 
 import ngffkit
-from benchmarks.common import machine, save
+from benchmarks.common import ensure_bytecode, machine, save
 
 PLUGINS = ("ngffkit", "napari-ome-zarr")
 #: napari's own cost on this machine: the same pyramid as numpy arrays in memory (no reader, no network).
@@ -288,6 +288,8 @@ def main() -> int:
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
+    if mode != "smoke":
+        ensure_bytecode()
     shape, levels, z_steps, t_steps, settle, repeat = MODES[mode]
     root = Path(tempfile.mkdtemp(prefix="ngffkit-latency-"))
     path = write_volume(root, shape, levels)

@@ -33,7 +33,7 @@ import numpy as np
 from loopback.servers import http_file_server
 
 import ngffkit
-from benchmarks.common import machine, save
+from benchmarks.common import ensure_bytecode, machine, save
 from benchmarks.plates import LATENCY, SHAPES, make_plate
 
 PLUGINS = ("ngffkit", "napari-ome-zarr")
@@ -120,6 +120,8 @@ def main() -> int:
         print("RESULT " + json.dumps(child(plugin, url, warm, int(rows), int(columns))), flush=True)
         return 0
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
+    if mode != "smoke":
+        ensure_bytecode()
     sizes = {"smoke": [24], "quick": [24, 96], "full": [24, 96, 384, 1536]}[mode]
     repeats = 1 if mode == "smoke" else REPEATS
     root = Path(tempfile.mkdtemp(prefix="ngffkit-napari-plate-"))

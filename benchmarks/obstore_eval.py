@@ -31,7 +31,7 @@ from loopback.servers import FaultPlan, RequestLog, free_port, http_file_server,
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 
-from benchmarks.common import _version, machine, save
+from benchmarks.common import _version, ensure_bytecode, machine, save
 
 LATENCY = 0.02
 MiB = 1 << 20
@@ -397,6 +397,8 @@ def main() -> None:
         print("obstore is not installed (pip install obstore): nothing to compare, skipping.")
         return
     plan = SMOKE if args.smoke else FULL
+    if not args.smoke:
+        ensure_bytecode()
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # fsspec's sessions, never closed, say so at exit
     root = Path(tempfile.mkdtemp(prefix="ngffkit-obstore-"))
     try:

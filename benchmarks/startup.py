@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.common import machine, save
+from benchmarks.common import ensure_bytecode, machine, save
 
 #: Repetitions per mode (the median is reported; start-up times have a long tail on a shared machine).
 REPEATS = {"full": 10, "quick": 5, "smoke": 1}
@@ -134,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     group.add_argument("--smoke", action="store_true", help="one repetition, no warm-up: checks the benchmark runs")
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    if mode != "smoke":
+        ensure_bytecode()
     cmds = commands()
     measure(cmds, REPEATS[mode], warm=mode != "smoke")
     lines = [

@@ -1,4 +1,4 @@
-"""The napari latency benchmark still runs: its ``--smoke`` size in a new process (under the X server pytest-xvfb
+"""The napari benchmarks still run: each one's ``--smoke`` size in a new process (under the X server pytest-xvfb
 started), writing its table to ``tmp_path``; the table is checked row by row. Without a display it skips -- except
 under CI=true, where that is a failure (as tests/napari do)."""
 
@@ -71,3 +71,16 @@ def test_napari_plate_benchmark_runs(tmp_path: pathlib.Path) -> None:
         times, zoom = cell.split("; zoom ")
         returned, frozen, drawn = (float(s.removesuffix(" s")) for s in times.split(" / "))
         assert 0 < returned <= drawn and 0 < frozen <= drawn and float(zoom.removesuffix(" ms")) > 0, cell
+
+
+@pytest.mark.gui
+def test_napari_open_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    text = run_smoke("napari_open", tmp_path)
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("|")]  # fmt: skip
+    assert rows[0][:3] == ["dataset", "ngffkit", "napari-ome-zarr"] and [row[0] for row in rows[2:]] == [
+        "coins 0.4 without labels"
+    ]
+    for cell in rows[2][1:3]:  # first open (imports, napari's first layer) / second open, both real times
+        first, again = (float(s.removesuffix(" s")) for s in cell.split(" / "))
+        assert first > 0 and again > 0, cell
