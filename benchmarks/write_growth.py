@@ -11,7 +11,7 @@ so the writer is measured, not the generator) as a 5-level pyramid,
     must make a file per chunk (about 1 ms each on this machine's disk: a tenth of a 0.5 GiB write), so its limit
     writes each level-0 chunk as a file ("limit chunks"); the sharded layout's limit writes one file per input
     block ("limit shards"). Earlier runs had only the second, against every layout.
-  * cells are medians of interleaved repetitions (--repeat; 3 with --quick): the machine's neighbours steal
+  * cells are medians of 3 interleaved repetitions (--repeat): the machine's neighbours steal
     CPU time now and then, and one run of a cell moved by 20%.
 
 Run: python -m benchmarks.write_growth [--quick] [--smoke]
@@ -225,11 +225,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="128 MiB to 1 GiB")
     parser.add_argument("--smoke", action="store_true", help="a 16 MiB volume, to check the script runs")
-    parser.add_argument("--repeat", type=int, default=None, help="runs per cell (default: 3 quick, 1 full)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per cell (default 3: one run moves by ±20%%)")
     args = parser.parse_args()
     sizes = [("16 MiB", (32, 512, 512))] if args.smoke else SIZES[:4] if args.quick else SIZES
-    repeat = args.repeat or (3 if args.quick else 1)
-    rows = measure(sizes, peer_up_to=1.0 if args.quick else 4.0, repeat=1 if args.smoke else repeat)
+    repeat = 1 if args.smoke else args.repeat or 3
+    rows = measure(sizes, peer_up_to=1.0 if args.quick else 4.0, repeat=repeat)
     lines = [
         "# Writing: how cost grows with the volume, against this machine's limit",
         "",
