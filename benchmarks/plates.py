@@ -98,9 +98,14 @@ class Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """End of stdin ends the client; a client still busy (the benchmark failed mid-job) is killed."""
         assert self.proc and self.proc.stdin
         self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     def measure(self, reader: str, job: str, url: str) -> dict[str, float]:
         assert self.proc and self.proc.stdin
