@@ -62,6 +62,16 @@ class RequestLog:
             horizon = max(horizon, entry["end"] or entry["start"])
         return waves
 
+    def idle_for(self, seconds: float) -> bool:
+        """True when no request is being answered and none ended in the last ``seconds``: a client's background
+        reads (a napari layer fetching what its first view covers) have settled."""
+        with self.lock:
+            entries = list(self.entries)
+        if any(e["end"] is None for e in entries):
+            return False
+        last = max((e["end"] for e in entries), default=float("-inf"))
+        return time.monotonic() - last >= seconds
+
     def max_in_flight(self) -> int:
         """The largest number of requests that were being answered at the same moment."""
         with self.lock:
