@@ -5,11 +5,9 @@ For each plate (2 fields of 2 x 64 x 64 per well, 3 levels, NGFF 0.5), in one ru
   * the first view of the whole plate: layer data plus every pixel of the lowest level (what napari draws first);
   * validation of the whole plate (every well, field and array).
 The floor for a job is its sequential round trips x 20 ms; the goal for opening is floor + 150 ms. The readers run
-in a client process of their own (``python -m benchmarks.plates --child URL``), which pays every import before
-timing (a small image is opened and read first) and then runs the jobs it is sent on stdin; the server stays in
-this process, speaks HTTP/1.1 with keep-alive, as object stores and web servers do, and counts the requests.
-Earlier runs had the server in the client's process: its ~0.5 ms of CPU per request then competed for the GIL and
-was counted in every reader's time, as no real server's would be.
+in a client process of their own (:mod:`benchmarks.client_process`), which pays every import before timing (a
+small image is opened, read and validated first); the server stays in this process, speaks HTTP/1.1 with
+keep-alive, as object stores and web servers do, and counts the requests.
 
 Run: python -m benchmarks.plates [--quick] [--smoke]
 """
@@ -18,16 +16,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
-import io
-import json
 import os
 import shutil
 import string
-import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +30,7 @@ import numpy as np
 from loopback.servers import http_file_server
 
 import ngffkit
+from benchmarks.client_process import ClientProcess, serve
 from benchmarks.common import machine, save
 
 LATENCY = 0.02
@@ -62,65 +56,19 @@ def make_plate(root: Path, wells: int, fields: int = 2) -> Path:
     return plate
 
 
-def timed(job: Callable[[], Any]) -> float:
-    """Seconds one job takes in the client process, from a collected heap (the peer's large runs leave garbage)."""
-    gc.collect()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        job()
-    return time.perf_counter() - start
-
-
 def child(server_url: str) -> None:
-    """The client process: pay the imports, say so, then time each ``READER JOB URL`` line read from stdin (what
-    the readers print themselves is dropped: stdout is the protocol)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        warm_up(server_url)
-    print("ready", flush=True)
-    for line in sys.stdin:
+    """The client process: jobs are lines ``READER JOB URL`` (reader ``ngffkit`` or ``peer``)."""
+
+    def job_named(line: str) -> Callable[[], Any]:
         reader, job, url = line.split()
-        jobs = ngffkit_jobs(url) if reader == "ngffkit" else peer_jobs(url)
-        print(json.dumps({"time": timed(jobs[job])}), flush=True)
+        return (ngffkit_jobs(url) if reader == "ngffkit" else peer_jobs(url))[job]
+
+    serve(lambda: warm_up(server_url), job_named)
 
 
-class Client:
-    """A client process (:func:`child`) that the server's process sends jobs to and counts the requests of."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.proc: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> Client:
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.plates", "--child", self.server.url],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
-        self._answer("ready")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """End of stdin ends the client; a client still busy (the benchmark failed mid-job) is killed."""
-        assert self.proc and self.proc.stdin
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def measure(self, reader: str, job: str, url: str) -> dict[str, float]:
-        assert self.proc and self.proc.stdin
-        self.server.log.clear()
-        self.proc.stdin.write(f"{reader} {job} {url}\n")
-        self.proc.stdin.flush()
-        elapsed = json.loads(self._answer())["time"]
-        return {"time": elapsed, "requests": len(self.server.log.entries), "waves": self.server.log.sequential_waves()}
-
-    def _answer(self, expected: str | None = None) -> str:
-        assert self.proc and self.proc.stdout
-        line = self.proc.stdout.readline().strip()
-        if not line or (expected and line != expected):
-            raise RuntimeError(f"the client process ended or said {line!r} (exit status {self.proc.poll()})")
-        return line
+def measure(client: ClientProcess, reader: str, job: str, url: str) -> dict[str, float]:
+    result = client.run(f"{reader} {job} {url}")
+    return {key: result[key] for key in ("time", "requests", "waves")}
 
 
 def ngffkit_jobs(url: str) -> dict[str, Callable[[], Any]]:
@@ -164,16 +112,20 @@ def run(sizes: list[int]) -> list[dict[str, Any]]:
         make_plate(root, n)
     rows: list[dict[str, Any]] = []
     slow: dict[str, float] = {}
-    with http_file_server(root, listing=False, latency=LATENCY, keep_alive=True) as server, Client(server) as client:
+    command = [sys.executable, "-m", "benchmarks.plates", "--child"]
+    with (
+        http_file_server(root, listing=False, latency=LATENCY, keep_alive=True) as server,
+        ClientProcess(server, [*command, server.url]) as client,
+    ):
         for n in sizes:
             url = f"{server.url}/plate{n}.zarr"
             row: dict[str, Any] = {"wells": n}
             for job in ("open", "view", "validate"):
-                row[f"ngffkit {job}"] = client.measure("ngffkit", job, url)
+                row[f"ngffkit {job}"] = measure(client, "ngffkit", job, url)
             for job in ("open", "view"):
                 if slow.get(job, 0.0) > PEER_BUDGET:
                     continue
-                row[f"peer {job}"] = client.measure("peer", job, url)
+                row[f"peer {job}"] = measure(client, "peer", job, url)
                 slow[job] = row[f"peer {job}"]["time"]
             rows.append(row)
             print(n, {k: v for k, v in row.items() if k != "wells"}, flush=True)

@@ -9,7 +9,9 @@ Cases 3-6 of the benchmark plan, all in one run, on data this script writes itse
   7. switching wells (the plate navigator): on an open plate, a well's field as layer data plus its first
      full-resolution plane, against napari-ome-zarr opening that field's URL (what a person types today;
      napari-ome-zarr 0.10 returns no layers for a well's URL).
-Requests and sequential "waves" (requests that could not have been sent together) come from the server log.
+Requests and sequential "waves" (requests that could not have been sent together) come from the server log. The
+readers run in a client process of their own (:mod:`benchmarks.client_process`) that pays every import first; the
+server stays in this process (before, its CPU was counted in every reader's time).
 
 Run: python -m benchmarks.remote [--quick]
 """
@@ -19,11 +21,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import io
+import itertools
 import statistics
+import sys
 import tempfile
-import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,28 +33,30 @@ import numpy as np
 from loopback.servers import http_file_server
 
 import ngffkit
+from benchmarks.client_process import ClientProcess, serve
 from benchmarks.common import machine, save
 from ngffkit.store import batch
 
 LATENCY = 0.02
 
 
-def measure(server: Any, fn: Callable[[], Any], repeat: int) -> dict[str, Any]:
-    times, requests, seq, chunks = [], 0, 0, 0
+def measure(client: ClientProcess, job: str, repeat: int) -> dict[str, Any]:
+    """The median time of ``repeat`` runs of a job; requests, waves and chunk requests of the last run."""
+    times, result = [], {}
     for _ in range(repeat):
-        server.log.clear()
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fn()
-        times.append(time.perf_counter() - start)
-        requests, seq = len(server.log.entries), server.log.sequential_waves()
-        chunks = sum(1 for path in server.log.paths() if "/c/" in path or path.rsplit("/", 1)[-1][:1].isdigit())
-    return {"time": statistics.median(times), "spread": (max(times) - min(times)) / 2, "requests": requests,
-            "waves": seq, "chunks": chunks}  # fmt: skip
+        result = client.run(job)
+        times.append(result["time"])
+    chunks = sum(1 for path in result["paths"] if "/c/" in path or path.rsplit("/", 1)[-1][:1].isdigit())
+    return {"time": statistics.median(times), "spread": (max(times) - min(times)) / 2,
+            "requests": result["requests"], "waves": result["waves"], "chunks": chunks}  # fmt: skip
 
 
-def make_data(root: Path, wells: tuple[str, str]) -> None:
+def plate_layout(quick: bool) -> tuple[str, tuple[str, ...]]:
+    """The plate's row names and column names: 4 x 6 wells with --quick, else 8 x 12."""
+    return ("ABCD", tuple("123456")) if quick else ("ABCDEFGH", tuple(str(i) for i in range(1, 13)))
+
+
+def make_data(root: Path, wells: tuple[str, tuple[str, ...]]) -> None:
     rows, columns = wells
     ngffkit.write_plate(
         root / "plate.zarr", list(rows), list(columns), [f"{r}/{c}" for r in rows for c in columns], fields=4
@@ -71,6 +74,7 @@ def make_data(root: Path, wells: tuple[str, str]) -> None:
     )
     volume = np.random.default_rng(2).integers(0, 255, (64, 512, 512), dtype=np.uint8)
     ngffkit.write_image(volume, root / "volume.zarr", axes="zyx", levels=2, chunks=(16, 128, 128))
+    ngffkit.write_image(np.zeros((2, 64, 64), np.uint16), root / "warm.zarr", axes="cyx")
 
 
 def napari_ome_zarr_layers(url: str) -> list[Any]:
@@ -102,77 +106,115 @@ def sequential_validate(url: str) -> ngffkit.Report:
         hierarchy.read_many_or_errors = original
 
 
+def reader_jobs(server_url: str, quick: bool) -> dict[str, Callable[[], Any]]:
+    """Every job of cases 3-7 by name, as the client process runs them."""
+    plate, image, volume = (f"{server_url}/{name}.zarr" for name in ("plate", "image", "volume"))
+    rows, columns = plate_layout(quick)
+    targets = [f"{r}/{c}" for r, c in zip(rows, columns, strict=False)][:4]
+    switches, others = itertools.cycle(targets), itertools.cycle(targets)
+    opened: list[Any] = []
+
+    def open_plate_with_wells() -> None:
+        opened.append(ngffkit.open(plate))
+        opened[0].load_wells()  # as the plate navigator does when it attaches (its well table)
+
+    def ngffkit_first_view() -> None:
+        (data, _, _), *_ = ngffkit.layers(ngffkit.open(image))
+        np.asarray(data[-1][0])
+
+    def napari_ome_zarr_first_view() -> None:
+        data = napari_ome_zarr_layers(image)[0][0]
+        np.asarray(data[-1][0])
+
+    def ngffkit_switch() -> None:
+        (data, _, _), *_ = ngffkit.layers(opened[0].well(next(switches)).field(0))
+        np.asarray(data[0][0])
+
+    def napari_ome_zarr_switch() -> None:
+        data = napari_ome_zarr_layers(f"{plate}/{next(others)}/0")[0][0]  # its well URL shows nothing
+        np.asarray(data[0][0])
+
+    return {
+        "plate ngffkit": lambda: ngffkit.layers(ngffkit.open(plate)),
+        "plate napari-ome-zarr": lambda: napari_ome_zarr_layers(plate),
+        "plate ome-zarr-py": lambda: ome_zarr_nodes(plate),
+        "view ngffkit": ngffkit_first_view,
+        "view napari-ome-zarr": napari_ome_zarr_first_view,
+        "plane ngffkit": lambda: np.asarray(ngffkit.open(volume).levels[0][20]),
+        "plane ome-zarr-py": lambda: np.asarray(ome_zarr_nodes(volume)[0].data[0][20]),
+        "validate ngffkit": lambda: ngffkit.validate(plate),
+        "validate sequential": lambda: sequential_validate(plate),
+        "switch prepare": open_plate_with_wells,
+        "switch ngffkit": ngffkit_switch,
+        "switch napari-ome-zarr": napari_ome_zarr_switch,
+    }
+
+
+def warm_up(server_url: str) -> None:
+    """Pay every import (HTTP client, dask's scheduler, the validator, both peers) on an image of its own."""
+    warm = f"{server_url}/warm.zarr"
+    np.asarray(ngffkit.open(warm).levels[0])
+    ngffkit.validate(warm)
+    for reader in (napari_ome_zarr_layers, ome_zarr_nodes):
+        with contextlib.suppress(Exception):
+            reader(warm)
+
+
+def child(server_url: str, quick: bool) -> None:
+    jobs = reader_jobs(server_url, quick)
+    serve(lambda: warm_up(server_url), jobs.__getitem__)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], sys.argv[3] == "quick")
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 24-well plate and one repetition")
     parser.add_argument("--smoke", action="store_true", help="as --quick, saved apart: checks the script runs")
     args = parser.parse_args()
     args.quick = args.quick or args.smoke
-    wells = ("ABCD", "123456") if args.quick else ("ABCDEFGH", "123456789ABC")
-    columns = tuple(wells[1]) if args.quick else tuple(str(i) for i in range(1, 13))
+    rows_names, columns = plate_layout(args.quick)
     repeat = 1 if args.quick else 3
     tmp = Path(tempfile.mkdtemp(prefix="ngffkit-remote-"))
-    make_data(tmp, (wells[0], columns))  # type: ignore[arg-type]
-    n_wells = len(wells[0]) * len(columns)
+    make_data(tmp, (rows_names, columns))
+    n_wells = len(rows_names) * len(columns)
     rows: list[str] = []
-    with http_file_server(tmp, listing=False, latency=LATENCY, keep_alive=True) as server:
-        plate = f"{server.url}/plate.zarr"
+    command = [sys.executable, "-m", "benchmarks.remote", "--child"]
+    with (
+        http_file_server(tmp, listing=False, latency=LATENCY, keep_alive=True) as server,
+        ClientProcess(server, [*command, server.url, "quick" if args.quick else "full"]) as client,
+    ):
         results = {
-            "ngffkit": measure(server, lambda: ngffkit.layers(ngffkit.open(plate)), repeat),
-            "napari-ome-zarr": measure(server, lambda: napari_ome_zarr_layers(plate), repeat),
-            "ome-zarr-py Reader": measure(server, lambda: ome_zarr_nodes(plate), repeat),
+            "ngffkit": measure(client, "plate ngffkit", repeat),
+            "napari-ome-zarr": measure(client, "plate napari-ome-zarr", repeat),
+            "ome-zarr-py Reader": measure(client, "plate ome-zarr-py", repeat),
         }
         rows += _table(
             f"3. Plate open: {n_wells} wells x 4 fields x 3 levels, until napari layer data is ready", results
         )
-        image = f"{server.url}/image.zarr"
-
-        def ngffkit_first_view() -> None:
-            (data, _, _), *_ = ngffkit.layers(ngffkit.open(image))
-            np.asarray(data[-1][0])
-
-        def napari_ome_zarr_first_view() -> None:
-            data = napari_ome_zarr_layers(image)[0][0]
-            np.asarray(data[-1][0])
-
         results = {
-            "ngffkit": measure(server, ngffkit_first_view, repeat),
-            "napari-ome-zarr": measure(server, napari_ome_zarr_first_view, repeat),
+            "ngffkit": measure(client, "view ngffkit", repeat),
+            "napari-ome-zarr": measure(client, "view napari-ome-zarr", repeat),
         }
         rows += _table("4. Image first view: 3 x 2048^2, 3 levels: layer data + the first lowest-level plane", results)
-        volume = f"{server.url}/volume.zarr"
         plane_chunks = (512 // 128) ** 2
         results = {
-            "ngffkit": measure(server, lambda: np.asarray(ngffkit.open(volume).levels[0][20]), repeat),
-            "ome-zarr-py Reader": measure(server, lambda: np.asarray(ome_zarr_nodes(volume)[0].data[0][20]), repeat),
+            "ngffkit": measure(client, "plane ngffkit", repeat),
+            "ome-zarr-py Reader": measure(client, "plane ome-zarr-py", repeat),
         }
         rows += _table(f"5. Plane read: z = 20 of a 64 x 512^2 level, chunks (16, 128, 128): {plane_chunks} chunks hold it",
                        results, chunks=True)  # fmt: skip
         results = {
-            "ngffkit (concurrent)": measure(server, lambda: ngffkit.validate(plate), repeat),
-            "same walk, sequential": measure(server, lambda: sequential_validate(plate), 1),
+            "ngffkit (concurrent)": measure(client, "validate ngffkit", repeat),
+            "same walk, sequential": measure(client, "validate sequential", 1),
         }
         rows += _table(f"6. Validate the whole {n_wells}-well plate (every well, field, array)", results)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            opened = ngffkit.open(plate)
-            opened.load_wells()  # as the plate navigator does when it attaches (its well table)
-        targets = [f"{r}/{c}" for r, c in zip(wells[0], columns, strict=False)][:4]
-        switches = iter(targets * repeat)
-        others = iter(targets * repeat)
-
-        def ngffkit_switch() -> None:
-            image = opened.well(next(switches)).field(0)  # type: ignore[attr-defined]
-            (data, _, _), *_ = ngffkit.layers(image)
-            np.asarray(data[0][0])
-
-        def napari_ome_zarr_switch() -> None:
-            data = napari_ome_zarr_layers(f"{plate}/{next(others)}/0")[0][0]  # its well URL shows nothing
-            np.asarray(data[0][0])
-
+        client.run("switch prepare")  # not measured: the navigator has the plate and its wells before a switch
+        switches = min(4, len(rows_names)) * repeat
         results = {
-            "ngffkit navigator": measure(server, ngffkit_switch, len(targets) * repeat),
-            "napari-ome-zarr (field URL)": measure(server, napari_ome_zarr_switch, len(targets) * repeat),
+            "ngffkit navigator": measure(client, "switch ngffkit", switches),
+            "napari-ome-zarr (field URL)": measure(client, "switch napari-ome-zarr", switches),
         }
         rows += _table("7. Switch to another well: its field as layer data + the first full-resolution plane", results)
     lines = [
@@ -181,7 +223,7 @@ def main() -> None:
         f"Machine: {machine()}",
         "",
         f"Loopback HTTP/1.1 server (keep-alive) without directory listing, {LATENCY * 1000:.0f} ms added to every "
-        "response;",
+        "response, in a process apart from the readers';",
         f"{repeat} repetition(s), median. *waves* = sequential round trips (requests that could not overlap).",
         "",
         *rows,
