@@ -4,7 +4,8 @@ the cost grows with the number of images.
 ome-zarr-py's ``finder`` walks the folders down to each dataset and reads its one metadata document, and
 records paths and names only; ngffkit lists down to each dataset and then reads the metadata of all of them
 (group, level-0 array, labels) in a few concurrent batches, so its table also has sizes, data type, channels
-and labels. Both run in this process. The growth table is what a user with a big folder (or bucket) cares
+and labels. The local runs are in this process; over HTTP, ngffkit runs in a client process of its own
+(:mod:`benchmarks.client_process`) and the loopback server in this one, as a real server is. The growth table is what a user with a big folder (or bucket) cares
 about: a finder whose round trips grow with the images would be unusable remotely at 10,000 images.
 
 Run: python -m benchmarks.finder [--quick | --smoke]
@@ -20,13 +21,15 @@ import math
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopback.servers import HTTPFileServer, http_file_server
+from loopback.servers import http_file_server
 
+from benchmarks.client_process import ClientProcess, serve
 from benchmarks.common import machine, save, timed
 from ngffkit.samples.examples import write_coins
 from ngffkit.store.remote import MAX_CONNECTIONS
@@ -132,21 +135,25 @@ def measure_local(data: Path, images: int, repeat: int) -> list[Measurement]:
     return [ours, theirs]
 
 
-def measure_http(server: HTTPFileServer, images: int) -> Measurement:
-    """ngffkit over the loopback server; the request log gives the requests and the sequential waves."""
-    server.log.clear()
+def measure_http(client: ClientProcess, images: int) -> Measurement:
+    """ngffkit in the client process over the loopback server; the request log gives the requests and waves."""
+    result = client.run(str(images))
     remote = Measurement(images, *NGFFKIT_HTTP)
-    remote.times = timed(lambda: check_catalogue(find(f"{server.url}/data/"), images, "HTTP"), 1)
-    remote.requests, remote.waves = len(server.log.entries), server.log.sequential_waves()
+    remote.times, remote.requests, remote.waves = [result["time"]], result["requests"], result["waves"]
     return remote
 
 
-def warm_up(data: Path, server: HTTPFileServer, images: int) -> None:
-    """One untimed run of each configuration: the first would otherwise time imports (ome-zarr-py pulls in
-    dask) and the HTTP session's set-up, which a user pays once per process, not per image."""
+def child(server_url: str) -> None:
+    """The client process: each job is the number of images the tree now holds (the catalogue is checked). Its
+    warm-up catalogues the tree once: imports and the HTTP session's set-up are paid once per process."""
+    url = f"{server_url}/data/"
+    serve(lambda: find(url), lambda images: lambda: check_catalogue(find(url), int(images), "HTTP"))
+
+
+def warm_up(data: Path, images: int) -> None:
+    """One untimed local run of each finder: the first would otherwise time imports (ome-zarr-py pulls in dask)."""
     find(data)
     ome_zarr_finder(data, images)
-    find(f"{server.url}/data/")
 
 
 def run(sizes: Sequence[int], repeat: int) -> list[Measurement]:
@@ -155,14 +162,17 @@ def run(sizes: Sequence[int], repeat: int) -> list[Measurement]:
     out: list[Measurement] = []
     try:
         seed, data, made = write_seed(tmp), tmp / "data", 0
-        with http_file_server(tmp, latency=LATENCY) as server:
+        with http_file_server(tmp, latency=LATENCY) as server, contextlib.ExitStack() as stack:
+            client: ClientProcess | None = None
             for images in sorted(sizes):
                 grow_tree(data, seed, made, images)
-                if not made:
-                    warm_up(data, server, images)
+                if client is None:  # started once there is a tree to warm up on
+                    warm_up(data, images)
+                    command = [sys.executable, "-m", "benchmarks.finder", "--child", server.url]
+                    client = stack.enter_context(ClientProcess(server, command))
                 made = images
                 out += measure_local(data, images, repeat)
-                out.append(measure_http(server, images))
+                out.append(measure_http(client, images))
                 print(f"  {images} images done", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -247,9 +257,8 @@ def report(measurements: list[Measurement], mode: str, repeat: int) -> list[str]
         f"Machine: {machine()}",
         "",
         f"{', '.join(f'{n:,}' for n in sizes)} images (coins, 3 levels + a label image each, hard-linked copies), "
-        f"{PER_FOLDER} per folder; local: median of {repeat} repetition(s), HTTP: one run; mode {mode}. The HTTP "
-        "server (loopback/servers.py) runs in the same process: its work shares the CPU and the GIL with the "
-        "finder's and is part of the HTTP times.",
+        f"{PER_FOLDER} per folder; local: median of {repeat} repetition(s), HTTP: one run; mode {mode}. Over HTTP "
+        "ngffkit runs in a process of its own, the server (loopback/servers.py) in the benchmark's.",
         "",
         *table(measurements),
         "",
@@ -262,6 +271,9 @@ def report(measurements: list[Measurement], mode: str, repeat: int) -> list[str]
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``--quick`` and ``--smoke`` write their own results files, never over the full run's."""
+    if sys.argv[1:2] == ["--child"] and argv is None:
+        child(sys.argv[2])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="100 and 1,000 images, one repetition")
