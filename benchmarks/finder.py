@@ -162,7 +162,7 @@ def run(sizes: Sequence[int], repeat: int) -> list[Measurement]:
     out: list[Measurement] = []
     try:
         seed, data, made = write_seed(tmp), tmp / "data", 0
-        with http_file_server(tmp, latency=LATENCY) as server, contextlib.ExitStack() as stack:
+        with http_file_server(tmp, latency=LATENCY, keep_alive=True) as server, contextlib.ExitStack() as stack:
             client: ClientProcess | None = None
             for images in sorted(sizes):
                 grow_tree(data, seed, made, images)
@@ -258,7 +258,8 @@ def report(measurements: list[Measurement], mode: str, repeat: int) -> list[str]
         "",
         f"{', '.join(f'{n:,}' for n in sizes)} images (coins, 3 levels + a label image each, hard-linked copies), "
         f"{PER_FOLDER} per folder; local: median of {repeat} repetition(s), HTTP: one run; mode {mode}. Over HTTP "
-        "ngffkit runs in a process of its own, the server (loopback/servers.py) in the benchmark's.",
+        "ngffkit runs in a process of its own, the server (loopback/servers.py, HTTP/1.1 keep-alive) in the "
+        "benchmark's.",
         "",
         *table(measurements),
         "",
