@@ -5,8 +5,9 @@ ome-zarr-py's ``finder`` walks the folders down to each dataset and reads its on
 records paths and names only; ngffkit lists down to each dataset and then reads the metadata of all of them
 (group, level-0 array, labels) in a few concurrent batches, so its table also has sizes, data type, channels
 and labels. The local runs are in this process; over HTTP, ngffkit runs in a client process of its own
-(:mod:`benchmarks.client_process`) and the loopback server in this one, as a real server is. The growth table is what a user with a big folder (or bucket) cares
-about: a finder whose round trips grow with the images would be unusable remotely at 10,000 images.
+(:mod:`benchmarks.client_process`) and the loopback server in this one, as a real server is. The growth table is
+what a user with a big folder (or bucket) cares about: a finder whose round trips grow with the images would be
+unusable remotely at 10,000 images.
 
 Run: python -m benchmarks.finder [--quick | --smoke]
 """
