@@ -21,7 +21,6 @@ import shutil
 import string
 import sys
 import tempfile
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,15 +93,14 @@ def peer_jobs(url: str) -> dict[str, Callable[[], Any]]:
 
 
 def warm_up(server_url: str) -> None:
-    """Pay every import (HTTP client, dask's scheduler, the validator, napari-ome-zarr) before anything is timed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        image = ngffkit.open(f"{server_url}/warm.zarr")
-        np.asarray(image.levels[0])
-        ngffkit.validate(f"{server_url}/warm.zarr")
-        for job in peer_jobs(f"{server_url}/warm.zarr").values():
-            with contextlib.suppress(Exception):
-                job()
+    """Pay every import (HTTP client, dask's scheduler, the validator, napari-ome-zarr) before anything is timed
+    (:func:`~benchmarks.client_process.serve` runs it with warnings and output silenced)."""
+    image = ngffkit.open(f"{server_url}/warm.zarr")
+    np.asarray(image.levels[0])
+    ngffkit.validate(f"{server_url}/warm.zarr")
+    for job in peer_jobs(f"{server_url}/warm.zarr").values():
+        with contextlib.suppress(Exception):
+            job()
 
 
 def run(sizes: list[int]) -> list[dict[str, Any]]:
