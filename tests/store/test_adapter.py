@@ -15,6 +15,7 @@ from zarr.storage import FsspecStore, LocalStore
 
 import ngffkit
 from ngffkit.store import adapter
+from ngffkit.store.local import ConfinedLocalStore
 from ngffkit.store.remote import RetryPolicy, _http_client
 
 
@@ -60,11 +61,19 @@ def test_drain_waits_for_tasks_still_running_on_zarrs_loop() -> None:
     assert left_running[0].done()
 
 
-def test_ensure_open_opens_a_lazy_store(tmp_path: pathlib.Path) -> None:
-    store = LocalStore(tmp_path, read_only=False)
-    assert store._is_open is False
-    adapter.sync(adapter.ensure_open(store))
-    assert store._is_open is True
+def test_fresh_stores_serve_many_first_reads_at_once(tmp_path: pathlib.Path) -> None:
+    """Stores open lazily inside zarr's own methods; ngffkit never opens them itself (zarr 3.4.1 made a second,
+    concurrent ``_open`` raise "store is already open", and every first read of a dataset is concurrent)."""
+    ngffkit.write_image(np.arange(16, dtype=np.uint8).reshape(4, 4), tmp_path / "a.zarr")
+
+    async def first_reads(store: object) -> list[object]:
+        keys = ["zarr.json", "0/zarr.json", "missing/zarr.json"] * 20
+        return await asyncio.gather(*(store.get(key, adapter.prototype()) for key in keys))  # type: ignore[attr-defined]
+
+    for store in (ConfinedLocalStore(tmp_path / "a.zarr", read_only=True), LocalStore(tmp_path / "a.zarr")):
+        found = adapter.sync(first_reads(store))
+        assert sum(buffer is not None for buffer in found) == 40, store
+    assert ngffkit.open(tmp_path / "a.zarr").levels[0].shape == (4, 4)
 
 
 def test_array_from_document_reads_without_another_request(tmp_path: pathlib.Path) -> None:

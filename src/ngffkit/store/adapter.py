@@ -100,12 +100,6 @@ def buffer(data: bytes) -> Buffer:
     return default_buffer_prototype().buffer.from_bytes(data)
 
 
-async def ensure_open(store: Store) -> None:
-    """Stores open lazily: zarr's higher-level API opens them (``_is_open``/``_open``); raw reads must too."""
-    if not getattr(store, "_is_open", True):
-        await store._open()
-
-
 def array_from_document(document: dict[str, Any], store: Store, path: str, bound: Any = None) -> zarr.Array:
     """A zarr array from a metadata document already read (no second request): ``parse_array_metadata`` and
     ``AsyncArray`` are zarr's internal constructors. ``bound`` may replace the parsed metadata (bounded codecs)."""

@@ -75,8 +75,6 @@ class ConfinedLocalStore(LocalStore):
 
     async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
         self._confine(key)
-        if not self._is_open:
-            await self._open()
         data = await asyncio.to_thread(read_regular_file, str(self.root / key), byte_range, self.budget.bound(key))
         if data is None:
             return None

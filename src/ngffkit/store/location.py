@@ -223,11 +223,7 @@ class Location:
     def remove(self, name: str) -> None:
         """Delete the single key ``name`` below this node (absent is fine)."""
 
-        async def delete() -> None:
-            await adapter.ensure_open(self.store)
-            await self.store.delete(self.key(name))
-
-        adapter.sync(delete())
+        adapter.sync(self.store.delete(self.key(name)))
 
     def write_group(self, attributes: Mapping[str, Any], zarr_format: int) -> None:
         """Write this node's group metadata: ``zarr.json`` (v3), or ``.zgroup`` and ``.zattrs`` (v2).

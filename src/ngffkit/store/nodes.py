@@ -91,7 +91,6 @@ class NodeMetadata:
 async def get_bytes(location: Location, key: str) -> bytes | None:
     """The bytes stored at ``key`` (a store key), or None when there is none."""
     try:
-        await adapter.ensure_open(location.store)
         buf = await location.store.get(key, prototype=adapter.prototype())
     except FileNotFoundError:
         return None
@@ -113,7 +112,6 @@ async def get_json(location: Location, key: str, *, cached: bool = True) -> Any:
 
 
 async def set_bytes(location: Location, key: str, data: bytes) -> None:
-    await adapter.ensure_open(location.store)
     await location.store.set(key, adapter.buffer(data))
 
 

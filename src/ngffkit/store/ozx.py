@@ -40,9 +40,18 @@ class BoundedZipStore(ZipStore):
             self._budget = ReadBudget()
         return self._budget
 
-    def _get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        self._open_once()
+        return await super().get(key, prototype, byte_range)
+
+    def _open_once(self) -> None:
+        """zarr's ZipStore is opened by zarr's own API before use (before 3.2 its reads need the lock that opening
+        makes); ngffkit reads documents through the store directly, so it opens it here, once."""
         if not self._is_open:
             self._sync_open()
+
+    def _get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        self._open_once()
         try:
             info = self._zf.getinfo(key)
         except KeyError:
