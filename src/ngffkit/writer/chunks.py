@@ -16,9 +16,9 @@ other codecs, a region cutting through a chunk -- is written by zarr as before.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numcodecs
@@ -197,14 +197,10 @@ class ShardLayout:
         return cls(names == ["bytes", "crc32c"], location == "start") if location in ("start", "end") else None
 
     @staticmethod
-    def order(grid: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
-        """zarr's order of chunks in a shard (Morton order; C order should a zarr release no longer offer it)."""
-        try:
-            from zarr.core.indexing import morton_order_iter
-
-            return iter(morton_order_iter(grid))
-        except ImportError:  # pragma: no cover - only a layout choice: any order reads back the same
-            return itertools.product(*(range(n) for n in grid))
+    def order(grid: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """The order of a shard's chunks in its file: Morton order, as zarr writes them by default (any order
+        reads back the same; this one keeps neighbouring chunks close together)."""
+        return morton_order(grid)
 
     def assemble(self, parts: list[tuple[tuple[int, ...], bytes]], grid: tuple[int, ...]) -> list[bytes] | None:
         """The shard's bytes from its encoded chunks, as the pieces of the file in order (written one after the
@@ -224,6 +220,23 @@ class ShardLayout:
             index_bytes += np.uint32(google_crc32c.value(index_bytes)).astype("<u4").tobytes()
         body = [data for _, data in parts]
         return [index_bytes, *body] if self.at_start else [*body, index_bytes]
+
+
+@functools.lru_cache(maxsize=16)
+def morton_order(grid: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every coordinate of ``grid`` in compressed Morton (Z) order, as Neuroglancer defines it and zarr writes
+    shards: bit ``b`` of each axis in turn, axis 0 lowest, axes that have run out of bits skipped."""
+    bits = [(n - 1).bit_length() for n in grid]
+    keyed = []
+    for coords in itertools.product(*(range(n) for n in grid)):
+        code, position = 0, 0
+        for bit in range(max(bits, default=0)):
+            for axis, value in enumerate(coords):
+                if bit < bits[axis]:
+                    code |= ((value >> bit) & 1) << position
+                    position += 1
+        keyed.append((code, coords))
+    return [coords for _, coords in sorted(keyed)]
 
 
 def _all_fill(data: np.ndarray, fill: Any) -> bool:
