@@ -11,13 +11,12 @@ import pathlib
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import dask.array as da
 import numpy as np
 import tifffile
 import zarr
-from typing_extensions import Unpack
 
 from ngffkit.errors import InvalidArgument, NotFound
 from ngffkit.reader import Image

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from typing_extensions import Unpack
+from typing import Any, Unpack
 
 from ngffkit.errors import InvalidArgument, NGFFError, NotFound
 from ngffkit.metadata import parse_attributes

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from typing_extensions import Unpack
+from typing import Any, Unpack
 
 from ngffkit import reader
 from ngffkit.errors import InvalidArgument

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import pathlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from dask.delayed import Delayed
-from typing_extensions import Unpack
 from zarr.abc.store import Store
 
 from ngffkit.errors import InvalidArgument

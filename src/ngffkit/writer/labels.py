@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from dask.delayed import Delayed
-from typing_extensions import Unpack
 
 from ngffkit.errors import InvalidArgument, NGFFError
 from ngffkit.formats import Format
