@@ -34,9 +34,11 @@ class RequestLog:
     entries: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, method: str, path: str, client: Any = None) -> dict[str, Any]:
-        """``client``: the (host, port) the request came from -- one connection, one port."""
-        entry = {"method": method, "path": path, "start": time.monotonic(), "end": None, "client": client}
+    def start(self, method: str, path: str, client: Any = None, authorization: str | None = None) -> dict[str, Any]:
+        """``client``: the (host, port) the request came from -- one connection, one port; ``authorization``:
+        the request's Authorization header, if it had one (credentials must reach only the host they are for)."""
+        entry = {"method": method, "path": path, "start": time.monotonic(), "end": None, "client": client,
+                 "authorization": authorization}  # fmt: skip
         with self.lock:
             self.entries.append(entry)
         return entry
@@ -265,7 +267,9 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
             raise ValueError(action)
 
         def _serve(self, head: bool) -> None:
-            entry = log.start("HEAD" if head else "GET", self.path, self.client_address)
+            entry = log.start(
+                "HEAD" if head else "GET", self.path, self.client_address, self.headers.get("Authorization")
+            )
             if gate is not None:
                 gate.pass_through()
             if latency:
@@ -355,13 +359,37 @@ def http_file_server(
 
 
 @contextmanager
-def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A threading server on a free port of 127.0.0.1 for the duration of the block; yields its URL."""
-    server = _Server(("127.0.0.1", 0), handler)
+def redirecting_server(target: str, *, host: str = "127.0.0.1") -> Iterator[HTTPFileServer]:
+    """A server that answers every GET and HEAD with a 302 to the same path at ``target`` (another host, as CDNs
+    and signed-URL services redirect); its log records what each request carried."""
+    log = RequestLog()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            entry = log.start(self.command, self.path, self.client_address, self.headers.get("Authorization"))
+            self.send_response(302)
+            self.send_header("Location", target.rstrip("/") + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            entry["end"] = time.monotonic()
+
+        do_HEAD = do_GET
+
+    with _serving(Handler, host=host) as url:
+        yield HTTPFileServer(url, log)
+
+
+@contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler], *, host: str = "127.0.0.1") -> Iterator[str]:
+    """A threading server on a free port of ``host`` (loopback) for the duration of the block; yields its URL."""
+    server = _Server((host, 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

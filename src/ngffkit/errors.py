@@ -8,17 +8,67 @@ and, where there is one, the key at fault.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+#: What a redacted secret is shown as.
+HIDDEN = "***"
+#: A URL inside free text: a scheme, "://", then anything up to white space or a quote or bracket that ends it.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{}]+")
+#: Query parameters that carry credentials: signed URLs of S3 (``X-Amz-*``, ``AWSAccessKeyId``, ``Signature``),
+#: Google Cloud Storage (``X-Goog-*``, ``GoogleAccessId``), Azure SAS (``sig``), CloudFront (``Policy``,
+#: ``Key-Pair-Id``) and the usual token names. Matched without regard to case; more is hidden rather than less.
+_SECRET_PREFIXES = ("x-amz-", "x-goog-")
+_SECRET_PARTS = ("token", "sig", "secret", "passw", "key", "credential", "auth", "session", "policy", "accessid")
+
+
+def _secret_parameter(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(_SECRET_PREFIXES) or any(part in lowered for part in _SECRET_PARTS)
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: user name and password (``user:pw@``) and credential query parameters
+    replaced by ``***``. Only for display -- a URL is opened and compared as given."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{HIDDEN}@{netloc.rpartition('@')[2]}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_secret_parameter(name) for name, _ in pairs):
+            query = "&".join(
+                f"{quote(name, safe='-_.~')}={HIDDEN if _secret_parameter(name) else quote(value, safe='-_.~/')}"
+                for name, value in pairs
+            )
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact(text: str) -> str:
+    """``text`` with every URL in it redacted (:func:`redact_url`): for messages, warnings and output, which
+    people paste into issues and chats, and which logs keep."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group()), text)
+
 
 class NGFFError(Exception):
     """Base class of every error about OME-Zarr data.
 
     ``where`` is the file or URL at fault and ``key`` the JSON path or metadata key inside it, when known;
-    both are folded into the message so that ``str(error)`` alone tells the user what to look at.
+    both are folded into the message so that ``str(error)`` alone tells the user what to look at. URLs are
+    redacted (:func:`redact`): an error never shows a password or a signed URL's signature.
     """
 
     def __init__(self, message: str, *, where: str | None = None, key: str | None = None) -> None:
-        self.message = message
-        self.where = where
+        self.message = redact(message)
+        self.where = redact(where) if where else where
         self.key = key
         super().__init__(self._compose())
 
@@ -83,4 +133,8 @@ class WriteCancelled(NGFFError):
 
 
 class NGFFWarning(UserWarning):
-    """Data that is usable but not as the specification says (a missing lower level, partial omero, ...)."""
+    """Data that is usable but not as the specification says (a missing lower level, partial omero, ...).
+    Its text is redacted like an error's."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(arg) if isinstance(arg, str) else arg for arg in args))

@@ -26,6 +26,7 @@ from ngffkit.cli.common import (
     usage_error,
     write_options,
 )
+from ngffkit.cli.redacted import redacted_output
 from ngffkit.errors import NGFFError
 from ngffkit.formats import DEFAULT_WRITE, LATEST_STABLE, UPGRADE_TARGETS, known_versions
 
@@ -257,6 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with redacted_output():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ngffkit.errors import redact
 from ngffkit.formats import Format
 from ngffkit.metadata import OMEMetadata
 from ngffkit.store.location import Location
@@ -33,4 +34,4 @@ class Node:
         return self.metadata.warnings
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.url} NGFF {self.version}>"
+        return f"<{type(self).__name__} {redact(self.url)} NGFF {self.version}>"

@@ -29,6 +29,7 @@ from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.ozx import SUFFIX as OZX_SUFFIX
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.store.remote import fsspec_options
+from ngffkit.tools.csv_cells import safe_row
 
 #: Files whose presence makes a folder a zarr node.
 ZARR_MARKERS = frozenset({"zarr.json", ".zgroup", ".zattrs", ".zarray"})
@@ -88,7 +89,7 @@ class Catalogue:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.rows(base_url))
+        writer.writerows(safe_row(row) for row in self.rows(base_url))
         return buffer.getvalue()
 
     def to_json(self, base_url: str | None = None) -> dict[str, Any]:
