@@ -145,3 +145,17 @@ def test_a_damaged_chunk_is_one_message_even_as_the_program_ends(tmp_path: pathl
     assert proc.returncode == 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "chunk" in lines[0], proc.stderr[-3000:]
+
+
+def test_a_nul_character_in_a_path_is_a_clear_error(tmp_path: pathlib.Path) -> None:
+    """No file can be named with a NUL; the OS raised a bare ValueError from deep inside a read or a write."""
+    named = str(tmp_path / "a\x00b.zarr")
+    with pytest.raises(ngffkit.LocationError, match="NUL character"):
+        ngffkit.write_image(np.zeros((8, 8), np.uint8), named)
+    with pytest.raises(ngffkit.LocationError, match="NUL character"):
+        ngffkit.open(named)
+    with pytest.raises(ngffkit.LocationError, match="NUL character"):
+        ngffkit.write_image(np.zeros((8, 8), np.uint8), named.replace(".zarr", ".ozx"))
+    report = ngffkit.validate(named)
+    assert not report.valid and "NUL character" in report.summary()
+    assert list(tmp_path.iterdir()) == []

@@ -17,7 +17,7 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 from ngffkit.errors import LocationError, NotFound
-from ngffkit.store import ozx, remote
+from ngffkit.store import ozx, paths, remote
 from ngffkit.store.local import ConfinedLocalStore
 
 
@@ -48,6 +48,7 @@ def make_store(
         target = os.fspath(target)
     if not isinstance(target, str) or not target:
         raise LocationError(f"cannot open {target!r}: expected a path, a URL or a zarr store")
+    paths.refuse_nul(target)
     protocol, rest = split_url(target)
     if target.rstrip("/").lower().endswith(".ozx"):
         return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only, retry)

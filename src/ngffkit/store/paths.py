@@ -12,9 +12,16 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from ngffkit.errors import UnsafePath
+from ngffkit.errors import LocationError, UnsafePath
 
 _SCHEME_OR_DRIVE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def refuse_nul(target: str) -> None:
+    """:class:`~ngffkit.LocationError` for a path or URL holding a NUL character: no file system or URL has one,
+    and the OS would raise a bare ``ValueError`` from deep inside a read or a write."""
+    if "\x00" in target:
+        raise LocationError("the path contains a NUL character (\\x00); no file can have that name", where=repr(target))
 
 
 def unsafe_reason(path: object) -> str | None:

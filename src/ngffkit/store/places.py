@@ -17,6 +17,8 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 
+from ngffkit.store import paths
+
 _SCHEME_ALIASES = {"s3a": "s3", "gcs": "gs", "https": "http"}
 
 
@@ -45,6 +47,7 @@ class Place:
 def of_path(target: str | os.PathLike[str]) -> Place:
     """The place a path or URL names (local paths resolved through symbolic links, relative to the cwd)."""
     text = os.fspath(target)
+    paths.refuse_nul(text)
     if "://" in text:
         scheme, rest = text.split("://", 1)
         scheme = scheme.lower()
