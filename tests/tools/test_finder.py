@@ -110,3 +110,29 @@ def test_finder_over_s3(tree: pathlib.Path, moto_server: str, monkeypatch: pytes
         "s3://finder/project/a/flat.ome.zarr",
     ]  # fmt: skip
     assert doc["skipped"] == []
+
+
+@pytest.mark.network
+def test_a_plate_beyond_the_well_limit_is_skipped_before_its_wells_are_read(tmp_path: pathlib.Path) -> None:
+    """A plate whose metadata lists 100,000 wells is refused at the reader's well limit, at once: none of its
+    wells is asked for (it took over 20 s to read them all), and the rest of the folder is catalogued."""
+    from loopback.servers import http_file_server
+
+    from ngffkit.tools.finder import find
+
+    ngffkit.write_image(np.zeros((16, 16), np.uint8), tmp_path / "data" / "img.zarr")
+    rows, columns = [f"R{r}" for r in range(100)], [str(c) for c in range(1000)]
+    wells = [{"path": f"{row}/{column}", "rowIndex": r, "columnIndex": c}
+             for r, row in enumerate(rows) for c, column in enumerate(columns)]  # fmt: skip
+    plate = {"version": "0.5", "plate": {"rows": [{"name": r} for r in rows],
+                                         "columns": [{"name": c} for c in columns], "wells": wells}}  # fmt: skip
+    (tmp_path / "data" / "huge.zarr").mkdir()
+    group = {"zarr_format": 3, "node_type": "group", "attributes": {"ome": plate}}
+    (tmp_path / "data" / "huge.zarr" / "zarr.json").write_text(json.dumps(group))
+    with http_file_server(tmp_path) as server:
+        catalogue = find(f"{server.url}/data")
+        asked = server.log.paths()
+    assert [image.name for image in catalogue.images] == ["img.zarr"]
+    ((where, reason),) = catalogue.skipped
+    assert where.endswith("huge.zarr") and "100000" in reason and "NGFFKIT_MAX_WELLS" in reason
+    assert not [path for path in asked if path.startswith("/data/huge.zarr/R")]
