@@ -18,11 +18,13 @@ from .recipes import (
     OME_ZARR_PY,
     PEERS,
     REPO,
+    ZARRITA,
+    NodePeer,
     Peer,
     PeerFailed,
     process_environment,
 )
 
 __all__ = ["BIOIO_OME_ZARR", "CACHE", "IOHUB", "NAPARI_OME_ZARR", "NGFF_ZARR", "OME_ZARR_MODELS", "OME_ZARR_PY",
-           "PEERS", "REPO", "Built", "Peer", "PeerFailed", "Unavailable", "newest_python", "node_env",
+           "PEERS", "REPO", "ZARRITA", "Built", "NodePeer", "Peer", "PeerFailed", "Unavailable", "newest_python", "node_env",
            "process_environment", "python_env"]  # fmt: skip

@@ -182,13 +182,37 @@ OME_ZARR_MODELS = Peer("ome-zarr-models", ("ome-zarr-models",), "peers.side.ome_
 #: iohub 0.2 pins zarr 2: the NGFF 0.4 reader and writer many pipelines still use.
 IOHUB = Peer("iohub", ("iohub==0.2.3.post1",), "peers.side.iohub", ("iohub", "zarr", "numpy"))
 
+
+@dataclass(frozen=True)
+class NodePeer:
+    """A JavaScript peer: a folder whose node_modules hold ``packages`` (scripts run with Node inside it)."""
+
+    name: str
+    packages: tuple[str, ...]
+
+    def environment(self, *, refresh: bool = False) -> envs.Built:
+        return envs.node_env("peer-" + self.name, self.packages, refresh=refresh)[1]
+
+    def node(self) -> tuple[str, Path]:
+        """``(node, folder)``: Node and the folder to run a script in (so that imports find node_modules)."""
+        node, built = envs.node_env("peer-" + self.name, self.packages)
+        return node, built.folder
+
+    def versions(self) -> dict[str, str]:
+        return self.environment().versions
+
+
+#: zarrita, the JavaScript zarr library under vizarr and ome-zarr.js.
+ZARRITA = NodePeer("zarrita", ("zarrita@0.5.4",))
+
 PEERS: dict[str, Peer] = {p.name: p for p in (OME_ZARR_PY, NAPARI_OME_ZARR, NGFF_ZARR, BIOIO_OME_ZARR, OME_ZARR_MODELS,
                                               IOHUB)}  # fmt: skip
 
 
-def by_names(names: Sequence[str]) -> list[Peer]:
-    """The peers named (all when none are); an unknown name is a ValueError that lists the known ones."""
-    unknown = [n for n in names if n not in PEERS]
+def by_names(names: Sequence[str]) -> list[Peer | NodePeer]:
+    """The peers named (all, zarrita too, when none are); an unknown name is a ValueError listing the known ones."""
+    every: dict[str, Peer | NodePeer] = {**PEERS, ZARRITA.name: ZARRITA}
+    unknown = [n for n in names if n not in every]
     if unknown:
-        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(PEERS)}")
-    return [PEERS[n] for n in names] if names else list(PEERS.values())
+        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; known: {', '.join(every)}")
+    return [every[n] for n in names] if names else list(every.values())
