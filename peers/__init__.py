@@ -16,6 +16,7 @@ from .recipes import (
     NGFF_ZARR,
     OME_ZARR_MODELS,
     OME_ZARR_PY,
+    OME_ZARR_PY_CLUSTER,
     PEERS,
     REPO,
     ZARRITA,
@@ -25,6 +26,6 @@ from .recipes import (
     process_environment,
 )
 
-__all__ = ["BIOIO_OME_ZARR", "CACHE", "IOHUB", "NAPARI_OME_ZARR", "NGFF_ZARR", "OME_ZARR_MODELS", "OME_ZARR_PY",
+__all__ = ["BIOIO_OME_ZARR", "CACHE", "IOHUB", "NAPARI_OME_ZARR", "NGFF_ZARR", "OME_ZARR_MODELS", "OME_ZARR_PY", "OME_ZARR_PY_CLUSTER",
            "PEERS", "REPO", "ZARRITA", "Built", "NodePeer", "Peer", "PeerFailed", "Unavailable", "newest_python", "node_env",
            "process_environment", "python_env"]  # fmt: skip

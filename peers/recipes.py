@@ -179,6 +179,10 @@ BIOIO_OME_ZARR = Peer("bioio-ome-zarr", ("bioio-ome-zarr",), "peers.side.bioio_o
                       ("bioio-ome-zarr", "bioio-base", "zarr", "numpy", "dask"))  # fmt: skip
 OME_ZARR_MODELS = Peer("ome-zarr-models", ("ome-zarr-models",), "peers.side.ome_zarr_models",
                        ("ome-zarr-models", "pydantic", "zarr", "numpy"))  # fmt: skip
+#: ome-zarr-py with dask.distributed, for the distributed-write benchmark (distributed pins dask to its own release:
+#: kept apart, so that ome-zarr-py's own environment has the dask it resolves alone).
+OME_ZARR_PY_CLUSTER = Peer("ome-zarr-py-cluster", ("ome-zarr", "distributed"), "peers.side.ome_zarr_py",
+                           ("ome-zarr", "distributed", "zarr", "numpy", "dask"))  # fmt: skip
 #: iohub 0.2 pins zarr 2: the NGFF 0.4 reader and writer many pipelines still use.
 IOHUB = Peer("iohub", ("iohub==0.2.3.post1",), "peers.side.iohub", ("iohub", "zarr", "numpy"))
 
@@ -206,7 +210,7 @@ class NodePeer:
 ZARRITA = NodePeer("zarrita", ("zarrita@0.5.4",))
 
 PEERS: dict[str, Peer] = {p.name: p for p in (OME_ZARR_PY, NAPARI_OME_ZARR, NGFF_ZARR, BIOIO_OME_ZARR, OME_ZARR_MODELS,
-                                              IOHUB)}  # fmt: skip
+                                              IOHUB, OME_ZARR_PY_CLUSTER)}  # fmt: skip
 
 
 def by_names(names: Sequence[str]) -> list[Peer | NodePeer]:
