@@ -70,7 +70,7 @@ class Row:
     def cells(self, gib: float) -> list[str]:
         puts = f"{self.requests['PUT']} / {sum(self.requests.values())}" if self.requests else "—"
         return [self.writer, self.scheduler, self.target, self.layout, f"{self.seconds:.2f} s",
-                f"{gib / self.seconds:.3f} GiB/s", str(self.tasks),
+                f"{gib / self.seconds:.3g} GiB/s", str(self.tasks),
                 "—" if self.busy is None else f"{100 * self.busy:.0f}%", puts,
                 "—" if self.moved is None else f"{self.moved / 2**20:.0f} MiB",
                 ", ".join(f"{p:.0f} (from {s:.0f})" for p, s in self.worker_peaks) + " MiB", f"{self.client_peak:.0f} MiB"]  # fmt: skip
