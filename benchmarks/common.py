@@ -81,17 +81,24 @@ def peak_rss_of(code: str, peer: Any = None) -> tuple[float, str]:
     return float(line.split("=", 1)[1]), proc.stdout
 
 
-def ensure_bytecode() -> None:
-    """Compile the environment's modules to bytecode before timing fresh processes, as ``pip install`` does.
+def ensure_bytecode(peer: Any = None) -> None:
+    """Compile the environment's modules to bytecode before timing fresh processes, as ``pip install`` does --
+    this environment's, or with ``peer`` (a :class:`peers.Peer`) that peer's own (built without bytecode).
 
     ``uv`` installs without compiling, and an environment with ``PYTHONDONTWRITEBYTECODE=1`` (this workplace's)
     never writes ``.pyc`` files: then every new process compiles what it imports from source -- about 3 s for the
     1,300 modules napari and a plugin load -- and a start-up or first-open time measures the compiler, not the
     code. Cheap once done (a timestamp check per file)."""
-    paths = sysconfig.get_paths()
-    folders = {paths["purelib"], paths["platlib"], str(Path(__file__).resolve().parents[1] / "src")}
+    if peer is not None:
+        python = str(peer.interpreter())
+        code = "import json, sysconfig; p = sysconfig.get_paths(); print(json.dumps([p['purelib'], p['platlib']]))"
+        found = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout
+        folders = set(json.loads(found))
+    else:
+        python, paths = sys.executable, sysconfig.get_paths()
+        folders = {paths["purelib"], paths["platlib"], str(Path(__file__).resolve().parents[1] / "src")}
     for folder in sorted(folders):
-        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", folder], capture_output=True, check=False)
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", folder], capture_output=True, check=False)
 
 
 def machine() -> str:

@@ -306,6 +306,7 @@ def main() -> int:
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
     if mode != "smoke":
         ensure_bytecode()
+        ensure_bytecode(NAPARI_OME_ZARR)  # the peer's own environment, built without bytecode
     import ngffkit
 
     shape, levels, z_steps, t_steps, settle, repeat = MODES[mode]

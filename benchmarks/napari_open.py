@@ -91,7 +91,10 @@ def main() -> int:
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
     repeat = {"smoke": 1, "quick": 2, "full": 7}[mode]
     if mode != "smoke":
+        from peers import NAPARI_OME_ZARR
+
         ensure_bytecode()
+        ensure_bytecode(NAPARI_OME_ZARR)  # its own environment, built without bytecode
     root = Path(tempfile.mkdtemp(prefix="ngffkit-bench-"))
     datasets: dict[str, Path] = {}
     if mode != "smoke":

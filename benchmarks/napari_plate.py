@@ -129,6 +129,7 @@ def main() -> int:
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
     if mode != "smoke":
         ensure_bytecode()
+        ensure_bytecode(NAPARI_OME_ZARR)  # the peer's own environment, built without bytecode
     sizes = {"smoke": [24], "quick": [24, 96], "full": [24, 96, 384, 1536]}[mode]
     repeats = 1 if mode == "smoke" else REPEATS
     root = Path(tempfile.mkdtemp(prefix="ngffkit-napari-plate-"))

@@ -141,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     if mode != "smoke":
         ensure_bytecode()
+        ensure_bytecode(OME_ZARR_PY)  # the peer's own environment, built without bytecode
     cmds = commands()
     measure(cmds, REPEATS[mode], warm=mode != "smoke")
     lines = [

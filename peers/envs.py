@@ -144,17 +144,20 @@ def python_version_of(python: str) -> str:
 
 def python_env(name: str, requirements: Sequence[str], *, python: str | None = None, refresh: bool = False) -> Built:
     """A virtual environment ``CACHE/name`` with ``requirements`` installed for ``python`` (default: the newest,
-    :func:`newest_python`), modules compiled to bytecode (a benchmark that starts the peer would otherwise time
-    Python's compiler; this workplace sets ``PYTHONDONTWRITEBYTECODE``)."""
+    :func:`newest_python`). Nothing is compiled to bytecode here: that was 95% of a build (70 of 73 s for napari's),
+    for thousands of modules no test imports; a peer's process writes the bytecode of what it imports
+    (:func:`peers.process_environment`), and a benchmark that times a fresh peer process compiles its environment
+    first (``benchmarks.common.ensure_bytecode``), as it does its own."""
     base = python or newest_python()
     folder = CACHE / name
     venv_python = folder / "venv" / "bin" / "python"
     uv = shutil.which("uv")
     if uv:
         commands = [[uv, "venv", "-q", "venv", "--python", base],
-                    [uv, "pip", "install", "-q", "--compile-bytecode", "-p", str(venv_python), *requirements]]  # fmt: skip
+                    [uv, "pip", "install", "-q", "-p", str(venv_python), *requirements]]  # fmt: skip
     else:
-        commands = [[base, "-m", "venv", "venv"], [str(venv_python), "-m", "pip", "install", "-q", *requirements]]
+        commands = [[base, "-m", "venv", "venv"],
+                    [str(venv_python), "-m", "pip", "install", "-q", "--no-compile", *requirements]]  # fmt: skip
     recipe = {"python": python_version_of(base), "requirements": list(requirements)}
     return build(folder, recipe, commands, [str(venv_python), "-c", LIST_VERSIONS], refresh=refresh)
 

@@ -165,8 +165,11 @@ def _close_sessions() -> None:
 
 def process_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment for a peer's process: the repository on its path (for ``peers.side`` and
-    ``benchmarks``), nothing of this virtual environment's (``src`` is not on it: ngffkit cannot be imported)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+    ``benchmarks``), nothing of this virtual environment's (``src`` is not on it: ngffkit cannot be imported), and
+    bytecode written (``PYTHONDONTWRITEBYTECODE`` dropped: the environment is built without it, so the first
+    process to import a module compiles it once for all the others)."""
+    dropped = ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     return {**env, "PYTHONPATH": str(REPO), **(extra or {})}
 
 
