@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import sys
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def main(shape: tuple[int, int, int], scratch: Path) -> None:
         for n, (layout, shards) in enumerate(LAYOUTS.items()):
             dest = str(scratch / f"peer-{n}.zarr")
             row = measure(Row(writer, cluster_label(workers), "disk", layout),
-                          lambda d=dest, s=shards: ome_zarr_write(data, d, s), client, None)  # fmt: skip
+                          partial(ome_zarr_write, data, dest, shards), client, None)  # fmt: skip
             print("ROW " + json.dumps({**dataclasses.asdict(row), "dest": dest}), flush=True)
 
 

@@ -177,7 +177,9 @@ OME_ZARR_PY = Peer("ome-zarr-py", ("ome-zarr",), "peers.side.ome_zarr_py", ("ome
 #: napari-ome-zarr inside a napari of its own (the reader is only ever used by napari).
 NAPARI_OME_ZARR = Peer("napari-ome-zarr", ("napari-ome-zarr", "napari[pyqt6]"), "peers.side.napari_ome_zarr",
                        ("napari-ome-zarr", "napari", "ome-zarr", "zarr", "numpy", "dask"))  # fmt: skip
-NGFF_ZARR = Peer("ngff-zarr", ("ngff-zarr",), "peers.side.ngff_zarr", ("ngff-zarr", "zarr", "numpy", "dask"))
+NGFF_ZARR = Peer(
+    "ngff-zarr", ("ngff-zarr",), "peers.side.ngff_zarr", ("ngff-zarr", "zarrista", "numpy", "dask")
+)  # no zarr: its own
 BIOIO_OME_ZARR = Peer("bioio-ome-zarr", ("bioio-ome-zarr",), "peers.side.bioio_ome_zarr",
                       ("bioio-ome-zarr", "bioio-base", "zarr", "numpy", "dask"))  # fmt: skip
 OME_ZARR_MODELS = Peer("ome-zarr-models", ("ome-zarr-models",), "peers.side.ome_zarr_models",
