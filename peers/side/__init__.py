@@ -2,7 +2,8 @@
 
 A module here imports its peer, numpy and the standard library -- never ngffkit, which that environment does not
 have. A process of the peer's environment runs one function (or serves many, one after the other: :func:`main`)
-and answers in JSON on a line of its own; what the peer prints itself goes to stderr. Arrays travel as ``.npy`` files in a folder the caller names (:func:`save`).
+and answers in JSON on a line of its own; what the peer prints itself goes to stderr. Arrays travel as ``.npy``
+files in a folder the caller names (:func:`save`).
 """
 
 from __future__ import annotations
