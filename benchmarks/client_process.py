@@ -44,14 +44,17 @@ def serve(warm_up: Callable[[], None], job_named: Callable[[str], Callable[[], A
 
 class ClientProcess:
     """The benchmark's side: a child running ``command`` (which calls :func:`serve`); :meth:`run` clears the
-    server's request log, has the child run one job, and returns its time with the requests the server saw."""
+    server's request log, has the child run one job, and returns its time with the requests the server saw.
+    A peer's child runs in the peer's own environment: ``command`` is its interpreter and ``env`` the
+    environment :func:`peers.process_environment` gives (no server: no requests are counted)."""
 
-    def __init__(self, server: Any, command: list[str]) -> None:
-        self.server, self.command = server, command
+    def __init__(self, server: Any, command: list[str], env: dict[str, str] | None = None) -> None:
+        self.server, self.command, self.env = server, command, env
         self.proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> ClientProcess:
-        self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=self.env)  # fmt: skip
         self._answer(READY)
         return self
 
@@ -68,10 +71,13 @@ class ClientProcess:
     def run(self, job: str) -> dict[str, Any]:
         """``time`` (s), ``requests``, ``waves`` (sequential round trips) and ``paths`` of one job."""
         assert self.proc and self.proc.stdin
-        self.server.log.clear()
+        if self.server is not None:
+            self.server.log.clear()
         self.proc.stdin.write(job + "\n")
         self.proc.stdin.flush()
         elapsed = json.loads(self._answer())["time"]
+        if self.server is None:
+            return {"time": elapsed}
         log = self.server.log
         return {"time": elapsed, "requests": len(log.entries), "waves": log.sequential_waves(), "paths": log.paths()}
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -66,33 +67,61 @@ def summary(times: list[float]) -> str:
     return f"{med:.2f} s ± {spread:.2f}"
 
 
-def peak_rss_of(code: str) -> tuple[float, str]:
-    """Run ``code`` in a fresh Python and return (its peak RSS in MiB, its stdout)."""
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def peak_rss_of(code: str, peer: Any = None) -> tuple[float, str]:
+    """Run ``code`` in a fresh Python -- this environment's, or a :class:`peers.Peer`'s own -- and return (its peak
+    RSS in MiB, its stdout). The repository is on its path (``benchmarks.common``), ngffkit only in this one."""
+    if peer is None:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    else:
+        from peers import process_environment
+
+        proc = subprocess.run([str(peer.interpreter()), "-c", code], capture_output=True, text=True, check=True,
+                              env=process_environment())  # fmt: skip
     line = [text for text in proc.stdout.splitlines() if text.startswith("PEAK_RSS_MIB=")][-1]
     return float(line.split("=", 1)[1]), proc.stdout
 
 
-def ensure_bytecode() -> None:
-    """Compile the environment's modules to bytecode before timing fresh processes, as ``pip install`` does.
+def ensure_bytecode(peer: Any = None) -> None:
+    """Compile the environment's modules to bytecode before timing fresh processes, as ``pip install`` does --
+    this environment's, or with ``peer`` (a :class:`peers.Peer`) that peer's own (built without bytecode).
 
     ``uv`` installs without compiling, and an environment with ``PYTHONDONTWRITEBYTECODE=1`` (this workplace's)
     never writes ``.pyc`` files: then every new process compiles what it imports from source -- about 3 s for the
     1,300 modules napari and a plugin load -- and a start-up or first-open time measures the compiler, not the
     code. Cheap once done (a timestamp check per file)."""
-    paths = sysconfig.get_paths()
-    folders = {paths["purelib"], paths["platlib"], str(Path(__file__).resolve().parents[1] / "src")}
+    if peer is not None:
+        python = str(peer.interpreter())
+        code = "import json, sysconfig; p = sysconfig.get_paths(); print(json.dumps([p['purelib'], p['platlib']]))"
+        found = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout
+        folders = set(json.loads(found))
+    else:
+        python, paths = sys.executable, sysconfig.get_paths()
+        folders = {paths["purelib"], paths["platlib"], str(Path(__file__).resolve().parents[1] / "src")}
     for folder in sorted(folders):
-        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", folder], capture_output=True, check=False)
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", folder], capture_output=True, check=False)
 
 
 def machine() -> str:
-    versions = {p: _version(p) for p in ("ngffkit", "ome-zarr", "zarr", "dask", "numpy", "numcodecs")}
+    """The machine and this environment's releases (a peer's are in its own environment: :func:`peer_versions`)."""
+    versions = {p: _version(p) for p in ("ngffkit", "zarr", "dask", "numpy", "numcodecs")}
     return (
         f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items())
         + f"; {datetime.date.today().isoformat()}"
     )
+
+
+def peer_versions(*peers: Any) -> str:
+    """What each peer's own environment resolved: ``napari-ome-zarr 0.11.0 (napari 0.9.2, zarr 3.4.2, Python
+    3.13.0)``; ``peers`` are :class:`peers.Peer` objects (built on first use)."""
+    out = []
+    for peer in peers:
+        found = peer.versions()
+        first, *rest = peer.shown
+        details = [f"{name} {found[name]}" for name in rest if name in found and name in ("napari", "zarr", "dask")]
+        details.append(f"Python {found.get('python', '?')}")
+        out.append(f"{peer.name} {found.get(first, '?')} ({', '.join(details)})")
+    return "; ".join(out)
 
 
 def _version(name: str) -> str:

@@ -5,7 +5,9 @@ volume (benchmarks.common.synthetic_volume, made wherever the task runs: no data
 as a 5-level pyramid (2x in z, y, x), 64^3 chunks, blosc-lz4 (ngffkit's default), plain and in 256^3 shards, by
 dask's threaded scheduler here (the baseline) and by a ``LocalCluster(processes=True)`` of 1 worker x 2 threads
 and of 2 workers x 1 thread (a ``Client`` active), to a folder and to moto's S3 server (its own process on
-127.0.0.1); on 2 workers also with ``compute=False``, and ome-zarr-py 0.18's ``write_image`` to disk.
+127.0.0.1); on 2 workers also with ``compute=False``, and ome-zarr-py's ``write_image`` to disk (its newest
+release, in its own environment with distributed: peers/; its cluster started there, measured by the same code,
+benchmarks/cluster_measure.py).
 
 Per configuration: wall time, level-0 throughput, tasks run, worker utilisation (task time / (wall x threads)),
 S3 requests (moto's request log; PUT = objects and multipart parts), bytes sent between workers, and peak RSS
@@ -23,9 +25,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import json
 import logging
 import math
-import os
 import re
 import shutil
 import socket
@@ -45,15 +47,27 @@ import cloudpickle
 import dask
 import dask.array as da
 from dask.delayed import Delayed
-from dask.diagnostics import Profiler
 from loopback.servers import free_port
+from peers import OME_ZARR_PY_CLUSTER, process_environment
 
 import ngffkit
-from benchmarks.common import machine, save, synthetic_volume
+from benchmarks.cluster_measure import (
+    CHUNK,
+    CORES,
+    LAYOUTS,
+    LEVELS,
+    SHARD,
+    Row,
+    cluster_label,
+    import_modules,
+    measure,
+    peak_mib,
+    reset_peak,
+    threads,
+)
+from benchmarks.common import machine, peer_versions, save, synthetic_volume
 
-LEVELS, CHUNK, SHARD = 5, (64, 64, 64), (256, 256, 256)
 OPTIONS: dict[str, Any] = {"axes": "zyx", "levels": LEVELS, "scale_factors": {"z": 2, "y": 2, "x": 2}, "chunks": CHUNK}
-LAYOUTS: dict[str, tuple[int, int, int] | None] = {"64^3 chunks": None, "256^3 shards": SHARD}
 SIZES = {"full": (256, 1448, 1448), "quick": (128, 1024, 1024), "smoke": (32, 256, 256)}
 #: The graph table (nothing computed): lazy volumes of 1, 8 and 32 GiB; layouts as (chunks, shards, input chunks).
 GRAPH_SIZES = {"full": [(128, 2048, 2048), (1024, 2048, 2048), (2048, 4096, 2048)],
@@ -64,11 +78,11 @@ GRAPH_LAYOUTS = {"64^3 chunks": (CHUNK, None, INPUT), "128^3 chunks": ((128,) * 
                  "256^3 shards, 256^3 input chunks": (CHUNK, SHARD, SHARD)}  # fmt: skip
 #: ngffkit's waves hold 2 super-blocks per thread: 8 with 4 threads, so that even 1 GiB makes several waves.
 WAVE_THREADS = 4
-CORES = os.cpu_count() or 1
 NOOP_TASKS = {"full": 2000, "quick": 1000, "smoke": 100}
 BUCKET = "bench"
-#: What a worker imports before anything is timed (the writers and what they use on first call).
-WORKER_MODULES = ("ngffkit.writer.image", "zarr", "s3fs", "ome_zarr.writer", "ome_zarr.dask_utils", "skimage.transform")
+#: What a worker imports before anything is timed (the writer and what it uses on first call; ome-zarr-py's are in
+#: benchmarks/distributed_peer.py, in its own environment).
+WORKER_MODULES = ("ngffkit.writer.image", "zarr", "s3fs", "skimage.transform")
 #: A request line of moto's (werkzeug's) log, possibly coloured: '"PUT /bench/... HTTP/1.1" 200 -'.
 REQUEST = re.compile(r'"(?:\x1b\[[0-9;]*m)?([A-Z]+) /')
 
@@ -126,88 +140,6 @@ def have_moto() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("moto", "flask", "s3fs", "boto3"))
 
 
-def reset_peak() -> None:
-    """Start the process's peak-RSS count again (Linux: writing 5 to clear_refs resets VmHWM)."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-
-
-def peak_mib(field: str = "VmHWM") -> float:
-    """The process's peak RSS (or with ``field="VmRSS"`` its RSS now), MiB."""
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) / 1024 for line in f if line.startswith(field + ":"))
-
-
-def sent_bytes(dask_worker: Any) -> int:
-    """Bytes this worker has sent to other workers (task results they needed)."""
-    return int(dask_worker.transfer_outgoing_bytes_total)
-
-
-def import_writers() -> None:
-    for module in WORKER_MODULES:
-        importlib.import_module(module)
-
-
-def threads() -> Any:
-    """dask's threaded scheduler with one thread per core (the baseline)."""
-    return dask.config.set(scheduler="threads", num_workers=CORES)
-
-
-@dataclass
-class Row:
-    writer: str
-    scheduler: str
-    target: str
-    layout: str
-    seconds: float = 0.0
-    tasks: int = 0
-    busy: float | None = None
-    requests: Counter[str] = field(default_factory=Counter)
-    moved: int | None = None
-    #: Per worker process: (peak RSS during the write, RSS when it started), MiB.
-    worker_peaks: list[tuple[float, float]] = field(default_factory=list)
-    client_peak: float = 0.0
-
-    def cells(self, gib: float) -> list[str]:
-        puts = f"{self.requests['PUT']} / {sum(self.requests.values())}" if self.requests else "—"
-        return [self.writer, self.scheduler, self.target, self.layout, f"{self.seconds:.2f} s",
-                f"{gib / self.seconds:.3f} GiB/s", str(self.tasks),
-                "—" if self.busy is None else f"{100 * self.busy:.0f}%", puts,
-                "—" if self.moved is None else f"{self.moved / 2**20:.0f} MiB",
-                ", ".join(f"{p:.0f} (from {s:.0f})" for p, s in self.worker_peaks) + " MiB", f"{self.client_peak:.0f} MiB"]  # fmt: skip
-
-
-def measure(row: Row, write: Callable[[], object], client: Any, moto: Moto | None) -> Row:
-    """Run ``write`` once and fill ``row`` (``client`` None: dask's threaded scheduler in this process)."""
-    before, here = moto.requests() if moto is not None else Counter(), peak_mib("VmRSS")
-    reset_peak()
-    if client is None:
-        with threads(), Profiler() as profile:
-            start = time.perf_counter()
-            write()
-            row.seconds = time.perf_counter() - start
-        row.tasks, row.worker_peaks = len(profile.results), [(peak_mib(), here)]
-    else:
-        import distributed
-
-        moved, rss = sum(client.run(sent_bytes).values()), client.run(peak_mib, "VmRSS")
-        client.run(reset_peak)
-        with distributed.get_task_stream(client=client) as stream:
-            start = time.perf_counter()
-            write()
-            row.seconds = time.perf_counter() - start
-        row.tasks = len(stream.data)
-        spans = [span for task in stream.data for span in task.get("startstops", ()) if span["action"] == "compute"]
-        busy = sum(span["stop"] - span["start"] for span in spans)
-        row.busy = busy / (row.seconds * sum(client.nthreads().values()))
-        row.moved = sum(client.run(sent_bytes).values()) - moved
-        row.worker_peaks = [(peak, rss[worker]) for worker, peak in sorted(client.run(peak_mib).items())]
-    row.client_peak = peak_mib()
-    if moto is not None:
-        row.requests = moto.requests() - before
-    return row
-
-
 def ngffkit_write(data: da.Array, dest: str, shards: Any, options: Any, compute: bool = True) -> Callable[[], object]:
     """ngffkit's write; with ``compute=False`` the returned Delayed is computed by the active scheduler."""
     if compute:
@@ -215,20 +147,6 @@ def ngffkit_write(data: da.Array, dest: str, shards: Any, options: Any, compute:
     return lambda: dask.compute(
         ngffkit.write_image(data, dest, storage_options=options, shards=shards, compute=False, **OPTIONS)
     )
-
-
-def ome_zarr_write(data: da.Array, dest: str, shards: Any, _: Any = None) -> Callable[[], object]:
-    def write() -> None:
-        import zarr
-        from ome_zarr.writer import write_image
-        from zarr.codecs import BloscCodec
-
-        factors = [{"z": 2**k, "y": 2**k, "x": 2**k} for k in range(1, LEVELS)]
-        codec = BloscCodec(cname="lz4", clevel=5)  # what ngffkit's default compressor is
-        options = {"chunks": CHUNK, "compressor": codec, **({"shards": shards} if shards else {})}
-        write_image(data, zarr.open_group(dest, mode="w"), axes="zyx", scale_factors=factors, storage_options=options)
-
-    return write
 
 
 def check_and_remove(dest: str, options: dict[str, Any] | None) -> None:
@@ -248,22 +166,20 @@ def warm_up(scratch: Path, client: Any) -> None:
     """Imports and first-use costs paid before anything is timed: the writers imported in every worker, and a
     tiny write with the scheduler."""
     if client is not None:
-        client.run(import_writers)
+        client.run(import_modules, WORKER_MODULES)
     with threads() if client is None else contextlib.nullcontext():
         ngffkit.write_image(synthetic_volume((8, 64, 64)), scratch / "warm-up.zarr", **{**OPTIONS, "levels": 2})
     shutil.rmtree(scratch / "warm-up.zarr")
 
 
 def cases(workers: int, moto: Moto | None) -> Iterator[tuple[str, str, str, Callable[..., Callable[[], object]]]]:
-    """(writer, target, layout, writer factory) of every configuration run with ``workers`` workers (0: threads)."""
+    """(writer, target, layout, writer factory) of every ngffkit configuration run with ``workers`` workers (0:
+    threads). ome-zarr-py's run in its own environment: :func:`peer_rows`."""
     for target in ("disk", "S3") if moto is not None else ("disk",):
         for layout in LAYOUTS:
             yield "ngffkit", target, layout, ngffkit_write
         if workers == 2:
             yield "ngffkit compute=False", target, "64^3 chunks", partial(ngffkit_write, compute=False)
-    if workers == 2:
-        for layout in LAYOUTS:
-            yield "ome-zarr-py 0.18", "disk", layout, ome_zarr_write
 
 
 def run_scheduler(label: str, workers: int, data: da.Array, scratch: Path, moto: Moto | None, client: Any) -> list[Row]:
@@ -274,10 +190,30 @@ def run_scheduler(label: str, workers: int, data: da.Array, scratch: Path, moto:
         server = moto.ready() if target == "S3" and moto is not None else None
         dest = f"s3://{BUCKET}/{workers}-{n}.zarr" if server else str(scratch / f"{workers}-{n}.zarr")
         options = server.options() if server else None
-        row = measure(Row(writer, label, target, layout), factory(data, dest, LAYOUTS[layout], options), client, server)
+        write = factory(data, dest, LAYOUTS[layout], options)
+        row = measure(Row(writer, label, target, layout), write, client, server.requests if server else None)
         print(f"{writer}, {label}, {target}, {layout}: {row.seconds:.2f} s", flush=True)
         rows.append(row)
         check_and_remove(dest, options)
+    return rows
+
+
+def peer_rows(size: str, scratch: Path) -> list[Row]:
+    """ome-zarr-py's write on a 2-worker LocalCluster of its own, started by a process of its environment (peers/:
+    ome-zarr-py with distributed), measured there by the same code (benchmarks/cluster_measure.py); what it wrote
+    is validated here."""
+    command = OME_ZARR_PY_CLUSTER.command("benchmarks.distributed_peer", json.dumps(SIZES[size]), str(scratch))
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=process_environment())
+    answers = [line for line in proc.stdout.splitlines() if line.startswith("ROW ")]
+    if proc.returncode != 0 or len(answers) != len(LAYOUTS):
+        raise RuntimeError(f"ome-zarr-py's cluster run failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    rows = []
+    for line in answers:
+        found = json.loads(line.removeprefix("ROW "))
+        dest = found.pop("dest")
+        rows.append(Row.from_json(found))
+        print(f"{rows[-1].writer}, {rows[-1].scheduler}, disk, {rows[-1].layout}: {rows[-1].seconds:.2f} s", flush=True)
+        check_and_remove(dest, None)
     return rows
 
 
@@ -358,13 +294,13 @@ def run_all(size: str, scratch: Path) -> tuple[list[Row], dict[str, tuple[float,
         rows = run_scheduler(label, 0, data, scratch, moto, None)
         extra = {label: overheads(data, None, NOOP_TASKS[size])}
         for workers in (1, 2):  # as many threads in all as this machine has cores
-            each = max(1, CORES // workers)
-            label = f"{workers} worker{'s' * (workers > 1)} x {each} thread{'s' * (each > 1)}"
+            each, label = max(1, CORES // workers), cluster_label(workers)
             with distributed.LocalCluster(n_workers=workers, threads_per_worker=each, processes=True,
                                           dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
                     distributed.Client(cluster) as client:  # fmt: skip
                 rows += run_scheduler(label, workers, data, scratch, moto, client)
                 extra[label] = overheads(data, client, NOOP_TASKS[size])
+    rows += peer_rows(size, scratch)  # after this process's clusters have stopped: no idle workers alongside
     return rows, extra
 
 
@@ -380,7 +316,8 @@ def report(size: str, rows: list[Row], extra: dict[str, tuple[float, float]], co
         f"runs), {LEVELS} levels (2x in z, y, x), 64^3 chunks, blosc-lz4 (ngffkit's default), NGFF 0.5; one run "
         "each. S3 = moto's server in its own process on 127.0.0.1 (no network latency; moto shares the cores).",
         "Peak RSS = VmHWM of each process, reset just before the write (from: its RSS then); the threaded baseline's "
-        "worker is this process. *worker busy* = task time / (wall time x threads), from distributed's task stream.", "",
+        "worker is this process. *worker busy* = task time / (wall time x threads), from distributed's task stream.",
+        f"ome-zarr-py in its own environment, its cluster started there: {peer_versions(OME_ZARR_PY_CLUSTER)}.", "",
         "| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
         *("| " + " | ".join(row.cells(gib)) + " |" for row in rows), "",
     ]  # fmt: skip

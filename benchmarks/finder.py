@@ -4,7 +4,8 @@ the cost grows with the number of images.
 ome-zarr-py's ``finder`` walks the folders down to each dataset and reads its one metadata document, and
 records paths and names only; ngffkit lists down to each dataset and then reads the metadata of all of them
 (group, level-0 array, labels) in a few concurrent batches, so its table also has sizes, data type, channels
-and labels. The local runs are in this process; over HTTP, ngffkit runs in a client process of its own
+and labels. ngffkit's local runs are in this process, ome-zarr-py's in a client process of its own environment
+(peers/; :mod:`benchmarks.peer_readers`); over HTTP, ngffkit runs in a client process of its own
 (:mod:`benchmarks.client_process`) and the loopback server in this one, as a real server is. The growth table is
 what a user with a big folder (or bucket) cares about: a finder whose round trips grow with the images would be
 unusable remotely at 10,000 images.
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import math
 import os
 import shutil
@@ -29,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopback.servers import http_file_server
+from peers import OME_ZARR_PY, process_environment
 
 from benchmarks.client_process import ClientProcess, serve
-from benchmarks.common import machine, save, timed
+from benchmarks.common import machine, peer_versions, save, timed
 from ngffkit.samples.examples import write_coins
 from ngffkit.store.remote import MAX_CONNECTIONS
 from ngffkit.tools.finder import Catalogue, find
@@ -45,7 +45,7 @@ MODES: dict[str, tuple[tuple[int, ...], int]] = {
     "smoke": ((10, 30), 1),
 }
 NGFFKIT_LOCAL = ("ngffkit finder", "local disk")
-OME_ZARR_LOCAL = ("ome-zarr-py finder (paths only)", "local disk")
+OME_ZARR_LOCAL = ("ome-zarr-py finder (paths only)", "local disk")  # its version: in the results' text
 NGFFKIT_HTTP = ("ngffkit finder", f"HTTP, +{LATENCY * 1000:.0f} ms per response")
 
 
@@ -113,26 +113,14 @@ def check_catalogue(catalogue: Catalogue, images: int, where: str) -> None:
         )
 
 
-def ome_zarr_finder(data: Path, images: int) -> None:
-    """ome-zarr-py's finder without its browser and server; it writes ``biofile_finder.csv`` into the folder,
-    whose rows are checked so that it, too, found every image."""
-    from ome_zarr.utils import finder
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        finder(str(data), dry_run=True)
-    with open(data / "biofile_finder.csv", newline="") as f:
-        rows = sum(1 for _ in csv.reader(f)) - 1
-    (data / "biofile_finder.csv").unlink()  # not left for ngffkit's listing
-    if rows != images:
-        raise RuntimeError(f"ome-zarr-py finder found {rows} images; expected {images}")
-
-
-def measure_local(data: Path, images: int, repeat: int) -> list[Measurement]:
-    """Both finders on local disk, alternating, so that a slow moment of a shared machine hits both."""
+def measure_local(data: Path, images: int, repeat: int, peer: ClientProcess) -> list[Measurement]:
+    """Both finders on local disk, alternating, so that a slow moment of a shared machine hits both; ome-zarr-py's
+    in its client process (its own environment: :func:`benchmarks.peer_readers.ome_zarr_finder`, which checks
+    that it found every image), timed there as ngffkit's is here."""
     ours, theirs = Measurement(images, *NGFFKIT_LOCAL), Measurement(images, *OME_ZARR_LOCAL)
     for _ in range(repeat):
         ours.times += timed(lambda: check_catalogue(find(data), images, "local"), 1)
-        theirs.times += timed(lambda: ome_zarr_finder(data, images), 1)
+        theirs.times.append(peer.run(f"{data} {images}")["time"])
     return [ours, theirs]
 
 
@@ -151,10 +139,10 @@ def child(server_url: str) -> None:
     serve(lambda: find(url), lambda images: lambda: check_catalogue(find(url), int(images), "HTTP"))
 
 
-def warm_up(data: Path, images: int) -> None:
+def warm_up(data: Path, images: int, peer: ClientProcess) -> None:
     """One untimed local run of each finder: the first would otherwise time imports (ome-zarr-py pulls in dask)."""
     find(data)
-    ome_zarr_finder(data, images)
+    peer.run(f"{data} {images}")
 
 
 def run(sizes: Sequence[int], repeat: int) -> list[Measurement]:
@@ -165,14 +153,16 @@ def run(sizes: Sequence[int], repeat: int) -> list[Measurement]:
         seed, data, made = write_seed(tmp), tmp / "data", 0
         with http_file_server(tmp, latency=LATENCY, keep_alive=True) as server, contextlib.ExitStack() as stack:
             client: ClientProcess | None = None
+            peer = stack.enter_context(ClientProcess(None, OME_ZARR_PY.command("benchmarks.peer_readers", "finder"),
+                                                     env=process_environment()))  # fmt: skip
             for images in sorted(sizes):
                 grow_tree(data, seed, made, images)
                 if client is None:  # started once there is a tree to warm up on
-                    warm_up(data, images)
+                    warm_up(data, images, peer)
                     command = [sys.executable, "-m", "benchmarks.finder", "--child", server.url]
                     client = stack.enter_context(ClientProcess(server, command))
                 made = images
-                out += measure_local(data, images, repeat)
+                out += measure_local(data, images, repeat, peer)
                 out.append(measure_http(client, images))
                 print(f"  {images} images done", flush=True)
     finally:
@@ -260,7 +250,7 @@ def report(measurements: list[Measurement], mode: str, repeat: int) -> list[str]
         f"{', '.join(f'{n:,}' for n in sizes)} images (coins, 3 levels + a label image each, hard-linked copies), "
         f"{PER_FOLDER} per folder; local: median of {repeat} repetition(s), HTTP: one run; mode {mode}. Over HTTP "
         "ngffkit runs in a process of its own, the server (loopback/servers.py, HTTP/1.1 keep-alive) in the "
-        "benchmark's.",
+        f"benchmark's. ome-zarr-py runs in a process of its own environment ({peer_versions(OME_ZARR_PY)}).",
         "",
         *table(measurements),
         "",

@@ -2,7 +2,8 @@
 
 The parent writes a ``tczyx`` volume (one channel, 3 levels, 256 x 256 chunks), serves it over HTTP with 20 ms per
 response (keep-alive, no listings: as an object store does) and runs one fresh napari per plugin and repetition
-(``python -m benchmarks.napari_latency --child PLUGIN URL PATH WARM Z_STEPS T_STEPS SETTLE``). Each child
+(``python -m benchmarks.napari_latency --child PLUGIN URL PATH WARM Z_STEPS T_STEPS SETTLE``; napari-ome-zarr's in
+its own environment with its own napari, peers/, so the child's code imports nothing of ngffkit's). Each child
 
 * opens the URL with ``viewer.open(url, plugin=...)`` (after opening a tiny local image, so that imports are not
   counted) and watches the canvas: the *first picture* is the first screenshot that is not blank, the *first sharp
@@ -37,9 +38,9 @@ from typing import Any
 
 import numpy as np
 from loopback.servers import RequestLog, http_file_server
+from peers import NAPARI_OME_ZARR, process_environment
 
-import ngffkit
-from benchmarks.common import ensure_bytecode, machine, save
+from benchmarks.common import ensure_bytecode, machine, peer_versions, save
 
 PLUGINS = ("ngffkit", "napari-ome-zarr")
 #: napari's own cost on this machine: the same pyramid as numpy arrays in memory (no reader, no network).
@@ -85,11 +86,22 @@ class Heartbeat:
         return max(pauses, default=end - start)
 
 
+def levels_on_disk(path: str) -> list[Any]:
+    """The pyramid's levels as zarr arrays, found through its multiscales metadata: what is on disk, read by plain
+    zarr (the child runs in napari-ome-zarr's environment too, which has no ngffkit)."""
+    import zarr
+
+    group = zarr.open_group(path, mode="r")
+    attributes = group.attrs.asdict()
+    multiscales = attributes.get("ome", attributes)["multiscales"][0]
+    return [group[dataset["path"]] for dataset in multiscales["datasets"]]
+
+
 class Truth:
     """The pixels a layer should show, read from the file on disk (once per region)."""
 
     def __init__(self, path: str) -> None:
-        self.levels = ngffkit.open(path).levels
+        self.levels = levels_on_disk(path)
         self.known: dict[tuple[Any, ...], np.ndarray] = {}
 
     def warm_up(self) -> None:
@@ -168,7 +180,7 @@ def child(plugin: str, url: str, path: str, warm: str, z_steps: int, t_steps: in
     viewer = napari.Viewer(show=True)
     app = napari.qt.get_qapp()
     if plugin == FLOOR:  # napari's own cost: the same pyramid, already in memory
-        levels = [np.asarray(level[:, 0]) for level in ngffkit.open(path).levels]
+        levels = [np.asarray(level[:, 0]) for level in levels_on_disk(path)]
     else:  # a tiny remote image first: imports and first-use costs are not the data's
         viewer.open(warm, plugin=plugin)
         viewer.layers.clear()
@@ -207,6 +219,7 @@ def child(plugin: str, url: str, path: str, warm: str, z_steps: int, t_steps: in
 def write_volume(root: Path, shape: tuple[int, ...], levels: int) -> Path:
     import dask.array as da
 
+    import ngffkit
     from benchmarks.common import microscopy_block
 
     def block(b: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
@@ -224,9 +237,12 @@ def write_volume(root: Path, shape: tuple[int, ...], levels: int) -> Path:
 def run_child(plugin: str, url: str, path: Path, steps: tuple[int, int, float], log: RequestLog) -> dict[str, Any]:
     log.clear()
     warm = url.rsplit("/", 1)[0] + "/warm-up.ome.zarr"
-    command = [sys.executable, "-m", "benchmarks.napari_latency", "--child", plugin, url, str(path), warm,
-               *map(str, steps)]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    args = ["-m", "benchmarks.napari_latency", "--child", plugin, url, str(path), warm, *map(str, steps)]
+    if plugin == "napari-ome-zarr":  # in its own environment, with its own napari (peers/)
+        command, env = [str(NAPARI_OME_ZARR.interpreter()), *args], process_environment()
+    else:
+        command, env = [sys.executable, *args], None
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{plugin} child failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -290,6 +306,9 @@ def main() -> int:
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
     if mode != "smoke":
         ensure_bytecode()
+        ensure_bytecode(NAPARI_OME_ZARR)  # the peer's own environment, built without bytecode
+    import ngffkit
+
     shape, levels, z_steps, t_steps, settle, repeat = MODES[mode]
     root = Path(tempfile.mkdtemp(prefix="ngffkit-latency-"))
     path = write_volume(root, shape, levels)
@@ -304,7 +323,7 @@ def main() -> int:
     size = np.prod(shape) * 2 / 2**20
     title = (f"napari event loop on a remote image: {shape} uint16 tczyx ({size:.0f} MiB), {levels} levels, "
              f"256 x 256 chunks, HTTP with {LATENCY * 1000:.0f} ms per response")  # fmt: skip
-    lines = [f"# {title}", "", machine(), "",
+    lines = [f"# {title}", "", machine(), "", f"napari-ome-zarr in its own environment: {peer_versions(NAPARI_OME_ZARR)}.", "",
              f"One step every {STEP_MS} ms from a Qt timer; blocked = the longest pause of a {BEAT_MS} ms Qt timer "
              f"in the step's window (drawing included); {repeat} fresh napari process(es) per plugin; mode {mode}.",
              f"'{FLOOR}': the same pyramid added as numpy arrays, napari's own cost (slicing, drawing) on this "

@@ -3,8 +3,9 @@
 The parent writes the plates of :mod:`benchmarks.plates` (2 fields of 2 x 64 x 64 uint16 per well, 3 levels),
 serves them over HTTP with 20 ms per response from its own process (so that the server's work does not compete
 with napari's thread, as it would not with a real server), and runs one fresh napari per plugin and size
-(``python -m benchmarks.napari_plate --child PLUGIN URL WARM ROWS COLUMNS``). Each child opens a tiny remote image
-first (imports and first-use costs are not the plate's), then, while a 5 ms Qt timer beats:
+(``python -m benchmarks.napari_plate --child PLUGIN URL WARM ROWS COLUMNS``; napari-ome-zarr's in its own
+environment with its own napari, peers/, so the child's code imports nothing of ngffkit's). Each child opens a tiny
+remote image first (imports and first-use costs are not the plate's), then, while a 5 ms Qt timer beats:
 
 * ``viewer.open(url, plugin=...)``: when it returned;
 * waits until the first channel's layer draws every well (no cell of what it shows is all 0), and when that was;
@@ -31,10 +32,9 @@ from typing import Any
 
 import numpy as np
 from loopback.servers import http_file_server
+from peers import NAPARI_OME_ZARR, process_environment
 
-import ngffkit
-from benchmarks.common import ensure_bytecode, machine, save
-from benchmarks.plates import LATENCY, SHAPES, make_plate
+from benchmarks.common import ensure_bytecode, machine, peer_versions, save
 
 PLUGINS = ("ngffkit", "napari-ome-zarr")
 BEAT_MS = 5
@@ -103,10 +103,14 @@ def child(plugin: str, url: str, warm: str, rows: int, columns: int) -> dict[str
             "zoom": float(np.median(zooms))}  # fmt: skip
 
 
-def run_child(plugin: str, url: str, warm: str, wells: int) -> dict[str, Any]:
-    rows, columns = SHAPES[wells]
-    command = [sys.executable, "-m", "benchmarks.napari_plate", "--child", plugin, url, warm, str(rows), str(columns)]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False, timeout=TIMEOUT + 60)
+def run_child(plugin: str, url: str, warm: str, grid: tuple[int, int]) -> dict[str, Any]:
+    """One fresh napari opening the plate: napari-ome-zarr's in its own environment, with its own napari (peers/)."""
+    args = ["-m", "benchmarks.napari_plate", "--child", plugin, url, warm, *map(str, grid)]
+    if plugin == "napari-ome-zarr":
+        command, env = [str(NAPARI_OME_ZARR.interpreter()), *args], process_environment()
+    else:
+        command, env = [sys.executable, *args], None
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, timeout=TIMEOUT + 60, env=env)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{plugin} child failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -119,9 +123,13 @@ def main() -> int:
         plugin, url, warm, rows, columns = sys.argv[2:7]
         print("RESULT " + json.dumps(child(plugin, url, warm, int(rows), int(columns))), flush=True)
         return 0
+    import ngffkit
+    from benchmarks.plates import LATENCY, SHAPES, make_plate
+
     mode = "smoke" if "--smoke" in sys.argv else "quick" if "--quick" in sys.argv else "full"
     if mode != "smoke":
         ensure_bytecode()
+        ensure_bytecode(NAPARI_OME_ZARR)  # the peer's own environment, built without bytecode
     sizes = {"smoke": [24], "quick": [24, 96], "full": [24, 96, 384, 1536]}[mode]
     repeats = 1 if mode == "smoke" else REPEATS
     root = Path(tempfile.mkdtemp(prefix="ngffkit-napari-plate-"))
@@ -138,7 +146,9 @@ def main() -> int:
                     results[wells][plugin] = None
                     continue
                 url, warm = f"{server.url}/plate{wells}.zarr", f"{server.url}/warm.ome.zarr"
-                runs = [run_child(plugin, url, warm, wells) for _ in range(repeats if plugin == "ngffkit" else 1)]
+                runs = [
+                    run_child(plugin, url, warm, SHAPES[wells]) for _ in range(repeats if plugin == "ngffkit" else 1)
+                ]
                 found = sorted(runs, key=lambda run: run["frozen"])[len(runs) // 2]
                 results[wells][plugin] = found
                 slow[plugin] = found["shown"]
@@ -152,7 +162,7 @@ def main() -> int:
                 f"zoom {1000 * found['zoom']:.0f} ms")  # fmt: skip
 
     lines = [f"# napari opening a remote plate: the window's longest freeze (HTTP, +{LATENCY * 1000:.0f} ms per answer)",
-             "", machine(), "",
+             "", machine(), "", f"napari-ome-zarr in its own environment: {peer_versions(NAPARI_OME_ZARR)}.", "",
              "Each cell: viewer.open returned after / the event loop's longest pause / every well drawn after, from "
              f"the call of viewer.open (a {BEAT_MS} ms Qt timer beats meanwhile; one fresh napari per run, imports "
              "paid before). 2 fields of 2 x 64 x 64 uint16 per well, 3 levels, NGFF 0.5; the server runs in "

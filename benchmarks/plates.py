@@ -4,9 +4,10 @@ For each plate (2 fields of 2 x 64 x 64 per well, 3 levels, NGFF 0.5), in one ru
   * open to napari layer data: ngffkit against napari-ome-zarr (its reader function, as napari calls it);
   * the first view of the whole plate: layer data plus every pixel of the lowest level (what napari draws first);
   * validation of the whole plate (every well, field and array).
-The floor for a job is its sequential round trips x 20 ms; the goal for opening is floor + 150 ms. The readers run
-in a client process of their own (:mod:`benchmarks.client_process`), which pays every import before timing (a
-small image is opened, read and validated first); the server stays in this process, speaks HTTP/1.1 with
+The floor for a job is its sequential round trips x 20 ms; the goal for opening is floor + 150 ms. Each reader runs
+in a client process of its own (:mod:`benchmarks.client_process`), which pays every import before timing (a
+small image is opened, read and validated first) -- napari-ome-zarr in its own environment (peers/; its jobs are
+:mod:`benchmarks.peer_readers`); the server stays in this process, speaks HTTP/1.1 with
 keep-alive, as object stores and web servers do, and counts the requests.
 
 Run: python -m benchmarks.plates [--quick] [--smoke]
@@ -27,10 +28,11 @@ from typing import Any
 
 import numpy as np
 from loopback.servers import http_file_server
+from peers import NAPARI_OME_ZARR, process_environment
 
 import ngffkit
 from benchmarks.client_process import ClientProcess, serve
-from benchmarks.common import machine, save
+from benchmarks.common import machine, peer_versions, save
 
 LATENCY = 0.02
 SHAPES = {24: (4, 6), 96: (8, 12), 384: (16, 24), 1536: (32, 48)}
@@ -56,17 +58,18 @@ def make_plate(root: Path, wells: int, fields: int = 2) -> Path:
 
 
 def child(server_url: str) -> None:
-    """The client process: jobs are lines ``READER JOB URL`` (reader ``ngffkit`` or ``peer``)."""
+    """ngffkit's client process: jobs are lines ``JOB URL`` (napari-ome-zarr's run in a client process of its
+    own environment: :mod:`benchmarks.peer_readers`)."""
 
     def job_named(line: str) -> Callable[[], Any]:
-        reader, job, url = line.split()
-        return (ngffkit_jobs(url) if reader == "ngffkit" else peer_jobs(url))[job]
+        job, url = line.split()
+        return ngffkit_jobs(url)[job]
 
     serve(lambda: warm_up(server_url), job_named)
 
 
-def measure(client: ClientProcess, reader: str, job: str, url: str) -> dict[str, float]:
-    result = client.run(f"{reader} {job} {url}")
+def measure(client: ClientProcess, job: str, url: str) -> dict[str, float]:
+    result = client.run(f"{job} {url}")
     return {key: result[key] for key in ("time", "requests", "waves")}
 
 
@@ -79,28 +82,12 @@ def ngffkit_jobs(url: str) -> dict[str, Callable[[], Any]]:
             "validate": lambda: ngffkit.validate(url)}  # fmt: skip
 
 
-def peer_jobs(url: str) -> dict[str, Callable[[], Any]]:
-    from napari_ome_zarr._reader import napari_get_reader
-
-    def layers() -> list[Any]:
-        return napari_get_reader(url)(url)
-
-    def first_view() -> None:
-        data = layers()[0][0]
-        np.asarray(data[-1])
-
-    return {"open": layers, "view": first_view}
-
-
 def warm_up(server_url: str) -> None:
-    """Pay every import (HTTP client, dask's scheduler, the validator, napari-ome-zarr) before anything is timed
+    """Pay every import (HTTP client, dask's scheduler, the validator) before anything is timed
     (:func:`~benchmarks.client_process.serve` runs it with warnings and output silenced)."""
     image = ngffkit.open(f"{server_url}/warm.zarr")
     np.asarray(image.levels[0])
     ngffkit.validate(f"{server_url}/warm.zarr")
-    for job in peer_jobs(f"{server_url}/warm.zarr").values():
-        with contextlib.suppress(Exception):
-            job()
 
 
 def run(sizes: list[int]) -> list[dict[str, Any]]:
@@ -110,20 +97,21 @@ def run(sizes: list[int]) -> list[dict[str, Any]]:
         make_plate(root, n)
     rows: list[dict[str, Any]] = []
     slow: dict[str, float] = {}
-    command = [sys.executable, "-m", "benchmarks.plates", "--child"]
-    with (
-        http_file_server(root, listing=False, latency=LATENCY, keep_alive=True) as server,
-        ClientProcess(server, [*command, server.url]) as client,
-    ):
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(http_file_server(root, listing=False, latency=LATENCY, keep_alive=True))
+        ours = stack.enter_context(ClientProcess(server, [sys.executable, "-m", "benchmarks.plates", "--child",
+                                                          server.url]))  # fmt: skip
+        peer = stack.enter_context(ClientProcess(server, NAPARI_OME_ZARR.command(
+            "benchmarks.peer_readers", "plates", server.url), env=process_environment()))  # fmt: skip
         for n in sizes:
             url = f"{server.url}/plate{n}.zarr"
             row: dict[str, Any] = {"wells": n}
             for job in ("open", "view", "validate"):
-                row[f"ngffkit {job}"] = measure(client, "ngffkit", job, url)
+                row[f"ngffkit {job}"] = measure(ours, job, url)
             for job in ("open", "view"):
                 if slow.get(job, 0.0) > PEER_BUDGET:
                     continue
-                row[f"peer {job}"] = measure(client, "peer", job, url)
+                row[f"peer {job}"] = measure(peer, job, url)
                 slow[job] = row[f"peer {job}"]["time"]
             rows.append(row)
             print(n, {k: v for k, v in row.items() if k != "wells"}, flush=True)
@@ -197,7 +185,7 @@ def main() -> None:
         "2 fields of 2 x 64 x 64 uint16 per well, 3 levels, NGFF 0.5; one run per cell. *RT* = sequential round "
         "trips (requests that could not overlap); *open* = to napari layer data; *first view* = open plus every "
         "pixel of the lowest level. The readers run in a process of their own, the server (HTTP/1.1, keep-alive) in "
-        "the benchmark's.",
+        f"the benchmark's; napari-ome-zarr in its own environment ({peer_versions(NAPARI_OME_ZARR)}).",
         "",
         *report(rows),
     ]

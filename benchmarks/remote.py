@@ -9,9 +9,10 @@ Cases 3-6 of the benchmark plan, all in one run, on data this script writes itse
   7. switching wells (the plate navigator): on an open plate, a well's field as layer data plus its first
      full-resolution plane, against napari-ome-zarr opening that field's URL (what a person types today;
      napari-ome-zarr 0.10 returns no layers for a well's URL).
-Requests and sequential "waves" (requests that could not have been sent together) come from the server log. The
-readers run in a client process of their own (:mod:`benchmarks.client_process`) that pays every import first; the
-server stays in this process (before, its CPU was counted in every reader's time).
+Requests and sequential "waves" (requests that could not have been sent together) come from the server log. Each
+reader runs in a client process of its own (:mod:`benchmarks.client_process`) that pays every import first --
+the peers in their own environments (peers/; their jobs are :mod:`benchmarks.peer_readers`); the server stays in
+this process (before, its CPU was counted in every reader's time).
 
 Run: python -m benchmarks.remote [--quick]
 """
@@ -31,10 +32,11 @@ from typing import Any
 
 import numpy as np
 from loopback.servers import http_file_server
+from peers import NAPARI_OME_ZARR, OME_ZARR_PY, process_environment
 
 import ngffkit
 from benchmarks.client_process import ClientProcess, serve
-from benchmarks.common import machine, save
+from benchmarks.common import machine, peer_versions, save
 from ngffkit.store import batch
 
 LATENCY = 0.02
@@ -77,19 +79,6 @@ def make_data(root: Path, wells: tuple[str, tuple[str, ...]]) -> None:
     ngffkit.write_image(np.zeros((2, 64, 64), np.uint16), root / "warm.zarr", axes="cyx")
 
 
-def napari_ome_zarr_layers(url: str) -> list[Any]:
-    from napari_ome_zarr._reader import napari_get_reader
-
-    return napari_get_reader(url)(url)
-
-
-def ome_zarr_nodes(url: str) -> list[Any]:
-    from ome_zarr.io import parse_url
-    from ome_zarr.reader import Reader
-
-    return list(Reader(parse_url(url))())
-
-
 def sequential_validate(url: str) -> ngffkit.Report:
     """The same validation, but every document fetched one after the other (as most tools do)."""
     original = batch.read_many_or_errors
@@ -106,68 +95,56 @@ def sequential_validate(url: str) -> ngffkit.Report:
         hierarchy.read_many_or_errors = original
 
 
-def reader_jobs(server_url: str, quick: bool) -> dict[str, Callable[[], Any]]:
-    """Every job of cases 3-7 by name, as the client process runs them."""
+def reader_jobs(server_url: str, wells: list[str]) -> dict[str, Callable[[], Any]]:
+    """ngffkit's jobs of cases 3-7 by name, as its client process runs them (the peers' are in
+    :mod:`benchmarks.peer_readers`, run in their own environments); ``wells``: the ones to switch between."""
     plate, image, volume = (f"{server_url}/{name}.zarr" for name in ("plate", "image", "volume"))
-    rows, columns = plate_layout(quick)
-    targets = [f"{r}/{c}" for r, c in zip(rows, columns, strict=False)][:4]
-    switches, others = itertools.cycle(targets), itertools.cycle(targets)
+    switches = itertools.cycle(wells)
     opened: list[Any] = []
 
     def open_plate_with_wells() -> None:
         opened.append(ngffkit.open(plate))
         opened[0].load_wells()  # as the plate navigator does when it attaches (its well table)
 
-    def ngffkit_first_view() -> None:
+    def first_view() -> None:
         (data, _, _), *_ = ngffkit.layers(ngffkit.open(image))
         np.asarray(data[-1][0])
 
-    def napari_ome_zarr_first_view() -> None:
-        data = napari_ome_zarr_layers(image)[0][0]
-        np.asarray(data[-1][0])
-
-    def ngffkit_switch() -> None:
+    def switch() -> None:
         (data, _, _), *_ = ngffkit.layers(opened[0].well(next(switches)).field(0))
         np.asarray(data[0][0])
 
-    def napari_ome_zarr_switch() -> None:
-        data = napari_ome_zarr_layers(f"{plate}/{next(others)}/0")[0][0]  # its well URL shows nothing
-        np.asarray(data[0][0])
-
     return {
-        "plate ngffkit": lambda: ngffkit.layers(ngffkit.open(plate)),
-        "plate napari-ome-zarr": lambda: napari_ome_zarr_layers(plate),
-        "plate ome-zarr-py": lambda: ome_zarr_nodes(plate),
-        "view ngffkit": ngffkit_first_view,
-        "view napari-ome-zarr": napari_ome_zarr_first_view,
-        "plane ngffkit": lambda: np.asarray(ngffkit.open(volume).levels[0][20]),
-        "plane ome-zarr-py": lambda: np.asarray(ome_zarr_nodes(volume)[0].data[0][20]),
-        "validate ngffkit": lambda: ngffkit.validate(plate),
+        "plate": lambda: ngffkit.layers(ngffkit.open(plate)),
+        "view": first_view,
+        "plane": lambda: np.asarray(ngffkit.open(volume).levels[0][20]),
+        "validate": lambda: ngffkit.validate(plate),
         "validate sequential": lambda: sequential_validate(plate),
         "switch prepare": open_plate_with_wells,
-        "switch ngffkit": ngffkit_switch,
-        "switch napari-ome-zarr": napari_ome_zarr_switch,
+        "switch": switch,
     }
 
 
+def switch_targets(quick: bool) -> list[str]:
+    """The wells case 7 switches between: the first four of the diagonal."""
+    rows, columns = plate_layout(quick)
+    return [f"{r}/{c}" for r, c in zip(rows, columns, strict=False)][:4]
+
+
 def warm_up(server_url: str) -> None:
-    """Pay every import (HTTP client, dask's scheduler, the validator, both peers) on an image of its own."""
+    """Pay every import (HTTP client, dask's scheduler, the validator) on an image of its own."""
     warm = f"{server_url}/warm.zarr"
     np.asarray(ngffkit.open(warm).levels[0])
     ngffkit.validate(warm)
-    for reader in (napari_ome_zarr_layers, ome_zarr_nodes):
-        with contextlib.suppress(Exception):
-            reader(warm)
 
 
-def child(server_url: str, quick: bool) -> None:
-    jobs = reader_jobs(server_url, quick)
-    serve(lambda: warm_up(server_url), jobs.__getitem__)
+def child(server_url: str, wells: list[str]) -> None:
+    serve(lambda: warm_up(server_url), reader_jobs(server_url, wells).__getitem__)
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
-        child(sys.argv[2], sys.argv[3] == "quick")
+        child(sys.argv[2], sys.argv[3].split(","))
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 24-well plate and one repetition")
@@ -179,42 +156,41 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ngffkit-remote-"))
     make_data(tmp, (rows_names, columns))
     n_wells = len(rows_names) * len(columns)
+    wells = ",".join(switch_targets(args.quick))
+    viewer, reader = NAPARI_OME_ZARR.label(), f"{OME_ZARR_PY.label()} Reader"
     rows: list[str] = []
-    command = [sys.executable, "-m", "benchmarks.remote", "--child"]
-    with (
-        http_file_server(tmp, listing=False, latency=LATENCY, keep_alive=True) as server,
-        ClientProcess(server, [*command, server.url, "quick" if args.quick else "full"]) as client,
-    ):
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(http_file_server(tmp, listing=False, latency=LATENCY, keep_alive=True))
+        ours = stack.enter_context(ClientProcess(server, [sys.executable, "-m", "benchmarks.remote", "--child",
+                                                          server.url, wells]))  # fmt: skip
+        napari_ome_zarr = stack.enter_context(ClientProcess(server, NAPARI_OME_ZARR.command(
+            "benchmarks.peer_readers", "remote-napari-ome-zarr", server.url, wells), env=process_environment()))  # fmt: skip
+        ome_zarr_py = stack.enter_context(ClientProcess(server, OME_ZARR_PY.command(
+            "benchmarks.peer_readers", "remote-ome-zarr-py", server.url), env=process_environment()))  # fmt: skip
         results = {
-            "ngffkit": measure(client, "plate ngffkit", repeat),
-            "napari-ome-zarr": measure(client, "plate napari-ome-zarr", repeat),
-            "ome-zarr-py Reader": measure(client, "plate ome-zarr-py", repeat),
+            "ngffkit": measure(ours, "plate", repeat),
+            viewer: measure(napari_ome_zarr, "plate", repeat),
+            reader: measure(ome_zarr_py, "plate", repeat),
         }
         rows += _table(
             f"3. Plate open: {n_wells} wells x 4 fields x 3 levels, until napari layer data is ready", results
         )
-        results = {
-            "ngffkit": measure(client, "view ngffkit", repeat),
-            "napari-ome-zarr": measure(client, "view napari-ome-zarr", repeat),
-        }
+        results = {"ngffkit": measure(ours, "view", repeat), viewer: measure(napari_ome_zarr, "view", repeat)}
         rows += _table("4. Image first view: 3 x 2048^2, 3 levels: layer data + the first lowest-level plane", results)
         plane_chunks = (512 // 128) ** 2
-        results = {
-            "ngffkit": measure(client, "plane ngffkit", repeat),
-            "ome-zarr-py Reader": measure(client, "plane ome-zarr-py", repeat),
-        }
+        results = {"ngffkit": measure(ours, "plane", repeat), reader: measure(ome_zarr_py, "plane", repeat)}
         rows += _table(f"5. Plane read: z = 20 of a 64 x 512^2 level, chunks (16, 128, 128): {plane_chunks} chunks hold it",
                        results, chunks=True)  # fmt: skip
         results = {
-            "ngffkit (concurrent)": measure(client, "validate ngffkit", repeat),
-            "same walk, sequential": measure(client, "validate sequential", 1),
+            "ngffkit (concurrent)": measure(ours, "validate", repeat),
+            "same walk, sequential": measure(ours, "validate sequential", 1),
         }
         rows += _table(f"6. Validate the whole {n_wells}-well plate (every well, field, array)", results)
-        client.run("switch prepare")  # not measured: the navigator has the plate and its wells before a switch
+        ours.run("switch prepare")  # not measured: the navigator has the plate and its wells before a switch
         switches = min(4, len(rows_names)) * repeat
         results = {
-            "ngffkit navigator": measure(client, "switch ngffkit", switches),
-            "napari-ome-zarr (field URL)": measure(client, "switch napari-ome-zarr", switches),
+            "ngffkit navigator": measure(ours, "switch", switches),
+            f"{viewer} (field URL)": measure(napari_ome_zarr, "switch", switches),
         }
         rows += _table("7. Switch to another well: its field as layer data + the first full-resolution plane", results)
     lines = [
@@ -223,7 +199,8 @@ def main() -> None:
         f"Machine: {machine()}",
         "",
         f"Loopback HTTP/1.1 server (keep-alive) without directory listing, {LATENCY * 1000:.0f} ms added to every "
-        "response, in a process apart from the readers';",
+        "response, in a process apart from the readers'; each reader in a client process of its own, the peers in "
+        f"their own environments ({peer_versions(NAPARI_OME_ZARR, OME_ZARR_PY)});",
         f"{repeat} repetition(s), median. *waves* = sequential round trips (requests that could not overlap).",
         "",
         *rows,

@@ -3,7 +3,9 @@
 A command-line tool is judged by how long ``--help`` takes: every shell completion, every script that calls
 ``ngffkit validate`` in a loop pays the start-up again. ngffkit imports its array libraries (numpy, zarr,
 dask) only when a command needs them (tests/test_import.py checks that); this measures what that saves.
-The target is ``--help`` and ``--version`` under 0.5 s; ome-zarr-py's ``ome_zarr --help`` is the peer.
+The target is ``--help`` and ``--version`` under 0.5 s; ome-zarr-py's ``ome_zarr --help`` is the peer (from its
+own environment, peers/: the ratio's baseline is this environment's Python, the same release when both are the
+newest).
 
 Run: python -m benchmarks.startup [--quick | --smoke]
 """
@@ -20,6 +22,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from peers import OME_ZARR_PY
 
 from benchmarks.common import ensure_bytecode, machine, save
 
@@ -65,9 +69,10 @@ def commands() -> list[Command]:
         Command(f"ngffkit --help ({ngffkit_how})", [*ngffkit, "--help"], target=True),
         Command(f"ngffkit --version ({ngffkit_how})", [*ngffkit, "--version"], target=True),
     ]
-    peer = Path(sys.executable).parent / "ome_zarr"
-    on_path = str(peer) if peer.is_file() else shutil.which("ome_zarr")
-    out.append(Command("ome_zarr --help (ome-zarr-py, peer)", [on_path, "--help"] if on_path else None))
+    peer = OME_ZARR_PY.interpreter().parent / "ome_zarr"  # in its own environment (peers/), bytecode compiled
+    python = OME_ZARR_PY.versions()["python"]
+    out.append(Command(f"ome_zarr --help ({OME_ZARR_PY.label()}, its own environment, Python {python}; peer)",
+                       [str(peer), "--help"]))  # fmt: skip
     return out
 
 
@@ -136,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     if mode != "smoke":
         ensure_bytecode()
+        ensure_bytecode(OME_ZARR_PY)  # the peer's own environment, built without bytecode
     cmds = commands()
     measure(cmds, REPEATS[mode], warm=mode != "smoke")
     lines = [

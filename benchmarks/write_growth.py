@@ -5,7 +5,7 @@ volume (``tiled_volume``: microscopy-like blocks placed with offsets, never all 
 so the writer is measured, not the generator) as a 5-level pyramid,
 64^3 chunks, zstd 3 on both sides; reported: time and peak RSS (VmHWM).
   * ngffkit: NGFF 0.5 chunked, 0.5 with 256^3 shards, 0.4 chunked;
-  * ome-zarr-py 0.18 (this environment): 0.5 chunked, the same data and options;
+  * ome-zarr-py (its newest release, in its own environment: peers/): 0.5 chunked, the same data and options;
   * the machine limit for the same job: make every level-0 block (the input's own cost), compress the chunks of
     every level with numcodecs zstd on all cores, write the bytes -- downsampling not counted. The chunked layout
     must make a file per chunk (about 1 ms each on this machine's disk: a tenth of a 0.5 GiB write), so its limit
@@ -30,7 +30,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine, save
+from peers import OME_ZARR_PY, process_environment
+
+from benchmarks.common import machine, peer_versions, save
 
 #: (label, shape) of uint16 volumes: 128 MiB ... 8 GiB.
 SIZES = [
@@ -126,13 +128,17 @@ with ThreadPoolExecutor(os.cpu_count()) as pool:
 
 
 def run_one(writer: str, what: str, shape: tuple[int, ...], scratch: Path) -> dict[str, float]:
-    """One measurement in a fresh process (its own peak RSS); the destination is removed afterwards."""
+    """One measurement in a fresh process (its own peak RSS) -- ome-zarr-py's in its own environment (peers/), the
+    others in this one; the destination is removed afterwards."""
     imports, work = JOBS[writer]
     code = "".join(textwrap.dedent(part) for part in (PRELUDE, imports, START, work, EPILOGUE))
     dest = scratch / f"{writer}.out"
+    python, env = (
+        (str(OME_ZARR_PY.interpreter()), process_environment()) if writer == "ome-zarr-py" else (sys.executable, None)
+    )
     try:
-        proc = subprocess.run([sys.executable, "-c", code, json.dumps(shape), str(dest), what], capture_output=True,
-                              text=True, check=True, cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+        proc = subprocess.run([python, "-c", code, json.dumps(shape), str(dest), what], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).resolve().parent.parent, env=env)  # fmt: skip
         result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
         return result
     finally:
@@ -192,7 +198,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         text = f"{result['seconds']:.1f} s, {result['rss']:.0f} MiB"
         return text + (f" (**{share(row, name):.0f}%**)" if name in LIMIT_OF else "")
 
-    lines = ["| size | ngffkit 0.5 chunks | ngffkit 0.5 shards | ngffkit 0.4 chunks | ome-zarr-py 0.18 | ratio "
+    lines = [f"| size | ngffkit 0.5 chunks | ngffkit 0.5 shards | ngffkit 0.4 chunks | {OME_ZARR_PY.label()} | ratio "
              "| limit: chunks / shards |", "|" + " --- |" * 7]  # fmt: skip
     for row in rows:
         peer = row.get("peer")
@@ -240,7 +246,7 @@ def main() -> None:
         f"of ngffkit's; each ngffkit and limit cell is the median of {repeat} interleaved runs. The limit writes "
         "every level-0 chunk as a file of its own for the chunked layouts (as they must), and a few large files for "
         f"the sharded one. ome-zarr-py runs once per size up to {'1' if args.quick else '4'} GiB (and stops once it "
-        f"takes over {BUDGET:.0f} s).",
+        f"takes over {BUDGET:.0f} s), in its own environment: {peer_versions(OME_ZARR_PY)}.",
         "",
         *table(rows),
         "",

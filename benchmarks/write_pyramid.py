@@ -2,8 +2,8 @@
 
 Case 1 of the benchmark plan: a ~1 GiB uint16 volume (synthetic, compressible like microscopy), 5 levels,
 zstd, 64^3 chunks, NGFF 0.5, plain and sharded (256^3 shards) -- timed alternately, several repetitions,
-median and spread -- against ome-zarr-py 0.18 (this environment) and 0.21 (its own Python 3.12 environment),
-and against this machine's limit for the same job: reading level 0 once, compressing every level's chunks
+median and spread -- against ome-zarr-py (its newest release, in its own environment: peers/; the volume comes
+from a .npy file, loaded before its clock starts) and against this machine's limit for the same job: reading level 0 once, compressing every level's chunks
 with numcodecs zstd on all cores, and writing the compressed bytes to one file. Case 2: peak RSS while
 writing a dask-backed volume larger than the memory budget (4 GiB input, 1 GiB budget).
 
@@ -13,8 +13,10 @@ Run: python -m benchmarks.write_pyramid [--quick]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import tempfile
 import textwrap
 import time
@@ -23,10 +25,9 @@ from pathlib import Path
 
 import numcodecs
 import numpy as np
-from zarr.codecs import ZstdCodec
+from peers import OME_ZARR_PY, process_environment
 
 from benchmarks.common import machine, peak_rss_of, save, summary, synthetic_volume, timed
-from benchmarks.envs import reference_python, run_json, version_in
 
 LEVELS, CHUNK, SHARD = 5, (64, 64, 64), (256, 256, 256)
 FACTORS = [{"z": 2**k, "y": 2**k, "x": 2**k} for k in range(1, LEVELS)]
@@ -37,16 +38,6 @@ def write_ngffkit(data: np.ndarray, dest: Path, shards: tuple[int, ...] | None =
 
     ngffkit.write_image(data, dest, axes="zyx", levels=LEVELS, scale_factors={"z": 2, "y": 2, "x": 2},
                         chunks=CHUNK, shards=shards, compressor="zstd", overwrite=True)  # fmt: skip
-
-
-def write_ome_zarr(data: np.ndarray, dest: Path, shards: tuple[int, ...] | None = None) -> None:
-    import zarr
-    from ome_zarr.writer import write_image
-
-    shutil.rmtree(dest, ignore_errors=True)
-    group = zarr.open_group(str(dest), mode="w")
-    options = {"chunks": CHUNK, "compressor": ZstdCodec(level=3), **({"shards": shards} if shards else {})}
-    write_image(data, group, axes="zyx", scale_factors=FACTORS, storage_options=options)
 
 
 #: The same write with ome-zarr-py in its own environment: the volume comes from a .npy file (not timed).
@@ -119,9 +110,21 @@ MEMORY_CODE = textwrap.dedent(
 )
 
 
+def reference_write(volume: Path, dest: Path, shards: tuple[int, ...] | None) -> float:
+    """Seconds ome-zarr-py's write takes, timed in a process of its own environment (the volume is loaded from
+    ``volume`` before the clock starts)."""
+    command = [str(OME_ZARR_PY.interpreter()), "-c", REFERENCE_WRITE, str(volume), str(dest),
+               json.dumps(list(shards) if shards else None)]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=process_environment())
+    if proc.returncode != 0:
+        raise RuntimeError(f"ome-zarr-py's write failed:\n{proc.stderr[-2000:]}")
+    seconds: float = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="a 256 MiB volume, a 1 GiB memory case, no env setup")
+    parser.add_argument("--quick", action="store_true", help="a 256 MiB volume, a 1 GiB memory case")
     parser.add_argument("--smoke", action="store_true", help="a 4 MiB volume, to check the script runs")
     args = parser.parse_args()
     args.quick = args.quick or args.smoke
@@ -129,36 +132,30 @@ def main() -> None:
     big = (64, 256, 256) if args.smoke else (128, 2048, 2048) if args.quick else (512, 2048, 2048)
     repeat = 1 if args.quick else 3
     big_gib = np.prod(big) * 2 / 2**30
+    peer = f"{OME_ZARR_PY.label()} (Python {OME_ZARR_PY.versions()['python']})"
     rss = {}
-    for name, template in (("ngffkit", MEMORY_CODE), ("ome-zarr-py", OME_ZARR_MEMORY_CODE)):
-        if args.quick and name != "ngffkit":
+    for name, template, python in (("ngffkit", MEMORY_CODE, None), (peer, OME_ZARR_MEMORY_CODE, OME_ZARR_PY)):
+        if args.quick and python is not None:
             continue  # ome-zarr-py needs minutes for this case; the full run measures it
         scratch = Path(tempfile.mkdtemp(prefix="ngffkit-bench-"))
         try:  # before this process holds the test volume
             code = template.replace("SHAPE", repr(big)).replace("DEST", repr(str(scratch / "big.zarr")))
-            rss[name], _ = peak_rss_of(code)
+            rss[name], _ = peak_rss_of(code, python)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    latest = reference_python(create=not args.quick)
     data = synthetic_volume(shape).compute()
     gib = data.nbytes / 2**30
     tmp = Path(tempfile.mkdtemp(prefix="ngffkit-bench-"))
-    writers = ["ngffkit", "ome-zarr-py 0.18"]
-    if latest is not None:
-        np.save(tmp / "volume.npy", data)
-        writers.append(f"ome-zarr-py {version_in(latest, 'ome-zarr')} (Python 3.12)")
+    np.save(tmp / "volume.npy", data)
     times: dict[tuple[str, str], list[float]] = {}
     try:
         for layout, shards in (("64^3 chunks", None), ("256^3 shards of 64^3 chunks", SHARD)):
             for _ in range(repeat):  # alternate, so every writer sees the same machine state
                 times.setdefault(("ngffkit", layout), []).extend(
                     timed(lambda s=shards: write_ngffkit(data, tmp / "ngffkit.zarr", s), 1))  # fmt: skip
-                times.setdefault(("ome-zarr-py 0.18", layout), []).extend(
-                    timed(lambda s=shards: write_ome_zarr(data, tmp / "omezarr.zarr", s), 1))  # fmt: skip
-                if latest is not None:
-                    result = run_json(latest, REFERENCE_WRITE, str(tmp / "volume.npy"), str(tmp / "latest.zarr"),
-                                      repr(list(shards)) if shards else "null")  # fmt: skip
-                    times.setdefault((writers[2], layout), []).append(result["seconds"])
+                times.setdefault((peer, layout), []).append(
+                    reference_write(tmp / "volume.npy", tmp / "peer.zarr", shards)
+                )
         limit = [machine_limit(data, tmp / "limit.bin") for _ in range(repeat)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

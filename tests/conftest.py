@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from loopback.servers import free_port, moto_available
+from peers import Peer, Unavailable
 
 from ngffkit.samples.examples import write_coins, write_plate
 
@@ -24,6 +25,16 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+def use_peer(peer: Peer) -> Peer:
+    """``peer`` with its own environment built (once; cached under NGFFKIT_TEST_CACHE, see peers/envs.py): skips
+    when it cannot be built -- except under CI=true, where that is a failure. Tests using it are marked ``peers``."""
+    try:
+        peer.environment()
+    except Unavailable as error:
+        require(False, f"{peer.name}'s environment could not be built: {error}")
+    return peer
 
 
 @pytest.fixture

@@ -12,8 +12,11 @@ import subprocess
 import sys
 
 import pytest
+from peers import NAPARI_OME_ZARR
 
-from ..conftest import require
+from ..conftest import require, use_peer
+
+pytestmark = pytest.mark.peers
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PLUGINS = ("ngffkit", "napari-ome-zarr", "numpy in memory")
@@ -29,12 +32,10 @@ def _table(text: str) -> dict[str, list[str]]:
 
 
 def run_smoke(benchmark: str, results: pathlib.Path) -> str:
-    """Run ``benchmarks.<benchmark> --smoke`` in a new process (napari and napari-ome-zarr under the X server);
-    the text of its table, written to ``results``."""
-    installed = all(importlib.util.find_spec(name) for name in ("napari", "napari_ome_zarr"))
-    require(
-        installed, "napari and napari-ome-zarr are not installed (pip install 'ngffkit[napari,test]' napari-ome-zarr)"
-    )
+    """Run ``benchmarks.<benchmark> --smoke`` in a new process (napari and napari-ome-zarr, in its own environment,
+    under the X server); the text of its table, written to ``results``."""
+    require(importlib.util.find_spec("napari") is not None, "napari is not installed (pip install 'ngffkit[napari]')")
+    use_peer(NAPARI_OME_ZARR)  # napari-ome-zarr's children run in its own environment, with its own napari
     require(
         bool(os.environ.get("DISPLAY")),
         "no X display: install xvfb (apt-get install xvfb) so pytest-xvfb can start one",

@@ -14,6 +14,9 @@ import subprocess
 import sys
 
 import pytest
+from peers import OME_ZARR_PY
+
+from ..conftest import use_peer
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SECONDS = re.compile(r"^\d+\.\d+ s$")
@@ -44,7 +47,9 @@ def table_rows(text: str) -> list[list[str]]:
 
 
 @pytest.mark.network
+@pytest.mark.peers
 def test_finder_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    use_peer(OME_ZARR_PY)  # its finder runs in its own environment (peers/): built before the run's clock
     rows = table_rows(run_smoke("finder", tmp_path))
     configurations = {
         ("ngffkit finder", "local disk"),
@@ -60,7 +65,9 @@ def test_finder_benchmark_runs(tmp_path: pathlib.Path) -> None:
             assert int(row[5].replace(",", "")) >= 3 * int(row[0]) and int(row[6]) >= 1
 
 
+@pytest.mark.peers
 def test_startup_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    use_peer(OME_ZARR_PY)  # its ome_zarr command, from its own environment
     text = run_smoke("startup", tmp_path)
     rows = table_rows(text)
     labels = [row[0] for row in rows]

@@ -15,12 +15,14 @@ import warnings
 import numpy as np
 import pytest
 from loopback.servers import http_file_server
+from peers import NGFF_ZARR
 
 import ngffkit
 from ngffkit.samples.examples import write_coins, write_plate
 from ngffkit.tools.serve import serving
 
 from ..clirun import one_line_error, run
+from ..conftest import use_peer
 
 #: (version string, the writer known to emit it)
 IN_THE_WILD = [("0.6", "ngff-zarr 0.50"), ("0.6.dev3", "acquire-zarr"), ("0.6.dev4", "ngff-zarr"),
@@ -124,13 +126,17 @@ def test_upgrade_to_0_6rc0_keeps_pixels_and_places(tmp_path: pathlib.Path, versi
     assert "already" in one_line_error(run("upgrade", "--to", "0.6rc0", str(path)))
 
 
+@pytest.mark.peers
 def test_what_ngff_zarr_writes_as_0_6(tmp_path: pathlib.Path) -> None:
-    nz = pytest.importorskip("ngff_zarr", reason="ngff-zarr is not installed")
-    if tuple(int(x) for x in nz.__version__.split(".")[:2]) < (0, 50):
-        pytest.skip(f"ngff-zarr {nz.__version__} predates its 0.6 output")
+    """ngff-zarr (its own environment, peers/) writes "0.6"; ngffkit reads it as 0.6rc0."""
+    peer = use_peer(NGFF_ZARR)
+    release = peer.call("version")
+    if tuple(int(x) for x in release.split(".")[:2]) < (0, 50):
+        pytest.skip(f"ngff-zarr {release} predates its 0.6 output")
     values = np.arange(96 * 80, dtype=np.uint16).reshape(96, 80)
-    image = nz.to_ngff_image(values, dims=["y", "x"], scale={"y": 0.5, "x": 0.25}, translation={"y": 1.0, "x": 2.0})
-    nz.to_ngff_zarr(tmp_path / "nz.zarr", nz.to_multiscales(image, scale_factors=[2]), version="0.6")
+    np.save(tmp_path / "values.npy", values)
+    peer.call("write", path=tmp_path / "nz.zarr", data=tmp_path / "values.npy", dims=["y", "x"],
+              scale={"y": 0.5, "x": 0.25}, translation={"y": 1.0, "x": 2.0}, scale_factors=[2], version="0.6")  # fmt: skip
     assert json.loads((tmp_path / "nz.zarr" / "zarr.json").read_text())["attributes"]["ome"]["version"] == "0.6"
     with pytest.warns(ngffkit.NGFFWarning, match="'0.6' read as 0.6rc0"):
         ours = ngffkit.open(tmp_path / "nz.zarr")
@@ -139,13 +145,13 @@ def test_what_ngff_zarr_writes_as_0_6(tmp_path: pathlib.Path) -> None:
     assert ngffkit.validate(tmp_path / "nz.zarr").valid
 
 
-def test_ngff_zarr_reads_our_0_6rc0(rc0_image: pathlib.Path) -> None:
-    nz = pytest.importorskip("ngff_zarr", reason="ngff-zarr is not installed")
-    theirs = nz.from_ngff_zarr(str(rc0_image))
+@pytest.mark.peers
+def test_ngff_zarr_reads_our_0_6rc0(rc0_image: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    theirs = use_peer(NGFF_ZARR).call("read", path=rc0_image, out=tmp_path, levels=[1])
     ours = ngffkit.open(rc0_image)
-    assert [tuple(img.dims) for img in theirs.images] == [ours.axis_names] * len(ours.levels)
-    assert [tuple(img.scale[a] for a in img.dims) for img in theirs.images] == [ours.scale(k) for k in range(2)]
-    np.testing.assert_array_equal(np.asarray(theirs.images[1].data), ours.levels[1].compute())
+    assert [tuple(img["dims"]) for img in theirs] == [ours.axis_names] * len(ours.levels)
+    assert [tuple(img["scale"][a] for a in img["dims"]) for img in theirs] == [ours.scale(k) for k in range(2)]
+    np.testing.assert_array_equal(np.load(theirs[1]["pixels"]), ours.levels[1].compute())
 
 
 def test_a_prerelease_string_on_the_0_5_layout_reads_as_0_5(tmp_path: pathlib.Path) -> None:

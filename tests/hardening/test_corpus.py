@@ -5,6 +5,7 @@ a 10^12-element array."""
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import warnings
 
@@ -13,6 +14,7 @@ import pytest
 import ngffkit
 from ngffkit.cli.main import main
 
+from ..conftest import require
 from .corpus import CASES, Case
 
 pytestmark = pytest.mark.timeout(60)
@@ -68,7 +70,7 @@ def test_validate(case: tuple[Case, pathlib.Path]) -> None:
 
 
 def test_napari_reader(case: tuple[Case, pathlib.Path]) -> None:
-    pytest.importorskip("napari", reason="the napari extra is not installed")
+    require(importlib.util.find_spec("napari") is not None, "the napari extra is not installed")
     from napari.utils.notifications import notification_manager
 
     from ngffkit.napari._reader import NOTHING, get_reader

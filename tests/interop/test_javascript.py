@@ -1,7 +1,8 @@
 """zarrita (the JavaScript zarr library under vizarr and ome-zarr.js) reads what ``ngffkit serve`` serves.
 
 A web viewer's route: Node fetches over HTTP from ``ngffkit serve``, opens the OME group, then every level
-array, and reports shapes, data types, scales and pixel sums. Skips without Node (fails under CI=true).
+array, and reports shapes, data types, scales and pixel sums. zarrita lives in a Node folder of its own
+(peers/, built once). Skips without Node (fails under CI=true).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import pytest
 import ngffkit
 from ngffkit.tools.serve import serving
 
-from .tools import node_with, run_json
+from .tools import run_json, zarrita
 
-ZARRITA = "zarrita@0.5.4"
+pytestmark = pytest.mark.peers
 
 READ_PYRAMID = """
 import * as zarr from "zarrita";
@@ -42,7 +43,7 @@ PIXELS = np.random.default_rng(3).integers(0, 60000, (2, 96, 80), dtype=np.uint1
 @pytest.mark.network
 @pytest.mark.parametrize(("version", "shards"), [("0.4", None), ("0.5", None), ("0.5", (2, 64, 64))])
 def test_zarrita_reads_what_we_serve(tmp_path: pathlib.Path, version: str, shards: tuple[int, ...] | None) -> None:
-    node, folder = node_with("zarrita", ZARRITA)
+    node, folder = zarrita()
     script = folder / "read_pyramid.mjs"  # inside the folder, so that "zarrita" resolves to its node_modules
     script.write_text(READ_PYRAMID)
     path = tmp_path / "cells.zarr"

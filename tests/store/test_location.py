@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pathlib
 import urllib.error
@@ -14,7 +15,7 @@ from loopback.servers import ConcurrencyGate, http_file_server
 from ngffkit import InvalidMetadata, Location, UnsafePath, validate
 from ngffkit.store.batch import read_many
 
-from ..conftest import upload_tree
+from ..conftest import require, upload_tree
 
 
 def test_local_v3_group_and_array(examples: dict[str, pathlib.Path]) -> None:
@@ -218,7 +219,7 @@ def test_private_s3_with_credentials(examples: dict[str, pathlib.Path], moto_ser
 
 
 def test_anon_false_forces_signed_requests(no_aws_credentials: None) -> None:
-    pytest.importorskip("s3fs")
+    require(importlib.util.find_spec("s3fs") is not None, "s3fs is not installed (the s3 extra)")
     loc = Location.of("s3://bucket/x.zarr", storage_options={"anon": False, "skip_instance_cache": True})
     assert loc.store.fs.anon is False  # type: ignore[attr-defined]
     loc = Location.of("s3://bucket/x.zarr", storage_options={"skip_instance_cache": True})
