@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import zarr
 import zarr.core.sync
-from zarr.storage import LocalStore, MemoryStore, WrapperStore
+from zarr.storage import FsspecStore, LocalStore, MemoryStore, WrapperStore
 
 import ngffkit
 from ngffkit.store import adapter, bounded_codecs
@@ -244,3 +244,20 @@ def test_s3fs_retry_count_is_switched_off() -> None:
     fs = s3fs.S3FileSystem(anon=True, skip_instance_cache=True)
     adapter.disable_client_retries(fs)
     assert fs.retries == 1
+
+
+def test_the_remote_store_reads_every_byte_through_its_own_get() -> None:
+    """ResilientStore subclasses zarr's public FsspecStore and overrides how it reads (retries, deadlines, bounds,
+    missing keys). A method FsspecStore defines and ResilientStore does not is reviewed here: a new one -- a
+    release adding, say, a ranged read of its own -- fails by name, before it reads around the checks."""
+    reviewed = {
+        "__init__", "from_upath", "from_mapper", "from_url", "with_read_only", "clear", "__repr__", "__eq__", "set",
+        "delete", "delete_dir", "exists", "list", "list_dir", "list_prefix", "getsize", "get", "get_partial_values",
+    }  # fmt: skip
+    own = set(vars(ResilientStore))
+    defined = {name for name, value in vars(FsspecStore).items() if callable(value) or isinstance(value, classmethod)}
+    inherited = {name for name in defined - own if not (name.startswith("__") and name not in reviewed)}
+    assert inherited <= reviewed, (
+        f"zarr's FsspecStore has methods ResilientStore does not define: {inherited - reviewed}"
+    )
+    assert {"get", "get_partial_values", "set", "delete_dir"} <= own
