@@ -56,8 +56,9 @@ class ReadOnlyChecks:
             await self.set(store, key, self.buffer_cls.from_bytes(key.encode()))
         assert sorted(await _collect(store.list())) == ["a/c/0", "a/c/1", "a/zarr.json", "ab/zarr.json", "zarr.json"]
         assert sorted(await _collect(store.list_prefix("a/"))) == ["a/c/0", "a/c/1", "a/zarr.json"]
-        assert sorted(await _collect(store.list_dir("a"))) == ["c", "zarr.json"]
-        assert sorted(await _collect(store.list_dir(""))) == ["a", "ab", "zarr.json"]
+        # (fsspec's HTTP file system before 2025 names folders with a trailing "/"; ngffkit lists no folders)
+        assert sorted(name.rstrip("/") for name in await _collect(store.list_dir("a"))) == ["c", "zarr.json"]
+        assert sorted(name.rstrip("/") for name in await _collect(store.list_dir(""))) == ["a", "ab", "zarr.json"]
         assert await store.exists("a/c/1") and not await store.exists("a/c/2")
         assert await store.getsize("a/c/1") == len(b"a/c/1")
 
