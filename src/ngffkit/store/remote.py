@@ -42,18 +42,12 @@ from zarr.storage import FsspecStore
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning
 from ngffkit.store import adapter, http
+from ngffkit.store.failures import bucket_gone, describe, is_forbidden, is_transient, status_of
 from ngffkit.store.limits import DOCUMENT_NAMES, Bound, ReadBudget, exceeded
 
 #: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
 #: for HTTP and only 10 for S3, which turns one batch of metadata reads into many sequential waves).
 MAX_CONNECTIONS = 256
-#: HTTP statuses worth another try: the server is busy or briefly broken, not the request wrong.
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-#: S3 error codes that mean "your credentials are wrong", never "this key is missing".
-CREDENTIAL_ERRORS = frozenset({
-    "ExpiredToken", "InvalidAccessKeyId", "InvalidToken", "SignatureDoesNotMatch", "TokenRefreshRequired",
-    "AccountProblem", "AllAccessDisabled", "NotSignedUp", "RequestTimeTooSkewed", "InvalidSecurity",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,62 +83,6 @@ class RetryPolicy:
         """The backoff of a write: five times a read's. S3 throttles writes per prefix (``503 SlowDown``) while it
         re-partitions, which takes seconds, not the tenths a dropped read connection needs."""
         return random.uniform(0, min(5 * self.max_delay, 5 * self.first_delay * 2**attempt))
-
-
-def _status(exc: BaseException) -> int | None:
-    """The HTTP status of a failure: aiohttp's own, or that of the S3 answer behind an s3fs exception."""
-    status = getattr(exc, "status", None) or getattr(exc, "code", None)
-    if not isinstance(status, int):
-        response = getattr(exc.__cause__, "response", None)
-        metadata = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
-        status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
-    return status if isinstance(status, int) else None
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an s3fs exception (its cause is botocore's ClientError)."""
-    response = getattr(exc.__cause__, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def is_forbidden(exc: BaseException) -> bool:
-    """A '403 Forbidden' answer about the key (not about the credentials)."""
-    if _error_code(exc) in CREDENTIAL_ERRORS:
-        return False
-    return isinstance(exc, PermissionError) or _status(exc) == 403
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether trying again may help: busy or failing servers, dropped connections, short bodies, timeouts."""
-    if isinstance(exc, NGFFError):
-        return False  # limits and corrupt answers are verdicts, not accidents
-    status = _status(exc)
-    if status is not None:
-        return status in RETRY_STATUSES
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | ConnectionError):
-        return True
-    import aiohttp
-
-    return isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError)
-
-
-def bucket_gone(exc: BaseException) -> bool:
-    """s3fs reports a deleted bucket as FileNotFoundError, like a missing key; its cause says NoSuchBucket."""
-    text = f"{exc} {exc.__cause__ or ''}"
-    return "NoSuchBucket" in text or "bucket does not exist" in text
-
-
-def _describe(exc: BaseException) -> str:
-    status = _status(exc)
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    if status is not None:
-        return f"HTTP {status}" + (f" ({detail})" if detail and str(status) not in detail else "")
-    code = _error_code(exc)
-    if code is not None:
-        return f"{code} ({detail})" if detail else code
-    return f"{name}: {detail}" if detail else name
 
 
 class _Forbidden(Exception):
@@ -238,10 +176,10 @@ class ResilientStore(FsspecStore):
                 if bucket_gone(exc):
                     raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
                 if not is_transient(exc):
-                    raise LocationError(f"cannot read: {_describe(exc)}", where=self._url(key)) from None
+                    raise LocationError(f"cannot read: {describe(exc)}", where=self._url(key)) from None
                 if attempt + 1 == policy.attempts:
                     raise LocationError(
-                        f"still failing after {policy.attempts} attempts: {_describe(exc)}", where=self._url(key)
+                        f"still failing after {policy.attempts} attempts: {describe(exc)}", where=self._url(key)
                     ) from None
                 await asyncio.sleep(policy.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -264,7 +202,7 @@ class ResilientStore(FsspecStore):
         except Exception as exc:
             if is_forbidden(exc):
                 raise _Forbidden from None
-            if byte_range is None and (_status(exc) == 416 or "InvalidRange" in str(exc)):
+            if byte_range is None and (status_of(exc) == 416 or "InvalidRange" in str(exc)):
                 buffer = await super().get(key, _PROTOTYPE)  # an empty object: ranges of it are unsatisfiable
             else:
                 raise
