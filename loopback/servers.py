@@ -123,7 +123,8 @@ class FaultPlan:
     never runs out. Actions: an HTTP status ("500", "503"), "reset" (the connection is dropped with a TCP
     reset), "stall:S" (no answer for S seconds, then a normal one), "truncate" (half the body, then the
     connection closes), "endless" (a 200 whose body never ends), "drip:S" (a 200 that sends one byte every S
-    seconds), "gzip" (the file, sent gzip-encoded) and "gzipbomb:N" (a small gzip body that inflates to N MiB, sent as ``Content-Encoding: gzip``)."""
+    seconds), "gzip" (the file, sent gzip-encoded), "gzipbomb:N" (a small gzip body that inflates to N MiB, sent as
+    ``Content-Encoding: gzip``) and "pass" (served as usual: a plan for the empty suffix faults the n-th request)."""
 
     rules: dict[str, list[str]]
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -264,6 +265,8 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                 self.wfile.flush()
                 _reset(self)
                 return True
+            if action == "pass":  # this request is served as usual (so that the plan can fault a later one)
+                return False
             raise ValueError(action)
 
         def _serve(self, head: bool) -> None:

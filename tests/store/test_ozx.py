@@ -64,3 +64,66 @@ def test_nested_ozx_is_refused(tmp_path: pathlib.Path) -> None:
     labels = ngffkit.open(tmp_path / "outer.zarr")
     with pytest.raises(UnsafePath, match=r"nested \.ozx"):
         labels["inner.ozx"]  # type: ignore[index]
+
+
+def test_two_archives_in_one_file_are_flagged(tmp_path: pathlib.Path) -> None:
+    """issue 31: two complete archives concatenated (two central directories) validated as valid, and the reader
+    silently read the last one. Readers disagree on which one holds the data: a validation error and a warning."""
+    first, second = np.zeros((32, 32), np.uint8), np.full((32, 32), 7, np.uint8)
+    ngffkit.write_image(first, tmp_path / "first.ozx")
+    ngffkit.write_image(second, tmp_path / "second.ozx")
+    both = tmp_path / "both.ozx"
+    both.write_bytes((tmp_path / "first.ozx").read_bytes() + (tmp_path / "second.ozx").read_bytes())
+    report = validate(both)
+    assert "ozx-concatenated" in {f.rule for f in report.errors}
+    assert validate(tmp_path / "first.ozx").valid
+    with pytest.warns(ngffkit.NGFFWarning, match="another zip archive"):
+        read = ngffkit.open(both).levels[0].compute()
+    np.testing.assert_array_equal(read, second)  # what Python's zipfile reads: the last one
+
+
+def lying_entry(path: pathlib.Path, key: str, declared: int, inflates_to: int) -> None:
+    """Replace entry ``key`` of the archive at ``path`` by a deflated one of ``inflates_to`` zero bytes whose local
+    header and central directory record declare ``declared`` bytes (a CRC that does not match them)."""
+    rebuilt = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            if info.filename != key:
+                out.writestr(info, source.read(info))  # as it was (stored)
+        with out.open(key, "w") as entry:  # deflated, streamed: never whole in memory
+            block = bytes(16 * 2**20)
+            for _ in range(inflates_to // len(block)):
+                entry.write(block)
+    data = bytearray(rebuilt.read_bytes())
+    with zipfile.ZipFile(rebuilt) as archive:
+        local = archive.getinfo(key).header_offset
+    data[local + 22 : local + 26] = declared.to_bytes(4, "little")  # the local header's uncompressed size
+    name = key.encode()
+    record = data.find(b"PK\x01\x02")
+    length = len(name).to_bytes(2, "little")
+    while data[record + 28 : record + 30] != length or data[record + 46 : record + 46 + len(name)] != name:
+        record = data.find(b"PK\x01\x02", record + 4)
+    data[record + 24 : record + 28] = declared.to_bytes(4, "little")  # the central directory's
+    path.write_bytes(bytes(data))
+    rebuilt.unlink()
+
+
+def test_an_entry_never_inflates_past_what_it_can_be(tmp_path: pathlib.Path) -> None:
+    """issue 31: an entry whose central directory declares a few bytes but inflates to a gigabyte reached 2.2 GiB
+    of memory before zipfile's CRC check failed. A chunk is inflated to at most what its array's chunk can be (and
+    what the entry declares), a document to its limit: then the CRC check fails, with a clean error."""
+    from ..hardening.bounded import run_cases
+
+    chunk, document = tmp_path / "chunk.ozx", tmp_path / "document.ozx"
+    for path in (chunk, document):
+        ngffkit.write_image(np.zeros((64, 64), np.uint16), path, chunks=(32, 32))
+    lying_entry(chunk, "0/c/0/0", declared=2048, inflates_to=2**30)
+    lying_entry(document, "0/zarr.json", declared=300, inflates_to=2**30)
+    outcomes = run_cases({
+        "chunk": f"ngffkit.open({str(chunk)!r}).levels[0].compute()",
+        "document": f"ngffkit.open({str(document)!r})",
+    })  # fmt: skip
+    for name, outcome in outcomes.items():
+        assert outcome.raised is not None and outcome.ngff, outcome
+        assert outcome.peak_mib < 600, f"{name}: {outcome.peak_mib:.0f} MiB"
+    assert outcomes["chunk"].raised == "CorruptData" and "CRC" in outcomes["chunk"].message

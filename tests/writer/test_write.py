@@ -224,9 +224,9 @@ def test_an_image_overwritten_in_the_other_zarr_format_opens(tmp_path: pathlib.P
 
 
 def test_interrupted_write_leaves_no_metadata(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from zarr.storage import LocalStore
+    from ngffkit.store.local import ConfinedLocalStore
 
-    original = LocalStore.set
+    original = ConfinedLocalStore.set
     writes = {"n": 0}
 
     async def failing_set(self, key, value, byte_range=None):  # type: ignore[no-untyped-def]
@@ -236,7 +236,7 @@ def test_interrupted_write_leaves_no_metadata(tmp_path: pathlib.Path, monkeypatc
                 raise Boom("disk full")
         return await original(self, key, value)
 
-    monkeypatch.setattr(LocalStore, "set", failing_set)
+    monkeypatch.setattr(ConfinedLocalStore, "set", failing_set)
     with pytest.raises(Boom):
         ngffkit.write_image(volume(), tmp_path / "i.zarr", chunks=(2, 32, 32))
     monkeypatch.undo()

@@ -27,7 +27,7 @@ def dask_array(node: NodeMetadata) -> da.Array:
     """A lazy dask array over an array node; one dask chunk per zarr shard (or chunk)."""
     arr = zarr_array(node)
     adapter.settle_at_exit()
-    chunks = dask_chunks(arr.shape, arr.shards or arr.chunks)
+    chunks = dask_chunks(arr.shape, arr.shards or arr.chunks, int(arr.dtype.itemsize))
     name = "ngffkit-" + tokenize(node.location.url, arr.shape, str(arr.dtype), chunks)
     meta = np.empty((0,) * arr.ndim, dtype=arr.dtype)  # so dask does not probe the array to learn its type
     # fancy=True lets dask fuse a slice of a block into the block's read, so that a few pixels of a block that
@@ -40,18 +40,34 @@ def dask_array(node: NodeMetadata) -> da.Array:
 
 #: dask keeps one Python int per block along each axis; beyond this many, blocks span several zarr chunks.
 MAX_BLOCKS_PER_AXIS = 100_000
+#: Fewest bytes in a dask block, where the array's chunks are smaller: each block is one task, and dask spends
+#: about as long scheduling a task as zarr takes to read a small chunk. A plane of 200,000 one-byte chunks was
+#: 200,002 tasks (napari's first picture of it took minutes); as blocks of at least this size it is 196.
+MIN_BLOCK_BYTES = 1024
 
 
-def dask_chunks(shape: tuple[int, ...], stored: tuple[int, ...]) -> tuple[int, ...]:
-    """dask block shape: the stored chunk (or shard), widened along axes that would have too many blocks.
+def dask_chunks(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int = 1) -> tuple[int, ...]:
+    """dask block shape: the stored chunk (or shard), widened along axes that would have too many blocks, and
+    along the last axes while a block holds fewer than :data:`MIN_BLOCK_BYTES` (tiny chunks).
 
     An array of 10^12 elements in a row with 1-element chunks is valid zarr; as 10^12 dask blocks it would
-    exhaust memory before the first read. Widening keeps block boundaries on chunk boundaries.
+    exhaust memory before the first read. Widening keeps block boundaries on chunk boundaries, and a slice of a
+    block still reads only the chunks that hold it (dask fuses the slice into the block's read).
     """
-    return tuple(
+    block = [
         c * max(1, math.ceil(math.ceil(s / c) / MAX_BLOCKS_PER_AXIS)) if c > 0 else max(1, s)
         for s, c in zip(shape, stored, strict=True)
-    )
+    ]
+    for axis in reversed(range(len(block))):
+        size = math.prod(block) * max(itemsize, 1)
+        if size >= MIN_BLOCK_BYTES:
+            break
+        whole = max(1, shape[axis])
+        if block[axis] >= whole:
+            continue
+        factor = math.ceil(MIN_BLOCK_BYTES / size)
+        block[axis] = min(block[axis] * factor, -(-whole // block[axis]) * block[axis])
+    return tuple(block)
 
 
 class GuardedArray:

@@ -1,35 +1,47 @@
-"""The zarr, fsspec and aiohttp internals ngffkit cannot avoid, in one place.
+"""The private parts of zarr, fsspec, s3fs and CPython that ngffkit cannot avoid, in one place.
 
-Each function here wraps one thing that is not those libraries' documented public API -- a private attribute, a
-module marked internal -- so that when a new release moves it, one file changes. tests/store/test_adapter.py pins
-every one of them against the installed versions. (Two more modules subclass zarr classes and say so:
-``bounded_codecs.py`` and ``local.py``; ``remote.py`` subclasses zarr's ``FsspecStore``.)
+Everything else in ngffkit uses those libraries' public API. Each function here wraps one thing that has no public
+equivalent on every supported release -- a private module or attribute -- so that when a new release moves it,
+this file changes and nothing else. tests/store/test_adapter.py pins every one of them against the installed
+releases and fails naming what moved; docs/architecture.md lists them. Where safety depends on one of them, it
+fails closed: ngffkit refuses instead of quietly taking another path.
+
+* zarr's event loop (``zarr.core.sync``): every store call runs on the one loop zarr's own synchronous API uses,
+  because stores and their client sessions (aiohttp, s3fs) belong to the loop that first used them.
+* CPython's thread-shutdown hooks (``threading._register_atexit``): see :func:`settle_at_exit`.
+* fsspec's asynchronous listing (``AsyncFileSystem._ls``: fsspec's async API is its methods with a leading
+  underscore), its HTTP file system's client session (``set_session``) and request options (``kwargs``).
+* s3fs's own retry count (``S3FileSystem.retries``: no constructor option sets it).
+
+(The bounded codecs of ``bounded_codecs.py`` use zarr's codec hooks ``_decode_single`` and ``_decode_sync``, the
+methods zarr's documentation tells codec authors to implement; they check at first use that zarr calls them.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+import contextvars
 import threading
+import weakref
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import zarr
-from zarr.abc.store import Store
-from zarr.core.array import Array, AsyncArray, parse_array_metadata
-from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
-from zarr.core.sync import loop as zarr_loop_holder
-from zarr.core.sync import sync as zarr_sync
-from zarr.storage import StorePath
+import zarr.core.sync
 
 T = TypeVar("T")
 
 
 def sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on zarr's own event loop thread and wait for it (zarr's ``zarr.core.sync.sync``): one loop
+    """Run a coroutine on zarr's own event loop thread and wait for it (``zarr.core.sync.sync``): one loop
     for every store, so that stores and their client sessions are shared across calls."""
-    return zarr_sync(coroutine)
+    return zarr.core.sync.sync(coroutine)
+
+
+def zarr_loop_if_started() -> asyncio.AbstractEventLoop | None:
+    """zarr's event loop, or None if zarr has not started one (never starts one): ``zarr.core.sync.loop``, a
+    one-element list holding it."""
+    return zarr.core.sync.loop[0]
 
 
 #: How long reads abandoned by a failed computation may go on when the program ends, before they are cancelled.
@@ -45,11 +57,16 @@ def settle_at_exit() -> None:
     If the program then ends (a script, the CLI, after the clean error), Python shuts its thread pools down under
     them, and each one fails on its way out: hundreds of lines of "Task exception was never retrieved", "Task
     was destroyed but it is pending!" and "Event loop is closed" after the one message that mattered. Python's
-    thread-shutdown hooks run newest first, so this one (registered after ``concurrent.futures``') runs while the
-    pools still work: the reads finish, or are cancelled after ``SETTLE_AT_EXIT`` seconds, and nothing is left."""
+    thread-shutdown hooks (``threading._register_atexit``) run newest first, so this one (registered after
+    ``concurrent.futures``') runs while the pools still work: the reads finish, or are cancelled after
+    ``SETTLE_AT_EXIT`` seconds, and nothing is left. (``atexit`` runs after the pools are gone: too late. Only
+    the quiet end of a failed program depends on this, so a Python without the hook ends noisily, nothing worse.)
+    """
     with _settle_registered:
         if not _settle_done:
-            threading._register_atexit(_settle_zarr_loop)  # type: ignore[attr-defined]
+            register = getattr(threading, "_register_atexit", None)
+            if register is not None:
+                register(_settle_zarr_loop)
             _settle_done.append(True)
 
 
@@ -72,56 +89,101 @@ def _settle_zarr_loop() -> None:
         asyncio.run_coroutine_threadsafe(settle(), running_loop).result(SETTLE_AT_EXIT + 2.0)
 
 
-def zarr_loop_if_started() -> asyncio.AbstractEventLoop | None:
-    """zarr's event loop, or None if zarr has not started one (never starts one)."""
-    return zarr_loop_holder[0]
+# --- one job's own tasks on zarr's loop ----------------------------------------------------------------------------
+
+#: The job (a write) whose coroutine is running, in the context its tasks inherit.
+_JOB: contextvars.ContextVar[OwnTasks | None] = contextvars.ContextVar("ngffkit_job", default=None)
+_factory_lock = threading.Lock()
 
 
-def drain(timeout: float = 120.0) -> None:
-    """Wait until every task now running on zarr's event loop has finished.
+class OwnTasks:
+    """The tasks one job started on zarr's event loop, itself or through zarr.
 
     When one chunk of a zarr write fails, zarr's ``gather`` raises at once while the array's other chunk writes go
-    on in the loop; a writer that deletes what it wrote must let them land first, or they leave debris behind."""
+    on in the loop; a writer that deletes what it wrote must let those land first, or they leave debris behind.
+    Waiting for every task on zarr's loop would also wait for everyone else's (napari's background reads, other
+    threads' writes): up to minutes. So a job runs its coroutines through :meth:`run`, and every task created
+    while one of them runs -- by it, by zarr, by their children -- is recorded here (a task factory on zarr's loop
+    reads the job from the creating task's context). :meth:`drain` waits for those only. If the factory is not
+    in place (someone replaced it), the job cannot know its tasks and :meth:`drain` waits for all of them, as
+    before: slower, never unsafe.
+    """
 
-    async def others_done() -> None:
-        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if running:
-            await asyncio.wait(running, timeout=timeout)
+    def __init__(self) -> None:
+        self._tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self.untracked = False
 
-    zarr_sync(others_done())
+    def __getstate__(self) -> dict[str, Any]:  # a copy on another process starts with no tasks
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on zarr's loop (as :func:`sync`), recording the tasks it starts."""
+        _install_task_factory()
+        return sync(self._within(coroutine))
+
+    async def _within(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if asyncio.get_running_loop().get_task_factory() is not _record_task:
+            self.untracked = True
+        token = _JOB.set(self)
+        try:
+            return await coroutine
+        finally:
+            _JOB.reset(token)
+
+    def _add(self, task: asyncio.Task[Any]) -> None:
+        with self._lock:
+            self._tasks.add(task)
+
+    def pending(self) -> list[asyncio.Task[Any]]:
+        with self._lock:
+            return [t for t in self._tasks if not t.done()]
+
+    def drain(self, timeout: float = 120.0) -> None:
+        """Wait (at most ``timeout`` seconds) until every task this job started has finished."""
+        running_loop = zarr_loop_if_started()
+        if running_loop is None or not running_loop.is_running():
+            return
+        untracked = self.untracked or running_loop.get_task_factory() is not _record_task
+
+        async def done() -> None:
+            if untracked:
+                waiting = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            else:
+                waiting = self.pending()
+            if waiting:
+                await asyncio.wait(waiting, timeout=timeout)
+
+        sync(done())
 
 
-def prototype() -> BufferPrototype:
-    """The buffer prototype stores read into (CPU memory)."""
-    return default_buffer_prototype()
+def _record_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    """zarr's loop's task factory: an ordinary task, recorded for the job running in the creating context."""
+    task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+    job = _JOB.get()
+    if job is not None:
+        job._add(task)
+    return task
 
 
-def buffer(data: bytes) -> Buffer:
-    return default_buffer_prototype().buffer.from_bytes(data)
+def _install_task_factory() -> None:
+    running_loop = zarr_loop_if_started()
+    if running_loop is not None and running_loop.get_task_factory() is _record_task:
+        return
+
+    async def install() -> None:
+        loop = asyncio.get_running_loop()
+        if loop.get_task_factory() is None:  # never replace a factory someone else set: their tasks are theirs
+            loop.set_task_factory(_record_task)
+
+    with _factory_lock:
+        sync(install())
 
 
-def array_from_document(document: dict[str, Any], store: Store, path: str, bound: Any = None) -> zarr.Array:
-    """A zarr array from a metadata document already read (no second request): ``parse_array_metadata`` and
-    ``AsyncArray`` are zarr's internal constructors. ``bound`` may replace the parsed metadata (bounded codecs)."""
-    metadata = parse_array_metadata(document)
-    if bound is not None:
-        metadata = bound(metadata)
-    array: zarr.Array = Array(AsyncArray(metadata=metadata, store_path=StorePath(store, path)))
-    return array
-
-
-def replaced(metadata: Any, **changes: Any) -> Any:
-    """zarr array metadata with some fields changed to values already fitted to this array (bounded codecs made
-    from its parsed, evolved ones).
-
-    ``dataclasses.replace`` would run the metadata's ``__init__`` again, which parses the shape, the fill value
-    and every codec a second time: half of the CPU of building an array from its document, and the largest part
-    of the validator's own work on a plate. A copy with only those fields set (the dataclasses are frozen, so
-    through ``object.__setattr__``, as zarr's own ``__init__`` does) is the object zarr would have built."""
-    changed = copy.copy(metadata)
-    for name, value in changes.items():
-        object.__setattr__(changed, name, value)
-    return changed
+# --- fsspec and s3fs ----------------------------------------------------------------------------------------------
 
 
 async def list_folder(fs: Any, path: str) -> list[dict[str, Any]]:
@@ -130,12 +192,20 @@ async def list_folder(fs: Any, path: str) -> list[dict[str, Any]]:
     return entries
 
 
-def session_loop(session: Any) -> Any:
-    """The event loop an aiohttp client session belongs to (``_loop``), to close it there at exit."""
-    return getattr(session, "_loop", None)
+async def http_session(fs: Any) -> Any:
+    """The aiohttp session of fsspec's HTTP file system (``set_session`` makes it on first use)."""
+    return await fs.set_session()
 
 
-def forget_missing_key_exceptions(store: Any) -> None:
-    """zarr's FsspecStore reads some client exceptions as "key missing" (``allowed_exceptions``); ngffkit's
-    stores decide that themselves, so a vanished bucket or a 403 is never read as fill values."""
-    store.allowed_exceptions = ()
+def http_request_options(fs: Any) -> dict[str, Any]:
+    """The options fsspec's HTTP file system sends with every request (headers, auth ...: its ``kwargs``)."""
+    options = getattr(fs, "kwargs", None)
+    if not isinstance(options, dict):
+        raise TypeError(f"fsspec's {type(fs).__name__} keeps no request options in 'kwargs' any more")
+    return dict(options)
+
+
+def disable_client_retries(fs: Any) -> None:
+    """Switch off the retry loop of s3fs (``S3FileSystem.retries``, 5 by default): ngffkit's is the only one."""
+    if isinstance(getattr(type(fs), "retries", None), int):
+        fs.retries = 1

@@ -1,9 +1,10 @@
 """zarr arrays built from array metadata that was already read -- no second request, and bounded reads.
 
 The reader and the validator fetch every level's array metadata in one concurrent batch; building the zarr
-array from that document (instead of ``zarr.open_array``, which would fetch it again) keeps a plate of hundreds
-of fields at one round trip for all of its arrays. Building it also checks what zarr cannot use (codecs, data
-types, absurd shapes) and tells the store how large the array's chunks can be (a :class:`ReadBudget`).
+array from that document (zarr's public ``AsyncArray(metadata=document, store_path=...)``, instead of
+``zarr.open_array``, which would fetch it again) keeps a plate of hundreds of fields at one round trip for all of
+its arrays. Building it also checks what zarr cannot use (codecs, data types, absurd shapes), decodes through the
+bounded codecs, and tells the store how large the array's chunks can be (a :class:`ReadBudget`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import math
 from typing import Any
 
 import zarr
+from zarr.storage import StorePath
 
-from ngffkit.errors import InvalidMetadata
-from ngffkit.store import adapter, bounded_codecs
+from ngffkit.errors import InvalidMetadata, NGFFError
+from ngffkit.store import bounded_codecs
 from ngffkit.store.limits import ReadBudget
 from ngffkit.store.nodes import NodeMetadata
 
@@ -27,15 +29,25 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
     return built
 
 
+def array_from_document(document: dict[str, Any], store: Any, path: str) -> zarr.Array:
+    """A zarr array from its metadata document (zarr's public constructors: no request), decoding through
+    ngffkit's bounded codecs. Raises what zarr raises for metadata it cannot use."""
+    metadata = bounded_codecs.bound_document(document)
+    return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=StorePath(store, path)))  # type: ignore[call-overload]
+
+
 def _build(node: NodeMetadata) -> zarr.Array:
     doc: dict[str, Any] = dict(node.array or {})
     if node.zarr_format == 2:
         doc.setdefault("zarr_format", 2)
         doc["attributes"] = node.attributes
     try:
-        array = adapter.array_from_document(doc, node.location.store, node.location.path, bound=bounded_codecs.bound)
-    except Exception as exc:  # zarr raises ValueError, TypeError, KeyError... for bad array metadata
-        raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from None
+        array = array_from_document(doc, node.location.store, node.location.path)
+    except NGFFError:
+        raise
+    except (ValueError, TypeError, KeyError, LookupError, AttributeError, OverflowError) as exc:
+        # what zarr (and numpy, numcodecs) raise for array metadata they cannot use
+        raise InvalidMetadata(f"unusable array metadata: {exc}", where=node.location.url) from exc
     _check_size(array, node.location.url)
     _bound_chunks(node, array)
     return array
@@ -55,10 +67,7 @@ def _bound_chunks(node: NodeMetadata, array: zarr.Array) -> None:
     budget = getattr(node.location.store, "budget", None)
     if not isinstance(budget, ReadBudget):
         return
-    try:
-        itemsize = int(array.dtype.itemsize)
-    except (TypeError, AttributeError):
-        return
+    itemsize = int(array.dtype.itemsize)
     unit = array.shards or array.chunks
     pieces = math.prod(-(-u // c) for u, c in zip(unit, array.chunks, strict=True)) if array.shards else 1
     if itemsize > 0:

@@ -7,25 +7,30 @@ codecs instead: each knows how many bytes its chunk decodes to (chunk shape x it
 size their header declares before anything is allocated. (A zstd frame that declares no size is decoded as zarr
 would; ngffkit and zarr always declare it.)
 
-This module subclasses zarr's codec classes (their ``_decode_sync`` hook) and reads numcodecs' stream headers: it
-is one of the few places that knows zarr internals, pinned by tests/store/test_bounded_codecs.py.
+They enter through zarr's public API: :func:`bound_document` puts codec *objects* in place of the codec entries of
+an array's metadata document before zarr parses it (zarr takes either), subclasses of zarr's public codec classes
+(``zarr.codecs``) for zarr v3 and a numcodecs codec for v2 compressors. The subclasses implement the hooks zarr's
+documentation tells codec authors to implement: ``_decode_single`` (every zarr 3 release) and ``_decode_sync``
+(zarr 3.1.6 and later call it directly). Whether zarr really calls them is checked once, at first use
+(:func:`check_zarr_decodes_bounded`): a release that decodes some other way makes reading refuse, never decode
+unbounded. tests/store/test_adapter.py runs the same check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
 import zlib
 from typing import Any
 
 import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
+from zarr.buffer import default_buffer_prototype
 from zarr.codecs import BloscCodec, GzipCodec, ShardingCodec, ZstdCodec
-from zarr.core.metadata.v2 import ArrayV2Metadata
-from zarr.core.metadata.v3 import ArrayV3Metadata
 
-from ngffkit.errors import CorruptData
-from ngffkit.store import adapter
+from ngffkit.errors import CorruptData, NGFFError
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -40,7 +45,7 @@ def inflate(data: bytes, limit: int, *, wbits: int, codec: str) -> bytes:
     try:
         out = decompressor.decompress(data, limit + 1)
     except zlib.error as exc:
-        raise CorruptData(f"not {codec} data: {exc}") from None
+        raise CorruptData(f"not {codec} data: {exc}") from exc
     if len(out) > limit or decompressor.unconsumed_tail:
         raise CorruptData(f"a {codec} chunk inflates to more than {limit} bytes, the most a chunk of this array holds")
     return out
@@ -79,37 +84,56 @@ def _head(chunk_bytes: Any) -> bytes:
     return bytes(chunk_bytes.as_numpy_array()[:32])
 
 
-def _chunk_bytes(chunk_spec: Any) -> int | None:
-    try:
-        itemsize = int(chunk_spec.dtype.to_native_dtype().itemsize)
-    except (AttributeError, TypeError):
-        return None
-    return math.prod(chunk_spec.shape) * itemsize if itemsize else None
+def _chunk_bytes(chunk_spec: Any) -> int:
+    """How many bytes one chunk of ``chunk_spec`` decodes to (its shape times its item size)."""
+    itemsize = int(chunk_spec.dtype.to_native_dtype().itemsize)
+    return math.prod(chunk_spec.shape) * max(itemsize, 1)
 
 
-class BoundedGzipCodec(GzipCodec):
+class _FromConfiguration:
+    """zarr v3 codecs of ngffkit, built from the ``configuration`` of the entry they replace."""
+
+    @classmethod
+    def of_entry(cls, entry: dict[str, Any]) -> Any:
+        configuration = entry.get("configuration") or {}
+        if not isinstance(configuration, dict):
+            raise TypeError(f"codec configuration must be an object, not {configuration!r}")
+        return cls(**configuration)
+
+
+class BoundedGzipCodec(_FromConfiguration, GzipCodec):
+    """zarr's gzip codec, inflating at most one chunk's bytes."""
+
     def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
-        limit = _chunk_bytes(chunk_spec)
-        if limit is None:
-            return super()._decode_sync(chunk_bytes, chunk_spec)
-        out = inflate(chunk_bytes.to_bytes(), limit, wbits=47, codec="gzip")
+        out = inflate(chunk_bytes.to_bytes(), _chunk_bytes(chunk_spec), wbits=47, codec="gzip")
         return chunk_spec.prototype.buffer.from_bytes(out)
 
+    async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        return await asyncio.to_thread(self._decode_sync, chunk_bytes, chunk_spec)
 
-class BoundedZstdCodec(ZstdCodec):
+
+class BoundedZstdCodec(_FromConfiguration, ZstdCodec):
+    """zarr's zstd codec, refusing frames that declare more than one chunk's bytes."""
+
     def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
-        limit = _chunk_bytes(chunk_spec)
-        if limit is not None:
-            check_header("zstd", _head(chunk_bytes), limit)
+        check_header("zstd", _head(chunk_bytes), _chunk_bytes(chunk_spec))
         return super()._decode_sync(chunk_bytes, chunk_spec)
 
+    async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        check_header("zstd", _head(chunk_bytes), _chunk_bytes(chunk_spec))
+        return await super()._decode_single(chunk_bytes, chunk_spec)
 
-class BoundedBloscCodec(BloscCodec):
+
+class BoundedBloscCodec(_FromConfiguration, BloscCodec):
+    """zarr's blosc codec, refusing streams that declare more than one chunk's bytes."""
+
     def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
-        limit = _chunk_bytes(chunk_spec)
-        if limit is not None:
-            check_header("blosc", _head(chunk_bytes), limit)
+        check_header("blosc", _head(chunk_bytes), _chunk_bytes(chunk_spec))
         return super()._decode_sync(chunk_bytes, chunk_spec)
+
+    async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        check_header("blosc", _head(chunk_bytes), _chunk_bytes(chunk_spec))
+        return await super()._decode_single(chunk_bytes, chunk_spec)
 
 
 class BoundedNumcodec(Codec):
@@ -137,28 +161,146 @@ class BoundedNumcodec(Codec):
         return dict(self.inner.get_config())
 
 
-_V3 = {GzipCodec: BoundedGzipCodec, ZstdCodec: BoundedZstdCodec, BloscCodec: BoundedBloscCodec}
+#: zarr v3 codec names and the bounded codec that replaces each.
+_V3: dict[str, type[_FromConfiguration]] = {
+    "gzip": BoundedGzipCodec,
+    "zstd": BoundedZstdCodec,
+    "blosc": BoundedBloscCodec,
+}
+#: numcodecs compressors (zarr v2) that BoundedNumcodec bounds. Any other (the pickle codec above all) is left as
+#: it is, so that zarr's own checks of it still apply.
+_V2 = frozenset({"gzip", "zlib", "zstd", "blosc", "lz4"})
 
 
-def _bounded_v3(codecs: tuple[Any, ...]) -> tuple[Any, ...]:
-    out = []
-    for codec in codecs:
-        if isinstance(codec, ShardingCodec):
-            out.append(ShardingCodec(chunk_shape=codec.chunk_shape, codecs=_bounded_v3(tuple(codec.codecs)),
-                                     index_codecs=codec.index_codecs, index_location=codec.index_location))  # fmt: skip
-        elif type(codec) in _V3:
-            out.append(_V3[type(codec)](**codec.to_dict().get("configuration", {})))
+def _bounded_v3(entries: Any) -> Any:
+    """A zarr v3 codec list with the gzip, zstd and blosc entries (also inside shards) as bounded codec objects."""
+    if not isinstance(entries, list | tuple):
+        return entries  # zarr says what is wrong with it
+    out: list[Any] = []
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name in _V3:
+            out.append(_V3[name].of_entry(entry))
+        elif name == "sharding_indexed" and isinstance(entry.get("configuration"), dict):
+            configuration = dict(entry["configuration"])
+            configuration["codecs"] = _bounded_v3(configuration.get("codecs", ()))
+            out.append(ShardingCodec(**configuration))
         else:
-            out.append(codec)
-    return tuple(out)
+            out.append(entry)
+    return out
 
 
-def bound(metadata: Any) -> Any:
-    """The same array metadata, decoding through the bounded codecs above."""
-    if isinstance(metadata, ArrayV3Metadata):
-        return adapter.replaced(metadata, codecs=_bounded_v3(tuple(metadata.codecs)))
-    if isinstance(metadata, ArrayV2Metadata) and metadata.compressor is not None:
-        limit = math.prod(metadata.chunks) * metadata.dtype.to_native_dtype().itemsize
-        if limit:
-            return adapter.replaced(metadata, compressor=BoundedNumcodec(metadata.compressor, limit))
-    return metadata
+def _v2_itemsize(dtype: Any) -> int:
+    """The item size of a zarr v2 data type (numpy's type strings, structured types as lists of fields)."""
+    spec = [tuple(_v2_field(f) for f in field) for field in dtype] if isinstance(dtype, list) else dtype
+    return int(np.dtype(spec).itemsize)
+
+
+def _v2_field(part: Any) -> Any:
+    return [tuple(_v2_field(f) for f in field) for field in part] if isinstance(part, list) else part
+
+
+def bound_document(document: dict[str, Any]) -> dict[str, Any]:
+    """An array metadata document whose compressors are the bounded codecs of this module (a copy; zarr parses
+    it as it would the original). Raises what zarr would raise for a malformed codec entry."""
+    check_zarr_decodes_bounded()
+    doc = dict(document)
+    if doc.get("zarr_format") == 2:
+        compressor = doc.get("compressor")
+        if isinstance(compressor, dict) and compressor.get("id") in _V2:
+            limit = math.prod(doc["chunks"]) * max(_v2_itemsize(doc["dtype"]), 1)
+            doc["compressor"] = BoundedNumcodec(numcodecs.get_codec(dict(compressor)), limit)
+    elif "codecs" in doc:
+        doc["codecs"] = _bounded_v3(doc["codecs"])
+    return doc
+
+
+# --- the check that zarr decodes through these codecs ------------------------------------------------------------
+
+_checked = threading.Lock()
+_verdict: list[NGFFError | None] = []
+
+
+def check_zarr_decodes_bounded() -> None:
+    """Refuse to read when this zarr release does not decode through the bounded codecs (checked once).
+
+    The codecs above rely on zarr calling their decoding hooks. If a release decodes some other way, they would
+    be skipped without a sound and a bomb would inflate whole; instead every read stops here with an error
+    that says why."""
+    with _checked:
+        if not _verdict:
+            _verdict.append(_zarr_decodes_bounded())
+    failure = _verdict[0]
+    if failure is not None:
+        raise failure
+
+
+def _zarr_decodes_bounded() -> NGFFError | None:
+    import zarr
+
+    from ngffkit.store import adapter
+
+    escaped = []
+    for name, (document, chunks) in _bomb_arrays().items():
+        store = zarr.storage.MemoryStore()
+        for key, data in chunks.items():
+            adapter.sync(store.set(key, default_buffer_prototype().buffer.from_bytes(data)))
+        doc = dict(document)
+        if doc.get("zarr_format") == 2:
+            doc["compressor"] = BoundedNumcodec(numcodecs.get_codec(doc["compressor"]), 4)
+        else:
+            doc["codecs"] = _bounded_v3(doc["codecs"])
+        array = zarr.AsyncArray(metadata=doc, store_path=zarr.storage.StorePath(store, ""))  # type: ignore[call-overload]
+        try:
+            adapter.sync(array.getitem((slice(0, 1),)))
+        except CorruptData:
+            continue
+        except Exception as exc:
+            escaped.append(f"{name} ({type(exc).__name__})")
+            continue
+        escaped.append(name)
+    if not escaped:
+        return None
+    return NGFFError(
+        f"zarr {zarr.__version__} decodes chunks without ngffkit's size checks ({', '.join(escaped)}: zarr no longer "
+        "calls the codec hooks _decode_single/_decode_sync); refusing to read, since a small chunk could inflate to "
+        "gigabytes. Install a zarr release ngffkit supports (see its pyproject.toml), or a newer ngffkit"
+    )
+
+
+def _bomb_arrays() -> dict[str, tuple[dict[str, Any], dict[str, bytes]]]:
+    """Tiny arrays (4 bytes, 2 per chunk) whose first chunk inflates to 64 KiB: each compressor, v2 and v3, and
+    a gzip chunk inside a shard (read partially)."""
+    import gzip
+
+    zeros = b"\0" * 65536
+    compressed = {
+        "gzip": gzip.compress(zeros),
+        "zstd": numcodecs.Zstd(level=1).encode(zeros),
+        "blosc": numcodecs.Blosc(cname="lz4", clevel=1).encode(np.zeros(65536, np.uint8)),
+    }
+
+    def v3(codecs: list[Any]) -> dict[str, Any]:
+        return {"zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "uint8", "fill_value": 0,
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+                "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+                "codecs": codecs}  # fmt: skip
+
+    arrays: dict[str, tuple[dict[str, Any], dict[str, bytes]]] = {}
+    configurations = {"gzip": {"level": 1}, "zstd": {"level": 1, "checksum": False},
+                      "blosc": {"cname": "lz4", "clevel": 1, "shuffle": "noshuffle", "typesize": 1, "blocksize": 0}}  # fmt: skip
+    for name, configuration in configurations.items():
+        codecs = [{"name": "bytes"}, {"name": name, "configuration": configuration}]
+        arrays[f"zarr v3 {name}"] = (v3(codecs), {"c/0": compressed[name]})
+    inner = [{"name": "bytes"}, {"name": "gzip", "configuration": {"level": 1}}]
+    index = [{"name": "bytes", "configuration": {"endian": "little"}}]
+    shard = v3([{"name": "sharding_indexed", "configuration": {"chunk_shape": [1], "codecs": inner,
+                                                                "index_codecs": index, "index_location": "end"}}])  # fmt: skip
+    bomb = compressed["gzip"]
+    shard_index = np.array([[0, len(bomb)], [2**64 - 1, 2**64 - 1]], dtype="<u8").tobytes()
+    arrays["a gzip chunk in a zarr v3 shard"] = (shard, {"c/0": bomb + shard_index})
+    for name in ("gzip", "zstd", "blosc"):
+        v2 = {"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "|u1", "fill_value": 0, "order": "C",
+              "filters": None, "compressor": numcodecs.get_codec({"id": name}).get_config()}  # fmt: skip
+        arrays[f"zarr v2 {name}"] = (v2, {"0": compressed[name]})
+    return arrays

@@ -76,17 +76,15 @@ def _zip_store(
     read_only: bool,
     retry: remote.RetryPolicy | None,
 ) -> tuple[Store, str]:
-    """A zipped OME-Zarr (.ozx): a local file through zarr's ZipStore, remote ones through range requests."""
+    """A zipped OME-Zarr (.ozx): a local file through :class:`~ngffkit.store.ozx.OzxStore`, remote ones through
+    range requests."""
     if not read_only:
         raise LocationError("a .ozx archive is written whole by the writer, not opened for writing", where=target)
     if protocol in ("", "file"):
         local = pathlib.Path(rest if protocol else target).expanduser()
         if not local.is_file():
             raise NotFound("no such .ozx file", where=str(local))
-        try:
-            return ozx.BoundedZipStore(local, mode="r", read_only=True), str(local)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise LocationError(f"not a readable zip archive: {exc}", where=str(local)) from None
+        return ozx.OzxStore(local), str(local)  # opened at the first read (no I/O here)
     policy = remote.RetryPolicy.given_or_default(retry)
     options = remote.fsspec_options(target, storage_options, policy)
     try:
@@ -97,8 +95,10 @@ def _zip_store(
 
 
 def store_url(store: Store) -> str:
-    if isinstance(store, LocalStore):
+    if isinstance(store, ConfinedLocalStore | LocalStore):
         return str(store.root)
+    if isinstance(store, ozx.OzxStore):
+        return str(store.path)
     if isinstance(store, FsspecStore):
         protocol = store.fs.protocol[0] if isinstance(store.fs.protocol, tuple) else store.fs.protocol
         return f"{protocol}://{store.path.lstrip('/')}"

@@ -26,6 +26,7 @@ from zarr.storage import LocalStore, MemoryStore
 from ngffkit.errors import InvalidMetadata, NotFound, UnsafePath
 from ngffkit.store import adapter, paths
 from ngffkit.store.factory import make_store, split_url
+from ngffkit.store.local import ConfinedLocalStore
 from ngffkit.store.nodes import (
     V2_ATTRS,
     V2_CONSOLIDATED,
@@ -173,7 +174,7 @@ class Location:
 
     def local_path(self) -> pathlib.Path | None:
         """The folder of this node when the store is a local directory, else None."""
-        if isinstance(self.store, LocalStore):
+        if isinstance(self.store, ConfinedLocalStore | LocalStore):
             return pathlib.Path(self.store.root) / self.path
         return None
 

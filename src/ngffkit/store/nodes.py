@@ -13,8 +13,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zarr.buffer import default_buffer_prototype
+
 from ngffkit.errors import InvalidMetadata, LocationError, NGFFError
-from ngffkit.store import adapter, paths
+from ngffkit.store import paths
 from ngffkit.store.jsonfile import parse_json
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class NodeMetadata:
 async def get_bytes(location: Location, key: str) -> bytes | None:
     """The bytes stored at ``key`` (a store key), or None when there is none."""
     try:
-        buf = await location.store.get(key, prototype=adapter.prototype())
+        buf = await location.store.get(key, prototype=default_buffer_prototype())
     except FileNotFoundError:
         return None
     except NGFFError:
@@ -112,7 +114,7 @@ async def get_json(location: Location, key: str, *, cached: bool = True) -> Any:
 
 
 async def set_bytes(location: Location, key: str, data: bytes) -> None:
-    await location.store.set(key, adapter.buffer(data))
+    await location.store.set(key, default_buffer_prototype().buffer.from_bytes(data))
 
 
 # --- node metadata ----------------------------------------------------------------------------------------

@@ -8,31 +8,59 @@ the central directory; the archive comment says so in JSON. Nested ``.ozx`` file
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import json
 import os
 import pathlib
 import shutil
 import tempfile
+import threading
+import warnings
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from zarr.storage import ZipStore
+from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Store, SuffixByteRequest
+from zarr.buffer import default_buffer_prototype
 
-from ngffkit.errors import AlreadyExists, InvalidArgument, UnsafePath
+from ngffkit.errors import AlreadyExists, CorruptData, InvalidArgument, LocationError, NGFFWarning, UnsafePath
 from ngffkit.formats import Format
 from ngffkit.store.limits import ReadBudget
 
 SUFFIX = ".ozx"
+#: The signatures of a zip local file header and of the end of a central directory.
+_LOCAL_HEADER, _END_OF_DIRECTORY = b"PK\x03\x04", b"PK\x05\x06"
+#: How far before an archive's first entry the end record of another archive can begin (22 bytes, and a comment
+#: of at most 65,535).
+_END_RECORD_REACH = 22 + 65_535
 
 
-class BoundedZipStore(ZipStore):
-    """zarr's ZipStore, with each entry's declared size checked against a :class:`ReadBudget` before it is
-    read. Python's zipfile never returns more than the declared size (and checks the CRC), so a deflate bomb
-    or an entry whose declared size lies stops at the bound."""
+class OzxStore(Store):
+    """A read-only zarr store over a zipped OME-Zarr, read with Python's ``zipfile``.
 
-    _budget: ReadBudget | None = None
+    Each entry's declared size is checked against the store's :class:`ReadBudget` before it is read (a document
+    against ``max_document_bytes``, a chunk against what its array's chunk can be), and an entry is never inflated
+    past that size: ``zipfile`` checks the CRC only at the end of an entry, and an entry that declares a few bytes
+    but inflates to gigabytes would otherwise be inflated whole first. An archive that is ambiguous -- another
+    archive before it, or entry names that repeat -- is read as ``zipfile`` reads it, with an
+    :class:`~ngffkit.NGFFWarning` when it is opened (the validator reports it as an error).
+    """
+
+    supports_writes: bool = False
+    supports_deletes: bool = False
+    supports_listing: bool = True
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = True) -> None:
+        if not read_only:
+            raise ValueError("a zipped OME-Zarr is read-only; the writer writes it whole")
+        super().__init__(read_only=True)
+        self.path = pathlib.Path(path)
+        self._budget: ReadBudget | None = None
+        self._archive: zipfile.ZipFile | None = None
+        self._lock = threading.Lock()
 
     @property
     def budget(self) -> ReadBudget:
@@ -40,26 +68,196 @@ class BoundedZipStore(ZipStore):
             self._budget = ReadBudget()
         return self._budget
 
-    async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
-        self._open_once()
-        return await super().get(key, prototype, byte_range)
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OzxStore) and self.path == other.path
 
-    def _open_once(self) -> None:
-        """zarr's ZipStore is opened by zarr's own API before use (before 3.2 its reads need the lock that opening
-        makes); ngffkit reads documents through the store directly, so it opens it here, once."""
-        if not self._is_open:
-            self._sync_open()
+    def __hash__(self) -> int:
+        return hash((OzxStore, self.path))
 
-    def _get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
-        self._open_once()
+    def __str__(self) -> str:
+        return f"zip://{self.path.as_posix()}"
+
+    def __repr__(self) -> str:
+        return f"OzxStore('{self}')"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._archive is not None:
+                self._archive.close()
+                self._archive = None
+        super().close()
+
+    def archive(self) -> zipfile.ZipFile:
+        """The open archive (opened at the first read; reading its central directory once, and warning once when
+        it is ambiguous)."""
+        with self._lock:
+            if self._archive is None:
+                try:
+                    self._archive = zipfile.ZipFile(self.path)
+                except (OSError, zipfile.BadZipFile, ValueError) as exc:
+                    raise LocationError(f"not a readable zip archive: {exc}", where=str(self.path)) from exc
+                for problem in ambiguities(self._archive):
+                    warnings.warn(f"{self.path}: {problem}", NGFFWarning, stacklevel=4)
+            return self._archive
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def get_sync(self, key: str, *, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
+        """:meth:`get` in the calling thread."""
+        _check_byte_range(byte_range)
+        archive = self.archive()
         try:
-            info = self._zf.getinfo(key)
+            info = archive.getinfo(key)
         except KeyError:
             return None
+        if info.is_dir():
+            return None
+        where = f"{self.path}/{key}"
         bound = self.budget.bound(key)
         if info.file_size > bound.limit:
-            raise bound.error(info.file_size, f"{self.path}/{key}")
-        return super()._get(key, prototype, byte_range)
+            raise bound.error(info.file_size, where)
+        start, length = _span(info.file_size, byte_range)
+        try:
+            # zipfile counts the archive's open entries without a lock of its own: opening and closing take ours
+            with self._lock:
+                entry = archive.open(info)
+            try:
+                if start:
+                    entry.seek(start)
+                data = entry.read(length)  # never more: zipfile inflates at most what is asked for
+            finally:
+                with self._lock:
+                    entry.close()
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise CorruptData(f"cannot read this entry of the archive: {exc}", where=where) from exc
+        return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+
+    async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
+        _check_byte_range(byte_range)
+        return await asyncio.to_thread(self.get_sync, key, prototype=prototype, byte_range=byte_range)
+
+    async def get_partial_values(self, prototype: Any, key_ranges: Any) -> builtins.list[Any]:
+        return list(await asyncio.gather(*(self.get(key, prototype, byte_range) for key, byte_range in key_ranges)))
+
+    async def exists(self, key: str) -> bool:
+        info = await asyncio.to_thread(self._info, key)
+        return info is not None and not info.is_dir()
+
+    def _info(self, key: str) -> zipfile.ZipInfo | None:
+        try:
+            return self.archive().getinfo(key)
+        except KeyError:
+            return None
+
+    async def getsize(self, key: str) -> int:
+        info = await asyncio.to_thread(self._info, key)
+        if info is None or info.is_dir():
+            raise FileNotFoundError(key)
+        return info.file_size
+
+    async def list(self) -> AsyncIterator[str]:
+        for name in await asyncio.to_thread(self._names):
+            yield name
+
+    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        for name in await asyncio.to_thread(self._names):
+            if name.startswith(prefix):
+                yield name
+
+    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        prefix = prefix.rstrip("/")
+        start = f"{prefix}/" if prefix else ""
+        seen: set[str] = set()
+        for name in await asyncio.to_thread(self._names):
+            if name.startswith(start):
+                child = name[len(start) :].split("/", 1)[0]
+                if child and child not in seen:
+                    seen.add(child)
+                    yield child
+
+    def _names(self) -> builtins.list[str]:
+        return list(dict.fromkeys(info.filename for info in self.archive().infolist() if not info.is_dir()))
+
+    # --- writing: refused ----------------------------------------------------------------------------------
+
+    async def set(self, key: str, value: Any) -> None:
+        self._check_writable()
+
+    async def delete(self, key: str) -> None:
+        self._check_writable()
+
+    def set_sync(self, key: str, value: Any) -> None:
+        """Refused, as :meth:`set` (zarr's synchronous path wants all three synchronous methods, or none)."""
+        self._check_writable()
+
+    def delete_sync(self, key: str) -> None:
+        self._check_writable()
+
+
+def _check_byte_range(byte_range: Any) -> None:
+    if byte_range is not None and not isinstance(byte_range, RangeByteRequest | OffsetByteRequest | SuffixByteRequest):
+        raise TypeError(f"Unexpected byte_range, got {byte_range!r}")
+
+
+def _span(size: int, byte_range: ByteRequest | None) -> tuple[int, int]:
+    """(start, length) of the requested bytes of an entry of ``size`` bytes."""
+    if byte_range is None:
+        return 0, size
+    if isinstance(byte_range, RangeByteRequest):
+        start = min(byte_range.start, size)
+        return start, max(0, min(byte_range.end, size) - start)
+    if isinstance(byte_range, OffsetByteRequest):
+        start = min(byte_range.offset, size)
+        return start, size - start
+    length = min(byte_range.suffix, size)
+    return size - length, length
+
+
+def ambiguities(archive: zipfile.ZipFile) -> list[str]:
+    """What makes a zip archive ambiguous -- readers disagree on what it holds: another archive before the one
+    whose central directory ends the file (two archives concatenated: Python's zipfile reads the last one, other
+    readers the first), and entry names that occur more than once."""
+    problems = []
+    before = _bytes_before_another_archive(archive)
+    if before:
+        problems.append(
+            f"holds another zip archive before the one it ends with ({before} bytes before its first entry); readers "
+            "disagree on which of the two they read"
+        )
+    problems.extend(
+        f"holds {name!r} more than once; readers disagree on which copy is read" for name in _repeated(archive)
+    )
+    return problems
+
+
+def _bytes_before_another_archive(archive: zipfile.ZipFile) -> int:
+    """How many bytes precede ``archive``'s first entry when they hold another zip archive (a local file header at
+    the file's start, or the end record of another central directory just before the first entry), else 0."""
+    first = min((info.header_offset for info in archive.infolist()), default=0)
+    if first <= 0 or archive.filename is None:
+        return 0
+    with open(archive.filename, "rb") as file:
+        if file.read(4) == _LOCAL_HEADER:
+            return first
+        start = max(0, first - _END_RECORD_REACH)
+        file.seek(start)
+        return first if _END_OF_DIRECTORY in file.read(first - start) else 0
+
+
+def _repeated(archive: zipfile.ZipFile) -> list[str]:
+    seen: set[str] = set()
+    twice: list[str] = []
+    for name in archive.namelist():
+        if name in seen and name not in twice:
+            twice.append(name)
+        seen.add(name)
+    return twice
 
 
 def duplicate_entries(path: str | os.PathLike[str]) -> list[str]:
@@ -67,16 +265,19 @@ def duplicate_entries(path: str | os.PathLike[str]) -> list[str]:
     (An archive that cannot be read has none here; reading it reports that.)"""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (OSError, zipfile.BadZipFile):
+            return _repeated(archive)
+    except (OSError, zipfile.BadZipFile, ValueError):
         return []
-    seen: set[str] = set()
-    twice: list[str] = []
-    for name in names:
-        if name in seen and name not in twice:
-            twice.append(name)
-        seen.add(name)
-    return twice
+
+
+def concatenated(path: str | os.PathLike[str]) -> int:
+    """How many bytes of another zip archive precede the one a zip file ends with (0: none; an archive that
+    cannot be read has none here, reading it reports that)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _bytes_before_another_archive(archive)
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return 0
 
 
 def is_ozx(target: object) -> bool:

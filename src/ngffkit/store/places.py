@@ -18,6 +18,8 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore, ZipStore
 
 from ngffkit.store import paths
+from ngffkit.store.local import ConfinedLocalStore
+from ngffkit.store.ozx import OzxStore
 
 _SCHEME_ALIASES = {"s3a": "s3", "gcs": "gs", "https": "http"}
 
@@ -60,10 +62,10 @@ def of_path(target: str | os.PathLike[str]) -> Place:
 
 def of_store(store: Store, path: str = "") -> Place | None:
     """The place of ``path`` inside ``store``, or None for a store whose bytes ngffkit cannot locate."""
-    if isinstance(store, LocalStore):
+    if isinstance(store, ConfinedLocalStore | LocalStore):
         return Place("file", os.path.realpath(store.root)).child(path)
-    if isinstance(store, ZipStore):
-        return Place("file", os.path.realpath(store.path)).child(path)
+    if isinstance(store, OzxStore | ZipStore):
+        return Place("file", os.path.realpath(str(store.path))).child(path)
     if isinstance(store, MemoryStore):
         return Place("memory", str(store).removeprefix("memory://")).child(path)  # one per dict of keys
     if isinstance(store, FsspecStore):

@@ -36,24 +36,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from zarr.abc.store import ByteRequest, RangeByteRequest
-from zarr.core.buffer import default_buffer_prototype
+from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+from zarr.buffer import default_buffer_prototype
 from zarr.storage import FsspecStore
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning
 from ngffkit.store import adapter, http
+from ngffkit.store.failures import bucket_gone, describe, is_forbidden, is_transient, status_of
 from ngffkit.store.limits import DOCUMENT_NAMES, Bound, ReadBudget, exceeded
 
 #: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
 #: for HTTP and only 10 for S3, which turns one batch of metadata reads into many sequential waves).
 MAX_CONNECTIONS = 256
-#: HTTP statuses worth another try: the server is busy or briefly broken, not the request wrong.
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-#: S3 error codes that mean "your credentials are wrong", never "this key is missing".
-CREDENTIAL_ERRORS = frozenset({
-    "ExpiredToken", "InvalidAccessKeyId", "InvalidToken", "SignatureDoesNotMatch", "TokenRefreshRequired",
-    "AccountProblem", "AllAccessDisabled", "NotSignedUp", "RequestTimeTooSkewed", "InvalidSecurity",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,62 +85,6 @@ class RetryPolicy:
         return random.uniform(0, min(5 * self.max_delay, 5 * self.first_delay * 2**attempt))
 
 
-def _status(exc: BaseException) -> int | None:
-    """The HTTP status of a failure: aiohttp's own, or that of the S3 answer behind an s3fs exception."""
-    status = getattr(exc, "status", None) or getattr(exc, "code", None)
-    if not isinstance(status, int):
-        response = getattr(exc.__cause__, "response", None)
-        metadata = response.get("ResponseMetadata", {}) if isinstance(response, dict) else {}
-        status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
-    return status if isinstance(status, int) else None
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an s3fs exception (its cause is botocore's ClientError)."""
-    response = getattr(exc.__cause__, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def is_forbidden(exc: BaseException) -> bool:
-    """A '403 Forbidden' answer about the key (not about the credentials)."""
-    if _error_code(exc) in CREDENTIAL_ERRORS:
-        return False
-    return isinstance(exc, PermissionError) or _status(exc) == 403
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether trying again may help: busy or failing servers, dropped connections, short bodies, timeouts."""
-    if isinstance(exc, NGFFError):
-        return False  # limits and corrupt answers are verdicts, not accidents
-    status = _status(exc)
-    if status is not None:
-        return status in RETRY_STATUSES
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | ConnectionError):
-        return True
-    import aiohttp
-
-    return isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError)
-
-
-def bucket_gone(exc: BaseException) -> bool:
-    """s3fs reports a deleted bucket as FileNotFoundError, like a missing key; its cause says NoSuchBucket."""
-    text = f"{exc} {exc.__cause__ or ''}"
-    return "NoSuchBucket" in text or "bucket does not exist" in text
-
-
-def _describe(exc: BaseException) -> str:
-    status = _status(exc)
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    if status is not None:
-        return f"HTTP {status}" + (f" ({detail})" if detail and str(status) not in detail else "")
-    code = _error_code(exc)
-    if code is not None:
-        return f"{code} ({detail})" if detail else code
-    return f"{name}: {detail}" if detail else name
-
-
 class _Forbidden(Exception):
     """A 403 answer, to be judged by the store's probe."""
 
@@ -160,14 +98,17 @@ class ResilientStore(FsspecStore):
     MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # zarr reads some client exceptions as "key missing" (allowed_exceptions); this store decides that itself,
+        # so that a vanished bucket or a 403 is never read as fill values
+        kwargs["allowed_exceptions"] = ()
         super().__init__(*args, **kwargs)
-        adapter.forget_missing_key_exceptions(self)
         self.policy = RetryPolicy()  # make_store sets the caller's policy (or the environment's)
         self.budget = ReadBudget()
-        self._forbidden_means_missing: asyncio.Future[bool] | None = None
+        #: Whether a 403 answer means "no such key" here (None: not known yet), and the probe that finds out.
+        self._forbidden_verdict: bool | None = None
+        self._forbidden_probe: asyncio.Future[bool | None] | None = None
         self._warned: set[str] = set()
-        if isinstance(getattr(self.fs, "retries", None), int):
-            self.fs.retries = 1  # s3fs retries on its own; ngffkit's loop below is the only one
+        adapter.disable_client_retries(self.fs)  # s3fs retries on its own; ngffkit's loop below is the only one
 
     @classmethod
     def with_policy(
@@ -199,7 +140,12 @@ class ResilientStore(FsspecStore):
         root = self.fs.unstrip_protocol(self.path).rstrip("/")
         return http.key_url(root, key) if self._is_http else f"{root}/{key}"
 
-    async def get(self, key: str, prototype: Any, byte_range: ByteRequest | None = None) -> Any:
+    async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
+        if byte_range is not None and not isinstance(
+            byte_range, RangeByteRequest | OffsetByteRequest | SuffixByteRequest
+        ):
+            raise TypeError(f"Unexpected byte_range, got {byte_range!r}")  # the caller's mistake: never retried
+        prototype = prototype or default_buffer_prototype()
         bound = self.budget.bound(key)
         deadline = self.budget.limits.deadline
         try:
@@ -230,10 +176,10 @@ class ResilientStore(FsspecStore):
                 if bucket_gone(exc):
                     raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
                 if not is_transient(exc):
-                    raise LocationError(f"cannot read: {_describe(exc)}", where=self._url(key)) from None
+                    raise LocationError(f"cannot read: {describe(exc)}", where=self._url(key)) from None
                 if attempt + 1 == policy.attempts:
                     raise LocationError(
-                        f"still failing after {policy.attempts} attempts: {_describe(exc)}", where=self._url(key)
+                        f"still failing after {policy.attempts} attempts: {describe(exc)}", where=self._url(key)
                     ) from None
                 await asyncio.sleep(policy.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -241,10 +187,10 @@ class ResilientStore(FsspecStore):
     async def _fetch(self, key: str, byte_range: ByteRequest | None, bound: Bound) -> bytes | None:
         """One attempt. 403 becomes :class:`_Forbidden`; other failures propagate as the client raised them."""
         if self._is_http:
-            session = await self.fs.set_session()
+            session = await adapter.http_session(self.fs)
             try:
                 return await http.get(session, self._url(key), byte_range=byte_range, bound=bound,
-                                      request_kwargs=dict(getattr(self.fs, "kwargs", {})))  # fmt: skip
+                                      request_kwargs=adapter.http_request_options(self.fs))  # fmt: skip
             except http.HTTPStatus as exc:
                 if exc.status == 403:
                     raise _Forbidden from None
@@ -256,7 +202,7 @@ class ResilientStore(FsspecStore):
         except Exception as exc:
             if is_forbidden(exc):
                 raise _Forbidden from None
-            if byte_range is None and (_status(exc) == 416 or "InvalidRange" in str(exc)):
+            if byte_range is None and (status_of(exc) == 416 or "InvalidRange" in str(exc)):
                 buffer = await super().get(key, _PROTOTYPE)  # an empty object: ranges of it are unsatisfiable
             else:
                 raise
@@ -266,19 +212,48 @@ class ResilientStore(FsspecStore):
         return data
 
     async def _probe_forbidden_means_missing(self) -> bool:
-        """Whether this store answers 403 for keys that do not exist (asked once, with a key nobody wrote)."""
-        if self._forbidden_means_missing is None:
-            self._forbidden_means_missing = asyncio.get_running_loop().create_future()
-            probe = f".ngffkit-missing-key-probe-{uuid.uuid4().hex}"
-            try:
-                await self._fetch(probe, None, Bound(1 << 20, "max_object_bytes"))
-                verdict = False
-            except _Forbidden:
-                verdict = True
-            except Exception:
-                verdict = False  # cannot tell: a 403 stays an error
-            self._forbidden_means_missing.set_result(verdict)
-        return await asyncio.shield(self._forbidden_means_missing)
+        """Whether this store answers 403 for keys that do not exist (asked with a key nobody wrote).
+
+        The probe runs in a task of its own, which every 403 waits for (each within its own deadline): a caller
+        cancelled meanwhile -- its deadline, dask giving up after another chunk failed -- leaves it running for the
+        others. A verdict is kept for the life of the store; "could not tell" (the probe kept failing) is not: the
+        403 at hand stays an error, and the next 403 asks again."""
+        if self._forbidden_verdict is not None:
+            return self._forbidden_verdict
+        if self._forbidden_probe is None or self._forbidden_probe.done():
+            self._forbidden_probe = asyncio.ensure_future(self._probe_once())
+        return bool(await asyncio.shield(self._forbidden_probe))
+
+    async def _probe_once(self) -> bool | None:
+        """One probe, retried like a read; True or False once the answer is clear, None when it is not."""
+        key = f".ngffkit-missing-key-probe-{uuid.uuid4().hex}"
+        policy = self.policy
+        verdict: bool | None = None
+        try:
+            async with asyncio.timeout(self.budget.limits.deadline):
+                for attempt in range(policy.attempts):
+                    try:
+                        await self._fetch(key, None, Bound(1 << 20, "max_object_bytes"))
+                        verdict = False  # answered (as missing, or even found): a 403 means "forbidden"
+                    except _Forbidden:
+                        verdict = True
+                    except Exception as exc:
+                        if self._means_missing(exc) and not bucket_gone(exc):
+                            verdict = False
+                        elif is_transient(exc) and attempt + 1 < policy.attempts:
+                            await asyncio.sleep(policy.delay(attempt))
+                            continue
+                    break
+        except TimeoutError:
+            verdict = None
+        if verdict is not None:
+            self._forbidden_verdict = verdict
+        return verdict
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_forbidden_probe"] = None  # a task of this process's event loop
+        return state
 
     def _note_forbidden_as_missing(self, key: str) -> None:
         """Say once per array that 403 answers were read as missing chunks (documents are probed quietly)."""
@@ -343,9 +318,9 @@ def aws_credentials_configured() -> bool:
     return any(pathlib.Path(f).is_file() for f in files)
 
 
-#: Sessions this process opened. At exit they are closed while their event loops still run: fsspec only
-#: closes their connectors, and aiohttp then prints "Unclosed client session" for each.
-_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Sessions this process opened, each with the event loop it was opened in. At exit they are closed while their
+#: loops still run: fsspec only closes their connectors, and aiohttp then prints "Unclosed client session" for each.
+_SESSIONS: weakref.WeakKeyDictionary[Any, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
 
 
 async def _http_client(policy: RetryPolicy, **kwargs: Any) -> Any:
@@ -359,15 +334,14 @@ async def _http_client(policy: RetryPolicy, **kwargs: Any) -> Any:
     # connect itself is bounded; the total deadline per read (Limits) bounds the rest.
     kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=None, connect=None, sock_connect=connect, sock_read=read))
     session = aiohttp.ClientSession(**kwargs)
-    _SESSIONS.add(session)
+    _SESSIONS[session] = asyncio.get_running_loop()
     return session
 
 
 @atexit.register
 def _close_sessions() -> None:
-    for session in list(_SESSIONS):
-        loop = adapter.session_loop(session)
-        if session.closed or loop is None or not loop.is_running():
+    for session, loop in list(_SESSIONS.items()):
+        if session.closed or not loop.is_running():
             continue
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=2)

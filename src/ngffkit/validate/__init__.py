@@ -40,9 +40,18 @@ def _rule_for(exc: NGFFError) -> str:
 
 
 def _check_archive(target: object, out: Collector) -> None:
-    """A zipped OME-Zarr whose entry names repeat is ambiguous: readers differ on which copy wins."""
+    """A zipped OME-Zarr is ambiguous when its entry names repeat (readers differ on which copy wins) or when it is
+    two archives one after the other (readers differ on which archive they read)."""
     if not (ozx.is_ozx(target) and isinstance(target, str | os.PathLike) and "://" not in os.fspath(target)):
         return
+    before = ozx.concatenated(target)
+    if before:
+        out.error(
+            "ozx-concatenated",
+            "",
+            f"{os.fspath(target)} holds another zip archive before the one it ends with ({before} bytes); readers "
+            "disagree on which of the two they read",
+        )
     for name in ozx.duplicate_entries(target):
         out.error(
             "ozx-duplicate-entry",

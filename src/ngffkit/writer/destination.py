@@ -174,6 +174,8 @@ class WriteGate:
         self._condition = threading.Condition()
         self._active = 0
         self._closed = False
+        #: The tasks this write's zarr calls started on zarr's event loop (see :meth:`drain`).
+        self.tasks = adapter.OwnTasks()
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -199,6 +201,12 @@ class WriteGate:
             self._closed = True
             self._condition.wait_for(lambda: self._active == 0, timeout=timeout)
 
+    def drain(self, timeout: float = 120.0) -> None:
+        """Wait for the chunk writes this write's zarr calls left running: when one chunk of a zarr write fails,
+        zarr raises at once while the array's other chunk writes go on in its event loop. Only this write's own:
+        other threads' and napari's reads on the same loop are not waited for."""
+        self.tasks.drain(timeout)
+
 
 class GatedTarget:
     """A zarr array that dask writes regions into through a :class:`WriteGate`. With ``direct``, whole-chunk
@@ -216,7 +224,8 @@ class GatedTarget:
     def __setitem__(self, index: Any, value: Any) -> None:
         with self.gate.open():
             if self.chunk_writer is None or not self.chunk_writer.write(index, value):
-                self.array[index] = value
+                # zarr's own write, run so that the gate knows the tasks it starts (see WriteGate.drain)
+                self.gate.tasks.run(self.array.async_array.setitem(index, value))
 
 
 @dataclass
@@ -237,8 +246,7 @@ class Claim:
         """The write failed or was cancelled: remove what it wrote, provided the marker is still ours. If the
         store refuses (the network is down), mark the leftovers as a failed write for the next writer."""
         self.gate.close()
-        with contextlib.suppress(Exception):
-            adapter.drain()  # chunk writes of a failed zarr call may still be landing
+        self.gate.drain()  # chunk writes of a failed zarr call may still be landing
         try:
             if not claim.is_ours(claim.read_marker(self.location), self.owner):
                 return

@@ -93,10 +93,10 @@ class Execution:
         blocks = superblocks(self.plan)
         if blocks is None:
             # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
-            return da.store(self.plan.levels, self.targets, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+            return da.store(self.plan.levels, self.targets, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type, unused-ignore]
         depth, region = blocks
         tail = self._tail(self._level_m(depth, region, upto=depth), depth)
-        return da.store(tail, self.targets[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type]
+        return da.store(tail, self.targets[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type, unused-ignore]
 
     def write_bounded(self, progress: Progress) -> None:
         """Like :meth:`graph`, computed so that memory stays bounded: on this process's threads, a tree of write
@@ -124,7 +124,7 @@ class Execution:
             compute_bounded(tasks, shared_inputs=self._inputs_shared(region))
             if depth + 1 < len(self.plan.levels):
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
-                scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type]
+                scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type, unused-ignore]
             ticker.tick()
 
     def _unit_tree(self) -> tree.UnitTree | None:
