@@ -22,7 +22,7 @@ import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NotFound
 from ngffkit.metadata import OMEMetadata, parse_attributes
-from ngffkit.store import adapter
+from ngffkit.store import adapter, limits
 from ngffkit.store.batch import bounded_gather, read_many_or_errors
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
@@ -253,6 +253,14 @@ def _children(node: NodeMetadata, meta: OMEMetadata, context: dict[str, str], ca
     """The groups a plate, well or collection names, each with what it inherits (plate name, well)."""
     named: list[tuple[str, dict[str, str], Location]] = []
     here = node.location
+    try:  # the reader's limits, before a plate's 10^5 wells are each read (the reader refuses them too)
+        if meta.plate is not None:
+            limits.check("max_wells", len(meta.plate.wells), what="wells in this plate", where=here.url)
+        elif meta.well is not None:
+            limits.check("max_fields", len(meta.well.images), what="fields in this well", where=here.url)
+    except NGFFError as exc:
+        catalogue.skipped.append((here.url, str(exc)))
+        return []
     if meta.plate is not None:
         plate = meta.plate.name or posixpath.basename(here.url.rstrip("/"))
         named = [(w.path, {**context, "plate": plate, "well": w.path.replace("/", "")}, here) for w in meta.plate.wells]
