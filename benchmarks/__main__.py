@@ -16,6 +16,7 @@ def main() -> int:
     for module in (
         "benchmarks.write_pyramid",
         "benchmarks.write_growth",
+        "benchmarks.read",
         "benchmarks.remote",
         "benchmarks.plates",
         "benchmarks.finder",

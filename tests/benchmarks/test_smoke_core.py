@@ -41,3 +41,14 @@ def test_write_pyramid_and_codecs_benchmarks_run(tmp_path: pathlib.Path) -> None
     assert {row[0] for row in rows} >= {"ngffkit", "ome-zarr-py 0.18", "machine limit"}
     codecs = run_smoke("codecs", tmp_path)
     assert codecs.count("### ") == 3 and len(table_rows(codecs)) >= 3 * 4
+
+
+@pytest.mark.network
+def test_read_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    text = run_smoke("read", tmp_path)
+    rows = [row for row in table_rows(text) if row[0] != "layout" and not row[0].startswith("---")]
+    assert len(rows) == 2 * 3, rows  # ngffkit's layout, local and over HTTP: whole level, a z-plane, a window
+    for row in rows:
+        zarr_cell, compute, read = row[2], row[3], row[5]
+        assert zarr_cell.endswith(("s", "MiB")) and "%**" in compute and "%**" in read, row  # measured, and compared
+    assert "peak memory of a whole-level read" in text
