@@ -66,9 +66,12 @@ def summary(times: list[float]) -> str:
     return f"{med:.2f} s ± {spread:.2f}"
 
 
-def peak_rss_of(code: str) -> tuple[float, str]:
-    """Run ``code`` in a fresh Python and return (its peak RSS in MiB, its stdout)."""
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def peak_rss_of(code: str, python: Path | None = None) -> tuple[float, str]:
+    """Run ``code`` in a fresh Python (this one, or a peer's environment's ``python`` with the repository on its
+    path) and return (its peak RSS in MiB, its stdout)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])} if python else None
+    proc = subprocess.run([str(python or sys.executable), "-c", code], capture_output=True, text=True, check=True,
+                          env=env)  # fmt: skip
     line = [text for text in proc.stdout.splitlines() if text.startswith("PEAK_RSS_MIB=")][-1]
     return float(line.split("=", 1)[1]), proc.stdout
 

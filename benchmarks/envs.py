@@ -37,7 +37,9 @@ class PeerEnv:
 PEERS = {
     "ome-zarr-py": PeerEnv("ome-zarr-0.21.0", (OME_ZARR_LATEST,), ("ome-zarr", "zarr", "dask")),
     "tensorstore": PeerEnv("tensorstore", ("tensorstore", "numpy"), ("tensorstore", "numpy")),
-    "ngff-zarr": PeerEnv("ngff-zarr", ("ngff-zarr[tensorstore]", "dask[array]"), ("ngff-zarr", "zarr", "dask")),
+    "ngff-zarr": PeerEnv(
+        "ngff-zarr", ("ngff-zarr", "zarr", "dask[array]", "itkwasm-downsample"), ("ngff-zarr", "zarr", "dask")
+    ),
     "ome-zarr-io": PeerEnv("ome-zarr-io", ("ome-zarr-io",), ("ome-zarr-io", "zarr", "tensorstore")),
     "ome-zarr-pyramid": PeerEnv("ome-zarr-pyramid", ("ome-zarr-pyramid",), ("ome-zarr-pyramid", "zarr", "dask")),
 }
@@ -66,7 +68,7 @@ def reference_python(
     env = ENVS / (folder or spec.replace("==", "-"))
     python = env / "bin" / "python"
     ready = env / "ngffkit-ready"
-    if python.exists() and (ready.exists() or folder is None):
+    if python.exists() and (folder is None or (ready.exists() and ready.read_text() == spec)):
         return python
     if not create or not Path(base).exists():
         return None
