@@ -40,6 +40,14 @@ PEERS = {
     "ngff-zarr": PeerEnv(
         "ngff-zarr", ("ngff-zarr", "zarr", "dask[array]", "itkwasm-downsample"), ("ngff-zarr", "zarr", "dask")
     ),
+    "ome-zarr-models": PeerEnv(
+        "ome-zarr-models", ("ome-zarr-models", "fsspec[http]", "aiohttp"), ("ome-zarr-models", "zarr", "pydantic")
+    ),
+    "napari-ome-zarr": PeerEnv(
+        "napari-ome-zarr",
+        ("napari-ome-zarr", "napari", "fsspec[http]", "aiohttp"),
+        ("napari-ome-zarr", "ome-zarr", "zarr", "dask"),
+    ),
     "ome-zarr-io": PeerEnv("ome-zarr-io", ("ome-zarr-io",), ("ome-zarr-io", "zarr", "tensorstore")),
     "ome-zarr-pyramid": PeerEnv("ome-zarr-pyramid", ("ome-zarr-pyramid",), ("ome-zarr-pyramid", "zarr", "dask")),
 }

@@ -20,11 +20,15 @@ def test_write_growth_benchmark_runs(tmp_path: pathlib.Path) -> None:
 
 @pytest.mark.network
 def test_plates_benchmark_runs(tmp_path: pathlib.Path) -> None:
-    (row,) = table_rows(run_smoke("plates", tmp_path))
-    assert row[0] == "24"
-    opened, peer_open, first_view, validated = row[1], row[2], row[4], row[7]
-    assert "RT" in opened and "goal" in opened and "req" in peer_open and "req" in first_view, row
-    assert int(validated.split(" req")[0].split(", ")[-1]) >= 24 * 2  # every well and field was validated
+    text = run_smoke("plates", tmp_path)
+    sections = text.split("### ")[1:]
+    assert [section.split(" ")[0] for section in sections] == ["First", "Validation", "Open"], sections
+    view, validation, opened = ([row for row in table_rows("\n" + section) if row[0] == "24"] for section in sections)
+    assert "RT" in view[0][1] and "RT" in view[0][2], view  # ngffkit and napari-ome-zarr, each in its environment
+    ours, peer = validation[0][1], validation[0][2]
+    for cell in (ours, peer):  # every well and field visited, by both: the node count beside the time
+        assert int(cell.split("**")[1].split(" nodes")[0]) >= 24 * 2, cell
+    assert "goal" in opened[0][1] and "req" in opened[0][2] and "lazy" in text and "eager" in text
 
 
 @pytest.mark.network
