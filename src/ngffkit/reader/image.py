@@ -107,7 +107,9 @@ class Image(Node):
 
     @cached_property
     def levels(self) -> list[da.Array]:
-        """Lazy dask arrays, highest resolution first; chunks follow the zarr chunks (or shards)."""
+        """Lazy dask arrays, highest resolution first. A dask block holds whole zarr chunks (or shards), up to
+        32 MiB, read by one concurrent zarr call; slicing reads only the chunks the slice needs. For pixels wanted in
+        memory now, :meth:`read` is faster and holds them once (dask copies its blocks into the array it returns)."""
         return [dask_array(a) for a in self._arrays]
 
     def read(self, level: int = 0, region: Region = None) -> np.ndarray:
