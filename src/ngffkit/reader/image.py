@@ -16,13 +16,13 @@ import dask.array as da
 import numpy as np
 import zarr
 
-from ngffkit.errors import InvalidArgument, InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
+from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
 from ngffkit.metadata.omero import default_colors, parse_hex
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
 from ngffkit.reader.arrays import dask_array, read_now
 from ngffkit.reader.node import Node
-from ngffkit.reader.regions import Region, selection
+from ngffkit.reader.regions import Region, level_index, selection
 from ngffkit.store import limits
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many, read_many_or_errors
@@ -107,56 +107,22 @@ class Image(Node):
 
     @cached_property
     def levels(self) -> list[da.Array]:
-        """Lazy dask arrays, highest resolution first. A dask block holds whole zarr chunks (or shards), up to
-        32 MiB, read by one concurrent zarr call; slicing reads only the chunks the slice needs. For pixels wanted in
-        memory now, :meth:`read` is faster and holds them once (dask copies its blocks into the array it returns)."""
+        """Lazy dask arrays, highest resolution first: blocks of whole zarr chunks (see reader/arrays.py)."""
         return [dask_array(a) for a in self._arrays]
 
     def read(self, level: int = 0, region: Region = None) -> np.ndarray:
-        """The pixels of ``region`` of ``level``, read now into a numpy array.
+        """The pixels of ``region`` of ``level`` as a numpy array, read now: every chunk the region touches is
+        fetched and decoded concurrently straight into the result (about zarr's own speed; the result is the only
+        copy, where dask's ``compute`` holds two at its end). :attr:`levels` is for lazy work.
 
-        For pixels wanted in memory at once: zarr fetches and decodes every chunk the region touches
-        concurrently, straight into the result -- about as fast as zarr itself, and the result is the only copy
-        (``levels[level][...].compute()`` goes through dask, which holds the pixels twice at the end: dask copies
-        its blocks into the array it returns). Use :attr:`levels` for lazy work: larger than memory, or
-        computations that dask should run block by block.
-
-        Parameters
-        ----------
-        level:
-            Which resolution level: 0 is the highest, ``len(image.levels) - 1`` the lowest (negative counts from
-            the lowest, as in a list).
-        region:
-            What to read, in the level's own pixel indices; None (the default) reads the whole level.
-            As numpy indexes: a tuple with an entry per axis, leading axes first -- an integer reads that one index
-            and drops the axis, a slice (``slice(0, 512)``, step 1 or more) keeps it; ``...`` and missing trailing
-            entries stand for whole axes. Or by axis name, the others whole: ``{"z": 5, "y": slice(0, 512),
-            "x": slice(0, 512)}``. Indices in physical units are :meth:`transform`'s job.
-
-        Returns
-        -------
-        numpy.ndarray
-            The pixels, of the level's data type; axes picked by an integer are dropped.
-
-        Raises
-        ------
-        InvalidArgument
-            ``level`` does not exist, or ``region`` does not fit it (checked before anything is read).
-        CorruptData, LocationError, LimitExceeded
-            A chunk that cannot be decoded, cannot be read, or is larger than the array's chunks can be: the
-            error names the array; the codec's or store's own exception is its ``__cause__``.
-
-        Example: a 512 x 512 window of the middle z-plane of a zyx image::
-
-            z = image.shapes[0][0] // 2
-            window = image.read(0, {"z": z, "y": slice(0, 512), "x": slice(0, 512)})
+        ``level``: 0 is the highest resolution; negative counts from the lowest. ``region``: pixel indices of that
+        level; None reads all of it. As numpy indexes (per axis an integer, which drops the axis, or a slice with
+        step >= 1; ``...`` and missing trailing entries are whole axes) or by axis name, the others whole:
+        ``{"z": 5, "y": slice(0, 512), "x": slice(0, 512)}``. A misfit level or region is ``InvalidArgument`` before
+        any read; chunks that cannot be decoded or read are ``CorruptData`` / ``LocationError`` naming the array.
         """
-        count = len(self._arrays)
-        if not isinstance(level, int | np.integer) or not -count <= level < count:
-            raise InvalidArgument(f"no level {level!r}: this image has levels 0-{count - 1}", where=self.url)
-        node = self._arrays[int(level)]
-        shape = node.shape or ()
-        return read_now(node, selection(region, shape, self.axis_names, where=node.location.url))
+        node = self._arrays[level_index(level, len(self._arrays), where=self.url)]
+        return read_now(node, selection(region, node.shape or (), self.axis_names, where=node.location.url))
 
     @property
     def is_label(self) -> bool:

@@ -12,12 +12,21 @@ import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeAlias
 
+import numpy as np
+
 from ngffkit.errors import InvalidArgument
 
 #: What :meth:`ngffkit.Image.read` accepts as a region.
 Region: TypeAlias = "int | slice | tuple[Any, ...] | Mapping[str, int | slice] | None"
 #: A checked selection: per axis an index (the axis is dropped) or a slice with explicit start, stop and step >= 1.
 Selection: TypeAlias = "tuple[int | slice, ...]"
+
+
+def level_index(level: Any, count: int, *, where: str) -> int:
+    """``level`` as an index into ``count`` levels (negative counts from the lowest, as in a list)."""
+    if isinstance(level, bool) or not isinstance(level, int | np.integer) or not -count <= level < count:
+        raise InvalidArgument(f"no level {level!r}: this image has levels 0-{count - 1}", where=where)
+    return int(level) % count
 
 
 def selection(region: Region, shape: Sequence[int], axis_names: Sequence[str], *, where: str) -> Selection:
