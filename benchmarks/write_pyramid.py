@@ -146,11 +146,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a 256 MiB volume, a 1 GiB memory case")
     parser.add_argument("--smoke", action="store_true", help="a 4 MiB volume, to check the script runs")
+    parser.add_argument("--repeat", type=int, default=None, help="alternating runs per writer (default 3; 1 quick)")
     args = parser.parse_args()
     args.quick = args.quick or args.smoke
     shape = (32, 256, 256) if args.smoke else (128, 1024, 1024) if args.quick else (256, 1448, 1448)
     big = (64, 256, 256) if args.smoke else (128, 2048, 2048) if args.quick else (512, 2048, 2048)
-    repeat = 1 if args.quick else 3
+    repeat = args.repeat or (1 if args.quick else 3)
     big_gib = np.prod(big) * 2 / 2**30
     peers = {name: envs.peer_python(name) for name in PEER_WRITES}
     pythons = {name: python for name, python in peers.items() if python is not None}
