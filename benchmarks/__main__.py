@@ -2,7 +2,9 @@
 
 Not run from here: ``benchmarks.napari_open``, ``benchmarks.napari_latency`` and ``benchmarks.napari_plate`` (they
 need a display: run them under ``xvfb-run -a``), ``benchmarks.codecs`` (the codec choice; rerun when it is
-revisited) and ``benchmarks.obstore_eval`` (needs obstore, which ngffkit does not depend on)."""
+revisited), ``benchmarks.obstore_eval`` (needs obstore, which ngffkit does not depend on) and
+``benchmarks.document_cpu`` (client CPU per metadata document over HTTP; ``--obstore`` adds obstore, in its own
+environment)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ def main() -> int:
     for module in (
         "benchmarks.write_pyramid",
         "benchmarks.write_growth",
+        "benchmarks.read",
         "benchmarks.remote",
         "benchmarks.plates",
         "benchmarks.finder",

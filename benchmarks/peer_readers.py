@@ -4,6 +4,7 @@ A peer is never imported in ngffkit's environment (peers/), so the benchmarks th
 the peer's interpreter (:class:`~benchmarks.client_process.ClientProcess`, ``env=peers.process_environment()``):
 
     python -m benchmarks.peer_readers plates SERVER_URL                      # napari-ome-zarr's environment
+    python -m benchmarks.peer_readers plates-validate SERVER_URL             # ome-zarr-models' environment
     python -m benchmarks.peer_readers remote-napari-ome-zarr SERVER_URL WELLS  # napari-ome-zarr's environment
     python -m benchmarks.peer_readers remote-ome-zarr-py SERVER_URL         # ome-zarr-py's environment
     python -m benchmarks.peer_readers finder                                # ome-zarr-py's environment
@@ -55,6 +56,15 @@ def plates_jobs(url: str) -> Jobs:
     return {"open": lambda: napari_ome_zarr_layers(url), "view": first_view}
 
 
+def plates_validate_jobs(url: str) -> Jobs:
+    """benchmarks/plates.py: ome-zarr-models validates the plate -- every well, field and array, as
+    ``ngffkit.validate`` does -- with ``HCS.from_zarr`` over the same server."""
+    import zarr
+    from ome_zarr_models.v05.hcs import HCS
+
+    return {"validate": lambda: HCS.from_zarr(zarr.open_group(url, mode="r"))}
+
+
 def remote_napari_ome_zarr_jobs(server_url: str, wells: list[str]) -> Jobs:
     """benchmarks/remote.py, napari-ome-zarr's cases: plate open, image first view, switching wells (by opening
     the field's URL: napari-ome-zarr returns no layers for a well's URL)."""
@@ -104,6 +114,10 @@ def main(argv: list[str]) -> None:
     if which == "plates":
         warm = f"{args[0]}/warm.zarr"
         serve(lambda: warm_up(*plates_jobs(warm).values()), lambda line: plates_jobs(line.split()[1])[line.split()[0]])
+    elif which == "plates-validate":  # the warm-up pays the imports; an image is no plate to the validator
+        warm = f"{args[0]}/warm.zarr"
+        serve(lambda: warm_up(*plates_validate_jobs(warm).values()),
+              lambda line: plates_validate_jobs(line.split()[1])[line.split()[0]])  # fmt: skip
     elif which == "remote-napari-ome-zarr":
         jobs = remote_napari_ome_zarr_jobs(args[0], args[1].split(","))
         serve(lambda: warm_up(lambda: napari_ome_zarr_layers(f"{args[0]}/warm.zarr")), jobs.__getitem__)

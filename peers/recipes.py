@@ -182,7 +182,8 @@ NGFF_ZARR = Peer(
 )  # no zarr: its own
 BIOIO_OME_ZARR = Peer("bioio-ome-zarr", ("bioio-ome-zarr",), "peers.side.bioio_ome_zarr",
                       ("bioio-ome-zarr", "bioio-base", "zarr", "numpy", "dask"))  # fmt: skip
-OME_ZARR_MODELS = Peer("ome-zarr-models", ("ome-zarr-models",), "peers.side.ome_zarr_models",
+#: With fsspec's HTTP file system: the plates benchmark validates a plate over HTTP with ``HCS.from_zarr``.
+OME_ZARR_MODELS = Peer("ome-zarr-models", ("ome-zarr-models", "fsspec[http]"), "peers.side.ome_zarr_models",
                        ("ome-zarr-models", "pydantic", "zarr", "numpy"))  # fmt: skip
 #: ome-zarr-py with dask.distributed, for the distributed-write benchmark (distributed pins dask to its own release:
 #: kept apart, so that ome-zarr-py's own environment has the dask it resolves alone).
@@ -190,6 +191,18 @@ OME_ZARR_PY_CLUSTER = Peer("ome-zarr-py-cluster", ("ome-zarr", "distributed"), "
                            ("ome-zarr", "distributed", "zarr", "numpy", "dask"))  # fmt: skip
 #: iohub 0.2 pins zarr 2: the NGFF 0.4 reader and writer many pipelines still use.
 IOHUB = Peer("iohub", ("iohub==0.2.3.post1",), "peers.side.iohub", ("iohub", "zarr", "numpy"))
+#: tensorstore, Google's array engine (zarr v2 and v3 drivers): the read benchmark's fastest reader, and the engine
+#: ngffkit evaluated and did not adopt (benchmarks/engine_safety.py).
+TENSORSTORE = Peer("tensorstore", ("tensorstore",), "peers.side.tensorstore", ("tensorstore", "numpy"))
+#: ome-zarr-io (Turku BioImaging): writes, reads and validates OME-Zarr 0.5 images and plates, on zarr-python.
+OME_ZARR_IO = Peer("ome-zarr-io", ("ome-zarr-io",), "peers.side.ome_zarr_io", ("ome-zarr-io", "zarr", "dask", "numpy"))
+#: ome-zarr-pyramid: a lazy ``Pyramid`` over every level (dyna-zarr arrays on tensorstore and zarr-python).
+#: (Its distribution's metadata spells its name with underscores: so does ``shown``.)
+OME_ZARR_PYRAMID = Peer("ome-zarr-pyramid", ("ome-zarr-pyramid",), "peers.side.ome_zarr_pyramid",
+                        ("ome_zarr_pyramid", "dyna-zarr", "tensorstore", "zarr", "numpy"))  # fmt: skip
+#: obstore (object_store's Rust HTTP client): the floor of an HTTP client Python can call, in
+#: benchmarks/document_cpu.py.
+OBSTORE = Peer("obstore", ("obstore",), "peers.side.obstore", ("obstore",))
 
 
 @dataclass(frozen=True)
@@ -215,7 +228,8 @@ class NodePeer:
 ZARRITA = NodePeer("zarrita", ("zarrita@0.5.4",))
 
 PEERS: dict[str, Peer] = {p.name: p for p in (OME_ZARR_PY, NAPARI_OME_ZARR, NGFF_ZARR, BIOIO_OME_ZARR, OME_ZARR_MODELS,
-                                              IOHUB, OME_ZARR_PY_CLUSTER)}  # fmt: skip
+                                              IOHUB, OME_ZARR_PY_CLUSTER, TENSORSTORE, OME_ZARR_IO, OME_ZARR_PYRAMID,
+                                              OBSTORE)}  # fmt: skip
 
 
 def by_names(names: Sequence[str]) -> list[Peer | NodePeer]:

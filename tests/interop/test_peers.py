@@ -16,7 +16,8 @@ from ngffkit import write_image
 from ..conftest import use_peer
 
 #: The import names of the peers (their distributions are in peers/recipes.py).
-PEER_MODULES = ("ome_zarr", "napari_ome_zarr", "ngff_zarr", "bioio_ome_zarr", "ome_zarr_models", "iohub")
+PEER_MODULES = ("ome_zarr", "napari_ome_zarr", "ngff_zarr", "bioio_ome_zarr", "ome_zarr_models", "iohub", "ome_zarr_io",
+                "ome_zarr_pyramid", "tensorstore")  # fmt: skip
 
 
 def test_no_peer_is_importable_in_this_environment() -> None:

@@ -1,4 +1,5 @@
-"""ngffkit against the other Python readers and writers people use: bioio-ome-zarr, iohub and ngff-zarr.
+"""ngffkit against the other Python readers and writers people use: bioio-ome-zarr, iohub, ngff-zarr, ome-zarr-io,
+ome-zarr-pyramid and tensorstore.
 
 Each direction is checked on pixels and on what a person sees (axes, physical sizes, channel names), for
 0.4 and 0.5 where the peer supports them. The findings feed the compatibility table in the README. Every peer
@@ -12,7 +13,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from peers import BIOIO_OME_ZARR, IOHUB, NGFF_ZARR
+from peers import BIOIO_OME_ZARR, IOHUB, NGFF_ZARR, OME_ZARR_IO, OME_ZARR_PYRAMID, TENSORSTORE
 
 import ngffkit
 
@@ -98,3 +99,32 @@ def test_ngff_zarr_reads_what_we_write_and_we_read_its_output(tmp_path: pathlib.
     assert ours.scale(0) == (2.0, 0.5, 0.25) and ours.translation(0) == (0.0, 1.0, 2.0)
     np.testing.assert_array_equal(ours.levels[0].compute(), VALUES[0, 0])
     assert ngffkit.validate(tmp_path / "theirs.zarr").valid
+
+
+@pytest.mark.parametrize("shards", [None, (1, 3, 5, 64, 48)])
+def test_tensorstore_reads_what_we_write(tmp_path: pathlib.Path, shards: tuple[int, ...] | None) -> None:
+    """The engine the read benchmark measures ngffkit against reads ngffkit's level 0 to the same pixels, chunked
+    and sharded (its zarr3 driver, from the array's folder)."""
+    path = tmp_path / "ours.zarr"
+    ngffkit.write_image(VALUES, path, axes="tczyx", levels=2, chunks=(1, 1, 5, 32, 16), shards=shards)
+    found = use_peer(TENSORSTORE).call("read", path=path, out=tmp_path / "theirs")
+    assert found["shape"] == list(VALUES.shape) and found["dtype"] == "uint16"
+    np.testing.assert_array_equal(np.load(found["pixels"]), VALUES)
+
+
+def test_ome_zarr_io_validates_and_reads_what_we_write(tmp_path: pathlib.Path) -> None:
+    path = write_ours(tmp_path / "ours.zarr", "0.5")
+    peer = use_peer(OME_ZARR_IO)
+    report = peer.call("validate", path=path)
+    assert report == {"valid": True, "kind": "image", "errors": []}, report
+    found = peer.call("read_channel", path=path, out=tmp_path / "theirs", name="GFP")
+    assert found["dims"] == list("tczyx") and found["levels"] == 2 and found["channels"] == CHANNELS
+    np.testing.assert_array_equal(np.load(found["pixels"]), VALUES[:, 1])
+
+
+def test_ome_zarr_pyramid_reads_what_we_write(tmp_path: pathlib.Path) -> None:
+    found = use_peer(OME_ZARR_PYRAMID).call("read", path=write_ours(tmp_path / "ours.zarr", "0.5"),
+                                            out=tmp_path / "theirs")  # fmt: skip
+    assert found["axes"] == "tczyx" and found["levels"] == ["0", "1"]
+    assert found["scales"][0] == [1.0, 1.0, 2.0, 0.5, 0.25]
+    np.testing.assert_array_equal(np.load(found["pixels"]), VALUES)

@@ -42,7 +42,8 @@ def test_image_round_trip(tmp_path: pathlib.Path, version: str) -> None:
     assert img.shapes == [(12, 150, 170), (12, 75, 85), (12, 38, 43)]
     np.testing.assert_array_equal(img.levels[0].compute(), data)
     assert img.scale(1) == (2.0, 1.0, 1.0) and img.translation(1) == (0.0, 0.25, 0.25)
-    assert img.levels[0].chunksize == (4, 64, 64)
+    assert img.level_source(0)[0].chunks == (4, 64, 64)  # written as asked; read in dask blocks of whole chunks
+    assert img.levels[0].chunksize == (12, 150, 170)
     assert_valid(tmp_path / "v.zarr")
 
 

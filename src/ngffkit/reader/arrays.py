@@ -1,14 +1,29 @@
-"""Lazy dask arrays over zarr arrays whose metadata has already been read.
+"""Pixels of array nodes whose metadata has already been read: lazy dask arrays, and direct reads into numpy.
 
 The reader fetches every level's array metadata in one concurrent batch; building the zarr array from that
 document (instead of ``zarr.open_array``, which would fetch it again) keeps a plate of hundreds of fields at
-one round trip for all of its arrays. Dask chunks follow the zarr chunks (or shards), so slicing one plane
-reads only the chunks that hold it.
+one round trip for all of its arrays.
+
+**Blocks of many chunks.** A dask task per zarr chunk made reading a level 2.6-3.6x slower than zarr itself: each
+task crossed into zarr's event loop for one chunk, two at a time on two cores, and paid dask's scheduling on top
+(4,096 tasks for a 512 MiB level of 64^3 chunks). A dask block here holds whole zarr chunks (or shards), as many as
+fit in :data:`BLOCK_BYTES`, and is read with one zarr call that fetches and decodes all of its chunks concurrently.
+Slicing still reads only the chunks that hold the slice: dask fuses a slice of a block into that block's read
+(``fancy=True``), so ``level[5]`` asks zarr for plane 5 alone.
+
+**Named failures.** A chunk that does not decode raises whatever its codec raises (``RuntimeError`` from blosc or
+zstd, ``ValueError`` from a reshape or a checksum, ``OSError`` from gzip, ...) deep inside a computation; here
+it becomes an :class:`~ngffkit.NGFFError` naming the array, with the codec's exception as its cause. Everything
+else -- a programming error, a bad index, ``MemoryError`` -- propagates as it was raised.
 """
 
 from __future__ import annotations
 
+import lzma
 import math
+import struct
+import zipfile
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,65 +32,89 @@ import numpy as np
 import zarr
 from dask.base import tokenize
 
-from ngffkit.errors import CorruptData, NGFFError
+from ngffkit.errors import CorruptData, LocationError, NGFFError
 from ngffkit.store import adapter
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.nodes import NodeMetadata, gather_all
 
+#: Bytes of one dask block, at most (unless one stored chunk or shard is larger: a block is never less than one).
+#: Large enough that a block's read keeps zarr's concurrent fetches busy and dask's per-task cost (~0.3 ms)
+#: disappears; small enough that a computation streaming a level (a sum, a write) holds a few blocks at a time, and
+#: that code which cannot fuse its slicing into the read (a transposed level) reads little more than it needs.
+BLOCK_BYTES = 32 * 2**20
+
+#: dask keeps one Python int per block along each axis; beyond this many, blocks span more chunks than BLOCK_BYTES.
+MAX_BLOCKS_PER_AXIS = 100_000
+
 
 def dask_array(node: NodeMetadata) -> da.Array:
-    """A lazy dask array over an array node; one dask chunk per zarr shard (or chunk)."""
-    arr = zarr_array(node)
+    """A lazy dask array over an array node: blocks of whole zarr chunks (or shards), see the module docstring."""
+    array = zarr_array(node)
     adapter.settle_at_exit()
-    chunks = dask_chunks(arr.shape, arr.shards or arr.chunks, int(arr.dtype.itemsize))
-    name = "ngffkit-" + tokenize(node.location.url, arr.shape, str(arr.dtype), chunks)
-    meta = np.empty((0,) * arr.ndim, dtype=arr.dtype)  # so dask does not probe the array to learn its type
-    # fancy=True lets dask fuse a slice of a block into the block's read, so that a few pixels of a block that
-    # spans many zarr chunks (see dask_chunks) read only the chunks that hold them.
+    chunks = block_shape(array.shape, array.shards or array.chunks, _itemsize(array))
+    name = "ngffkit-" + tokenize(node.location.url, array.shape, str(array.dtype), chunks)
+    meta = np.empty((0,) * array.ndim, dtype=array.dtype)  # so dask does not probe the array to learn its type
+    # fancy=True lets dask fuse a slice of a block into the block's read, so that a plane or a window of a block
+    # reads only the chunks that hold it. inline_array=True puts the array object itself in the graph's one
+    # Blockwise layer, where ngffkit's writer (whose input it may be) and napari reader look for it.
     return da.from_array(
-        GuardedArray(arr, node.location.url), chunks=chunks, name=name, asarray=False, fancy=True, lock=False,
+        GuardedArray(array, node.location.url), chunks=chunks, name=name, asarray=False, fancy=True, lock=False,
         inline_array=True, meta=meta,
     )  # fmt: skip
 
 
-#: dask keeps one Python int per block along each axis; beyond this many, blocks span several zarr chunks.
-MAX_BLOCKS_PER_AXIS = 100_000
-#: Fewest bytes in a dask block, where the array's chunks are smaller: each block is one task, and dask spends
-#: about as long scheduling a task as zarr takes to read a small chunk. A plane of 200,000 one-byte chunks was
-#: 200,002 tasks (napari's first picture of it took minutes); as blocks of at least this size it is 196.
-MIN_BLOCK_BYTES = 1024
+def read_now(node: NodeMetadata, selection: tuple[int | slice, ...]) -> np.ndarray:
+    """The pixels of ``selection`` (checked: :func:`ngffkit.reader.regions.selection`) of an array node, read at
+    once with one zarr call -- every chunk fetched and decoded concurrently, straight into the result (no dask
+    graph, no second copy). Failures are NGFFErrors naming the array (:func:`read_failure`)."""
+    return np.asarray(GuardedArray(zarr_array(node), node.location.url)[selection])
 
 
-def dask_chunks(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int = 1) -> tuple[int, ...]:
-    """dask block shape: the stored chunk (or shard), widened along axes that would have too many blocks, and
-    along the last axes while a block holds fewer than :data:`MIN_BLOCK_BYTES` (tiny chunks).
+def block_shape(
+    shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int, limit: int = BLOCK_BYTES
+) -> tuple[int, ...]:
+    """The dask block shape for an array of ``shape`` stored in chunks (or shards) of ``stored``.
 
-    An array of 10^12 elements in a row with 1-element chunks is valid zarr; as 10^12 dask blocks it would
-    exhaust memory before the first read. Widening keeps block boundaries on chunk boundaries, and a slice of a
-    block still reads only the chunks that hold it (dask fuses the slice into the block's read).
+    A block starts as one stored unit and doubles along the axis it spans least (in elements), so that blocks
+    stay about as deep as they are wide; it stops before passing ``limit`` bytes, or when it holds the whole
+    array. Its edges always fall on the edges of stored units. Along an axis that would still have more than
+    :data:`MAX_BLOCKS_PER_AXIS` blocks, a block spans as many units as it takes (an array of 10^12 elements in a
+    row with 1-element chunks is valid zarr; as 10^12 dask blocks it would exhaust memory before the first read).
     """
-    block = [
-        c * max(1, math.ceil(math.ceil(s / c) / MAX_BLOCKS_PER_AXIS)) if c > 0 else max(1, s)
-        for s, c in zip(shape, stored, strict=True)
-    ]
-    for axis in reversed(range(len(block))):
-        size = math.prod(block) * max(itemsize, 1)
-        if size >= MIN_BLOCK_BYTES:
+    unit = [c if c > 0 else max(1, s) for s, c in zip(shape, stored, strict=True)]
+    block = [min(u, max(1, s)) for u, s in zip(unit, shape, strict=True)]
+    size = math.prod(block) * max(1, itemsize)
+    while True:
+        growable = [i for i, n in enumerate(block) if n < shape[i]]
+        if not growable:
             break
-        whole = max(1, shape[axis])
-        if block[axis] >= whole:
-            continue
-        factor = math.ceil(MIN_BLOCK_BYTES / size)
-        block[axis] = min(block[axis] * factor, -(-whole // block[axis]) * block[axis])
-    return tuple(block)
+        axis = min(growable, key=lambda i: block[i])
+        wider = min(block[axis] * 2, _whole_units(shape[axis], unit[axis]))
+        grown = size // block[axis] * wider
+        if grown > limit:
+            break
+        block[axis], size = wider, grown
+    return tuple(
+        b * max(1, math.ceil(math.ceil(s / b) / MAX_BLOCKS_PER_AXIS)) if s > 0 else b
+        for s, b in zip(shape, block, strict=True)
+    )
+
+
+def _whole_units(extent: int, unit: int) -> int:
+    """``extent`` rounded up to whole units (a block reaching the array's end spans its last, partial unit)."""
+    return math.ceil(extent / unit) * unit
+
+
+def _itemsize(array: zarr.Array) -> int:
+    try:
+        return int(array.dtype.itemsize)
+    except (TypeError, AttributeError):  # a data type zarr knows and numpy does not size
+        return 8
 
 
 class GuardedArray:
-    """A zarr array seen only through slicing, whose failures are :class:`~ngffkit.NGFFError` naming it.
-
-    A chunk that does not decode raises whatever the codec raises (``RuntimeError`` from zstd, ``ValueError``
-    from a reshape, ...), deep inside a dask computation; a user should see which array is damaged instead.
-    """
+    """A zarr array seen only through slicing, whose read failures are :class:`~ngffkit.NGFFError` naming it
+    (see :func:`read_failure`). One ``[...]`` reads every chunk it needs concurrently (one zarr call)."""
 
     def __init__(self, array: zarr.Array, url: str) -> None:
         self.array = array
@@ -90,16 +129,35 @@ class GuardedArray:
                 return self.array.oindex[index]  # dask passes list/array indices orthogonally
             return self.array[index]
         except Exception as exc:
-            raise _named(exc, self.url) from None
+            failure = read_failure(exc, self.url)
+            if failure is None:
+                raise
+            raise failure from exc
 
 
-def _named(exc: Exception, url: str) -> NGFFError:
-    """A read failure as an :class:`~ngffkit.NGFFError` that names the array."""
+#: What zarr's codecs and ngffkit's stores raise for stored bytes they cannot use (measured on zarr 3.1 and 3.4
+#: with truncated, empty, random and bit-flipped chunks of every codec, and hostile shard indexes): blosc, zstd and
+#: lz4 raise RuntimeError; a reshape of too few bytes, a checksum mismatch or a short shard ValueError; gzip
+#: BadGzipFile (an OSError) or EOFError; bz2 OSError; zlib zlib.error; lzma LZMAError; a zip archive BadZipFile.
+UNUSABLE_BYTES: tuple[type[Exception], ...] = (
+    ValueError, RuntimeError, EOFError, OSError, zlib.error, lzma.LZMAError, struct.error, zipfile.BadZipFile,
+)  # fmt: skip
+
+
+def read_failure(exc: Exception, url: str) -> NGFFError | None:
+    """The :class:`~ngffkit.NGFFError` a failed read of array ``url`` is, or None when ``exc`` is not about the
+    data (a programming error, a bad index, ``MemoryError``): that one propagates as it was raised.
+
+    An NGFFError a store or codec raised without knowing the array gets its name; an operating system's failure to
+    read (a permission, an I/O error) is a :class:`~ngffkit.LocationError`; what the codecs raise for bytes they
+    cannot decode (:data:`UNUSABLE_BYTES`) is :class:`~ngffkit.CorruptData`. Raise it ``from exc``."""
     if isinstance(exc, NGFFError):
-        # raised by a codec, which does not know the array: name it
-        return type(exc)(exc.message, where=url, key=exc.key) if exc.where is None else exc
-    # the codecs raise anything; all of it means the stored bytes are unusable
-    return CorruptData(f"cannot decode chunk data: {type(exc).__name__}: {exc}", where=url)
+        return exc if exc.where is not None else type(exc)(exc.message, where=url, key=exc.key)
+    if isinstance(exc, OSError) and (exc.errno is not None or isinstance(exc, TimeoutError)):
+        return LocationError(f"cannot read chunk data: {type(exc).__name__}: {exc}", where=url)
+    if isinstance(exc, UNUSABLE_BYTES):
+        return CorruptData(f"cannot decode chunk data: {type(exc).__name__}: {exc}", where=url)
+    return None
 
 
 def read_regions(jobs: Sequence[tuple[zarr.Array, str, tuple[slice, ...]]]) -> list[np.ndarray]:
@@ -110,7 +168,10 @@ def read_regions(jobs: Sequence[tuple[zarr.Array, str, tuple[slice, ...]]]) -> l
         try:
             return np.asarray(await array.async_array.getitem(selection))
         except Exception as exc:
-            raise _named(exc, url) from None
+            failure = read_failure(exc, url)
+            if failure is None:
+                raise
+            raise failure from exc
 
     if not jobs:
         return []

@@ -20,8 +20,9 @@ from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound, No
 from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_attributes
 from ngffkit.metadata.omero import default_colors, parse_hex
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
-from ngffkit.reader.arrays import dask_array
+from ngffkit.reader.arrays import dask_array, read_now
 from ngffkit.reader.node import Node
+from ngffkit.reader.regions import Region, level_index, selection
 from ngffkit.store import limits
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many, read_many_or_errors
@@ -106,8 +107,22 @@ class Image(Node):
 
     @cached_property
     def levels(self) -> list[da.Array]:
-        """Lazy dask arrays, highest resolution first; chunks follow the zarr chunks (or shards)."""
+        """Lazy dask arrays, highest resolution first: blocks of whole zarr chunks (see reader/arrays.py)."""
         return [dask_array(a) for a in self._arrays]
+
+    def read(self, level: int = 0, region: Region = None) -> np.ndarray:
+        """The pixels of ``region`` of ``level`` as a numpy array, read now: every chunk the region touches is
+        fetched and decoded concurrently straight into the result (about zarr's own speed; the result is the only
+        copy, where dask's ``compute`` holds two at its end). :attr:`levels` is for lazy work.
+
+        ``level``: 0 is the highest resolution; negative counts from the lowest. ``region``: pixel indices of that
+        level; None reads all of it. As numpy indexes (per axis an integer, which drops the axis, or a slice with
+        step >= 1; ``...`` and missing trailing entries are whole axes) or by axis name, the others whole:
+        ``{"z": 5, "y": slice(0, 512), "x": slice(0, 512)}``. A misfit level or region is ``InvalidArgument`` before
+        any read; chunks that cannot be decoded or read are ``CorruptData`` / ``LocationError`` naming the array.
+        """
+        node = self._arrays[level_index(level, len(self._arrays), where=self.url)]
+        return read_now(node, selection(region, node.shape or (), self.axis_names, where=node.location.url))
 
     @property
     def is_label(self) -> bool:
