@@ -23,11 +23,15 @@ def peer_python(name: str, *requirements: str) -> pathlib.Path:
     return python_with(name, *requirements)
 
 
+def with_ome_zarr_py(script: str, *args: str) -> None:
+    """Run ``script`` (Python source; ``sys.argv[1:]`` are ``args``) with ome-zarr-py in its own environment."""
+    python = peer_python("ome-zarr-py-0.21", OME_ZARR_PY)
+    proc = subprocess.run([str(python), "-c", script, *args], capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def ome_zarr_create(dest: pathlib.Path, method: str = "coins") -> pathlib.Path:
     """``ome_zarr create --method <method> dest``, run with ome-zarr-py in its own environment."""
-    python = peer_python("ome-zarr-py-0.21", OME_ZARR_PY)
-    script = "import sys; from ome_zarr.cli import main; main(sys.argv[1:])"
-    proc = subprocess.run([str(python), "-c", script, "create", "--method", method, str(dest)],
-                          capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    with_ome_zarr_py("import sys; from ome_zarr.cli import main; main(sys.argv[1:])", "create", "--method", method,
+                     str(dest))  # fmt: skip
     return dest

@@ -115,20 +115,30 @@ def test_unusable_units_and_label_colours_are_a_notification_not_a_crash(
     assert np.asarray(image.data).shape == (16, 16) and np.asarray(labels.data).sum() == 256
 
 
+#: ome-zarr-py writing a (t, c, z, y, x) image with 5D labels: label 7 at t=1, z=2.
+WRITE_5D_WITH_LABELS = """
+import sys
+import numpy as np
+import zarr
+from ome_zarr.io import parse_url
+from ome_zarr.writer import write_image, write_labels
+
+image = np.random.default_rng(0).integers(0, 100, (3, 2, 4, 32, 32), dtype=np.uint8)
+labels = np.zeros((3, 1, 4, 32, 32), np.uint8)
+labels[1, 0, 2, 8:16, 8:16] = 7
+root = zarr.group(store=parse_url(sys.argv[1], mode="w").store)
+write_image(image, root, axes="tczyx", scale_factors=[])
+write_labels(labels, root, name="cells", axes="tczyx", scale_factors=[])
+"""
+
+
+@pytest.mark.peers
 def test_5d_labels_with_a_singleton_channel_follow_the_split_image(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
     """ome-zarr-py writes 5D labels with c of size 1; napari must not get an extra c slider that moves only them."""
-    import zarr
-    from ome_zarr.io import parse_url
-    from ome_zarr.writer import write_image, write_labels
+    from .peers import with_ome_zarr_py
 
     viewer = make_napari_viewer()
-    image = np.random.default_rng(0).integers(0, 100, (3, 2, 4, 32, 32), dtype=np.uint8)
-    labels = np.zeros((3, 1, 4, 32, 32), np.uint8)
-    labels[1, 0, 2, 8:16, 8:16] = 7  # at t=1, z=2
-    store = parse_url(str(tmp_path / "ozp.zarr"), mode="w").store
-    root = zarr.group(store=store)
-    write_image(image, root, axes="tczyx", scale_factors=[])
-    write_labels(labels, root, name="cells", axes="tczyx", scale_factors=[])
+    with_ome_zarr_py(WRITE_5D_WITH_LABELS, str(tmp_path / "ozp.zarr"))
     layers = viewer.open(str(tmp_path / "ozp.zarr"), plugin="ngffkit")
     assert [layer.ndim for layer in layers] == [4, 4, 4]
     cells = layers[-1]
@@ -285,6 +295,103 @@ def test_zipped_ozx_and_three_channels(make_napari_viewer, tmp_path: pathlib.Pat
     ngffkit.write_image(astro, tmp_path / "astro.zarr", axes="cyx", channels=[
         {"label": "R", "color": "FF0000"}, {"label": "G", "color": "00FF00"}, {"label": "B", "color": "0000FF"}])  # fmt: skip
     layers = viewer.open(str(tmp_path / "astro.zarr"), plugin="ngffkit")
-    assert [layer.name for layer in layers] == ["R", "G", "B"] and all(lay.blending == "additive" for lay in layers)
+    assert [layer.name for layer in layers] == ["R", "G", "B"]
+    assert [layer.blending for layer in layers] == ["translucent_no_depth", "additive", "additive"]
     pixels = shoot(viewer, "channels")
     assert pixels[..., 0].std() > 10 and pixels[..., 2].std() > 10
+
+
+@pytest.mark.peers
+def test_label_0_of_ome_zarr_py_is_background(make_napari_viewer, tmp_path: pathlib.Path, shoot) -> None:  # type: ignore[no-untyped-def]
+    """ome-zarr-py gives label 0 an opaque colour; napari's labels are shown at once, so the coins sat under a 70%
+    tint. Label 0 is background (transparent) unless the properties describe it."""
+    from .peers import ome_zarr_create
+
+    viewer = make_napari_viewer(show=True)
+    _, labels = viewer.open(str(ome_zarr_create(tmp_path / "coins.zarr")), plugin="ngffkit")
+    assert labels.colormap.map(np.array([0]))[0][3] == 0  # transparent
+    assert labels.colormap.map(np.array([1]))[0][3] == 1
+    level0 = np.asarray(labels.data[0])
+    with_labels = shoot(viewer, "with-labels")
+    labels.visible = False
+    without = shoot(viewer, "without-labels")
+    changed = np.abs(with_labels[..., :3].astype(int) - without[..., :3].astype(int)).sum(axis=-1) > 30
+    assert changed.mean() < 0.9 * (level0 > 0).mean()  # only the coins are coloured, not the background
+    doc = json.loads((tmp_path / "coins.zarr" / "labels" / "coins" / "zarr.json").read_text())
+    doc["attributes"]["ome"]["image-label"]["properties"][0]["class"] = "background"  # label 0 described
+    (tmp_path / "coins.zarr" / "labels" / "coins" / "zarr.json").write_text(json.dumps(doc))
+    viewer.layers.clear()
+    _, labels = viewer.open(str(tmp_path / "coins.zarr"), plugin="ngffkit")
+    assert labels.colormap.map(np.array([0]))[0][3] == 1  # an object like any other
+
+
+def write_raw_image(path: pathlib.Path, data: np.ndarray, labels: np.ndarray | None = None) -> pathlib.Path:
+    """An OME-Zarr 0.5 image written with zarr itself, of any data type zarr stores (ngffkit's writer refuses
+    those napari cannot draw)."""
+    import zarr
+
+    def multiscales(name: str) -> dict:
+        axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+        transforms = [{"type": "scale", "scale": [1.0, 1.0]}]
+        return {"version": "0.5", "multiscales": [{"name": name, "axes": axes, "datasets": [
+            {"path": "0", "coordinateTransformations": transforms}]}]}  # fmt: skip
+
+    root = zarr.open_group(str(path), mode="w", zarr_format=3, attributes={"ome": multiscales("odd")})
+    root.create_array("0", data=data)
+    if labels is not None:
+        root.attrs["ome"] = {**multiscales("odd"), "labels": ["cells"]}
+        group = root.create_group("labels", attributes={"ome": {"version": "0.5", "labels": ["cells"]}})
+        ome = {**multiscales("cells"), "image-label": {"colors": [{"label-value": 1, "rgba": [255, 0, 0, 255]}]}}
+        group.create_group("cells", attributes={"ome": ome}).create_array("0", data=labels)
+    return path
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "datetime64[s]", "str"])
+def test_pixels_napari_cannot_draw_are_one_notification(make_napari_viewer, tmp_path: pathlib.Path, dtype: str) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    data = np.arange(64).reshape(8, 8).astype(dtype)
+    path = write_raw_image(tmp_path / "odd.zarr", data)
+    start = notification_count()
+    assert viewer.open(str(path), plugin="ngffkit") == []
+    said = notifications_since(start)
+    assert len(said) == 1 and "which napari cannot show" in said[0] and "odd.zarr" in said[0], said
+
+
+def test_floating_point_labels_are_shown_as_an_image(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    cells = np.zeros((8, 8), np.float32)
+    cells[2:5, 2:5] = 1.0
+    path = write_raw_image(tmp_path / "float.zarr", np.ones((8, 8), np.uint8), labels=cells)
+    start = notification_count()
+    _, shown = viewer.open(str(path), plugin="ngffkit")
+    said = notifications_since(start)
+    assert len(said) == 1 and "shown as an image" in said[0], said
+    assert type(shown).__name__ == "Image" and np.asarray(shown.data).sum() == 9
+
+
+def test_names_from_metadata_are_printable(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    names = ["line\nbreak", "carriage\rreturn", "back\bspace", "\u202eevil.exe"]
+    path = tmp_path / "names.zarr"
+    ngffkit.write_image(np.zeros((4, 16, 16), np.uint8), path, axes="cyx", channels=names, name="image\x1b[31m")
+    ngffkit.write_labels(np.zeros((16, 16), np.uint8), path, "cells")
+    layers = viewer.open(str(path), plugin="ngffkit")
+    shown = [layer.name for layer in layers]
+    assert shown == ["line\\nbreak", "carriage\\rreturn", "back\\x08space", "\\u202eevil.exe", "cells"]
+    assert all(name.isprintable() for name in shown)
+
+
+def test_channels_blend_as_napari_blends_them(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """napari's own channel_axis convention: the first channel translucent (over what is below), the others
+    added -- also after a save and reopen of layers made in napari."""
+    viewer = make_napari_viewer()
+    first = viewer.add_image(np.ones((16, 16), np.uint8), name="one")
+    second = viewer.add_image(np.ones((16, 16), np.uint8), name="two", blending="additive")
+    viewer.layers.selection = {first, second}
+    path = tmp_path / "two.zarr"
+    assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+    viewer.layers.clear()
+    assert [layer.blending for layer in viewer.open(str(path), plugin="ngffkit")] == [
+        "translucent_no_depth",
+        "additive",
+    ]

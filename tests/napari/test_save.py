@@ -312,3 +312,17 @@ def test_a_layer_with_a_c_axis_saves_and_exports_its_channels(
     exported = ngffkit.open(tmp_path / "cells.ome.zarr")
     assert exported.axis_names == ("c", "y", "x") and len(exported.channels) == 3, widget.status.value
     np.testing.assert_array_equal(exported.levels[0].compute(), data)
+
+
+def test_labels_painted_after_a_reopen_get_napari_colours(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """The file lists colours for the values it holds; a value painted after reopening (napari's next label) or
+    too small for the smallest level was drawn grey. Values without a colour keep napari's cycling colours."""
+    viewer = make_napari_viewer()
+    cells = np.zeros((256, 256), np.uint16)
+    cells[10:60, 10:60], cells[100:180, 100:180], cells[200, 200] = 1, 2, 3  # 3: one pixel, gone at level 1
+    layer = viewer.add_labels(cells, name="cells")
+    values = np.arange(1, 12)
+    napari_colours = label_colours(layer, list(values))
+    (reopened,) = save_and_reopen(viewer, [layer], tmp_path / "cells.zarr")
+    assert len(ngffkit.open(tmp_path / "cells.zarr").levels) > 1
+    np.testing.assert_allclose(label_colours(reopened, list(values)), napari_colours, atol=2e-3)
