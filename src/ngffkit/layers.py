@@ -376,7 +376,25 @@ def well_layers(well: Well) -> list[LayerData]:
     kwargs.pop("affine", None)
     kwargs["multiscale"] = count > 1
     kwargs["metadata"] = _metadata(well, fields=list(well.field_paths))
-    return [(data if count > 1 else data[0], kwargs, "image")]
+    return [(data if count > 1 else data[0], kwargs, "image"), *_well_label_layers(well, first, kwargs)]
+
+
+def _well_label_layers(well: Well, first: Image, shown: dict[str, Any]) -> list[LayerData]:
+    """The label images of the well's fields, tiled as its image is, placed like it (see :func:`label_layer`)."""
+    out: list[LayerData] = []
+    for name in first.label_names:
+        found = well.label_levels(name)
+        if found is None:
+            continue
+        template, data = found
+        _, kwargs, kind = label_layer(template, drop_channel=shown.get("channel_axis") is not None)
+        if "ngff_dropped_axes" in kwargs["metadata"]:
+            data = [level[(slice(None),) * (template.channel_axis or 0) + (0,)] for level in data]
+        kwargs.pop("affine", None)
+        kwargs.update({key: shown[key] for key in ("scale", "translate") if key in shown}, multiscale=len(data) > 1)
+        kwargs["metadata"] = _metadata(well, label=name)
+        out.append((data if len(data) > 1 else data[0], kwargs, kind))
+    return out
 
 
 def scene_layers(scene: Scene) -> list[LayerData]:
