@@ -16,6 +16,16 @@ from .test_open import run_command
 WIDGET = "Export as OME-Zarr"
 
 
+def activity_bar_value(description: str) -> int:
+    """The value of the progress bar napari's activity dock shows for ``description``."""
+    from qtpy.QtWidgets import QApplication
+
+    bars = [w for w in QApplication.allWidgets() if type(w).__name__ == "QtLabeledProgressBar"]
+    found = [b for b in bars if b.description_label.text().startswith(description)]
+    assert len(found) == 1, [b.description_label.text() for b in bars]
+    return int(found[0].qt_progress_bar.value())
+
+
 def open_widget(viewer, how: str):  # type: ignore[no-untyped-def]
     if how == "menu":
         run_command("ngffkit.export_widget")
@@ -52,11 +62,14 @@ def test_export_in_the_background_with_progress_and_display(
     widget.levels.value = 3
     widget.chunks.value = "8,64,64"
     seen: list[tuple[int, int]] = []
+    bar: list[int] = []  # what napari's activity dock shows, after each step
     worker = widget.start()
     worker.yielded.connect(seen.append)
+    worker.yielded.connect(lambda _: bar.append(activity_bar_value("Exporting vol.ome.zarr")))
     with qtbot.waitSignal(worker.finished, timeout=120_000):
         pass
     assert len({done for done, _ in seen}) > 2 and seen[-1][0] == seen[-1][1]  # moved step by step, to the end
+    assert len(set(bar)) > 2 and bar[-1] == seen[-1][1], bar  # and so did the bar (it stayed at 0%)
     image = ngffkit.open(tmp_path / "vol.ome.zarr")
     assert image.shapes == [(32, 256, 256), (16, 128, 128), (8, 64, 64)] and image.scale(0) == (2.0, 0.5, 0.5)
     assert image.channels[0].color == "00FF00" and image.channels[0].contrast_limits == (100.0, 3000.0)

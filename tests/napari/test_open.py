@@ -191,6 +191,8 @@ def test_open_url_public_s3(make_napari_viewer, qtbot, tmp_path: pathlib.Path, m
     start = notification_count()
     run_command("ngffkit.open_url")
     dialog = viewer.window.dock_widgets["Open OME-Zarr URL"]
+    assert dialog.url.value == "s3://napari-public/coins.zarr"  # what was opened last, to edit or open again
+    assert dialog.anonymous.value == "anonymous" and dialog.storage_options.value == options
     dialog.url.value = "s3://napari-public/missing.zarr"
     dialog.storage_options.value = options
     dialog.open_button.clicked.emit()
