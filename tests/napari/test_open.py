@@ -192,7 +192,8 @@ def test_open_url_public_s3(make_napari_viewer, qtbot, tmp_path: pathlib.Path, m
     run_command("ngffkit.open_url")
     dialog = viewer.window.dock_widgets["Open OME-Zarr URL"]
     assert dialog.url.value == "s3://napari-public/coins.zarr"  # what was opened last, to edit or open again
-    assert dialog.anonymous.value == "anonymous" and dialog.storage_options.value == options
+    assert dialog.storage_options.value == ""  # options belong to one server: not carried to the next URL
+    dialog.anonymous.value = "anonymous"
     dialog.url.value = "s3://napari-public/missing.zarr"
     dialog.storage_options.value = options
     dialog.open_button.clicked.emit()
@@ -397,3 +398,64 @@ def test_channels_blend_as_napari_blends_them(make_napari_viewer, tmp_path: path
         "translucent_no_depth",
         "additive",
     ]
+
+
+def write_bioformats2raw(path: pathlib.Path, xml: bytes | None) -> pathlib.Path:
+    """A bioformats2raw container (NGFF 0.4, as bioformats2raw writes it): two series -- one channel of 64 x 96,
+    two channels of 48 x 48 -- both named "image" in their own metadata, and the OME-XML beside them."""
+    rng = np.random.default_rng(0)
+    ngffkit.write_image(rng.integers(0, 4000, (64, 96), np.uint16), path / "0", version="0.4", name="image")
+    ngffkit.write_image(rng.integers(0, 4000, (2, 48, 48), np.uint16), path / "1", version="0.4", name="image",
+                        axes="cyx", channels=["DAPI", "GFP"])  # fmt: skip
+    for group, attributes in ((path, {"bioformats2raw.layout": 3}), (path / "OME", {"series": ["0", "1"]})):
+        group.mkdir(exist_ok=True)
+        (group / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+        (group / ".zattrs").write_text(json.dumps(attributes))
+    if xml is not None:
+        (path / "OME" / "METADATA.ome.xml").write_bytes(xml)
+    return path
+
+
+OME_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">
+  <Image ID="Image:0" Name="overview"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16"/></Image>
+  <Image ID="Image:1" Name="detail&#10;&#x202e;1"><Pixels ID="Pixels:1" DimensionOrder="XYZCT" Type="uint16"/></Image>
+</OME>"""
+
+
+def test_bioformats2raw_series_are_named_and_side_by_side(make_napari_viewer, tmp_path: pathlib.Path, shoot) -> None:  # type: ignore[no-untyped-def]
+    """The series were stacked at one place, named "image" and "image [1]". They are named from the OME-XML
+    (escaped like every name) and stand side by side."""
+    viewer = make_napari_viewer(show=True)
+    path = write_bioformats2raw(tmp_path / "scan.zarr", OME_XML)
+    layers = viewer.open(str(path), plugin="ngffkit")
+    assert [layer.name for layer in layers] == ["overview", "detail\\n\\u202e1 · DAPI", "detail\\n\\u202e1 · GFP"]
+    first, second = (layer.extent.world[:, -1] for layer in (layers[0], layers[1]))  # x from, x to
+    assert second[0] > first[1]  # the second series starts right of the first: none hides another
+    pixels = shoot(viewer, "series")
+    columns = np.nonzero(pixels[..., :3].max(axis=(0, 2)) > 20)[0]
+    assert np.diff(columns).max() > 1  # two pictures with a gap between them
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE OME [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<OME><Image Name="&b;"/></OME>',  # entity expansion ("billion laughs", small)
+        b"<OME><Image Name='unclosed'></OME>",  # not well-formed
+        b"<OME>" + b"<Image Name='x'/>" * 200_000 + b"</OME>",  # larger than a document may be (here 1 MB)
+    ],
+    ids=["entities", "broken", "too large"],
+)
+def test_a_bad_ome_xml_is_one_notification_and_the_series_are_shown(
+    make_napari_viewer, tmp_path: pathlib.Path, xml: bytes, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("NGFFKIT_MAX_DOCUMENT_BYTES", str(1_000_000))
+    viewer = make_napari_viewer()
+    path = write_bioformats2raw(tmp_path / "scan.zarr", xml)
+    start = notification_count()
+    layers = viewer.open(str(path), plugin="ngffkit")
+    said = notifications_since(start)
+    assert len(said) == 1 and "series names not read" in said[0] and "METADATA.ome.xml" in said[0], said
+    assert [layer.name for layer in layers] == ["image", "DAPI", "GFP"]
+    assert layers[1].extent.world[0, -1] > layers[0].extent.world[1, -1]  # still side by side

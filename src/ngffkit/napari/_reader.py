@@ -10,13 +10,15 @@ plugin refused the file", which would be a second, misleading message).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 
 import ngffkit
+from ngffkit.errors import NGFFWarning
 from ngffkit.formats.sections import SECTION_KINDS
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import node_layers
@@ -93,12 +95,20 @@ def get_reader(path: str | list[str]) -> Reader | None:
 
 
 def read(path: str, _: Any = None) -> list[Any]:
-    """The layers of the OME-Zarr at ``path``; on errors one notification, and nothing to show."""
-    try:
-        node = ngffkit.open(path)
-        layers: list[LayerData] = node_layers(node)
-    except ngffkit.NGFFError as exc:
-        show_error(f"Could not open: {describe(exc)}")
-        return NOTHING
+    """The layers of the OME-Zarr at ``path``; on errors one notification, and nothing to show. What ngffkit
+    warns about while reading (labels not shown, series names not read, ...) is one notification each, whether
+    or not napari turns warnings into notifications itself."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NGFFWarning)
+        try:
+            node = ngffkit.open(path)
+            layers: list[LayerData] = node_layers(node)
+        except ngffkit.NGFFError as exc:
+            show_error(f"Could not open: {describe(exc)}")
+            return NOTHING
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, NGFFWarning)):
+        show_warning(message)
+    for other in (w for w in caught if not issubclass(w.category, NGFFWarning)):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     offer_navigator(node)
     return layers or NOTHING

@@ -46,10 +46,14 @@ def layers(node: Node, *, include_labels: bool = True) -> list[LayerData]:
         return well_layers(node)
     if isinstance(node, Labels):
         return [label_layer(img) for img in node.images()]
-    if isinstance(node, Collection):
-        return [layer for img in node.images() for layer in layers(img, include_labels=include_labels)]
-    if isinstance(node, Scene):
-        return scene_layers(node)
+    if isinstance(node, Collection | Scene):  # several images: ngffkit.layers.series lays them out
+        from ngffkit.layers.series import collection_layers, scene_layers
+
+        return (
+            collection_layers(node, include_labels=include_labels)
+            if isinstance(node, Collection)
+            else scene_layers(node)
+        )
     raise NGFFError(f"nothing to show for a {node.kind}", where=node.url)
 
 
@@ -394,24 +398,4 @@ def _well_label_layers(well: Well, first: Image, shown: dict[str, Any]) -> list[
         kwargs.update({key: shown[key] for key in ("scale", "translate") if key in shown}, multiscale=len(data) > 1)
         kwargs["metadata"] = _metadata(well, label=name)
         out.append((data if len(data) > 1 else data[0], kwargs, kind))
-    return out
-
-
-def scene_layers(scene: Scene) -> list[LayerData]:
-    """Every image the scene places, each moved by the scene's (linear) transformation for it."""
-    out: list[LayerData] = []
-    for image in scene.images():
-        data, kwargs, kind = image_layer(image)
-        for t in scene.transformations:
-            path = getattr(t.input, "path", None)
-            matrix = t.matrix(image.ndim) if path and image.url.endswith("/" + path) else None
-            if matrix is not None:
-                base = image.transform(0)
-                full = matrix @ base if base is not None else matrix
-                keep = [i for i in range(image.ndim) if i != image.channel_axis] + [image.ndim]
-                kwargs.pop("scale", None)
-                kwargs.pop("translate", None)
-                kwargs["affine"] = full[np.ix_(keep, keep)].tolist()
-                break
-        out.append((data, kwargs, kind))
     return out
