@@ -80,7 +80,40 @@ def test_reader_claims_ome_zarr_and_declines_plain_zarr(make_napari_viewer, tmp_
         assert get_reader(str(tmp_path / other)) is None, other
     coins = write_coins(tmp_path / "coins.zarr", "0.4")
     assert callable(get_reader(str(coins))) and callable(get_reader(str(coins / "0")))
-    assert callable(get_reader("https://example.org/data.zarr"))
+
+
+def napari_asks(url: str):  # type: ignore[no-untyped-def]
+    """What napari does on a drop: it calls the manifest's get_reader command (on its GUI thread)."""
+    from npe2 import PluginManager
+
+    return PluginManager.instance().commands.get("ngffkit.get_reader")(url)
+
+
+@pytest.mark.network
+def test_urls_are_claimed_by_their_name_or_by_one_request(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """Every http(s) and s3 URL was claimed unseen, so a plain zarr or a TIFF never reached another reader."""
+    import zarr
+
+    make_napari_viewer()
+    write_coins(tmp_path / "images" / "coins", "0.5")  # OME-Zarr in a folder not named .zarr
+    zarr.create_group(str(tmp_path / "plain"), zarr_format=3)
+    (tmp_path / "scan.tif").write_bytes(b"II*\x00" + bytes(64))
+    with http_file_server(tmp_path, listing=False) as server:
+        for named in ("data.zarr", "data.ome.zarr", "plate.zarr/B/3", "coins.ozx", "x.ZARR/0"):
+            assert callable(napari_asks(f"{server.url}/{named}")), named
+        assert server.log.paths() == []  # claimed by name: not a request
+        for url, claimed in (("images/coins", True), ("plain", False), ("scan.tif", False), ("missing", False)):
+            server.log.clear()
+            assert callable(napari_asks(f"{server.url}/{url}")) is claimed, url
+            assert server.log.paths() == [f"/{url}/zarr.json"], server.log.paths()  # one request
+
+
+def test_a_url_that_does_not_answer_is_told_within_a_second(make_napari_viewer, stalled_server: str) -> None:  # type: ignore[no-untyped-def]
+    make_napari_viewer()
+    started = time.monotonic()
+    reader = napari_asks(f"{stalled_server}/image")  # the server never answers
+    assert callable(reader)  # claimed: the read will say what is wrong, once
+    assert time.monotonic() - started < 3.0  # 1 s at most on napari's thread (3: a busy machine's slack)
 
 
 def test_bad_metadata_is_one_notification_leading_with_the_reason(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
