@@ -492,3 +492,23 @@ def test_a_bad_ome_xml_is_one_notification_and_the_series_are_shown(
     assert len(said) == 1 and "series names not read" in said[0] and "METADATA.ome.xml" in said[0], said
     assert [layer.name for layer in layers] == ["image", "DAPI", "GFP"]
     assert layers[1].extent.world[0, -1] > layers[0].extent.world[1, -1]  # still side by side
+
+
+def test_a_level_of_a_trillion_tiny_chunks_is_one_notification(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """2,000,000 x 2,000,000 pixels in 2 x 2 chunks and no pyramid: the API reads four pixels at once, but napari
+    reads a single level's whole plane to draw it -- it ran past 20 s, then out of memory. One notification."""
+    import zarr
+
+    viewer = make_napari_viewer()
+    path = tmp_path / "tiny.zarr"
+    axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    datasets = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0]}]}]
+    root = zarr.open_group(str(path), mode="w", zarr_format=3,
+                           attributes={"ome": {"version": "0.5", "multiscales": [{"axes": axes, "datasets": datasets}]}})  # fmt: skip
+    root.create_array("0", shape=(2_000_000, 2_000_000), chunks=(2, 2), dtype="uint8", fill_value=0)
+    root["0"][0:2, 0:2] = np.array([[1, 2], [3, 4]], np.uint8)
+    np.testing.assert_array_equal(ngffkit.open(path).levels[0][0:2, 0:2].compute(), [[1, 2], [3, 4]])
+    start = notification_count()
+    assert viewer.open(str(path), plugin="ngffkit") == []
+    said = notifications_since(start)
+    assert len(said) == 1 and "2,000,000 x 2,000,000 pixels" in said[0] and "too large for napari" in said[0], said
