@@ -372,13 +372,17 @@ def write_raw_image(path: pathlib.Path, data: np.ndarray, labels: np.ndarray | N
         return {"version": "0.5", "multiscales": [{"name": name, "axes": axes, "datasets": [
             {"path": "0", "coordinateTransformations": transforms}]}]}  # fmt: skip
 
+    def array(group: zarr.Group, values: np.ndarray) -> None:  # zarr 3.0 takes no data= yet
+        created = group.create_array("0", shape=values.shape, dtype=str if values.dtype.kind == "U" else values.dtype)
+        created[...] = values
+
     root = zarr.open_group(str(path), mode="w", zarr_format=3, attributes={"ome": multiscales("odd")})
-    root.create_array("0", data=data)
+    array(root, data)
     if labels is not None:
         root.attrs["ome"] = {**multiscales("odd"), "labels": ["cells"]}
         group = root.create_group("labels", attributes={"ome": {"version": "0.5", "labels": ["cells"]}})
         ome = {**multiscales("cells"), "image-label": {"colors": [{"label-value": 1, "rgba": [255, 0, 0, 255]}]}}
-        group.create_group("cells", attributes={"ome": ome}).create_array("0", data=labels)
+        array(group.create_group("cells", attributes={"ome": ome}), labels)
     return path
 
 
