@@ -241,10 +241,10 @@ def test_closing_the_navigator_lets_go_of_the_viewer(make_napari_viewer, qtbot, 
     qtbot.waitUntil(lambda: any(n.startswith(DOCK) for n in viewer.window.dock_widgets), timeout=10_000)
 
 
-def test_switching_wells_reuses_the_well_layers(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+def test_switching_wells_reuses_the_well_layers(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
     """Removing a well's layers and adding the next one's froze napari for 1.8-2.1 s a switch (napari collects
     garbage at each removal). The layers stay: the next well's pixels, place and name are given to them."""
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)
     navigator = open_plate(viewer, qtbot, str(plate_path))
     navigator.select("A/1")
     first = wait_for_well(viewer, qtbot, "A/1")
@@ -264,6 +264,10 @@ def test_switching_wells_reuses_the_well_layers(make_napari_viewer, qtbot, plate
         (cell[0] + field.translation(0)[-2], cell[1] + field.translation(0)[-1])
     )
     assert second[2].colormap.map(np.array([int(field.label("cells").levels[0].max().compute())]))[0][3] == 1
+    shown = shoot(viewer, "B2", reset=False)
+    for layer in second:  # drawn afresh from scratch: the same picture (nothing of A/1 left on screen)
+        layer.refresh()
+    np.testing.assert_array_equal(shoot(viewer, "B2-refreshed", reset=False), shown)
 
 
 def test_the_overview_does_not_show_through_the_opened_well(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
