@@ -196,6 +196,7 @@ def main() -> int:
     switches = 3 if smoke else SWITCHES
     if not smoke:
         ensure_bytecode()
+    load = os.getloadavg()[0]
     root = Path(tempfile.mkdtemp(prefix="ngffkit-napari-wells-"))
     plate = write_plate(root / "plate.zarr", rows=ROWS, columns=COLUMNS, fields=2, labels=True)
     peer = None if smoke else peer_python()
@@ -217,7 +218,8 @@ def main() -> int:
              "server in the parent process. ngffkit: the plate navigator (layers reused: "
              f"{all(r['ngffkit']['layers_reused'] for r in results.values())}); napari-ome-zarr: the same field "
              "opened anew (layers cleared first), in its own environment. Goal: median <= 60 ms, max <= 150 ms. "
-             "The machine is shared with other work: pauses include its noise.",
+             f"The machine is shared with other work (load average {load:.1f} at the start, "
+             f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores): pauses include its noise.",
              "", "| where | ngffkit | napari-ome-zarr |", "| --- | --- | --- |"]  # fmt: skip
     lines += [f"| {where} | {cell(found.get('ngffkit'))} | {cell(found.get('napari-ome-zarr'))} |"
               for where, found in results.items()]  # fmt: skip
