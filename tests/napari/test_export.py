@@ -136,3 +136,29 @@ def test_replacing_asks_and_a_folder_that_is_not_zarr_is_never_deleted(
     with qtbot.waitSignal(widget.start().finished, timeout=60_000):
         pass
     assert int(ngffkit.open(existing).levels[0].max().compute()) == 9
+
+
+@pytest.mark.peers
+def test_export_keeps_a_foreign_pyramid_unless_a_new_one_is_asked_for(
+    make_napari_viewer, qtbot, tmp_path: pathlib.Path
+) -> None:  # type: ignore[no-untyped-def]
+    """ome-zarr-py's levels (203 -> 101 -> 50 rows) are exported as they are; a pyramid is built anew from level 0
+    only when the person asks for levels or factors."""
+    from .peers import ome_zarr_create
+
+    source = ngffkit.open(ome_zarr_create(tmp_path / "coins.zarr"))
+    viewer = make_napari_viewer()
+    image, _ = viewer.open(str(tmp_path / "coins.zarr"), plugin="ngffkit")
+    widget = open_widget(viewer, "menu")
+    widget.layer.value = image
+    widget.folder.value = tmp_path
+    widget.open_result.value = False
+    widget.with_labels.value = False
+    for name, levels in (("kept.zarr", 0), ("rebuilt.zarr", 2)):
+        widget.file_name.value, widget.levels.value = name, levels
+        with qtbot.waitSignal(widget.start().finished, timeout=60_000):
+            pass
+        assert widget.status.value.startswith("written"), widget.status.value
+    assert ngffkit.open(tmp_path / "kept.zarr").shapes == source.shapes
+    assert ngffkit.open(tmp_path / "kept.zarr").scale(4) == pytest.approx(source.scale(4))
+    assert ngffkit.open(tmp_path / "rebuilt.zarr").shapes == [(203, 284), (102, 142)]
