@@ -28,11 +28,15 @@ def _group(path: str, mode: Any, version: str | None) -> Any:
     return zarr.open_group(path, mode=mode, zarr_format=2 if version < "0.5" else 3)
 
 
-def create_zarr(path: str, method: str, version: str) -> dict[str, Any]:
-    """``ome_zarr.data.create_zarr`` with one of its sample methods ("coins", "astronaut") in format ``version``."""
+def create_zarr(path: str, method: str, version: str | None = None) -> dict[str, Any]:
+    """``ome_zarr.data.create_zarr`` with one of its sample methods ("coins", "astronaut") in format ``version``
+    (None: ome-zarr-py's default, as ``ome_zarr create --method coins`` writes)."""
     from ome_zarr import data
 
     fmt = _format(version)
+    if fmt is None:
+        data.create_zarr(path, method=getattr(data, method))
+        return {"version": None}
     data.create_zarr(path, method=getattr(data, method), fmt=fmt)
     return {"version": fmt.version}
 

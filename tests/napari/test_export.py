@@ -16,6 +16,16 @@ from .test_open import run_command
 WIDGET = "Export as OME-Zarr"
 
 
+def activity_bar_value(description: str) -> int:
+    """The value of the progress bar napari's activity dock shows for ``description``."""
+    from qtpy.QtWidgets import QApplication
+
+    bars = [w for w in QApplication.allWidgets() if type(w).__name__ == "QtLabeledProgressBar"]
+    found = [b for b in bars if b.description_label.text().startswith(description)]
+    assert len(found) == 1, [b.description_label.text() for b in bars]
+    return int(found[0].qt_progress_bar.value())
+
+
 def open_widget(viewer, how: str):  # type: ignore[no-untyped-def]
     if how == "menu":
         run_command("ngffkit.export_widget")
@@ -52,11 +62,14 @@ def test_export_in_the_background_with_progress_and_display(
     widget.levels.value = 3
     widget.chunks.value = "8,64,64"
     seen: list[tuple[int, int]] = []
+    bar: list[int] = []  # what napari's activity dock shows, after each step
     worker = widget.start()
     worker.yielded.connect(seen.append)
+    worker.yielded.connect(lambda _: bar.append(activity_bar_value("Exporting vol.ome.zarr")))
     with qtbot.waitSignal(worker.finished, timeout=120_000):
         pass
     assert len({done for done, _ in seen}) > 2 and seen[-1][0] == seen[-1][1]  # moved step by step, to the end
+    assert len(set(bar)) > 2 and bar[-1] == seen[-1][1], bar  # and so did the bar (it stayed at 0%)
     image = ngffkit.open(tmp_path / "vol.ome.zarr")
     assert image.shapes == [(32, 256, 256), (16, 128, 128), (8, 64, 64)] and image.scale(0) == (2.0, 0.5, 0.5)
     assert image.channels[0].color == "00FF00" and image.channels[0].contrast_limits == (100.0, 3000.0)
@@ -123,3 +136,29 @@ def test_replacing_asks_and_a_folder_that_is_not_zarr_is_never_deleted(
     with qtbot.waitSignal(widget.start().finished, timeout=60_000):
         pass
     assert int(ngffkit.open(existing).levels[0].max().compute()) == 9
+
+
+@pytest.mark.peers
+def test_export_keeps_a_foreign_pyramid_unless_a_new_one_is_asked_for(
+    make_napari_viewer, qtbot, tmp_path: pathlib.Path
+) -> None:  # type: ignore[no-untyped-def]
+    """ome-zarr-py's levels (203 -> 101 -> 50 rows) are exported as they are; a pyramid is built anew from level 0
+    only when the person asks for levels or factors."""
+    from .peers import ome_zarr_create
+
+    source = ngffkit.open(ome_zarr_create(tmp_path / "coins.zarr"))
+    viewer = make_napari_viewer()
+    image, _ = viewer.open(str(tmp_path / "coins.zarr"), plugin="ngffkit")
+    widget = open_widget(viewer, "menu")
+    widget.layer.value = image
+    widget.folder.value = tmp_path
+    widget.open_result.value = False
+    widget.with_labels.value = False
+    for name, levels in (("kept.zarr", 0), ("rebuilt.zarr", 2)):
+        widget.file_name.value, widget.levels.value = name, levels
+        with qtbot.waitSignal(widget.start().finished, timeout=60_000):
+            pass
+        assert widget.status.value.startswith("written"), widget.status.value
+    assert ngffkit.open(tmp_path / "kept.zarr").shapes == source.shapes
+    assert ngffkit.open(tmp_path / "kept.zarr").scale(4) == pytest.approx(source.scale(4))
+    assert ngffkit.open(tmp_path / "rebuilt.zarr").shapes == [(203, 284), (102, 142)]

@@ -82,7 +82,40 @@ def test_reader_claims_ome_zarr_and_declines_plain_zarr(make_napari_viewer, tmp_
         assert get_reader(str(tmp_path / other)) is None, other
     coins = write_coins(tmp_path / "coins.zarr", "0.4")
     assert callable(get_reader(str(coins))) and callable(get_reader(str(coins / "0")))
-    assert callable(get_reader("https://example.org/data.zarr"))
+
+
+def napari_asks(url: str):  # type: ignore[no-untyped-def]
+    """What napari does on a drop: it calls the manifest's get_reader command (on its GUI thread)."""
+    from npe2 import PluginManager
+
+    return PluginManager.instance().commands.get("ngffkit.get_reader")(url)
+
+
+@pytest.mark.network
+def test_urls_are_claimed_by_their_name_or_by_one_request(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """Every http(s) and s3 URL was claimed unseen, so a plain zarr or a TIFF never reached another reader."""
+    import zarr
+
+    make_napari_viewer()
+    write_coins(tmp_path / "images" / "coins", "0.5")  # OME-Zarr in a folder not named .zarr
+    zarr.create_group(str(tmp_path / "plain"), zarr_format=3)
+    (tmp_path / "scan.tif").write_bytes(b"II*\x00" + bytes(64))
+    with http_file_server(tmp_path, listing=False) as server:
+        for named in ("data.zarr", "data.ome.zarr", "plate.zarr/B/3", "coins.ozx", "x.ZARR/0"):
+            assert callable(napari_asks(f"{server.url}/{named}")), named
+        assert server.log.paths() == []  # claimed by name: not a request
+        for url, claimed in (("images/coins", True), ("plain", False), ("scan.tif", False), ("missing", False)):
+            server.log.clear()
+            assert callable(napari_asks(f"{server.url}/{url}")) is claimed, url
+            assert server.log.paths() == [f"/{url}/zarr.json"], server.log.paths()  # one request
+
+
+def test_a_url_that_does_not_answer_is_told_within_a_second(make_napari_viewer, stalled_server: str) -> None:  # type: ignore[no-untyped-def]
+    make_napari_viewer()
+    started = time.monotonic()
+    reader = napari_asks(f"{stalled_server}/image")  # the server never answers
+    assert callable(reader)  # claimed: the read will say what is wrong, once
+    assert time.monotonic() - started < 3.0  # 1 s at most on napari's thread (3: a busy machine's slack)
 
 
 def test_bad_metadata_is_one_notification_leading_with_the_reason(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
@@ -182,6 +215,9 @@ def test_open_url_public_s3(make_napari_viewer, qtbot, tmp_path: pathlib.Path, m
     start = notification_count()
     run_command("ngffkit.open_url")
     dialog = viewer.window.dock_widgets["Open OME-Zarr URL"]
+    assert dialog.url.value == "s3://napari-public/coins.zarr"  # what was opened last, to edit or open again
+    assert dialog.storage_options.value == ""  # options belong to one server: not carried to the next URL
+    dialog.anonymous.value = "anonymous"
     dialog.url.value = "s3://napari-public/missing.zarr"
     dialog.storage_options.value = options
     dialog.open_button.clicked.emit()
@@ -286,6 +322,188 @@ def test_zipped_ozx_and_three_channels(make_napari_viewer, tmp_path: pathlib.Pat
     ngffkit.write_image(astro, tmp_path / "astro.zarr", axes="cyx", channels=[
         {"label": "R", "color": "FF0000"}, {"label": "G", "color": "00FF00"}, {"label": "B", "color": "0000FF"}])  # fmt: skip
     layers = viewer.open(str(tmp_path / "astro.zarr"), plugin="ngffkit")
-    assert [layer.name for layer in layers] == ["R", "G", "B"] and all(lay.blending == "additive" for lay in layers)
+    assert [layer.name for layer in layers] == ["R", "G", "B"]
+    assert [layer.blending for layer in layers] == ["translucent_no_depth", "additive", "additive"]
     pixels = shoot(viewer, "channels")
     assert pixels[..., 0].std() > 10 and pixels[..., 2].std() > 10
+
+
+@pytest.mark.peers
+def test_label_0_of_ome_zarr_py_is_background(make_napari_viewer, tmp_path: pathlib.Path, shoot) -> None:  # type: ignore[no-untyped-def]
+    """ome-zarr-py gives label 0 an opaque colour; napari's labels are shown at once, so the coins sat under a 70%
+    tint. Label 0 is background (transparent) unless the properties describe it."""
+    from .peers import ome_zarr_create
+
+    viewer = make_napari_viewer(show=True)
+    _, labels = viewer.open(str(ome_zarr_create(tmp_path / "coins.zarr")), plugin="ngffkit")
+    assert labels.colormap.map(np.array([0]))[0][3] == 0  # transparent
+    assert labels.colormap.map(np.array([1]))[0][3] == 1
+    level0 = np.asarray(labels.data[0])
+    with_labels = shoot(viewer, "with-labels")
+    labels.visible = False
+    without = shoot(viewer, "without-labels")
+    changed = np.abs(with_labels[..., :3].astype(int) - without[..., :3].astype(int)).sum(axis=-1) > 30
+    assert changed.mean() < 0.9 * (level0 > 0).mean()  # only the coins are coloured, not the background
+    doc = json.loads((tmp_path / "coins.zarr" / "labels" / "coins" / "zarr.json").read_text())
+    doc["attributes"]["ome"]["image-label"]["properties"][0]["class"] = "background"  # label 0 described
+    (tmp_path / "coins.zarr" / "labels" / "coins" / "zarr.json").write_text(json.dumps(doc))
+    viewer.layers.clear()
+    _, labels = viewer.open(str(tmp_path / "coins.zarr"), plugin="ngffkit")
+    assert labels.colormap.map(np.array([0]))[0][3] == 1  # an object like any other
+
+
+def write_raw_image(path: pathlib.Path, data: np.ndarray, labels: np.ndarray | None = None) -> pathlib.Path:
+    """An OME-Zarr 0.5 image written with zarr itself, of any data type zarr stores (ngffkit's writer refuses
+    those napari cannot draw)."""
+    import zarr
+
+    def multiscales(name: str) -> dict:
+        axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+        transforms = [{"type": "scale", "scale": [1.0, 1.0]}]
+        return {"version": "0.5", "multiscales": [{"name": name, "axes": axes, "datasets": [
+            {"path": "0", "coordinateTransformations": transforms}]}]}  # fmt: skip
+
+    def array(group: zarr.Group, values: np.ndarray) -> None:  # zarr 3.0 takes no data= yet
+        created = group.create_array("0", shape=values.shape, dtype=str if values.dtype.kind == "U" else values.dtype)
+        created[...] = values
+
+    root = zarr.open_group(str(path), mode="w", zarr_format=3, attributes={"ome": multiscales("odd")})
+    array(root, data)
+    if labels is not None:
+        root.attrs["ome"] = {**multiscales("odd"), "labels": ["cells"]}
+        group = root.create_group("labels", attributes={"ome": {"version": "0.5", "labels": ["cells"]}})
+        ome = {**multiscales("cells"), "image-label": {"colors": [{"label-value": 1, "rgba": [255, 0, 0, 255]}]}}
+        array(group.create_group("cells", attributes={"ome": ome}), labels)
+    return path
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "datetime64[s]", "str"])
+def test_pixels_napari_cannot_draw_are_one_notification(make_napari_viewer, tmp_path: pathlib.Path, dtype: str) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    data = np.arange(64).reshape(8, 8).astype(dtype)
+    path = write_raw_image(tmp_path / "odd.zarr", data)
+    start = notification_count()
+    assert viewer.open(str(path), plugin="ngffkit") == []
+    said = notifications_since(start)
+    assert len(said) == 1 and "which napari cannot show" in said[0] and "odd.zarr" in said[0], said
+
+
+def test_floating_point_labels_are_shown_as_an_image(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    cells = np.zeros((8, 8), np.float32)
+    cells[2:5, 2:5] = 1.0
+    path = write_raw_image(tmp_path / "float.zarr", np.ones((8, 8), np.uint8), labels=cells)
+    start = notification_count()
+    _, shown = viewer.open(str(path), plugin="ngffkit")
+    said = notifications_since(start)
+    assert len(said) == 1 and "shown as an image" in said[0], said
+    assert type(shown).__name__ == "Image" and np.asarray(shown.data).sum() == 9
+
+
+def test_names_from_metadata_are_printable(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    names = ["line\nbreak", "carriage\rreturn", "back\bspace", "\u202eevil.exe"]
+    path = tmp_path / "names.zarr"
+    ngffkit.write_image(np.zeros((4, 16, 16), np.uint8), path, axes="cyx", channels=names, name="image\x1b[31m")
+    ngffkit.write_labels(np.zeros((16, 16), np.uint8), path, "cells")
+    layers = viewer.open(str(path), plugin="ngffkit")
+    shown = [layer.name for layer in layers]
+    assert shown == ["line\\nbreak", "carriage\\rreturn", "back\\x08space", "\\u202eevil.exe", "cells"]
+    assert all(name.isprintable() for name in shown)
+
+
+def test_channels_blend_as_napari_blends_them(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """napari's own channel_axis convention: the first channel translucent (over what is below), the others
+    added -- also after a save and reopen of layers made in napari."""
+    viewer = make_napari_viewer()
+    first = viewer.add_image(np.ones((16, 16), np.uint8), name="one")
+    second = viewer.add_image(np.ones((16, 16), np.uint8), name="two", blending="additive")
+    viewer.layers.selection = {first, second}
+    path = tmp_path / "two.zarr"
+    assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+    viewer.layers.clear()
+    assert [layer.blending for layer in viewer.open(str(path), plugin="ngffkit")] == [
+        "translucent_no_depth",
+        "additive",
+    ]
+
+
+def write_bioformats2raw(path: pathlib.Path, xml: bytes | None) -> pathlib.Path:
+    """A bioformats2raw container (NGFF 0.4, as bioformats2raw writes it): two series -- one channel of 64 x 96,
+    two channels of 48 x 48 -- both named "image" in their own metadata, and the OME-XML beside them."""
+    rng = np.random.default_rng(0)
+    ngffkit.write_image(rng.integers(0, 4000, (64, 96), np.uint16), path / "0", version="0.4", name="image")
+    ngffkit.write_image(rng.integers(0, 4000, (2, 48, 48), np.uint16), path / "1", version="0.4", name="image",
+                        axes="cyx", channels=["DAPI", "GFP"])  # fmt: skip
+    for group, attributes in ((path, {"bioformats2raw.layout": 3}), (path / "OME", {"series": ["0", "1"]})):
+        group.mkdir(exist_ok=True)
+        (group / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+        (group / ".zattrs").write_text(json.dumps(attributes))
+    if xml is not None:
+        (path / "OME" / "METADATA.ome.xml").write_bytes(xml)
+    return path
+
+
+OME_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06">
+  <Image ID="Image:0" Name="overview"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" Type="uint16"/></Image>
+  <Image ID="Image:1" Name="detail&#10;&#x202e;1"><Pixels ID="Pixels:1" DimensionOrder="XYZCT" Type="uint16"/></Image>
+</OME>"""
+
+
+def test_bioformats2raw_series_are_named_and_side_by_side(make_napari_viewer, tmp_path: pathlib.Path, shoot) -> None:  # type: ignore[no-untyped-def]
+    """The series were stacked at one place, named "image" and "image [1]". They are named from the OME-XML
+    (escaped like every name) and stand side by side."""
+    viewer = make_napari_viewer(show=True)
+    path = write_bioformats2raw(tmp_path / "scan.zarr", OME_XML)
+    layers = viewer.open(str(path), plugin="ngffkit")
+    assert [layer.name for layer in layers] == ["overview", "detail\\n\\u202e1 · DAPI", "detail\\n\\u202e1 · GFP"]
+    first, second = (layer.extent.world[:, -1] for layer in (layers[0], layers[1]))  # x from, x to
+    assert second[0] > first[1]  # the second series starts right of the first: none hides another
+    pixels = shoot(viewer, "series")
+    columns = np.nonzero(pixels[..., :3].max(axis=(0, 2)) > 20)[0]
+    assert np.diff(columns).max() > 1  # two pictures with a gap between them
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE OME [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<OME><Image Name="&b;"/></OME>',  # entity expansion ("billion laughs", small)
+        b"<OME><Image Name='unclosed'></OME>",  # not well-formed
+        b"<OME>" + b"<Image Name='x'/>" * 200_000 + b"</OME>",  # larger than a document may be (here 1 MB)
+    ],
+    ids=["entities", "broken", "too large"],
+)
+def test_a_bad_ome_xml_is_one_notification_and_the_series_are_shown(
+    make_napari_viewer, tmp_path: pathlib.Path, xml: bytes, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("NGFFKIT_MAX_DOCUMENT_BYTES", str(1_000_000))
+    viewer = make_napari_viewer()
+    path = write_bioformats2raw(tmp_path / "scan.zarr", xml)
+    start = notification_count()
+    layers = viewer.open(str(path), plugin="ngffkit")
+    said = notifications_since(start)
+    assert len(said) == 1 and "series names not read" in said[0] and "METADATA.ome.xml" in said[0], said
+    assert [layer.name for layer in layers] == ["image", "DAPI", "GFP"]
+    assert layers[1].extent.world[0, -1] > layers[0].extent.world[1, -1]  # still side by side
+
+
+def test_a_level_of_a_trillion_tiny_chunks_is_one_notification(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """2,000,000 x 2,000,000 pixels in 2 x 2 chunks and no pyramid: the API reads four pixels at once, but napari
+    reads a single level's whole plane to draw it -- it ran past 20 s, then out of memory. One notification."""
+    import zarr
+
+    viewer = make_napari_viewer()
+    path = tmp_path / "tiny.zarr"
+    axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    datasets = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0]}]}]
+    root = zarr.open_group(str(path), mode="w", zarr_format=3,
+                           attributes={"ome": {"version": "0.5", "multiscales": [{"axes": axes, "datasets": datasets}]}})  # fmt: skip
+    root.create_array("0", shape=(2_000_000, 2_000_000), chunks=(2, 2), dtype="uint8", fill_value=0)
+    root["0"][0:2, 0:2] = np.array([[1, 2], [3, 4]], np.uint8)
+    np.testing.assert_array_equal(ngffkit.open(path).levels[0][0:2, 0:2].compute(), [[1, 2], [3, 4]])
+    start = notification_count()
+    assert viewer.open(str(path), plugin="ngffkit") == []
+    said = notifications_since(start)
+    assert len(said) == 1 and "2,000,000 x 2,000,000 pixels" in said[0] and "too large for napari" in said[0], said

@@ -239,3 +239,96 @@ def test_closing_the_navigator_lets_go_of_the_viewer(make_napari_viewer, qtbot, 
     viewer.layers.clear()  # no longer reaches the deleted widget
     viewer.open(str(plate_path), plugin="ngffkit")  # and a plate opened later docks a new navigator
     qtbot.waitUntil(lambda: any(n.startswith(DOCK) for n in viewer.window.dock_widgets), timeout=10_000)
+
+
+def test_switching_wells_reuses_the_well_layers(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
+    """Removing a well's layers and adding the next one's froze napari for 1.8-2.1 s a switch (napari collects
+    garbage at each removal). The layers stay: the next well's pixels, place and name are given to them."""
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.select("A/1")
+    first = wait_for_well(viewer, qtbot, "A/1")
+    changes: list[str] = []
+    viewer.layers.events.inserted.connect(lambda event: changes.append(f"added {event.value.name}"))
+    viewer.layers.events.removed.connect(lambda event: changes.append(f"removed {event.value.name}"))
+    navigator.select("B/2")
+    second = wait_for_well(viewer, qtbot, "B/2")
+    assert changes == [] and [id(layer) for layer in second] == [id(layer) for layer in first]
+    assert [layer.name for layer in second] == ["B/2 · GFP", "B/2 · DAPI", "B/2 · cells"]
+    field = ngffkit.open(plate_path / "B" / "2" / "0")
+    np.testing.assert_array_equal(np.asarray(second[0].data[0]), field.levels[0][0].compute())
+    np.testing.assert_array_equal(np.asarray(second[2].data[0]), field.label("cells").levels[0].compute())
+    overview = viewer.layers["GFP"]
+    cell = (1 * 128 * overview.scale[-2], 1 * 128 * overview.scale[-1])  # row B, column 2
+    assert tuple(second[2].translate[-2:]) == pytest.approx(
+        (cell[0] + field.translation(0)[-2], cell[1] + field.translation(0)[-1])
+    )
+    assert second[2].colormap.map(np.array([int(field.label("cells").levels[0].max().compute())]))[0][3] == 1
+    shown = shoot(viewer, "B2", reset=False)
+    for layer in second:  # drawn afresh from scratch: the same picture (nothing of A/1 left on screen)
+        layer.refresh()
+    np.testing.assert_array_equal(shoot(viewer, "B2-refreshed", reset=False), shown)
+
+
+def test_the_overview_does_not_show_through_the_opened_well(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
+    """With Field 1, the opened field was drawn over the overview's field 0 (every channel added): each cell
+    showed the nuclei of two fields at once. The overview is hidden under the opened well."""
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.field.setValue(1)
+    navigator.select("B/2")
+    wait_for_well(viewer, qtbot, "B/2", field=1)
+    height, width = shoot(viewer, "field-1", reset=False).shape[:2]
+    centre = (slice(height // 3, 2 * height // 3), slice(width // 3, 2 * width // 3))  # inside the well's cell
+    with_overview = shoot(viewer, "field-1", reset=False)[centre]
+    for name in ("GFP", "DAPI", "cells"):  # the overview's layers
+        viewer.layers[name].visible = False
+    without_overview = shoot(viewer, "field-1-alone", reset=False)[centre]
+    assert without_overview[..., :3].std() > 5  # the field is there
+    np.testing.assert_array_equal(with_overview, without_overview)
+
+
+def test_a_well_path_opens_with_its_labels(make_napari_viewer, plate_path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(plate_path / "B" / "3"), plugin="ngffkit")
+    assert [type(layer).__name__ for layer in layers] == ["Image", "Image", "Labels"]
+    cells = layers[-1]
+    fields = [ngffkit.open(plate_path / "B" / "3" / str(f)).label("cells").levels[0].compute() for f in (0, 1)]
+    level0 = np.asarray(cells.data[0] if cells.multiscale else cells.data)
+    assert level0.shape == (128, 256)  # two fields side by side, as the image tiles them
+    np.testing.assert_array_equal(level0[:, :128], fields[0])
+    np.testing.assert_array_equal(level0[:, 128:], fields[1])
+    assert tuple(cells.scale) == tuple(layers[0].scale) and tuple(cells.translate) == tuple(layers[0].translate)
+
+
+def test_the_sample_plate_docks_its_navigator(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    viewer.open_sample("ngffkit", "plate")
+    qtbot.waitUntil(lambda: any(name.startswith(DOCK) for name in viewer.window.dock_widgets), timeout=10_000)
+    navigator = viewer.window.dock_widgets[next(n for n in viewer.window.dock_widgets if n.startswith(DOCK))]
+    qtbot.waitUntil(lambda: navigator.plate is not None, timeout=10_000)
+    assert navigator.visible_wells() == ["A/1", "A/2", "A/3", "B/1", "B/2", "B/3"]
+
+
+def test_the_field_starts_at_0_for_the_next_plate(make_napari_viewer, qtbot, plate_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.field.setValue(1)
+    navigator.select("A/2")
+    wait_for_well(viewer, qtbot, "A/2", field=1)
+    other = write_plate(tmp_path / "other.zarr", rows="C", columns=("1", "2"), labels=True)
+    viewer.open(str(other), plugin="ngffkit")
+    qtbot.waitUntil(lambda: navigator.plate is not None and navigator.plate.url.endswith("other.zarr"), timeout=10_000)
+    assert navigator.field.value() == 0 and navigator.well is None
+    navigator.select("C/2")
+    wait_for_well(viewer, qtbot, "C/2", field=0)
+
+
+def test_napari_still_holds_slicing_back_for_the_well_view(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    """The one napari internal the well view uses (ngffkit/napari/_reach_ins.py): a napari without it slices
+    each reused layer three times a switch instead of once -- this fails loudly when a release renames it."""
+    from ngffkit.napari._reach_ins import can_slice_once
+
+    viewer = make_napari_viewer()
+    assert can_slice_once(viewer.add_image(np.zeros((8, 8), np.uint8)))
+    assert can_slice_once(viewer.add_labels(np.zeros((8, 8), np.uint8)))

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 import ngffkit
+from ngffkit.napari._writer import NotSaved
 from ngffkit.samples.examples import write_coins, write_timelapse
 
 from ..hardening.test_data_safety import fingerprint
 from .conftest import notification_count, notifications_since
+from .peers import ome_zarr_create
 
 #: napari's own labels for unnamed axes, and the NGFF names ngffkit saves them under.
 NAPARI_DEFAULT_AXES = {("-2", "-1"): ("y", "x"), ("-3", "-2", "-1"): ("z", "y", "x")}
@@ -167,13 +169,12 @@ def test_saving_over_existing_data_asks_and_never_destroys_the_source(
     viewer.layers.selection = {image}
     untouched = fingerprint(tmp_path)
     asked = answer_dialogs("No")
-    assert viewer.layers.save(str(other), selected=True, plugin="ngffkit") == []
+    with pytest.raises(NotSaved, match=r"'other\.zarr' already exists and was kept"):
+        viewer.layers.save(str(other), selected=True, plugin="ngffkit")
     assert len(asked) == 1 and fingerprint(tmp_path) == untouched
     answer_dialogs("Yes")
-    start = notification_count()
-    assert viewer.layers.save(str(coins), selected=True, plugin="ngffkit") == []  # its own source
-    said = notifications_since(start)
-    assert any(s.startswith("Not saved: the output overlaps the input") for s in said), said
+    with pytest.raises(NotSaved, match=r"^Not saved: the output overlaps the input"):
+        viewer.layers.save(str(coins), selected=True, plugin="ngffkit")  # its own source
     assert fingerprint(tmp_path) == untouched
     assert viewer.layers.save(str(other), selected=True, plugin="ngffkit") == [str(other)]
     assert ngffkit.open(other).shapes[0] == (303, 384)
@@ -188,10 +189,9 @@ def test_a_folder_that_is_not_zarr_is_never_replaced(
     (analysis / "thesis.txt").write_text("years of work")
     viewer.add_image(np.ones((16, 16), np.uint8), name="ones")
     answer_dialogs("Yes")
-    start = notification_count()
-    assert viewer.layers.save(str(analysis), plugin="ngffkit") == []
+    with pytest.raises(NotSaved, match=r"^Not saved: the folder 'analysis\.zarr' is not empty and is not zarr"):
+        viewer.layers.save(str(analysis), plugin="ngffkit")
     assert (analysis / "thesis.txt").read_text() == "years of work" and len(list(analysis.iterdir())) == 1
-    assert any("not zarr" in s for s in notifications_since(start))
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
@@ -207,3 +207,122 @@ def test_labels_added_to_an_existing_image(make_napari_viewer, tmp_path: pathlib
     image = ngffkit.open(path)
     assert image.label_names == ("edited",) and image.version == version
     np.testing.assert_array_equal(image.label("edited").levels[0].compute(), mask)
+
+
+def levels_and_places(image: ngffkit.Image) -> list[float]:
+    """Every level's shape, scale and translation, as one flat list of numbers."""
+    return [
+        float(v) for k in range(len(image.levels)) for v in (*image.shapes[k], *image.scale(k), *image.translation(k))
+    ]
+
+
+@pytest.mark.peers
+def test_layers_opened_from_ome_zarr_py_save_with_their_own_levels(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """ome-zarr-py's coins: levels 203 -> 101 -> 50 -> 25 -> 12 rows, no whole factors. Saving keeps them as they
+    are, each level where ome-zarr-py put it -- the image, its labels, or both."""
+    source = ome_zarr_create(tmp_path / "coins.zarr")
+    original = ngffkit.open(source)
+    original_labels = original.label("coins")
+    viewer = make_napari_viewer()
+    for chosen in ("image", "labels", "both"):
+        viewer.layers.clear()
+        image, labels = viewer.open(str(source), plugin="ngffkit")
+        layers = {"image": [image], "labels": [labels], "both": [image, labels]}[chosen]
+        viewer.layers.selection = set(layers)
+        path = tmp_path / f"{chosen}.zarr"
+        assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+        assert ngffkit.validate(path).valid, ngffkit.validate(path).findings
+        saved = ngffkit.open(path)
+        expected = original_labels if chosen == "labels" else original
+        assert levels_and_places(saved) == pytest.approx(levels_and_places(expected))
+        for mine, theirs in zip(saved.levels, expected.levels, strict=True):
+            np.testing.assert_array_equal(mine.compute(), theirs.compute())
+        if chosen == "both":
+            copied = saved.label("coins")
+            assert levels_and_places(copied) == pytest.approx(levels_and_places(original_labels))
+            for mine, theirs in zip(copied.levels, original_labels.levels, strict=True):
+                np.testing.assert_array_equal(mine.compute(), theirs.compute())
+
+
+def save_with_the_menu(qtbot, path: pathlib.Path, writer: str) -> None:  # type: ignore[no-untyped-def]
+    """File > Save Selected Layers...: napari's own Save dialog (Qt's file dialog), answered with ``path`` and the
+    ngffkit writer whose filter names ``writer``."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit
+
+    from .test_open import run_command
+
+    def answer() -> None:  # typed into the dialog, as a person does: folder, name, file type, Save
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            return
+        timer.stop()
+        dialog.selectNameFilter(next(f for f in dialog.nameFilters() if writer in f))
+        dialog.setDirectory(str(path.parent))
+        dialog.findChild(QLineEdit, "fileNameEdit").setText(path.name)
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+
+    timer = QTimer()
+    timer.timeout.connect(answer)
+    timer.start(50)
+    try:
+        run_command("napari.window.file.save_layers_dialog.selected")
+    finally:
+        timer.stop()
+
+
+def test_a_failed_save_is_one_message_with_the_reason(make_napari_viewer, qtbot, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """napari's Save dialog answers a writer that saved nothing with "File ... save failed. Plugin 'ngffkit' tried
+    to save layers but did not return any written paths", which covered ngffkit's own toast at once. The reason
+    is the only message: the writer's error, which napari shows as its notification."""
+    from napari.utils.notifications import ErrorNotification
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((16, 16), np.uint8), name="small")
+    viewer.add_image(np.zeros((32, 32), np.uint8), name="large")
+    viewer.layers.selection = set(viewer.layers)
+    start = notification_count()
+    with pytest.raises(NotSaved) as failure:
+        save_with_the_menu(qtbot, tmp_path / "both.zarr", "OME-Zarr image with labels")
+    assert notifications_since(start) == []  # nothing else is said
+    shown = ErrorNotification(failure.value).message  # what napari's notification of the error reads
+    assert shown == "Not saved: image layers saved together must have one shape, got [(16, 16), (32, 32)]"
+    assert not (tmp_path / "both.zarr").exists()
+
+
+def test_a_layer_with_a_c_axis_saves_and_exports_its_channels(
+    make_napari_viewer, qtbot, tmp_path: pathlib.Path
+) -> None:  # type: ignore[no-untyped-def]
+    """An axis labelled ``c`` is the channel axis: three channels, not "1 channels given, the data has 3"."""
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(0).integers(0, 4000, (3, 64, 64), dtype=np.uint16)
+    layer = viewer.add_image(data, name="cells", axis_labels=("c", "y", "x"))
+    viewer.layers.selection = {layer}
+    path = tmp_path / "saved.zarr"
+    assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+    saved = ngffkit.open(path)
+    assert saved.axis_names == ("c", "y", "x") and [c.name for c in saved.channels] == ["cells 0", "cells 1", "cells 2"]
+    np.testing.assert_array_equal(saved.levels[0].compute(), data)
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
+    widget.layer.value = layer
+    widget.folder.value = tmp_path
+    widget.open_result.value = False
+    with qtbot.waitSignal(widget.start().finished, timeout=60_000):
+        pass
+    exported = ngffkit.open(tmp_path / "cells.ome.zarr")
+    assert exported.axis_names == ("c", "y", "x") and len(exported.channels) == 3, widget.status.value
+    np.testing.assert_array_equal(exported.levels[0].compute(), data)
+
+
+def test_labels_painted_after_a_reopen_get_napari_colours(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """The file lists colours for the values it holds; a value painted after reopening (napari's next label) or
+    too small for the smallest level was drawn grey. Values without a colour keep napari's cycling colours."""
+    viewer = make_napari_viewer()
+    cells = np.zeros((256, 256), np.uint16)
+    cells[10:60, 10:60], cells[100:180, 100:180], cells[200, 200] = 1, 2, 3  # 3: one pixel, gone at level 1
+    layer = viewer.add_labels(cells, name="cells")
+    values = np.arange(1, 12)
+    napari_colours = label_colours(layer, list(values))
+    (reopened,) = save_and_reopen(viewer, [layer], tmp_path / "cells.zarr")
+    assert len(ngffkit.open(tmp_path / "cells.zarr").levels) > 1
+    np.testing.assert_allclose(label_colours(reopened, list(values)), napari_colours, atol=2e-3)

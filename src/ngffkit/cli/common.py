@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
 from ngffkit.formats import DEFAULT_WRITE, WRITE_FORMATS
+from ngffkit.metadata.text import printable
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 WRITE_VERSIONS = [f.version for f in WRITE_FORMATS]
@@ -25,16 +25,6 @@ def storage_options(text: str | None) -> dict[str, Any] | None:
     if not isinstance(options, dict):
         raise SystemExit(usage_error("--storage-options must be a JSON object"))
     return options
-
-
-#: Characters that change what a terminal shows (escape sequences, backspaces, bidi overrides) or cannot be
-#: encoded at all (lone surrogates): metadata is strangers' text, so it is shown escaped, never interpreted.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def printable(value: object) -> str:
-    """``value`` as text with every control character written as an escape (``\\x1b``, ``\\ud800``)."""
-    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(value))
 
 
 def text(value: object) -> str:

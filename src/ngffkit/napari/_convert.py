@@ -23,6 +23,7 @@ import ngffkit
 from ngffkit.errors import InvalidArgument
 from ngffkit.layers import RGB_COLORS, RGB_NAMES
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.napari._level_places import level_transforms
 from ngffkit.writer.settings import WriteOptions
 
 LayerPair = tuple[Any, dict[str, Any]]
@@ -35,19 +36,6 @@ def levels_of(data: Any) -> list[Any]:
     views of a remote image (:mod:`ngffkit.napari._responsive`) are written as the dask arrays they view."""
     levels = list(data) if isinstance(data, Sequence) and not isinstance(data, str | bytes) else [data]
     return [level.to_dask_array() if hasattr(level, "to_dask_array") else level for level in levels]
-
-
-def pyramid_factors(levels: Sequence[Any], names: Sequence[str]) -> list[dict[str, int]] | None:
-    """The pyramid a multiscale layer came with, as cumulative per-axis factors (so the copy has the same levels);
-    None for a single level."""
-    if len(levels) < 2:
-        return None
-    base = np.shape(levels[0])
-    return [
-        {n: max(1, round(b / s)) for n, b, s in zip(names, base, np.shape(level), strict=True) if round(b / s) > 1}
-        or {names[-1]: 1}
-        for level in levels[1:]
-    ]
 
 
 def axes_for(meta: dict[str, Any], ndim: int) -> list[dict[str, Any]]:
@@ -108,13 +96,14 @@ class ImageWrite:
     translation: list[float]
     channels: list[dict[str, Any]]
     name: str | None
-    scale_factors: list[dict[str, int]] | None = None
+    #: Each level's (scale, translation) as the layer's source placed it (None: the writer places them by shape).
+    level_transforms: list[tuple[list[float], list[float]]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def options(self) -> WriteOptions:
-        """What the layers say: their description and, for a multiscale layer, its pyramid's factors."""
+        """What the layers say: their description and, for a multiscale layer, where its levels sit."""
         return WriteOptions.of(axes=self.axes, scale=self.scale, translation=self.translation, channels=self.channels,
-                               name=self.name, scale_factors=self.scale_factors)  # fmt: skip
+                               name=self.name, level_transforms=self.level_transforms)  # fmt: skip
 
 
 def image_write(images: Sequence[LayerPair]) -> ImageWrite:
@@ -133,8 +122,10 @@ def image_write(images: Sequence[LayerPair]) -> ImageWrite:
         channels = [{"label": RGB_NAMES[i], "color": RGB_COLORS[i], "window": [0, 255]} for i in range(count)]
         stacked = True
     elif len(images) == 1:
-        spatial, channels, stacked = np.ndim(levels[0]), [channel_of(meta)], False
+        spatial, channels, stacked = np.ndim(levels[0]), channels_of(meta, np.shape(levels[0])), False
     else:
+        if any(channel_axis_of(m, np.ndim(levels_of(d)[0])) is not None for d, m in images):
+            raise InvalidArgument("an image layer with a channel axis (c) is saved on its own, not with other layers")
         shapes = {tuple(np.shape(levels_of(d)[0])) for d, _ in images}
         if len(shapes) != 1:
             raise InvalidArgument(f"image layers saved together must have one shape, got {sorted(shapes)}")
@@ -153,8 +144,23 @@ def image_write(images: Sequence[LayerPair]) -> ImageWrite:
     names = [a["name"] for a in axes]
     return ImageWrite(
         levels=levels, axes=axes, scale=scale, translation=translation, channels=channels, name=meta.get("name"),
-        scale_factors=pyramid_factors(levels, names),
+        level_transforms=level_transforms(levels, meta, names, scale, translation),
     )  # fmt: skip
+
+
+def channel_axis_of(meta: dict[str, Any], ndim: int) -> int | None:
+    """The layer's channel axis: the one its axis labels name ``c``, if any."""
+    return next((i for i, axis in enumerate(axes_for(meta, ndim)) if axis["type"] == "channel"), None)
+
+
+def channels_of(meta: dict[str, Any], shape: Sequence[int]) -> list[dict[str, Any]]:
+    """The channels of one image layer: itself, or -- when an axis is labelled ``c`` -- one per position along
+    it, named after the layer and shown with its colour and contrast."""
+    axis = channel_axis_of(meta, len(shape))
+    if axis is None:
+        return [channel_of(meta)]
+    one = channel_of(meta)
+    return [{**one, "label": f"{one['label']} {i}"} for i in range(shape[axis])]
 
 
 def label_colors(data: Any, meta: dict[str, Any]) -> dict[int, tuple[int, int, int, int]] | None:
@@ -199,15 +205,18 @@ def label_name(meta: dict[str, Any]) -> str:
 # --- the writes ----------------------------------------------------------------------------------------------
 
 
-def combined(from_layers: WriteOptions, chosen: WriteOptions | None) -> WriteOptions:
-    """The layers' own description and pyramid, with a person's pyramid and storage choices on top (their levels
-    or factors replace the layer's pyramid; a method alone keeps it)."""
-    if chosen is None:
-        return from_layers
-    pyramid = chosen.pyramid
-    if pyramid.levels is None and pyramid.scale_factors is None:
-        pyramid = replace(from_layers.pyramid, method=pyramid.method or from_layers.pyramid.method)
-    return replace(from_layers, pyramid=pyramid, storage=chosen.storage)
+def to_write(levels: Sequence[Any], from_layers: WriteOptions, chosen: WriteOptions | None) -> tuple[Any, WriteOptions]:
+    """What is written, and how: a multiscale layer's levels as they are, each where it sits (with a person's
+    storage choices); a pyramid built anew from level 0 only when the person asks for one (levels or factors)
+    -- or when the layer has a single level."""
+    asked = chosen is not None and (chosen.pyramid.levels is not None or chosen.pyramid.scale_factors is not None)
+    storage = chosen.storage if chosen is not None else from_layers.storage
+    if len(levels) > 1 and not asked:
+        method = chosen.pyramid.method if chosen is not None else None
+        pyramid = replace(from_layers.pyramid, method=method or from_layers.pyramid.method)
+        return list(levels), replace(from_layers, pyramid=pyramid, storage=storage)
+    rebuilt = replace(from_layers, image=replace(from_layers.image, level_transforms=None), storage=storage)
+    return levels[0], replace(rebuilt, pyramid=chosen.pyramid) if chosen is not None else rebuilt
 
 
 def write_images(
@@ -217,18 +226,19 @@ def write_images(
     """Image layers as one OME-Zarr image at ``path``; ``options`` (pyramid, storage) override what the layers
     say, and a multiscale layer otherwise keeps its levels."""
     plan = image_write(images)
-    settings = combined(plan.options(), options)
-    return ngffkit.write_image(plan.levels[0], path, settings, overwrite=overwrite, progress=progress)
+    data, settings = to_write(plan.levels, plan.options(), options)
+    return ngffkit.write_image(data, path, settings, overwrite=overwrite, progress=progress)
 
 
 def write_labels_into(
     image_path: str, data: Any, meta: dict[str, Any], options: WriteOptions | None = None, *, overwrite: bool
 ) -> Any:
-    """A labels layer as a label image of the image at ``image_path``, with the colours it shows (its pyramid
-    and placement are the image's)."""
+    """A labels layer as a label image of the image at ``image_path``, with the colours it shows: its own levels
+    where they match the image's, else a pyramid made to match (placement is the image's)."""
     storage = options.storage if options is not None else None
+    levels = levels_of(data)
     return ngffkit.write_labels(
-        levels_of(data)[0], image_path, label_name(meta), overwrite=overwrite,
+        levels if len(levels) > 1 else levels[0], image_path, label_name(meta), overwrite=overwrite,
         colors=label_colors(data, meta) or "auto", properties=label_properties(meta),
         chunks=storage.chunks if storage else None, shards=storage.shards if storage else None,
         compressor=storage.compressor if storage else "auto",
@@ -243,11 +253,13 @@ def write_label_image(
     levels = levels_of(data)
     ndim = len(np.shape(levels[0]))
     axes = axes_for(meta, ndim)
+    scale, translation = physical(meta, "scale", ndim, 1.0), physical(meta, "translate", ndim, 0.0)
     from_layer = WriteOptions.of(
-        axes=axes, scale=physical(meta, "scale", ndim, 1.0), translation=physical(meta, "translate", ndim, 0.0),
-        name=meta.get("name") or label_name(meta), scale_factors=pyramid_factors(levels, [a["name"] for a in axes]),
+        axes=axes, scale=scale, translation=translation, name=meta.get("name") or label_name(meta),
+        level_transforms=level_transforms(levels, meta, [a["name"] for a in axes], scale, translation),
     )  # fmt: skip
+    written, settings = to_write(levels, from_layer, options)
     return ngffkit.write_label_image(
-        levels[0], path, combined(from_layer, options), overwrite=overwrite, progress=progress,
+        written, path, settings, overwrite=overwrite, progress=progress,
         colors=label_colors(data, meta) or "auto", properties=label_properties(meta),
     )  # fmt: skip

@@ -3,6 +3,10 @@
 Metadata is strangers' text: a unit napari cannot parse ("arbitrary unit", a name with an escape character) or
 label colours for values that are not integers make napari refuse the whole layer. Such values are dropped here,
 each with a notification naming the dataset, and the pixels are shown anyway.
+
+Pixels, too, can be what napari cannot draw: complex numbers, dates, durations and strings end in a traceback
+from its thumbnail or contrast code, and floating-point "labels" in a TypeError. Such a layer is left out (or a
+floating-point label image shown as an image), and one notification says so.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from napari.utils.notifications import show_warning
 
 import ngffkit
 from ngffkit.layers import LayerData
+from ngffkit.napari._label_colours import with_napari_colours
+from ngffkit.napari._pixel_types import drawable
 from ngffkit.napari._responsive import responsive
 
 
@@ -64,7 +70,7 @@ def _sanitise(kwargs: dict[str, Any], data: Any, url: str) -> dict[str, Any]:
         if dropped:
             shown = ", ".join(repr(d) for d in dropped[:5])
             show_warning(f"Label colours for values napari cannot use ({shown}) were left out. ({url})")
-            kwargs = {**kwargs, "colormap": colormap}
+        kwargs = {**kwargs, "colormap": with_napari_colours(colormap, getattr(levels[0], "dtype", np.int64))}
     return kwargs
 
 
@@ -72,7 +78,7 @@ def fit(layers: list[LayerData]) -> list[LayerData]:
     """Drop keyword arguments an older napari does not know (axis_labels and units arrived in 0.6), and values
     napari would refuse (see the module docstring)."""
     out = []
-    for data, kwargs, kind in layers:
+    for data, kwargs, kind in drawable(layers):
         accepted = _accepted(kind) | {"channel_axis"}
         kept = {k: v for k, v in kwargs.items() if k in accepted}
         url = str((kwargs.get("metadata") or {}).get("ngff_url", ""))

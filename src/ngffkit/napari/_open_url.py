@@ -25,6 +25,10 @@ from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import offer_navigator
 
 ANONYMOUS = {"automatic": None, "anonymous": True, "signed (use my credentials)": False}
+#: The URL last opened, so that the dock, closed after opening, shows it again next time -- for this napari
+#: session only (nothing is written to disk). Its storage options are not kept: another URL may need others,
+#: and options for one server (an S3 endpoint) broke the next URL opened.
+_LAST: dict[str, str] = {}
 DOCK_NAME = "Open OME-Zarr URL"
 #: Seconds the dialog waits for a dataset before it gives up (the read itself is bounded by NGFFKIT_DEADLINE).
 TIME_LIMIT = 60.0
@@ -133,6 +137,7 @@ class OpenURLDialog(Container):
             return  # cancelled or superseded
         self._stop_waiting()
         node, layers = result
+        _LAST["url"] = url
         for data, kwargs, kind in layers:
             getattr(self.viewer, f"add_{kind}")(data, **kwargs)
         self.opened = len(layers)
@@ -162,6 +167,7 @@ def show_open_url_dialog(viewer: Viewer) -> OpenURLDialog:
         existing.url.native.setFocus()
         return existing
     dialog = OpenURLDialog(viewer)
+    dialog.url.value = _LAST.get("url", "")
     viewer.window.add_dock_widget(dialog, name=DOCK_NAME, area="right")
     dialog.url.native.setFocus()
     return dialog

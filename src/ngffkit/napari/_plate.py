@@ -38,6 +38,7 @@ from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
+from ngffkit.napari._well_layers import show_well
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -141,7 +142,10 @@ class PlateNavigator(QWidget):
             return
         self.overview, self.plate = overview, overview.metadata["ngff_node"]
         assert self.plate is not None
-        self.columns, self.values = (), {}
+        self.columns, self.values, self.well = (), {}, None
+        self.field.blockSignals(True)
+        self.field.setValue(0)  # a new plate starts at its first field (another plate's choice means nothing here)
+        self.field.blockSignals(False)
         self.rows = well_table(self.plate, read_wells=False)  # at once: the wells' own metadata come in a worker
         kinds = f"{len(self.rows)} wells, {len(self.plate.rows)} rows x {len(self.plate.columns)} columns"
         acquisitions = len(self.plate.acquisitions)
@@ -367,13 +371,12 @@ class PlateNavigator(QWidget):
     def _show(self, choice: int, well: str, field: int, layers: list[Any]) -> None:
         if choice != self._choice or self.plate is None or self.overview is None:
             return  # a newer choice is on its way, or the plate was closed
-        self._remove_well_layers()
         dy, dx = cell_origin(self.overview, self.plate, self.rows, well)
         if self.every_field.isChecked():  # the field's own place inside the cell
             oy, ox = field_offset(self.plate, well, field)
             dy, dx = dy + oy * self.overview.scale[-2], dx + ox * self.overview.scale[-1]
-        for data, kwargs, kind in layers:
-            getattr(self.viewer, f"add_{kind}")(data, **placed_on_cell(kwargs, well, field, dy, dx))
+        placed = [(data, placed_on_cell(kwargs, well, field, dy, dx), kind) for data, kwargs, kind in layers]
+        show_well(self.viewer, placed, [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)])
         self.status.setText(f"{well}, field {field}: full resolution")
 
     def _remove_well_layers(self) -> None:

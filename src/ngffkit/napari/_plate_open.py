@@ -10,6 +10,7 @@ from qtpy.QtCore import QTimer
 
 import ngffkit
 from napari import current_viewer
+from ngffkit.napari._label_colours import plate_label_colours
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._responsive import warm_up
 
@@ -25,7 +26,13 @@ def well_layer_data(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
     image = found.field(field) if found is not None else None
     if image is None:
         raise ngffkit.NotFound(f"well {well} has no readable field {field}", where=plate.url)
-    return warm_up(node_layers(image))
+    layers = node_layers(image)
+    for data, kwargs, kind in layers:
+        meta = kwargs.get("metadata") or {}
+        if kind == "labels" and isinstance(kwargs.get("colormap"), dict) and meta.get("ngff_label"):
+            dtype = (data[0] if isinstance(data, list) else data).dtype
+            kwargs["colormap"] = plate_label_colours(plate, meta["ngff_label"], field, meta.get("ngff", {}), dtype)
+    return warm_up(layers)
 
 
 def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:

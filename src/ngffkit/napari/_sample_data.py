@@ -8,6 +8,7 @@ from zarr.storage import MemoryStore
 import ngffkit
 from ngffkit.layers import LayerData
 from ngffkit.napari._layers import node_layers
+from ngffkit.napari._plate_open import offer_navigator
 from ngffkit.samples.examples import write_coins, write_plate, write_timelapse
 
 
@@ -17,8 +18,12 @@ def coins_with_labels() -> list[LayerData]:
 
 
 def small_plate() -> list[LayerData]:
-    """A 2 x 3 well plate with two fields per well and a label image per field, stitched."""
-    return node_layers(ngffkit.open(write_plate(MemoryStore(), labels=True)))
+    """A 2 x 3 well plate with two fields per well and a label image per field, stitched; the plate navigator
+    docks beside it, as for a plate a person opens."""
+    plate = ngffkit.open(write_plate(MemoryStore(), labels=True))
+    layers = node_layers(plate)
+    offer_navigator(plate)
+    return layers
 
 
 def cell_timelapse() -> list[LayerData]:

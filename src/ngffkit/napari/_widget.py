@@ -223,11 +223,13 @@ class ExportWidget(Container):
                 raise value
 
     def _on_progress(self, update: tuple[int, int]) -> None:
+        """Move napari's progress bar: its activity dock follows ``update()`` (the value event); setting ``n``
+        only changed the text, and the bar stayed at 0% for the whole export."""
         done, total = update
         if self.progress is not None:
-            self.progress.total = total
-            self.progress.n = done
-            self.progress.refresh()
+            if self.progress.total != total:
+                self.progress.total = total
+            self.progress.update(done - self.progress.n)
 
     def _finish(self) -> None:
         self.run_button.enabled, self.cancel_button.enabled = True, False

@@ -3,8 +3,12 @@
 napari hands each writer the path typed in its Save dialog and the layers as ``(data, meta)``; what is written
 is worked out in :mod:`ngffkit.napari._convert`. An existing destination is only replaced after the user
 confirms, and then only by ngffkit's own rules (a zarr node, nothing else; never the data being saved).
-Anything that goes wrong is one notification that leads with the reason; napari is then told that nothing was
-written.
+
+Anything that keeps the layers from being saved -- a refusal, a declined replace, a failing disk -- raises
+:class:`NotSaved`, whose text leads with the reason. napari shows a writer's exception as one notification, and
+that is the only message: a writer that returned "nothing written" instead had its own toast covered at once by
+napari's generic "File ... save failed. Plugin 'ngffkit' tried to save layers but did not return any written
+paths" (napari 0.9's Save dialog turns an empty answer into that error).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 
 import ngffkit
 from ngffkit.napari import _convert
@@ -23,19 +27,34 @@ from ngffkit.napari._notify import describe
 FullLayerData = tuple[Any, dict[str, Any], str]
 
 
+class NotSaved(Exception):
+    """The layers were not saved; the message says why, in words a person can act on.
+
+    Not a ``ValueError``: napari takes a ``ValueError`` from a writer for "this plugin has no writer for these
+    layers" and would replace the reason with a message of its own."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Not saved: {reason}")
+        self.message = str(self)  # what napari's error notification shows
+
+
+def _failure(exc: BaseException, path: str) -> NotSaved:
+    if isinstance(exc, ngffkit.NGFFError):
+        return NotSaved(describe(exc))
+    return NotSaved(f"{exc.strerror or exc} -- in {path}" if isinstance(exc, OSError) else str(exc))
+
+
 def _guarded(path: str, work: Callable[[bool], Any]) -> list[str]:
-    """Run a write, asking before anything existing is replaced; errors become one notification."""
+    """Run a write, asking before anything existing is replaced; every failure is one :class:`NotSaved`."""
     overwrite = False
     if os.path.lexists(path):
         if not confirm_replace(path):
-            show_info(f"Not saved: {os.path.basename(path)} already exists and was kept.")
-            return []
+            raise NotSaved(f"{os.path.basename(path)!r} already exists and was kept.")
         overwrite = True
     try:
         work(overwrite)
-    except ngffkit.NGFFError as exc:
-        show_error(f"Not saved: {describe(exc)}")
-        return []
+    except (ngffkit.NGFFError, OSError) as exc:
+        raise _failure(exc, path) from exc
     show_info(f"Saved {os.path.basename(path)} (OME-Zarr)")
     return [path]
 
@@ -56,13 +75,11 @@ def write_labels_layer(path: str, data: Any, meta: dict[str, Any]) -> list[str]:
         name = _convert.label_name(meta)
         replacing = name in existing.label_names
         if replacing and not confirm_replace(f"{path} (label image {name!r})"):
-            show_info(f"Not saved: the label image {name!r} exists and was kept.")
-            return []
+            raise NotSaved(f"the label image {name!r} exists and was kept.")
         try:
             _convert.write_labels_into(path, data, meta, overwrite=replacing)
-        except ngffkit.NGFFError as exc:
-            show_error(f"Not saved: {describe(exc)}")
-            return []
+        except (ngffkit.NGFFError, OSError) as exc:
+            raise _failure(exc, path) from exc
         show_info(f"Saved labels {name!r} into {os.path.basename(path)}")
         return [path]
     return _guarded(path, lambda overwrite: _convert.write_label_image(path, data, meta, overwrite=overwrite))

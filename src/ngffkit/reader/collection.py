@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from ngffkit.errors import NGFFError
-from ngffkit.metadata import OMEMetadata, parse_attributes
+from ngffkit.metadata import OMEMetadata, ome_xml, parse_attributes
 from ngffkit.metadata.transforms import Ref, Transformation
 from ngffkit.reader.image import Image, load_images
 from ngffkit.reader.node import Node
+from ngffkit.store import adapter
 from ngffkit.store.batch import read_many
 from ngffkit.store.location import Location
 
 #: Numbered series are probed in batches of this size when no ``OME/`` group lists them.
 PROBE_BATCH = 8
 MAX_SERIES = 100_000
+#: bioformats2raw's copy of the microscope file's OME-XML, in the ``OME`` group: it names the series.
+OME_XML = "METADATA.ome.xml"
 
 
 class Collection(Node):
@@ -30,6 +33,22 @@ class Collection(Node):
 
     def image(self, index: int = 0) -> Image:
         return load_images([self.location.child(self.series[index], key="series")])[0]
+
+    def series_names(self) -> list[str | None]:
+        """The name of each series (in the order of :attr:`series`) from ``OME/METADATA.ome.xml``, None where
+        it gives none; all None without the document. :class:`~ngffkit.InvalidMetadata` when it cannot be
+        read safely (:mod:`ngffkit.metadata.ome_xml`), LimitExceeded when it is larger than a document may be."""
+        ome = self.location.child("OME")
+        document = adapter.sync(ome.read_bytes(OME_XML))
+        if document is None:
+            return [None] * len(self.series)
+        names = ome_xml.series_names(document, where=f"{ome.url}/{OME_XML}")
+        # bioformats2raw numbers the series after the document's images: series "3" is the fourth image
+        out: list[str | None] = []
+        for i, path in enumerate(self.series):
+            index = int(path) if path.isdigit() else i
+            out.append(names[index] if index < len(names) else None)
+        return out
 
 
 def load_collection(location: Location, metadata: OMEMetadata) -> Collection:

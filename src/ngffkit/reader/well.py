@@ -97,6 +97,35 @@ class Well(Node):
             raise NotFound(f"no field of this well has level {level}", where=self.url)
         return tiled
 
+    def field_labels(self, name: str) -> list[Image | None]:
+        """Label image ``name`` of every field (None where a field has none, or it cannot be read: a warning)."""
+        out: list[Image | None] = []
+        for image in self.fields():
+            label = None
+            if image is not None and name in image.label_names:
+                try:
+                    label = image.label(name)
+                except NGFFError as exc:
+                    warnings.warn(f"{image.url}: label image {name!r} not shown: {exc}", NGFFWarning, stacklevel=2)
+            out.append(label)
+        return out
+
+    def label_mosaic(self, name: str, level: int = 0) -> da.Array:
+        """Label image ``name`` of every field in the places :meth:`mosaic` gives the fields (0 where a field has
+        none), at ``level``."""
+        tiled = square_mosaic([level_of(label, level) for label in self.field_labels(name)])
+        if tiled is None:
+            raise NotFound(f"no field of this well has label image {name!r} at level {level}", where=self.url)
+        return tiled
+
+    def label_levels(self, name: str) -> tuple[Image, list[da.Array]] | None:
+        """(the first label image ``name`` of the fields, its mosaic at every level all of them have), or None
+        when no field has one."""
+        labels = [label for label in self.field_labels(name) if label is not None]
+        if not labels:
+            return None
+        return labels[0], [self.label_mosaic(name, k) for k in range(min(len(lab.levels) for lab in labels))]
+
 
 def mosaic_columns(count: int) -> int:
     """How many columns a near-square mosaic of ``count`` tiles has."""

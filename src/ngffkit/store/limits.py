@@ -86,6 +86,9 @@ def check(limit: str, value: float, *, what: str, where: str | None = None, limi
 
 #: Store keys that hold metadata documents: each is bounded by ``max_document_bytes``.
 DOCUMENT_NAMES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata", ".ngffkit-writing"})
+#: Other documents read whole, bounded like metadata (bioformats2raw's OME-XML, which names the series); not
+#: zarr's own, so not in :data:`DOCUMENT_NAMES` (which says what a zarr node may hold).
+OTHER_DOCUMENTS = frozenset({"METADATA.ome.xml"})
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class ReadBudget:
         self._arrays[path.strip("/")] = min(bound, self.limits.max_object_bytes)
 
     def bound(self, key: str) -> Bound:
-        if key.rsplit("/", 1)[-1] in DOCUMENT_NAMES:
+        if key.rsplit("/", 1)[-1] in DOCUMENT_NAMES | OTHER_DOCUMENTS:
             return Bound(self.limits.max_document_bytes, "max_document_bytes")
         prefix = key
         while "/" in prefix:

@@ -84,18 +84,19 @@ def describe_existing(location: Location) -> str | None:
 def prepare(location: Location, overwrite: bool) -> None:
     """Refuse to replace data unless asked; never delete something that is not entirely zarr."""
     local = location.local_path()
+    name = _name(location)
     if local is not None and local.is_file():
-        raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
+        raise AlreadyExists(f"{name} is a file; refusing to write an OME-Zarr over it", where=location.url)
     existing = describe_existing(location)
     if existing is None:
         if local is not None and local.is_dir() and any(local.iterdir()):
             raise AlreadyExists(
-                "is a non-empty folder that is not zarr; refusing to write into it (even with overwrite)",
+                f"the folder {name} is not empty and is not zarr; refusing to write into it (even with overwrite)",
                 where=location.url,
             )
         return
     if not overwrite:
-        raise AlreadyExists(f"already holds {existing}; pass overwrite=True to replace it", where=location.url)
+        raise AlreadyExists(f"{name} already holds {existing}; pass overwrite=True to replace it", where=location.url)
     refuse_foreign_keys(location)
     location.delete()
 
@@ -107,9 +108,16 @@ def refuse_foreign_keys(location: Location) -> None:
     if foreign:
         shown = ", ".join(foreign[:_SHOWN]) + (f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else "")
         raise AlreadyExists(
-            f"holds files that are not part of the zarr data ({shown}); refusing to replace it -- move them away first",
+            f"{_name(location)} holds files that are not part of the zarr data ({shown}); refusing to replace it -- "
+            "move them away first",
             where=location.url,
         )
+
+
+def _name(location: Location) -> str:
+    """The last part of the destination's path or URL, which messages name (people act on names, not on paths
+    that notifications cut off)."""
+    return repr(location.url.rstrip("/").rsplit("/", 1)[-1] or location.url)
 
 
 def foreign_keys(location: Location) -> list[str]:

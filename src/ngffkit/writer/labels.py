@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Unpack
 
+import dask.array as da
 import numpy as np
 from dask.delayed import Delayed
 
@@ -15,6 +16,7 @@ from ngffkit.metadata import ImageLabel, LabelColor, LabelProperties, OMEMetadat
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
 from ngffkit.store.location import Location
+from ngffkit.writer.choices import LABEL_SAFE_METHODS
 from ngffkit.writer.execute import Progress
 from ngffkit.writer.image import Target, write_planned
 from ngffkit.writer.plan import plan_image
@@ -101,25 +103,24 @@ def write_labels(
     image = open_node(image_location)
     if not isinstance(image, Image) or image.is_label:
         raise InvalidArgument(f"labels can only be added to an image, not to a {image.kind}")
-    data = _integer_labels(as_dask(labels))
+    given = [_integer_labels(as_dask(level)) for level in labels] if isinstance(labels, list | tuple) else None
+    data = given[0] if given else _integer_labels(as_dask(labels))
     keep = _label_axes(image, data.ndim)
     expected = tuple(image.shapes[0][i] for i in keep)
     if tuple(data.shape) != expected:
         raise InvalidArgument(f"labels have shape {tuple(data.shape)}; the image is {expected} on those axes")
     axes = [image.axes[i] for i in keep]
-    factors = [{axes[j].name: _cumulative_factor(image, k, i) for j, i in enumerate(keep)}
-               for k in range(1, len(image.shapes))]  # fmt: skip
-    settings = settings.with_choices(
-        axes=axes, scale=[image.scale(0)[i] for i in keep], translation=[image.translation(0)[i] for i in keep],
-        scale_factors=factors, name=name, version=image.format,
-    )  # fmt: skip
+    settings = settings.with_choices(axes=axes, scale=[image.scale(0)[i] for i in keep],
+                                     translation=[image.translation(0)[i] for i in keep], name=name,
+                                     version=image.format)  # fmt: skip
+    shapes = [tuple(shape[i] for i in keep) for shape in image.shapes]
+    levels, settings = _label_pyramid(image, keep, data, given, settings)
     location = image_location.child("labels").child(name, key="name")
     label = ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image="../../")
-    plan = replace(plan_image(data, location, settings, image_label=label), auto_label_colors=colors == "auto")
-    for k, level in enumerate(plan.levels):
-        if tuple(level.shape) != tuple(image.shapes[k][i] for i in keep):
-            raise InvalidArgument(f"the image's level {k} {image.shapes[k]} is not level 0 reduced by whole factors: "
-                                  "labels cannot be given a pyramid that matches it")  # fmt: skip
+    plan = replace(plan_image(levels, location, settings, image_label=label), auto_label_colors=colors == "auto")
+    if [tuple(level.shape) for level in plan.levels] != shapes:
+        raise InvalidArgument(f"label levels {[tuple(lv.shape) for lv in plan.levels]} do not match the image's "
+                              f"levels {shapes}")  # fmt: skip
     group = location.parent()
     assert group is not None
     return write_planned(plan, labels, overwrite=overwrite, progress=progress, compute=compute,
@@ -128,7 +129,7 @@ def write_labels(
 
 #: What a label image takes from its image, so a caller may not choose it.
 _FROM_THE_IMAGE = frozenset({"axes", "scale", "translation", "units", "channels", "name", "version", "levels",
-                             "scale_factors"})  # fmt: skip
+                             "scale_factors", "level_transforms"})  # fmt: skip
 
 
 def register_label(group: Location, name: str, fmt: Format) -> None:
@@ -167,11 +168,62 @@ def write_label_image(
     settings = WriteOptions.of(options, **choices)
     location = Location.of(dest, storage_options=storage_options, mode="w")
     label = ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image=None)
-    data = _integer_labels(as_dask(labels))
+    if isinstance(labels, list | tuple):  # a pyramid the caller has: written as it is
+        data: Any = [_integer_labels(as_dask(level)) for level in labels]
+    else:
+        data = _integer_labels(as_dask(labels))
     plan = replace(plan_image(data, location, settings, image_label=label), auto_label_colors=colors == "auto")
     image = write_planned(plan, labels, overwrite=overwrite, progress=progress, compute=True)
     assert isinstance(image, Image)
     return image
+
+
+def _label_pyramid(
+    image: Image, keep: Sequence[int], data: Any, given: list[Any] | None, settings: WriteOptions
+) -> tuple[Any, WriteOptions]:
+    """The label levels and how they are placed: the caller's own levels when they are the image's shapes; a
+    pyramid ngffkit makes with the image's whole factors; or, for an image whose levels are not whole reductions,
+    level 0 resampled to each of its shapes. The last two are placed exactly where the image's levels are."""
+    shapes = [tuple(shape[i] for i in keep) for shape in image.shapes]
+    if given is None or [tuple(level.shape) for level in given] != shapes:
+        if _whole_factors(image, keep):
+            names = [image.axes[i].name for i in keep]
+            factors = [{n: _cumulative_factor(image, k, i) for n, i in zip(names, keep, strict=True)}
+                       for k in range(1, len(shapes))]  # fmt: skip
+            return data, settings.with_choices(scale_factors=factors)
+        given = resampled_levels(data, shapes, settings.pyramid.method or "mode")
+    placed = [([image.scale(k)[i] for i in keep], [image.translation(k)[i] for i in keep]) for k in range(len(shapes))]
+    return given, settings.with_choices(level_transforms=placed)
+
+
+def _whole_factors(image: Image, keep: Sequence[int]) -> bool:
+    """Whether each level of ``image`` is level 0 reduced by whole factors (rounded up), as ngffkit's own
+    kernels make them: then labels get a pyramid of their own, made with a label-safe method."""
+    base = image.shapes[0]
+    for k, shape in enumerate(image.shapes[1:], start=1):
+        for i in keep:
+            f = _cumulative_factor(image, k, i)
+            if shape[i] != -(-base[i] // f):
+                return False
+    return True
+
+
+def resampled_levels(data: Any, shapes: Sequence[Sequence[int]], method: str) -> list[Any]:
+    """Label levels of exactly ``shapes`` (an image's levels that are not whole reductions of level 0), each
+    pixel the label at the centre of the level-0 region it covers: a value that is there, never an average."""
+    if method not in LABEL_SAFE_METHODS:
+        raise InvalidArgument(
+            f"method {method!r} would invent label values; use one of {', '.join(LABEL_SAFE_METHODS)}"
+        )
+    levels = [data]
+    for shape in shapes[1:]:
+        level = data
+        for axis, (base, size) in enumerate(zip(data.shape, shape, strict=True)):
+            if size != base:
+                centres = np.minimum(((np.arange(size) + 0.5) * base / size).astype(np.int64), base - 1)
+                level = da.take(level, centres, axis=axis)
+        levels.append(level)
+    return levels
 
 
 def _cumulative_factor(image: Image, k: int, axis: int) -> int:

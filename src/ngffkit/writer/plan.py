@@ -25,6 +25,7 @@ from ngffkit.metadata.multiscales import scale_translation_transforms
 from ngffkit.metadata.omero import default_colors
 from ngffkit.store.location import Location
 from ngffkit.writer import choices, options, pyramid
+from ngffkit.writer import given as given_levels
 from ngffkit.writer.settings import WriteOptions
 from ngffkit.writer.sources import as_dask
 
@@ -132,13 +133,17 @@ def plan_image(
     translation = options.per_axis_values(described.translation, axes, 0.0, "translation")
     chunks = options.resolve_chunks(settings.storage.chunks, base.shape, axes, base.dtype.itemsize)
     shards = options.resolve_shards(settings.storage.shards, chunks, fmt)
-    own, layout, levels = _lay_out(base, given, axes, settings, shards or chunks)
+    own, levels = _lay_out(base, given, axes, settings, shards or chunks)
+    if own is not None:
+        placement = pyramid.level_placement(scale, translation, own, method)
+    else:
+        placement = _given_placement([tuple(lv.shape) for lv in levels], scale, translation, settings)
     channel_axis = next((i for i, a in enumerate(axes) if a.is_channel), None)
     count = base.shape[channel_axis] if channel_axis is not None else 1
     return ImagePlan(
         location=location, fmt=fmt, build_fmt=build_fmt, axes=axes, levels=levels,
         source=data if isinstance(data, np.ndarray) else None, base=base, own_layout=own,
-        placement=pyramid.level_placement(scale, translation, layout, method), chunks=chunks, shards=shards,
+        placement=placement, chunks=chunks, shards=shards,
         compressor=options.compressor_for(settings.storage.compressor, fmt, labels=image_label is not None), method=method, name=described.name,
         channels=options.resolve_channels(described.channels, count), image_label=image_label,
     )  # fmt: skip
@@ -146,35 +151,30 @@ def plan_image(
 
 def _lay_out(
     base: da.Array, given: list[da.Array] | None, axes: Sequence[Axis], settings: WriteOptions, unit: Sequence[int]
-) -> tuple[list[pyramid.Level] | None, list[pyramid.Level], list[da.Array]]:
-    """(ngffkit's own pyramid or None, the levels' layout, the lazy levels chunked by write unit)."""
+) -> tuple[list[pyramid.Level] | None, list[da.Array]]:
+    """(ngffkit's own pyramid, or None for levels the caller gave; the lazy levels chunked by write unit)."""
 
     def clipped(shape: Sequence[int]) -> tuple[int, ...]:
         return tuple(min(w, s) for w, s in zip(unit, shape, strict=True))
 
+    if given is not None:
+        given_levels.check_shapes([level.shape for level in given])
+        return None, [pyramid.rechunk(level, clipped(level.shape)) for level in given]
+    if settings.image.level_transforms is not None:
+        raise InvalidArgument("level_transforms place levels given as a list of arrays; none were given")
     try:
-        if given is not None:
-            return None, levels_of_given(given), [pyramid.rechunk(level, clipped(level.shape)) for level in given]
         layout = pyramid.plan_levels(base.shape, [a.name for a in axes], [a.type for a in axes],
                                      levels=settings.pyramid.levels, scale_factors=settings.pyramid.scale_factors)  # fmt: skip
         method = settings.pyramid.method or "mean"
-        lazy = pyramid.build_levels(base, layout, method, [clipped(lv.shape) for lv in layout])
-        return layout, layout, lazy
+        return layout, pyramid.build_levels(base, layout, method, [clipped(lv.shape) for lv in layout])
     except pyramid.PyramidError as exc:
         raise InvalidArgument(exc.message) from None
 
 
-def levels_of_given(levels: Sequence[da.Array]) -> list[pyramid.Level]:
-    """Levels of a pyramid the caller already has: factors from the shape ratios, which must shrink."""
-    out: list[pyramid.Level] = []
-    base = levels[0].shape
-    for k, lv in enumerate(levels):
-        if lv.ndim != len(base):
-            raise InvalidArgument(f"level {k} has {lv.ndim} dimensions, level 0 has {len(base)}")
-        cumulative = tuple(max(1, round(b / s)) for b, s in zip(base, lv.shape, strict=True))
-        prev = out[-1].cumulative if out else cumulative
-        if k and any(c < p or c % p for c, p in zip(cumulative, prev, strict=True)):
-            raise InvalidArgument(f"level {k} {lv.shape} does not shrink evenly from level {k - 1}")
-        rel = tuple(c // p for c, p in zip(cumulative, prev, strict=True)) if k else cumulative
-        out.append(pyramid.Level(tuple(lv.shape), rel, cumulative))
-    return out
+def _given_placement(
+    shapes: list[tuple[int, ...]], scale: Sequence[float], translation: Sequence[float], settings: WriteOptions
+) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+    """Where the levels a caller gave sit: as the caller says (``level_transforms``), else from their shapes."""
+    if settings.image.level_transforms is not None:
+        return given_levels.checked_transforms(settings.image.level_transforms, shapes)
+    return given_levels.placement_from_shapes(shapes, scale, translation, settings.pyramid.method or "mean")

@@ -47,6 +47,9 @@ class ImageDescription:
     units: str | Mapping[str, str] | None = None
     channels: Sequence[Any] | None = None
     name: str | None = None
+    #: For levels the caller gives (a list of arrays): the (scale, translation) of each, level 0 first -- what
+    #: another tool wrote for them. None: worked out from the shapes (:mod:`ngffkit.writer.given`).
+    level_transforms: Sequence[tuple[Sequence[float], Sequence[float]]] | None = None
 
 
 class Choices(TypedDict, total=False):
@@ -65,6 +68,7 @@ class Choices(TypedDict, total=False):
     units: str | Mapping[str, str] | None
     channels: Sequence[Any] | None
     name: str | None
+    level_transforms: Sequence[tuple[Sequence[float], Sequence[float]]] | None
 
 
 class LabelChoices(TypedDict, total=False):

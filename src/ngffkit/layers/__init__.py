@@ -16,6 +16,7 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound
+from ngffkit.metadata.text import printable
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, plate_map
 from ngffkit.reader.image import ChannelInfo
 from ngffkit.store import limits
@@ -45,10 +46,14 @@ def layers(node: Node, *, include_labels: bool = True) -> list[LayerData]:
         return well_layers(node)
     if isinstance(node, Labels):
         return [label_layer(img) for img in node.images()]
-    if isinstance(node, Collection):
-        return [layer for img in node.images() for layer in layers(img, include_labels=include_labels)]
-    if isinstance(node, Scene):
-        return scene_layers(node)
+    if isinstance(node, Collection | Scene):  # several images: ngffkit.layers.series lays them out
+        from ngffkit.layers.series import collection_layers, scene_layers
+
+        return (
+            collection_layers(node, include_labels=include_labels)
+            if isinstance(node, Collection)
+            else scene_layers(node)
+        )
     raise NGFFError(f"nothing to show for a {node.kind}", where=node.url)
 
 
@@ -106,6 +111,10 @@ def _split_axis(image: Image) -> int | None:
 
 
 def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) -> dict[str, Any]:
+    """Names (printable: :mod:`ngffkit.metadata.text`), colours, contrast and visibility of an image's layers.
+    Split channels get napari's own blending for channels (the first drawn over what is below, the others
+    added), as ``viewer.add_image(channel_axis=...)`` gives them."""
+    name = printable(name)
     if axis is None and len(channels) > 1:  # channels kept as a dimension of one layer
         return {"name": name, "colormap": "gray", "contrast_limits": None, "visible": True}
     if axis is None:
@@ -118,11 +127,10 @@ def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) ->
         }
     return {
         "channel_axis": axis,
-        "name": [c.name for c in channels],
+        "name": [printable(c.name) for c in channels],
         "colormap": [f"#{c.color.lower()}" for c in channels],
         "contrast_limits": [list(c.contrast_limits) if c.contrast_limits else None for c in channels],
         "visible": [c.visible for c in channels],
-        "blending": "additive",
     }
 
 
@@ -142,7 +150,7 @@ def rgb_layer(image: Image) -> LayerData:
     axis = image.channel_axis
     assert axis is not None
     levels = [da.moveaxis(level, axis, -1) for level in image.levels]
-    kwargs: dict[str, Any] = {"name": image.name, "rgb": True, "visible": image.channels[0].visible}
+    kwargs: dict[str, Any] = {"name": printable(image.name), "rgb": True, "visible": image.channels[0].visible}
     kwargs.update(_placement(image, axis))
     kwargs["multiscale"] = len(levels) > 1
     kwargs["metadata"] = _metadata(image)
@@ -173,14 +181,12 @@ def label_layer(label: Image, name: str | None = None, *, drop_channel: bool = F
     levels = (
         [level[(slice(None),) * axis + (0,)] for level in label.levels] if drop and axis is not None else label.levels
     )
-    kwargs: dict[str, Any] = {"name": name or label.name, "visible": True}
+    kwargs: dict[str, Any] = {"name": printable(name or label.name), "visible": True}
     kwargs.update(_placement(label, axis if drop else None))
     colors = label.image_label.color_map() if label.image_label else {}
-    if colors:
-        colormap: dict[Any, Any] = {None: list(UNLISTED_LABEL_RGBA), 0: [0.0, 0.0, 0.0, 0.0]}
-        colormap.update({_label_key(v): list(rgba) for v, rgba in colors.items()})
-        kwargs["colormap"] = colormap
     props = label.image_label.properties if label.image_label else ()
+    if colors:
+        kwargs["colormap"] = label_colormap(colors, props)
     if props:
         columns = sorted({k for p in props for k in p.properties})
         kwargs["features"] = {
@@ -192,6 +198,18 @@ def label_layer(label: Image, name: str | None = None, *, drop_channel: bool = F
     if drop and axis is not None:
         kwargs["metadata"]["ngff_dropped_axes"] = [label.axis_names[axis]]
     return (levels if len(levels) > 1 else levels[0]), kwargs, "labels"
+
+
+def label_colormap(colors: dict[Any, Any], properties: Sequence[Any] = ()) -> dict[Any, Any]:
+    """``{label value: RGBA}`` for napari from image-label colours. Label 0 is background, as napari has it:
+    transparent whatever colour the file gives it (ome-zarr-py writes an opaque one, which laid a 70% tint over
+    the whole picture) -- unless the properties say what label 0 is, which makes it an object like any other.
+    Values without a colour get :data:`UNLISTED_LABEL_RGBA` (napari shows its own colours for them: ngffkit.napari)."""
+    colormap: dict[Any, Any] = {None: list(UNLISTED_LABEL_RGBA), 0: list(TRANSPARENT)}
+    colormap.update({_label_key(v): list(rgba) for v, rgba in colors.items()})
+    if not any(float(p.value) == 0 and p.properties for p in properties):
+        colormap[0] = list(TRANSPARENT)
+    return colormap
 
 
 def _label_key(value: float) -> int | float:
@@ -206,7 +224,7 @@ def _label_layers(image: Image, shown: dict[str, Any]) -> list[LayerData]:
     split = shown.get("channel_axis") is not None or bool(shown.get("rgb"))
     try:
         return [
-            label_layer(lab, f"{lab.name} (labels)" if lab.name in names else None, drop_channel=split)
+            label_layer(lab, f"{lab.name} (labels)" if printable(lab.name) in names else None, drop_channel=split)
             for lab in image.labels()
         ]
     except LocationError:
@@ -269,7 +287,7 @@ def well_names_layer(plate: Plate, grid_shape: Sequence[int], image_kwargs: dict
     cells = plate_map.grid_cells(plate, grid_shape)
     if len(rows) <= NAMED_WELLS:
         data = [np.asarray(cells[(r.row_index, r.column_index)].corners()) for r in rows]
-        kinds, names = ["rectangle"] * len(rows), [r.path for r in rows]
+        kinds, names = ["rectangle"] * len(rows), [printable(r.path) for r in rows]
         edges = [WELL_EDGE if r.present else EMPTY_FACE for r in rows]
         faces = [TRANSPARENT if r.present else EMPTY_FACE for r in rows]
         anchor = "upper_left"
@@ -284,7 +302,7 @@ def well_names_layer(plate: Plate, grid_shape: Sequence[int], image_kwargs: dict
         faces = [TRANSPARENT] * (1 + len(headers)) + [EMPTY_FACE] * len(empty)
         anchor = "center"
     kwargs: dict[str, Any] = {
-        "name": f"{plate.name} wells",
+        "name": printable(f"{plate.name} wells"),
         "shape_type": kinds,
         "edge_color": edges,
         "face_color": faces,
@@ -335,12 +353,14 @@ def _plate_label_layers(plate: Plate, field: int) -> list[LayerData]:
         # of a well not read yet is drawn in the grey of unlisted values.
         kwargs.pop("colormap", None)
         if plate.labels_read(name, field):
-            merged: dict[Any, Any] = {None: list(UNLISTED_LABEL_RGBA), 0: [0.0] * 4}
+            merged: dict[Any, Any] = {}
+            described: list[Any] = []
             for lab in plate.opened_labels(name, field):
                 if lab.image_label is not None:
-                    merged.update({_label_key(v): list(c) for v, c in lab.image_label.color_map().items()})
-            if len(merged) > 2:
-                kwargs["colormap"] = merged
+                    merged.update(lab.image_label.color_map())
+                    described += lab.image_label.properties
+            if merged:
+                kwargs["colormap"] = label_colormap(merged, described)
         data = [plate.label_grid(name, level, field) for level in range(count)]
         kwargs["multiscale"] = count > 1
         kwargs["metadata"] = _metadata(plate, label=name)
@@ -360,24 +380,22 @@ def well_layers(well: Well) -> list[LayerData]:
     kwargs.pop("affine", None)
     kwargs["multiscale"] = count > 1
     kwargs["metadata"] = _metadata(well, fields=list(well.field_paths))
-    return [(data if count > 1 else data[0], kwargs, "image")]
+    return [(data if count > 1 else data[0], kwargs, "image"), *_well_label_layers(well, first, kwargs)]
 
 
-def scene_layers(scene: Scene) -> list[LayerData]:
-    """Every image the scene places, each moved by the scene's (linear) transformation for it."""
+def _well_label_layers(well: Well, first: Image, shown: dict[str, Any]) -> list[LayerData]:
+    """The label images of the well's fields, tiled as its image is, placed like it (see :func:`label_layer`)."""
     out: list[LayerData] = []
-    for image in scene.images():
-        data, kwargs, kind = image_layer(image)
-        for t in scene.transformations:
-            path = getattr(t.input, "path", None)
-            matrix = t.matrix(image.ndim) if path and image.url.endswith("/" + path) else None
-            if matrix is not None:
-                base = image.transform(0)
-                full = matrix @ base if base is not None else matrix
-                keep = [i for i in range(image.ndim) if i != image.channel_axis] + [image.ndim]
-                kwargs.pop("scale", None)
-                kwargs.pop("translate", None)
-                kwargs["affine"] = full[np.ix_(keep, keep)].tolist()
-                break
-        out.append((data, kwargs, kind))
+    for name in first.label_names:
+        found = well.label_levels(name)
+        if found is None:
+            continue
+        template, data = found
+        _, kwargs, kind = label_layer(template, drop_channel=shown.get("channel_axis") is not None)
+        if "ngff_dropped_axes" in kwargs["metadata"]:
+            data = [level[(slice(None),) * (template.channel_axis or 0) + (0,)] for level in data]
+        kwargs.pop("affine", None)
+        kwargs.update({key: shown[key] for key in ("scale", "translate") if key in shown}, multiscale=len(data) > 1)
+        kwargs["metadata"] = _metadata(well, label=name)
+        out.append((data if len(data) > 1 else data[0], kwargs, kind))
     return out
