@@ -13,6 +13,12 @@ real pixels, computed where it asks (:func:`compute`), exactly as from the dask 
 
 Every chunk of a region is requested at once (:func:`compute`): napari's own compute uses dask's default pool, as
 many threads as cores, so a plane of 16 chunks took 8 round trips on two cores.
+
+No finaliser here takes a lock. A pyramid that napari lets go of is forgotten by the cache lazily: its finaliser
+only notes its id (:meth:`Cache.forget_later`), and the cache drops its boxes at its next use, under its own lock.
+(A ``__del__`` that took the cache's lock hung napari's thread for good: the garbage collector can finalise an
+object during any allocation -- including one the cache makes while holding that lock.) Nor does a pyramid sit in a
+reference cycle: the callbacks of the fetches it keeps hold it weakly (:func:`_weakly`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import contextlib
 import itertools
 import math
 import threading
-from collections import OrderedDict
+import weakref
+from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -100,6 +107,8 @@ class Cache:
         self._items: OrderedDict[Key, np.ndarray] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        #: Pyramids gone, whose boxes are dropped at the next use (appending to a deque takes no lock of ours).
+        self._gone: deque[int] = deque()
 
     def find(self, uid: int, level: int, box: Box) -> np.ndarray | None:
         """The pixels of ``box``: kept as such, or cut from a kept box that holds it."""
@@ -116,6 +125,7 @@ class Cache:
     def put(self, key: Key, value: np.ndarray) -> None:
         value.flags.writeable = False  # shared by every draw: nobody may change it in place
         with self._lock:
+            self._drop_gone()
             old = self._items.pop(key, None)
             self._bytes += value.nbytes - (old.nbytes if old is not None else 0)
             self._items[key] = value
@@ -128,9 +138,21 @@ class Cache:
         with self._lock:
             return [(key[2], value) for key, value in reversed(self._items.items()) if key[:2] == (uid, level)]
 
+    def forget_later(self, uid: int) -> None:
+        """Drop the boxes of pyramid ``uid`` at the next :meth:`put` -- safe from a finaliser: it takes no lock."""
+        self._gone.append(uid)
+
     def forget(self, uid: int) -> None:
+        self.forget_later(uid)
         with self._lock:
-            for key in [k for k in self._items if k[0] == uid]:
+            self._drop_gone()
+
+    def _drop_gone(self) -> None:
+        gone = set()
+        while self._gone:
+            gone.add(self._gone.popleft())
+        if gone:
+            for key in [k for k in self._items if k[0] in gone]:
                 self._bytes -= self._items.pop(key).nbytes
 
 
@@ -185,9 +207,7 @@ class Pyramid:
         self._latest: dict[Lane, Future[np.ndarray]] = {}  # the fetch the lane's last draw asked for
         self._shown: dict[Lane, tuple[Box, np.ndarray]] = {}  # the lane's last picture
         self._failed: dict[Key, BaseException] = {}
-
-    def __del__(self) -> None:
-        CACHE.forget(self.uid)
+        weakref.finalize(self, CACHE.forget_later, self.uid)
 
     def _lane(self, level: int, box: Box) -> Lane:
         return (level, box[self.channel_axis] if self.channel_axis is not None else None)
@@ -216,7 +236,7 @@ class Pyramid:
                     stand_in, whole = np.zeros(shape_of(region), dtype=self.levels[level].dtype), BLANK
                 if stand_in is not None:
                     self._note_limits(box, whole)
-                    future.add_done_callback(lambda done: self._arrived(key, done))
+                    future.add_done_callback(_weakly(self, Pyramid._arrived, key))
                     return stand_in.reshape(shape_of(region))
                 pixels = future.result()
         self._note_limits(box, WHOLE)
@@ -250,7 +270,7 @@ class Pyramid:
             future = self._pending.get(key)
             if future is None:
                 future = self._pending[key] = _FETCH_POOL.submit(self._run, key)
-                future.add_done_callback(lambda done: self._settle(key, done))
+                future.add_done_callback(_weakly(self, Pyramid._settle, key))
             if lane is not None:
                 before = self._latest.get(lane)
                 if before is not None and before is not future:
@@ -364,6 +384,22 @@ class Pyramid:
     def busy(self) -> bool:
         with self._lock:
             return bool(self._pending)
+
+
+def _weakly(
+    pyramid: Pyramid, method: Callable[[Pyramid, Key, Future[np.ndarray]], None], key: Key
+) -> Callable[[Future[np.ndarray]], None]:
+    """A fetch's done-callback calling ``method`` of ``pyramid`` while it lives. The pyramid keeps its fetches (and a
+    future keeps its callbacks): a callback holding the pyramid itself made a cycle, freed only by the garbage
+    collector -- at whatever allocation it happens to run."""
+    ref = weakref.ref(pyramid)
+
+    def callback(done: Future[np.ndarray]) -> None:
+        alive = ref()
+        if alive is not None:
+            method(alive, key, done)
+
+    return callback
 
 
 def scaled(box: Box, ratio: Sequence[float], shape: Sequence[int]) -> Box:
