@@ -37,6 +37,8 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from ngffkit.store import dask_graphs
+
 #: A region as a view holds it: per axis a fixed index (the axis is gone) or a (start, stop) range.
 Region = tuple[int | tuple[int, int], ...]
 #: A region with every axis kept (an index i is the range (i, i+1)): how pixels are fetched, kept and compared.
@@ -88,14 +90,8 @@ def compute(
 
 def direct_source(level: da.Array) -> Any | None:
     """The array a level reads, when the level is nothing but ``da.from_array(array)`` of its whole (as ngffkit's
-    reader makes them: the array sits in the one graph layer, ``inline_array=True``); None for anything else."""
-    layers = getattr(level.__dask_graph__(), "layers", {})
-    if len(layers) != 1:
-        return None
-    (layer,) = layers.values()
-    found = [value for value, _ in getattr(layer, "indices", None) or ()
-             if not isinstance(value, str | int | float | type(None)) and getattr(value, "shape", None) == level.shape]  # fmt: skip
-    return found[0] if len(found) == 1 and hasattr(found[0], "__getitem__") else None
+    reader makes them); None for anything else (read through dask then)."""
+    return dask_graphs.sole_source(level)
 
 
 class Cache:
