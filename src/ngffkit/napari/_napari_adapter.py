@@ -6,12 +6,12 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
 ``tests/napari/test_napari_adapter.py`` against the installed napari (the test names what moved):
 
 * :data:`DRAWING_FUNCTIONS`: the functions through which napari turns layer data into the pixels it draws -- the
-  slice request's ``_project_thick_slice`` (every supported release), and the cached reader of a 2D pyramid's
-  coarsest level (napari >= 0.8). A remote image's views answer these at once with what is here
+  slice request's ``_project_thick_slice`` and the cached reader of a 2D pyramid's coarsest level (both in every
+  supported release, napari 0.8 and later). A remote image's views answer these at once with what is here
   (:mod:`ngffkit.napari._responsive`); should a release move them, views read synchronously again (slower, never
   wrong) and a warning says so once.
-* :func:`forget_kept_level`: napari >= 0.8 keeps that coarsest level (``layer._level_materializer``, an
-  ``lru_cache``) until the layer's data is replaced.
+* :func:`forget_kept_level`: napari keeps that coarsest level (``layer._level_materializer``, an ``lru_cache``)
+  until the layer's data is replaced.
 * :func:`open_viewers`: ``napari.Viewer._instances``.
 
 Differences between releases, public on each side: :func:`camera` (``viewer.scene.camera`` from 0.9, where
@@ -75,7 +75,7 @@ def napari_draws(frame: FrameType | None) -> bool:
 
 
 def forget_kept_level(layer: Any) -> None:
-    """Have ``layer`` read again the level napari keeps (napari >= 0.8: a 2D pyramid's coarsest, read whole for
+    """Have ``layer`` read again the level napari keeps (a 2D pyramid's coarsest, read whole for
     the thumbnail) -- when what it kept was a stand-in. Nothing to do where napari keeps nothing."""
     cache_clear = getattr(getattr(layer, "_level_materializer", None), "cache_clear", None)
     if callable(cache_clear):
