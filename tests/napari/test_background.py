@@ -18,7 +18,8 @@ import weakref
 import dask.array as da
 import numpy as np
 
-from ngffkit.napari._background import CACHE, Pyramid, full_region
+from ngffkit.napari._background import Pyramid, full_region
+from ngffkit.napari._pixel_cache import CACHE
 
 #: The collector forced to run at every allocation while the cache lists what it holds (under its lock), with a
 #: pyramid that drew something just dropped: before the fix, the thread hung in held -> <listcomp> -> __del__ ->
@@ -27,7 +28,8 @@ from ngffkit.napari._background import CACHE, Pyramid, full_region
 COLLECTOR_DURING_HELD = textwrap.dedent("""
     import faulthandler, gc, sys
     import numpy as np, dask.array as da
-    from ngffkit.napari._background import CACHE, Pyramid, full_region
+    from ngffkit.napari._background import Pyramid, full_region
+    from ngffkit.napari._pixel_cache import CACHE
 
     faulthandler.dump_traceback_later(LIMIT, exit=True)
     level = da.zeros((8, 8), chunks=4, dtype="uint8")
@@ -51,6 +53,46 @@ LIMIT = 120
 
 def test_the_garbage_collector_never_hangs_the_cache() -> None:
     script = COLLECTOR_DURING_HELD.replace("LIMIT", str(LIMIT))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=LIMIT + 60, check=False
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "done", f"the thread hung:\n{proc.stderr[-3000:]}"
+
+
+#: Stepping faster than the network: every fetch thread is busy, so a draw's fetch waits in the queue, and the
+#: next draw on the same lane cancels it. A cancelled future runs its callbacks at once, in the cancelling thread
+#: -- napari's -- and the callback took the pyramid's lock, which that thread already held: napari froze for good
+#: (seen on a remote plate whose wells were slow, napari 0.8). Also in a child process: a hung thread there would
+#: hold the shared fetch threads.
+CANCELLED_WHILE_QUEUED = textwrap.dedent("""
+    import faulthandler, threading
+    import numpy as np, dask.array as da
+    from ngffkit.napari._background import FETCH_THREADS, Pyramid, full_region
+
+    faulthandler.dump_traceback_later(LIMIT, exit=True)
+    release = threading.Event()
+
+    def slow(block):
+        release.wait(LIMIT)
+        return block
+
+    meta = np.empty((0, 0, 0), np.uint8)  # so that dask does not call slow() to learn the type
+    level = da.zeros((64, 8, 8), chunks=(1, 8, 8), dtype="uint8").map_blocks(slow, meta=meta)
+    busy = Pyramid([level], lambda pyramid: None)
+    for plane in range(FETCH_THREADS):  # every fetch thread waits for the test
+        busy.fetch(0, (plane, (0, 8), (0, 8)))
+    stepping = Pyramid([level], lambda pyramid: None, blank_first=True)
+    for plane in range(10, 20):  # each draw on the same lane: a blank now, and the previous fetch cancelled
+        assert stepping.draw(0, (plane, (0, 8), (0, 8)), 0.0).shape == (8, 8)
+    release.set()
+    stepping.wait_idle()
+    faulthandler.cancel_dump_traceback_later()
+    print("done")
+""")
+
+
+def test_stepping_past_queued_fetches_never_hangs() -> None:
+    script = CANCELLED_WHILE_QUEUED.replace("LIMIT", str(LIMIT))
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=LIMIT + 60, check=False
     )
