@@ -232,3 +232,28 @@ def test_common_data_is_proven(tmp_path: pathlib.Path) -> None:
         found = sources_of(data)
         assert found.proven, found
     assert sources_of(other).places[0].path.endswith("other/source.zarr/0")
+
+
+def test_staging_works_for_names_near_the_file_system_limit(tmp_path: pathlib.Path) -> None:
+    """The folder written beside has a short name of its own, whatever the destination's (255 characters)."""
+    source = tmp_path / ("n" * 250 + ".zarr")
+    ngffkit.write_image(ORIGINAL, source, chunks=CHUNK)
+    image = ngffkit.write_image(UNPROVEN["map_blocks opening the destination"](source), source, overwrite=True,
+                                chunks=CHUNK)  # fmt: skip
+    np.testing.assert_array_equal(image.levels[0].compute(), ORIGINAL + 1)
+    assert [p.name for p in tmp_path.iterdir()] == [source.name]
+
+
+def test_a_failure_in_the_folder_written_beside_names_the_destination(tmp_path: pathlib.Path) -> None:
+    """The file system's refusals while writing beside the destination are the destination's, not the input's."""
+    from ngffkit.writer import destination
+
+    final = tmp_path / "out.zarr"
+    staged_chunk = tmp_path / ".ngffkit-staging-0123456789ab" / "0" / "c" / "0" / "0"
+    no_space = OSError(28, "No space left on device", str(staged_chunk))
+    with (
+        pytest.raises(ngffkit.LocationError, match="cannot write here: No space left") as caught,
+        destination.storage_errors(str(final)),
+    ):
+        raise no_space
+    assert caught.value.where == str(final)

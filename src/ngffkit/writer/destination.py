@@ -43,6 +43,9 @@ _CHUNK_KEY = re.compile(r"(c|c[./]\d+([./]\d+)*|\d+([./]\d+)*)")
 _ZARR_TEMPORARY = re.compile(r".*\.[0-9a-f]{32}\.partial")
 #: How many foreign names an error lists.
 _SHOWN = 5
+#: The start of the names of the folders a staged write makes beside its destination (short, whatever the
+#: destination's name: a name near the file system's 255 characters must stage as well).
+BESIDE = ".ngffkit-"
 
 
 @contextlib.contextmanager
@@ -63,13 +66,15 @@ def storage_errors(where: str) -> Iterator[None]:
 
 
 def _elsewhere(exc: OSError, where: str) -> str | None:
-    """The file an error names, when that file is neither the destination nor inside it."""
+    """The file an error names, when that file is neither the destination nor inside it (nor in a folder ngffkit
+    writes beside it: :func:`take_unproven`)."""
     named = exc.filename if isinstance(exc.filename, str) else None
     if not named:
         return None
-    destination = os.path.realpath(where.removeprefix("file://"))
+    destination = os.path.realpath(where.removeprefix("file://")).rstrip(os.sep)
     path = os.path.realpath(named)
-    inside = path == destination or path.startswith(destination.rstrip(os.sep) + os.sep)
+    beside = os.path.join(os.path.dirname(destination), BESIDE)
+    inside = path == destination or path.startswith((destination + os.sep, beside))
     return None if inside or "://" in where.removeprefix("file://") else named
 
 
@@ -301,7 +306,7 @@ def take_unproven(location: Location, overwrite: bool, why: str) -> Claim:
             "place, or compute the data first",
             where=location.url,
         )
-    staging = Location.of(local.parent / f".{local.name}.ngffkit-{secrets.token_hex(6)}", mode="w")
+    staging = Location.of(local.parent / f"{BESIDE}staging-{secrets.token_hex(6)}", mode="w")
     return _claim(Claim(staging, replaces=location))
 
 
@@ -323,7 +328,7 @@ def _swap(staged: Location, final: Location) -> None:
     new, old = staged.local_path(), final.local_path()
     assert new is not None and old is not None
     if replaceable(final, overwrite=True):
-        aside = old.with_name(f".{old.name}.ngffkit-replaced-{secrets.token_hex(6)}")
+        aside = old.with_name(f"{BESIDE}replaced-{secrets.token_hex(6)}")
         os.rename(old, aside)
         try:
             os.rename(new, old)
