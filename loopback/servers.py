@@ -121,13 +121,19 @@ class FaultPlan:
     """Faults to inject, per request path: ``rules`` maps a path suffix to the actions its next requests
     get, one action per request, after which the path is served normally; an action written ``"always:X"``
     never runs out. Actions: an HTTP status ("500", "503"), "reset" (the connection is dropped with a TCP
-    reset), "stall:S" (no answer for S seconds, then a normal one), "truncate" (half the body, then the
+    reset), "stall:S" (no answer for S seconds, then a normal one), "hold" (no answer until the test calls
+    :meth:`release`, then a normal one: what a client does meanwhile is an event, not a matter of seconds;
+    :attr:`hold_patience` bounds the wait, so a client that waits for the answer shows up as a late answer
+    instead of a hung test), "truncate" (half the body, then the
     connection closes), "endless" (a 200 whose body never ends), "drip:S" (a 200 that sends one byte every S
     seconds), "gzip" (the file, sent gzip-encoded), "gzipbomb:N" (a small gzip body that inflates to N MiB, sent as
     ``Content-Encoding: gzip``) and "pass" (served as usual: a plan for the empty suffix faults the n-th request)."""
 
     rules: dict[str, list[str]]
+    hold_patience: float = 120.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _released: threading.Event = field(default_factory=threading.Event, repr=False)
+    _held: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         # Bomb bodies take seconds to compress: make them now, so that serving one is instant and a client's
@@ -136,6 +142,25 @@ class FaultPlan:
             for action in actions:
                 if action.removeprefix("always:").startswith("gzipbomb:"):
                     _gzip_zeros(int(action.removeprefix("always:").removeprefix("gzipbomb:")))
+
+    def hold(self, path: str) -> None:
+        """Keep the request for ``path`` unanswered until :meth:`release` (or :attr:`hold_patience`)."""
+        with self._lock:
+            self._held.append(path)
+        self._released.wait(self.hold_patience)
+
+    def held(self) -> list[str]:
+        """The paths of the requests that were held (each once per request), in the order they came."""
+        with self._lock:
+            return list(self._held)
+
+    def release(self) -> None:
+        """Answer every held request, and from now on hold none."""
+        self._released.set()
+
+    @property
+    def released(self) -> bool:
+        return self._released.is_set()
 
     def take(self, path: str) -> str | None:
         with self._lock:
@@ -216,6 +241,10 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                 return True
             if action.startswith("stall:"):
                 time.sleep(float(action.removeprefix("stall:")))
+                return False
+            if action == "hold":
+                assert faults is not None  # an action comes from a fault plan
+                faults.hold(self.path)
                 return False
             if action == "endless":
                 self.send_response(200)

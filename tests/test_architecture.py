@@ -106,3 +106,33 @@ def test_rooms_stay_small_and_functions_short() -> None:
                 if length > MAX_FUNCTION_LINES:
                     long_functions.append(f"{module}.{node.name}: {length} lines")
     assert not long_modules and not long_functions, "\n".join(long_modules + long_functions)
+
+
+#: Where another library's internals may be reached (docs/architecture.md): everywhere else uses public API only.
+ADAPTERS = {
+    "napari": "ngffkit.napari._napari_adapter",
+    "dask": "ngffkit.store.dask_graphs",
+}
+#: dask's graph modules: their classes are internals (the public protocol is ``__dask_graph__()``, a mapping).
+DASK_GRAPH_MODULES = ("dask.highlevelgraph", "dask.blockwise", "dask.layers", "dask.task_spec", "dask._task_spec")
+
+
+def _internal(target: str) -> str | None:
+    """The library whose internals an import reaches, if it does: a private module of napari or dask, or one of
+    dask's graph modules."""
+    parts = target.split(".")
+    if parts[0] in ADAPTERS and any(part.startswith("_") for part in parts[1:]):
+        return parts[0]
+    return "dask" if target.startswith(DASK_GRAPH_MODULES) else None
+
+
+def test_foreign_internals_stay_in_their_adapters() -> None:
+    wrong = []
+    for module, path in modules():
+        for target in imports_of(path, module):
+            library = _internal(target)
+            if library is not None and module != ADAPTERS[library]:
+                wrong.append(f"{module} imports {target} (only {ADAPTERS[library]} may)")
+        if "_getframe" in path.read_text() and module != ADAPTERS["napari"]:
+            wrong.append(f"{module} inspects frames (napari's drawing is recognised in {ADAPTERS['napari']})")
+    assert not wrong, "\n".join(wrong)

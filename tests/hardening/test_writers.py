@@ -126,34 +126,56 @@ def test_a_failing_input_file_is_named_not_the_destination(tmp_path: pathlib.Pat
     assert caught.value.where.endswith("out.zarr") and "reading the data" not in str(caught.value)
 
 
+#: Two writers of one plate that are made to overlap: each, at its first block (its first field claimed and being
+#: written), leaves a file saying so and waits for the other's -- so both are writing at the same moment, whatever
+#: the machine's speed (a writer whose partner never comes fails, naming it).
+PLATE_WRITER = textwrap.dedent("""
+    import os, sys, time
+    import dask.array as da
+    from ngffkit.writer import write_field
+
+    plate, me, partner, wells = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    met = []
+
+    def meet(block):
+        if not met:
+            open(me, "w").close()
+            deadline = time.monotonic() + 120
+            while not os.path.exists(partner):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the other writer never wrote at the same time")
+                time.sleep(0.01)
+            met.append(True)
+        return block
+
+    for well in wells:
+        for field in (0, 1):
+            value = 10 * (ord(well[0]) - 64) + int(well[-1]) + 100 * field
+            data = da.full((2, 256, 256), value, chunks=(1, 64, 64), dtype="uint16").map_blocks(meet)
+            write_field(plate, well, field, data, axes="cyx", chunks=(1, 64, 64))
+    print("met" if met else "alone")
+""")
+
+
 def test_two_processes_write_different_wells_of_one_plate(tmp_path: pathlib.Path) -> None:
     plate = tmp_path / "plate.zarr"
     write_plate(plate, ["A", "B"], ["1", "2"], ["A/1", "A/2", "B/1", "B/2"], fields=2)
-    script = textwrap.dedent("""
-        import sys, time, numpy as np, dask.array as da
-        from ngffkit.writer import write_field
-
-        def slow(block):
-            time.sleep(0.05)
-            return block
-        for well in sys.argv[2:]:
-            for field in (0, 1):
-                value = 10 * (ord(well[0]) - 64) + int(well[-1]) + 100 * field
-                data = da.full((2, 256, 256), value, chunks=(1, 64, 64), dtype="uint16").map_blocks(slow)
-                write_field(sys.argv[1], well, field, data, axes="cyx", chunks=(1, 64, 64))
-    """)
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(plate), *wells], stderr=subprocess.PIPE, text=True)
-               for wells in (["A/1", "B/2"], ["A/2", "B/1"])]  # fmt: skip
+    first, second = str(tmp_path / "first-writing"), str(tmp_path / "second-writing")
+    jobs = ((first, second, ["A/1", "B/2"]), (second, first, ["A/2", "B/1"]))
+    command = [sys.executable, "-c", PLATE_WRITER, str(plate)]
+    writers = [subprocess.Popen([*command, me, partner, *wells], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for me, partner, wells in jobs]  # fmt: skip
     for writer in writers:
-        _, err = writer.communicate(timeout=240)
-        assert writer.returncode == 0, err
+        out, err = writer.communicate(timeout=240)
+        assert writer.returncode == 0 and out.strip() == "met", err  # both wrote at the same time
     report = ngffkit.validate(plate)
     assert report.valid, report.findings
     opened = ngffkit.open(plate)
     assert isinstance(opened, ngffkit.Plate)
     for well, value in (("A/1", 11), ("A/2", 12), ("B/1", 21), ("B/2", 22)):
-        field = opened.well(well).field(1)  # type: ignore[union-attr]
-        assert int(field.levels[0][0, 0, 0].compute()) == value + 100  # type: ignore[union-attr]
+        for field in (0, 1):
+            image = opened.well(well).field(field)  # type: ignore[union-attr]
+            assert int(image.levels[0][0, 0, 0].compute()) == value + 100 * field  # type: ignore[union-attr]
 
 
 def test_two_processes_writing_one_target_one_clear_error(tmp_path: pathlib.Path) -> None:

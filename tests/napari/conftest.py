@@ -96,6 +96,14 @@ def saturated(pixels: np.ndarray) -> int:
     return int(((rgb.max(axis=-1) - rgb.min(axis=-1)) > 60).sum())
 
 
+def napari_at_least(*release: int) -> bool:
+    """Whether the installed napari is ``release`` or later (for what napari itself does differently)."""
+    import napari
+
+    numbers = [int(part) for part in str(napari.__version__).split(".")[: len(release)] if part.isdigit()]
+    return tuple(numbers) >= release
+
+
 def notifications_since(start: int) -> list[str]:
     from napari.utils.notifications import notification_manager
 

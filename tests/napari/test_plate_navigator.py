@@ -131,8 +131,10 @@ def test_clicking_a_well_in_the_overview_chooses_it(make_napari_viewer, qtbot, p
     world_y = (128 + 64) * overview.scale[-2]  # the middle of well B/2 (row 1, column 1)
     world_x = (128 + 64) * overview.scale[-1]
     canvas = next(w for w in QApplication.allWidgets() if type(w).__name__ == "CanvasBackendDesktop" and w.isVisible())
-    center_y, center_x = viewer.camera.center[-2:]
-    zoom = viewer.camera.zoom / canvas.devicePixelRatioF()
+    from ngffkit.napari._napari_adapter import camera
+
+    center_y, center_x = camera(viewer).center[-2:]
+    zoom = camera(viewer).zoom / canvas.devicePixelRatioF()
     point = QPoint(round(canvas.width() / 2 + (world_x - center_x) * zoom),
                    round(canvas.height() / 2 + (world_y - center_y) * zoom))  # fmt: skip
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=point)
@@ -325,9 +327,9 @@ def test_the_field_starts_at_0_for_the_next_plate(make_napari_viewer, qtbot, pla
 
 
 def test_napari_still_holds_slicing_back_for_the_well_view(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
-    """The one napari internal the well view uses (ngffkit/napari/_reach_ins.py): a napari without it slices
+    """The one napari internal the well view uses (ngffkit/napari/_napari_adapter.py): a napari without it slices
     each reused layer three times a switch instead of once -- this fails loudly when a release renames it."""
-    from ngffkit.napari._reach_ins import can_slice_once
+    from ngffkit.napari._napari_adapter import can_slice_once
 
     viewer = make_napari_viewer()
     assert can_slice_once(viewer.add_image(np.zeros((8, 8), np.uint8)))

@@ -1,10 +1,10 @@
 """A remote plate in napari: the window never waits for the wells.
 
 The plate is served over HTTP; the server holds the metadata of every well but the first (which opening reads:
-it sizes the grid's cells) for :data:`HOLD` seconds. Meanwhile napari must have returned from ``viewer.open``,
+it sizes the grid's cells) until the test releases it. Meanwhile napari must have returned from ``viewer.open``,
 kept its event loop running, and shown the navigator's table of every well (from the plate's own metadata);
-when the server lets go, the wells appear. What happens while the requests are held is a fact of the server's
-log and of the event loop's heartbeat, not of a stopwatch.
+when the server lets go, the wells appear. What happens while the requests are held is observed while they are
+held -- no assertion depends on how fast this machine is.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from ngffkit.samples.examples import write_plate
 
 pytestmark = pytest.mark.network
 
-HOLD = 4.0
+#: How long a wait for napari may take, at most: only a failure ever reaches it (every wait ends on an event).
+PATIENCE_MS = 120_000
 WELLS = [f"{r}/{c}" for r in "AB" for c in "123"]
 
 
@@ -29,7 +30,7 @@ def docked_navigator(viewer, qtbot):  # type: ignore[no-untyped-def]
     def name() -> str | None:
         return next((n for n in viewer.window.dock_widgets if n.startswith("Plate navigator")), None)
 
-    qtbot.waitUntil(lambda: name() is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: name() is not None, timeout=PATIENCE_MS)
     return viewer.window.dock_widgets[name()]
 
 
@@ -45,29 +46,33 @@ def test_a_remote_plate_opens_at_once_and_fills_in_when_its_wells_arrive(  # typ
 
     write_plate(tmp_path / "plate.zarr", labels=True)
     held = [f"/plate.zarr/{well}/zarr.json" for well in WELLS[1:]]
-    faults = FaultPlan(rules={path: [f"stall:{HOLD}"] for path in held})
+    faults = FaultPlan(rules={path: ["always:hold"] for path in held})
     viewer = make_napari_viewer(show=True)
-    beats: list[float] = []
-    heartbeat = QTimer()
-    heartbeat.timeout.connect(lambda: beats.append(time.monotonic()))
-    heartbeat.start(5)
     with http_file_server(tmp_path, listing=False, latency=0.02, keep_alive=True, faults=faults) as server:
+
+        def answered() -> list[float]:
+            with server.log.lock:
+                return [e["end"] for e in server.log.entries if e["path"] in held and e["end"] is not None]
+
         layers = viewer.open(f"{server.url}/plate.zarr", plugin="ngffkit")
         returned = time.monotonic()
+        assert not faults.released and not answered()  # napari returned without the wells
         assert [layer.name for layer in layers] == ["GFP", "DAPI", "cells", "demo plate wells"]
         navigator = docked_navigator(viewer, qtbot)
         assert navigator.visible_wells() == WELLS  # the table at once, from the plate's own metadata
         blank = shoot(viewer, "while-held", reset=False)
-        with server.log.lock:
-            answered = [e["end"] for e in server.log.entries if e["path"] in held and e["end"] is not None]
-        assert not answered, "the server answered a held request before napari's window was checked"
         assert green(blank) < 0.001  # nothing of a well is drawn before its pixels are here
-        qtbot.waitUntil(lambda: green(shoot(viewer, "filled", reset=False)) > 0.01, timeout=HOLD * 1000 * 4)
-        heartbeat.stop()
-        with server.log.lock:
-            first_answer = min(e["end"] for e in server.log.entries if e["path"] in held)
-        assert sum(returned < beat < first_answer for beat in beats) > 20  # the event loop ran while they were held
-        assert len(server.log.paths()) == len(set(server.log.paths()))  # and nothing was requested twice
+        qtbot.waitUntil(lambda: bool(faults.held()), timeout=PATIENCE_MS)  # the wells are asked for, and held
+        beats: list[float] = []
+        QTimer.singleShot(0, lambda: beats.append(time.monotonic()))
+        QTimer.singleShot(1, lambda: beats.append(time.monotonic()))
+        qtbot.waitUntil(lambda: len(beats) == 2, timeout=PATIENCE_MS)
+        assert not answered()  # the event loop ran its timers while the wells were held
+        faults.release()
+        qtbot.waitUntil(lambda: green(shoot(viewer, "filled", reset=False)) > 0.01, timeout=PATIENCE_MS)
+        assert min(answered()) > max(beats) > returned
+        twice = sorted({p for p in server.log.paths() if server.log.paths().count(p) > 1})
+        assert not twice, twice  # and nothing was requested twice
     gfp = viewer.layers["GFP"]
     assert list(gfp.contrast_limits) == [100, 4000]  # the plate's own window, not a range taken from a blank
     qtbot.waitUntil(lambda: navigator.table.item(5, 3).text() == "2", timeout=10_000)  # B/3's fields, once read
@@ -84,12 +89,14 @@ def test_a_plate_without_windows_gets_napari_limits_from_its_pixels_not_from_the
     for i, well in enumerate(f"{r}/{c}" for r in "AB" for c in "12"):
         values = np.random.default_rng(i).integers(1000, 3000, (64, 64), dtype=np.uint16)
         ngffkit.write_field(path, well, 0, values, axes="yx", levels=2)
-    faults = FaultPlan(rules={f"/plain.zarr/{well}/zarr.json": [f"stall:{HOLD / 2}"] for well in ("A/2", "B/1", "B/2")})
+    faults = FaultPlan(rules={f"/plain.zarr/{well}/zarr.json": ["always:hold"] for well in ("A/2", "B/1", "B/2")})
     viewer = make_napari_viewer(show=True)
     with http_file_server(tmp_path, listing=False, latency=0.02, faults=faults) as server:
         (image, *_) = viewer.open(f"{server.url}/plain.zarr", plugin="ngffkit")
         pyramid = image.data[0].pyramid
-        qtbot.waitUntil(lambda: not pyramid.busy() and image.contrast_limits[0] > 0, timeout=HOLD * 1000 * 3)
+        qtbot.waitUntil(lambda: bool(faults.held()), timeout=PATIENCE_MS)  # the first picture lacks those wells
+        faults.release()
+        qtbot.waitUntil(lambda: not pyramid.busy() and image.contrast_limits[0] > 0, timeout=PATIENCE_MS)
     low, high = image.contrast_limits
     local = ngffkit.open(path)
     ranges = [(int(level.min()), int(level.max())) for level in (np.asarray(local.grid(k)) for k in range(2))]  # type: ignore[attr-defined]

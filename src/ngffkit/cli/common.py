@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from ngffkit.formats import DEFAULT_WRITE, WRITE_FORMATS
-from ngffkit.metadata.text import printable
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 WRITE_VERSIONS = [f.version for f in WRITE_FORMATS]
@@ -25,6 +24,14 @@ def storage_options(text: str | None) -> dict[str, Any] | None:
     if not isinstance(options, dict):
         raise SystemExit(usage_error("--storage-options must be a JSON object"))
     return options
+
+
+def printable(value: object) -> str:
+    """:func:`ngffkit.metadata.text.printable`, imported when first needed: ``ngffkit.metadata`` loads numpy, which
+    ``ngffkit --help`` does not need."""
+    from ngffkit.metadata import text
+
+    return text.printable(value)
 
 
 def text(value: object) -> str:

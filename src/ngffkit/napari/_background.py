@@ -18,7 +18,8 @@ No finaliser here takes a lock. A pyramid that napari lets go of is forgotten by
 only notes its id (:meth:`Cache.forget_later`), and the cache drops its boxes at its next use, under its own lock.
 (A ``__del__`` that took the cache's lock hung napari's thread for good: the garbage collector can finalise an
 object during any allocation -- including one the cache makes while holding that lock.) Nor does a pyramid sit in a
-reference cycle: the callbacks of the fetches it keeps hold it weakly (:func:`_weakly`).
+reference cycle: the callbacks of the fetches it keeps hold it weakly (:func:`_weakly`). Nor is a future cancelled,
+or given a callback, under a lock that its callbacks take (:meth:`Pyramid._fetch`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import itertools
 import math
 import threading
 import weakref
-from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -37,18 +37,16 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from ngffkit.napari._pixel_cache import CACHE, Box, Key, covers
+from ngffkit.store import dask_graphs
+
 #: A region as a view holds it: per axis a fixed index (the axis is gone) or a (start, stop) range.
 Region = tuple[int | tuple[int, int], ...]
-#: A region with every axis kept (an index i is the range (i, i+1)): how pixels are fetched, kept and compared.
-Box = tuple[tuple[int, int], ...]
-Key = tuple[int, int, Box]
 #: A level, of one channel when napari split the channels into layers that share one pyramid.
 Lane = tuple[int, Any]
 
 #: How whole a picture is: a blank, one filling up (a plate's wells page by page), all of its pixels.
 BLANK, PARTIAL, WHOLE = 0, 1, 2
-#: Memory for fetched regions, shared by every pyramid (the least recently used go first).
-CACHE_BYTES = 512 * 2**20
 #: Chunk requests in flight for one region: all of a plane's chunks at once, not as many as there are cores.
 CHUNK_THREADS = 16
 #: Regions fetched at the same time (the levels napari draws, their neighbours, several layers).
@@ -88,83 +86,8 @@ def compute(
 
 def direct_source(level: da.Array) -> Any | None:
     """The array a level reads, when the level is nothing but ``da.from_array(array)`` of its whole (as ngffkit's
-    reader makes them: the array sits in the one graph layer, ``inline_array=True``); None for anything else."""
-    layers = getattr(level.__dask_graph__(), "layers", {})
-    if len(layers) != 1:
-        return None
-    (layer,) = layers.values()
-    found = [value for value, _ in getattr(layer, "indices", None) or ()
-             if not isinstance(value, str | int | float | type(None)) and getattr(value, "shape", None) == level.shape]  # fmt: skip
-    return found[0] if len(found) == 1 and hasattr(found[0], "__getitem__") else None
-
-
-class Cache:
-    """Fetched boxes by (pyramid, level, box), least recently used dropped beyond ``limit`` bytes. The box just
-    added always stays, however large, so that the draw it was fetched for finds it."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._items: OrderedDict[Key, np.ndarray] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        #: Pyramids gone, whose boxes are dropped at the next use (appending to a deque takes no lock of ours).
-        self._gone: deque[int] = deque()
-
-    def find(self, uid: int, level: int, box: Box) -> np.ndarray | None:
-        """The pixels of ``box``: kept as such, or cut from a kept box that holds it."""
-        with self._lock:
-            found = self._items.get((uid, level, box))
-            if found is not None:
-                self._items.move_to_end((uid, level, box))
-                return found
-        for held, pixels in self.held(uid, level):
-            if covers(held, box):
-                return pixels[tuple(slice(b[0] - h[0], b[1] - h[0]) for h, b in zip(held, box, strict=True))]
-        return None
-
-    def put(self, key: Key, value: np.ndarray) -> None:
-        value.flags.writeable = False  # shared by every draw: nobody may change it in place
-        with self._lock:
-            self._drop_gone()
-            old = self._items.pop(key, None)
-            self._bytes += value.nbytes - (old.nbytes if old is not None else 0)
-            self._items[key] = value
-            while self._bytes > self.limit and len(self._items) > 1:
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= dropped.nbytes
-
-    def held(self, uid: int, level: int) -> list[tuple[Box, np.ndarray]]:
-        """The boxes of one level of one pyramid that are here, most recently used first."""
-        with self._lock:
-            return [(key[2], value) for key, value in reversed(self._items.items()) if key[:2] == (uid, level)]
-
-    def forget_later(self, uid: int) -> None:
-        """Drop the boxes of pyramid ``uid`` at the next :meth:`put` -- safe from a finaliser: it takes no lock."""
-        self._gone.append(uid)
-
-    def forget(self, uid: int) -> None:
-        self.forget_later(uid)
-        with self._lock:
-            self._drop_gone()
-
-    def _drop_gone(self) -> None:
-        gone = set()
-        while self._gone:
-            gone.add(self._gone.popleft())
-        if gone:
-            for key in [k for k in self._items if k[0] in gone]:
-                self._bytes -= self._items.pop(key).nbytes
-
-
-CACHE = Cache(CACHE_BYTES)
-
-
-def covers(held: Box, box: Box, *, any_plane: bool = False) -> bool:
-    """Whether ``held`` holds ``box`` -- with ``any_plane``, on whatever plane (thin axes anywhere)."""
-    return len(held) == len(box) and all(
-        (h[0] <= b[0] and b[1] <= h[1]) or (any_plane and h[1] - h[0] == 1 and b[1] - b[0] == 1)
-        for h, b in zip(held, box, strict=True)
-    )
+    reader makes them); None for anything else (read through dask then)."""
+    return dask_graphs.sole_source(level)
 
 
 def same_window(a: Box, b: Box) -> bool:
@@ -265,18 +188,27 @@ class Pyramid:
 
     def _fetch(self, key: Key, lane: Lane | None) -> Future[np.ndarray]:
         """The fetch of ``key``, started unless under way. A draw's fetch replaces its lane's previous one, which
-        is dropped if it has not started (stepping fast fetches the planes looked at, not every plane passed)."""
+        is dropped if it has not started (stepping fast fetches the planes looked at, not every plane passed).
+
+        Futures run callbacks in the thread that finishes or cancels them -- at once, if they are done already --
+        so callbacks are added and fetches cancelled only once the lock is let go (the callbacks take it: under
+        the lock, napari's thread waited for itself, for good)."""
+        replaced = None
         with self._lock:
             future = self._pending.get(key)
+            started = future is None
             if future is None:
                 future = self._pending[key] = _FETCH_POOL.submit(self._run, key)
-                future.add_done_callback(_weakly(self, Pyramid._settle, key))
             if lane is not None:
                 before = self._latest.get(lane)
                 if before is not None and before is not future:
-                    before.cancel()
+                    replaced = before
                 self._latest[lane] = future
-            return future
+        if started:
+            future.add_done_callback(_weakly(self, Pyramid._settle, key))
+        if replaced is not None:
+            replaced.cancel()
+        return future
 
     def _run(self, key: Key) -> np.ndarray:
         def part(picture: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from napari.layers import Shapes
 import ngffkit
 from ngffkit.layers import well_names_layer
 from ngffkit.napari._layers import fit
+from ngffkit.napari._napari_adapter import camera
 from ngffkit.reader.plate_map import WellRow, grid_cells
 
 
@@ -35,9 +36,10 @@ def zoom_to(viewer: Any, overview: Any, plate: ngffkit.Plate, rows: Sequence[Wel
     cell = next(iter(grid_cells(plate, grid_shape(overview)).values()))
     height, width = cell.height * overview.scale[-2], cell.width * overview.scale[-1]
     viewer.reset_view()  # fits the whole plate; a cell is at least min(rows, columns) times smaller
-    zoom = viewer.camera.zoom * 0.9 * max(1, min(len(plate.rows), len(plate.columns)))
-    viewer.camera.center = (y + height / 2, x + width / 2)
-    viewer.camera.zoom = zoom
+    view = camera(viewer)
+    zoom = view.zoom * 0.9 * max(1, min(len(plate.rows), len(plate.columns)))
+    view.center = (y + height / 2, x + width / 2)
+    view.zoom = zoom
 
 
 def inside_grid(overview: Any, y: float, x: float) -> bool:

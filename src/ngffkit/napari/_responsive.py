@@ -8,10 +8,11 @@ a coarser level of the same plane scaled up (or the level's last picture) while 
 background (:mod:`ngffkit.napari._background`); when they arrive the layers showing them are refreshed.
 
 "When napari draws it" is exact: the caller of ``__array__`` is napari's slicing function itself, on the GUI
-thread. Any other reader -- a script in the console, a plugin, a writer, napari's asynchronous slicing in its
-own thread -- gets the real pixels, read where it asks, as from the dask array underneath (which every view also
-hands out: ``to_dask_array()``, and dask's attributes such as ``chunks`` or ``compute``). Should a napari
-release rename that function, views simply read synchronously again, as before.
+thread (napari has no public way to say so: :mod:`ngffkit.napari._napari_adapter` knows its functions). Any
+other reader -- a script in the console, a plugin, a writer, napari's asynchronous slicing in its own thread --
+gets the real pixels, read where it asks, as from the dask array underneath (which every view also hands out:
+``to_dask_array()``, and dask's attributes such as ``chunks`` or ``compute``). Should a napari release move that
+function, views simply read synchronously again, as before (the adapter's tests fail in CI, naming it).
 
 ``NGFFKIT_NAPARI_BACKGROUND`` chooses: ``remote`` (default: http, https, s3, gs), ``all`` (local data too; a
 network file system can be as slow) or ``off``.
@@ -19,13 +20,11 @@ network file system can be as slow) or ``off``.
 
 from __future__ import annotations
 
-import functools
+import inspect
 import logging
 import os
-import sys
 import threading
 import weakref
-from types import CodeType
 from typing import Any
 
 import dask.array as da
@@ -35,6 +34,7 @@ from napari.utils.notifications import show_error
 import ngffkit
 from ngffkit.layers import LayerData
 from ngffkit.napari._background import Pyramid, Region, compute, full_region, index_of
+from ngffkit.napari._napari_adapter import forget_kept_level, napari_draws, open_viewers
 from ngffkit.napari._notify import describe
 
 ENV = "NGFFKIT_NAPARI_BACKGROUND"
@@ -197,7 +197,7 @@ class LevelView:
         raise TypeError("a remote image is read-only here: save a copy of the layer to change its pixels")
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        if _napari_draws(sys._getframe(1).f_code):
+        if napari_draws(inspect.currentframe()):
             pixels = self.pyramid.draw(self.level, self.region, self.pyramid.patience)
         else:
             pixels = compute(self.pyramid.levels[self.level], self.region, self.pyramid.sources[self.level])
@@ -244,35 +244,6 @@ def sliced(region: Region, index: Any) -> Region | None:
     return tuple(out)
 
 
-@functools.cache
-def _draw_codes() -> frozenset[CodeType]:
-    """The code of the napari functions that turn layer data into the pixels it draws: the slice of a plane, and
-    (napari >= 0.9, 2D pyramids) the coarsest level read whole for the thumbnail, which napari keeps until told
-    to forget it (:func:`_forget_kept_level`)."""
-    try:
-        from napari.layers._scalar_field import scalar_field
-        from napari.layers._scalar_field._slice import _ScalarFieldSliceRequest
-
-        codes = {_ScalarFieldSliceRequest._project_thick_slice.__code__}
-    except (ImportError, AttributeError):  # another napari: draw as before, synchronously
-        return frozenset()
-    maker = getattr(scalar_field, "_make_level_materializer", None)
-    inner = [c for c in getattr(getattr(maker, "__code__", None), "co_consts", ()) if isinstance(c, CodeType)]
-    codes.update(inner)
-    return frozenset(codes)
-
-
-def _napari_draws(caller: CodeType) -> bool:
-    return caller in _draw_codes() and threading.current_thread() is threading.main_thread()
-
-
-def _forget_kept_level(layer: Any) -> None:
-    """napari keeps the level it read whole for the thumbnail (a stand-in, maybe): have it read again."""
-    cache_clear = getattr(getattr(layer, "_level_materializer", None), "cache_clear", None)
-    if callable(cache_clear):
-        cache_clear()
-
-
 _waiting: weakref.WeakSet[Pyramid] = weakref.WeakSet()
 _waiting_lock = threading.Lock()
 
@@ -301,7 +272,7 @@ def _refresh() -> None:
         pyramids = set(_waiting)
         _waiting.clear()
     for layer in layers_showing(pyramids):
-        _forget_kept_level(layer)
+        forget_kept_level(layer)  # napari kept a stand-in of the level it reads whole: have it read again
         try:
             layer.refresh()  # the pixels that arrived are drawn; a fetch that failed raises here, once
         except ngffkit.NGFFError as exc:
@@ -324,11 +295,8 @@ def _levels(layer: Any) -> list[Any]:
 
 def layers_showing(pyramids: set[Pyramid]) -> list[Any]:
     """The napari layers (of every open viewer) whose data are views of ``pyramids``."""
-    from napari import Viewer, current_viewer
-
-    viewers = list(getattr(Viewer, "_instances", ())) or [v for v in [current_viewer()] if v is not None]
     found = []
-    for viewer in viewers:
+    for viewer in open_viewers():
         for layer in viewer.layers:
             if any(getattr(level, "pyramid", None) in pyramids for level in _levels(layer)
                    if isinstance(level, LevelView)):  # fmt: skip

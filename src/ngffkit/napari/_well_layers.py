@@ -21,7 +21,7 @@ import numpy as np
 from napari.layers import Layer
 
 from ngffkit.layers import LayerData
-from ngffkit.napari._reach_ins import sliced_once
+from ngffkit.napari._napari_adapter import sliced_once
 
 #: What a channel of a split image shares with the others (per-channel values are lists, one per channel).
 _PER_CHANNEL = ("name", "colormap", "contrast_limits", "visible", "blending", "opacity")

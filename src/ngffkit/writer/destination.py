@@ -7,7 +7,11 @@ It deletes only what it has proved is its own:
   refused, naming them;
 * the leftovers of an unfinished ngffkit write, recognised by its marker (:mod:`ngffkit.store.claim`) whose
   process is gone;
-* its own claimed write, when that write fails or is cancelled (the marker it holds says so).
+* its own claimed write, when that write fails or is cancelled (the marker it holds says so);
+* a zarr node replaced by a write staged beside it (:func:`take_unproven`), once that write is complete -- for
+  data that cannot be proven not to read from the node (:mod:`ngffkit.writer.sources`): the node is read until
+  the new one is whole, then the two swap places on the file system and the old one is deleted, by the same
+  rules as above, checked again at that moment.
 
 Nothing else: not a file, not a folder that is not zarr, not another writer's work in progress.
 """
@@ -18,13 +22,14 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.errors import AlreadyExists, LocationError, NGFFError, WriteCancelled
+from ngffkit.errors import AlreadyExists, InvalidArgument, LocationError, NGFFError, WriteCancelled
 from ngffkit.metadata import parse_attributes
 from ngffkit.store import adapter, claim
 from ngffkit.store.limits import DOCUMENT_NAMES
@@ -38,6 +43,9 @@ _CHUNK_KEY = re.compile(r"(c|c[./]\d+([./]\d+)*|\d+([./]\d+)*)")
 _ZARR_TEMPORARY = re.compile(r".*\.[0-9a-f]{32}\.partial")
 #: How many foreign names an error lists.
 _SHOWN = 5
+#: The start of the names of the folders a staged write makes beside its destination (short, whatever the
+#: destination's name: a name near the file system's 255 characters must stage as well).
+BESIDE = ".ngffkit-"
 
 
 @contextlib.contextmanager
@@ -58,13 +66,15 @@ def storage_errors(where: str) -> Iterator[None]:
 
 
 def _elsewhere(exc: OSError, where: str) -> str | None:
-    """The file an error names, when that file is neither the destination nor inside it."""
+    """The file an error names, when that file is neither the destination nor inside it (nor in a folder ngffkit
+    writes beside it: :func:`take_unproven`)."""
     named = exc.filename if isinstance(exc.filename, str) else None
     if not named:
         return None
-    destination = os.path.realpath(where.removeprefix("file://"))
+    destination = os.path.realpath(where.removeprefix("file://")).rstrip(os.sep)
     path = os.path.realpath(named)
-    inside = path == destination or path.startswith(destination.rstrip(os.sep) + os.sep)
+    beside = os.path.join(os.path.dirname(destination), BESIDE)
+    inside = path == destination or path.startswith((destination + os.sep, beside))
     return None if inside or "://" in where.removeprefix("file://") else named
 
 
@@ -83,10 +93,23 @@ def describe_existing(location: Location) -> str | None:
 
 def prepare(location: Location, overwrite: bool) -> None:
     """Refuse to replace data unless asked; never delete something that is not entirely zarr."""
+    if replaceable(location, overwrite):
+        location.delete()
+
+
+def replaceable(location: Location, overwrite: bool) -> bool:
+    """Whether something is at ``location`` to be replaced (zarr data the caller asked to replace, or a dead
+    ngffkit writer's leftovers): :class:`~ngffkit.AlreadyExists` for anything that may not be replaced -- a file,
+    a folder that is not zarr, data without ``overwrite``, keys that are not zarr's, another writer at work."""
     local = location.local_path()
     name = _name(location)
     if local is not None and local.is_file():
         raise AlreadyExists(f"{name} is a file; refusing to write an OME-Zarr over it", where=location.url)
+    owner = claim.read_marker(location)
+    if owner is not None:
+        _refuse_busy(location, owner, overwrite)
+        refuse_foreign_keys(location)  # a dead writer's debris is zarr; anything else was not ours
+        return True
     existing = describe_existing(location)
     if existing is None:
         if local is not None and local.is_dir() and any(local.iterdir()):
@@ -94,11 +117,11 @@ def prepare(location: Location, overwrite: bool) -> None:
                 f"the folder {name} is not empty and is not zarr; refusing to write into it (even with overwrite)",
                 where=location.url,
             )
-        return
+        return False
     if not overwrite:
         raise AlreadyExists(f"{name} already holds {existing}; pass overwrite=True to replace it", where=location.url)
     refuse_foreign_keys(location)
-    location.delete()
+    return True
 
 
 def refuse_foreign_keys(location: Location) -> None:
@@ -245,10 +268,16 @@ class Claim:
     #: Whether the destination was an empty folder before: then it is left in place when the write is undone.
     folder_existed: bool = False
     gate: WriteGate = field(default_factory=WriteGate)
+    #: The node this (staging) write replaces once complete (:func:`take_unproven`); None: it is written in place.
+    replaces: Location | None = None
 
     def release(self) -> None:
-        """The write is complete: take the marker away."""
-        claim.remove_marker(self.location)
+        """The write is complete: put it in the place it replaces (when staged), and take the marker away."""
+        if self.replaces is None:
+            claim.remove_marker(self.location)
+            return
+        _swap(self.location, self.replaces)
+        claim.remove_marker(self.replaces)
 
     def abandon(self) -> None:
         """The write failed or was cancelled: remove what it wrote, provided the marker is still ours. If the
@@ -269,27 +298,67 @@ class Claim:
 
 def take(location: Location, overwrite: bool) -> Claim:
     """Make ``location`` ours: refuse if another writer is busy there, clear a dead ngffkit writer's leftovers
-    (or apply the overwrite rules of :func:`prepare`), then put our marker in place."""
+    (or apply the overwrite rules of :func:`replaceable`), then put our marker in place."""
     local = location.local_path()
-    if local is not None and local.is_file():
-        raise AlreadyExists("is a file; refusing to write an OME-Zarr over it", where=location.url)
     empty_folder = local is not None and local.is_dir() and not any(local.iterdir())
-    owner = claim.read_marker(location)
-    if owner is not None:
-        _refuse_busy(location, owner, overwrite)
-        refuse_foreign_keys(location)  # a dead writer's debris is zarr; anything else was not ours
-        location.delete()
-    else:
-        prepare(location, overwrite)
-    taken = Claim(location, folder_existed=empty_folder)
+    prepare(location, overwrite)
+    return _claim(Claim(location, folder_existed=empty_folder))
+
+
+def take_unproven(location: Location, overwrite: bool, why: str) -> Claim:
+    """:func:`take` for data that may read from ``location`` (``why`` says what could not be located). With
+    nothing there to replace, the write goes in place. Else the claim is of a staging folder beside ``location``,
+    which replaces it only once the write into it is complete (:meth:`Claim.release`): until then ``location`` is
+    untouched, and a write that fails leaves it as it was. The overwrite rules are those of :func:`take`, checked
+    now and again before the swap. Only a local folder is replaced in one step: elsewhere (object stores, other
+    stores) replacing data on trust is refused."""
+    if not replaceable(location, overwrite):
+        return take(location, overwrite)
+    local = location.local_path()
+    if local is None:
+        raise InvalidArgument(
+            f"cannot tell whether the data reads from the destination ({why}); replacing it could destroy the data "
+            "while it is read, and only a local folder can be replaced once the write is complete. Write to a new "
+            "place, or compute the data first",
+            where=location.url,
+        )
+    staging = Location.of(local.parent / f"{BESIDE}staging-{secrets.token_hex(6)}", mode="w")
+    return _claim(Claim(staging, replaces=location))
+
+
+def _claim(taken: Claim) -> Claim:
     try:
-        claim.write_marker(location, taken.owner)
+        claim.write_marker(taken.location, taken.owner)
     except FileExistsError:
-        other = claim.read_marker(location) or {}
+        other = claim.read_marker(taken.location) or {}
         raise AlreadyExists(
-            f"another ngffkit writer started here first ({claim.describe(other)})", where=location.url
+            f"another ngffkit writer started here first ({claim.describe(other)})", where=taken.location.url
         ) from None
     return taken
+
+
+def _swap(staged: Location, final: Location) -> None:
+    """Put the complete write at ``staged`` in the place of ``final`` (both local folders): ``final`` is moved
+    aside, ``staged`` renamed into its place, and what was moved aside deleted -- after proving, once more, that it
+    may be replaced (it is zarr only, and no other writer is at work there)."""
+    new, old = staged.local_path(), final.local_path()
+    assert new is not None and old is not None
+    if replaceable(final, overwrite=True):
+        aside = old.with_name(f"{BESIDE}replaced-{secrets.token_hex(6)}")
+        os.rename(old, aside)
+        try:
+            os.rename(new, old)
+        except OSError:
+            os.rename(aside, old)
+            raise
+        Location.of(aside, mode="w").delete()
+        if aside.is_dir():  # a store may keep its emptied root folder
+            aside.rmdir()
+    else:
+        if old.is_dir():
+            old.rmdir()  # an empty folder, left where the caller made it: the new data takes its place
+        os.rename(new, old)
+    final.state.forget_documents()
 
 
 def _refuse_busy(location: Location, owner: dict[str, Any], overwrite: bool) -> None:

@@ -52,6 +52,11 @@ LEAVES_PER_THREAD = 4
 SMALL_BYTES = 16 * 2**20
 
 
+def _targets(targets: list[destination.GatedTarget]) -> Any:
+    """Write targets as ``da.store`` takes them (array-likes written region by region)."""
+    return targets
+
+
 @dataclass
 class Execution:
     """One write of a plan into a claimed destination."""
@@ -92,11 +97,12 @@ class Execution:
         """One dask graph writing every level (for ``compute=False`` and ``dask.distributed``)."""
         blocks = superblocks(self.plan)
         if blocks is None:
-            # zarr arrays are array-likes that dask writes region by region; its stubs only name numpy types
-            return da.store(self.plan.levels, self.targets, lock=False, compute=False, return_stored=False)  # type: ignore[arg-type, unused-ignore]
+            # zarr arrays are array-likes that dask writes region by region; some dask releases' stubs only name
+            # numpy types (hence the cast, which passes with either)
+            return da.store(self.plan.levels, _targets(self.targets), lock=False, compute=False, return_stored=False)
         depth, region = blocks
         tail = self._tail(self._level_m(depth, region, upto=depth), depth)
-        return da.store(tail, self.targets[depth:], lock=False, compute=False, return_stored=False)  # type: ignore[arg-type, unused-ignore]
+        return da.store(tail, _targets(self.targets[depth:]), lock=False, compute=False, return_stored=False)
 
     def write_bounded(self, progress: Progress) -> None:
         """Like :meth:`graph`, computed so that memory stays bounded: on this process's threads, a tree of write
@@ -124,7 +130,7 @@ class Execution:
             compute_bounded(tasks, shared_inputs=self._inputs_shared(region))
             if depth + 1 < len(self.plan.levels):
                 tail = self._tail(da.from_zarr(self.arrays[depth]), depth)
-                scheduling.compute(da.store(tail[1:], self.targets[depth + 1 :], lock=False, compute=False))  # type: ignore[arg-type, unused-ignore]
+                scheduling.compute(da.store(tail[1:], _targets(self.targets[depth + 1 :]), lock=False, compute=False))
             ticker.tick()
 
     def _unit_tree(self) -> tree.UnitTree | None:

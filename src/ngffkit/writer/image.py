@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Unpack
 
 from dask.delayed import Delayed
@@ -20,7 +21,7 @@ from ngffkit.writer import destination
 from ngffkit.writer.execute import Execution, Progress
 from ngffkit.writer.plan import ImagePlan, plan_image, target_format
 from ngffkit.writer.settings import Choices, WriteOptions
-from ngffkit.writer.sources import refuse_overlap, source_places
+from ngffkit.writer.sources import Sources, refuse_overlap, sources_of
 
 Target = str | os.PathLike[str] | Store | Location
 
@@ -30,12 +31,28 @@ def write_planned(
     after: Callable[[], None] | None = None,
 ) -> Any:  # fmt: skip
     """Carry out a plan: refuse a destination that overlaps the data's sources, take the destination (the
-    overwrite rules), write, and return the written node (or, with ``compute=False``, a dask ``Delayed``)."""
+    overwrite rules), write, and return the written node (or, with ``compute=False``, a dask ``Delayed``).
+
+    Data that cannot be proven to leave the destination alone (:class:`~ngffkit.writer.sources.Sources`) never
+    replaces anything in place: it is written beside the destination, which it replaces once complete."""
     location = plan.location
-    refuse_overlap(places.of_store(location.store, location.path), source_places(data), where=location.url)
+    here = places.of_store(location.store, location.path)
+    sources = sources_of(data)
+    refuse_overlap(here, sources.places, where=location.url)
     with destination.storage_errors(location.url):
-        delayed = Execution(plan, destination.take(location, overwrite), after).run(progress, compute)
+        if _proven_apart(here, sources):
+            taken = destination.take(location, overwrite)
+        else:
+            why = sources.why_unproven() or "ngffkit cannot locate the destination's store"
+            taken = destination.take_unproven(location, overwrite, why)
+            plan = replace(plan, location=taken.location)
+        delayed = Execution(plan, taken, after).run(progress, compute)
     return delayed if delayed is not None else open_node(location)
+
+
+def _proven_apart(destination_place: places.Place | None, sources: Sources) -> bool:
+    """Whether the data is known to read only from places other than the destination (checked by the caller)."""
+    return sources.proven and (destination_place is not None or not sources.places)
 
 
 def _write_ozx(
@@ -47,7 +64,8 @@ def _write_ozx(
         raise InvalidArgument("compute=False is not available for .ozx destinations (the archive is packed at the end)")
     if not fmt.uses_zarr_v3:
         raise InvalidArgument(f"zipped OME-Zarr (.ozx) needs NGFF 0.5 or later, not {fmt}")
-    refuse_overlap(places.of_path(dest), source_places(data), where=os.fspath(dest))
+    # a proven overlap is refused; anything else is safe here: the archive is replaced only once packed
+    refuse_overlap(places.of_path(dest), sources_of(data).places, where=os.fspath(dest))
     ozx.check_replaceable(pathlib.Path(dest), overwrite)
     with ozx.staging(dest) as folder:
         write_image(data, folder, settings, progress=progress)

@@ -1,0 +1,128 @@
+"""What ngffkit needs of napari beyond the public API that every supported release shares -- the one module that
+reaches into napari's internals, and the one place that knows how releases differ.
+
+napari has no public way to tell its own drawing from other reads of a layer's data, to have a layer read again
+what it keeps, or to list every open viewer. These reach-ins are confined here, each pinned by
+``tests/napari/test_napari_adapter.py`` against the installed napari (the test names what moved):
+
+* :data:`DRAWING_FUNCTIONS`: the functions through which napari turns layer data into the pixels it draws -- the
+  slice request's ``_project_thick_slice`` and the cached reader of a 2D pyramid's coarsest level (both in every
+  supported release, napari 0.8 and later). A remote image's views answer these at once with what is here
+  (:mod:`ngffkit.napari._responsive`); should a release move them, views read synchronously again (slower, never
+  wrong) and a warning says so once.
+* :func:`forget_kept_level`: napari keeps that coarsest level (``layer._level_materializer``, an ``lru_cache``)
+  until the layer's data is replaced.
+* :func:`open_viewers`: ``napari.Viewer._instances``.
+* :func:`sliced_once`: napari has no public way to change several properties of a layer and have it sliced once --
+  every change of scale, translation or data slices it again, and new data of a multiscale layer is first sliced at
+  its coarsest level, then again at the level the view needs (three slices per layer when the plate navigator gives
+  a layer the next well). ``Layer._block_refresh`` holds the slicing back, and the level the layer was drawn at
+  (``_data_level``) is kept for new data of as many levels. Should a release rename either, the changes are made
+  as before, each slicing the layer (``tests/napari/test_plate_navigator.py`` fails loudly when that happens).
+
+Differences between releases, public on each side: :func:`camera` (``viewer.scene.camera`` from 0.9, where
+``viewer.camera`` is deprecated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import logging
+import threading
+from collections.abc import Iterator
+from types import CodeType, FrameType
+from typing import Any
+
+log = logging.getLogger("ngffkit.napari")
+
+#: napari's functions that read layer data for drawing, as (module, qualified name); ``<locals>`` names a
+#: function made inside another (found among the outer one's constants).
+DRAWING_FUNCTIONS = (
+    ("napari.layers._scalar_field._slice", "_ScalarFieldSliceRequest._project_thick_slice"),
+    ("napari.layers._scalar_field.scalar_field", "_make_level_materializer.<locals>._materializer"),
+)
+
+
+@functools.cache
+def drawing_codes() -> dict[str, CodeType]:
+    """The code of each of :data:`DRAWING_FUNCTIONS` this napari has, by "module:qualified name"."""
+    found = {}
+    for module_name, qualname in DRAWING_FUNCTIONS:
+        code = _code_of(module_name, qualname)
+        if code is not None:
+            found[f"{module_name}:{qualname}"] = code
+    if not any(name.endswith("_project_thick_slice") for name in found):
+        log.warning("this napari draws layers through code ngffkit does not know: remote images are read on "
+                    "napari's thread (slower, not wrong)")  # fmt: skip
+    return found
+
+
+def _code_of(module_name: str, qualname: str) -> CodeType | None:
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    outer, _, inner = qualname.partition(".<locals>.")
+    for part in outer.split("."):
+        target = getattr(target, part, None)
+    code = getattr(target, "__code__", None)
+    if not isinstance(code, CodeType) or not inner:
+        return code if isinstance(code, CodeType) else None
+    return next((c for c in code.co_consts if isinstance(c, CodeType) and c.co_name == inner), None)
+
+
+def napari_draws(frame: FrameType | None) -> bool:
+    """Whether the function running in ``frame`` (``__array__`` of layer data) was called by napari's drawing, on
+    napari's thread: a script, a plugin or napari's asynchronous slicing (another thread) are not drawing."""
+    caller = frame.f_back if frame is not None else None
+    if caller is None or threading.current_thread() is not threading.main_thread():
+        return False
+    return caller.f_code in drawing_codes().values()
+
+
+def forget_kept_level(layer: Any) -> None:
+    """Have ``layer`` read again the level napari keeps (a 2D pyramid's coarsest, read whole for
+    the thumbnail) -- when what it kept was a stand-in. Nothing to do where napari keeps nothing."""
+    cache_clear = getattr(getattr(layer, "_level_materializer", None), "cache_clear", None)
+    if callable(cache_clear):
+        cache_clear()
+
+
+def open_viewers() -> list[Any]:
+    """Every open napari viewer (napari keeps them in ``Viewer._instances``); at least the current one."""
+    from napari import Viewer, current_viewer
+
+    viewers = list(getattr(Viewer, "_instances", ()))
+    current = current_viewer()
+    if current is not None and current not in viewers:
+        viewers.append(current)
+    return viewers
+
+
+def camera(viewer: Any) -> Any:
+    """The viewer's camera: ``viewer.scene.camera`` (napari >= 0.9, where ``viewer.camera`` is deprecated), else
+    ``viewer.camera``."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
+@contextlib.contextmanager
+def sliced_once(layer: Any) -> Iterator[None]:
+    """Changes to ``layer`` made inside the block are sliced and drawn once, at its end."""
+    block = getattr(layer, "_block_refresh", None)
+    if block is None:
+        yield
+        return
+    level, levels = getattr(layer, "_data_level", None), len(layer.data) if layer.multiscale else 1
+    with block():
+        yield
+    if isinstance(level, int) and layer.multiscale and len(layer.data) == levels:
+        layer._data_level = level  # the new well is drawn at the level the view needs, as the last one was
+    layer.refresh()
+
+
+def can_slice_once(layer: Any) -> bool:
+    """Whether :func:`sliced_once` holds napari's slicing back for ``layer`` (for the test that pins it)."""
+    return callable(getattr(layer, "_block_refresh", None)) and isinstance(getattr(layer, "_data_level", None), int)

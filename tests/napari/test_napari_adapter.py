@@ -1,0 +1,107 @@
+"""napari's internals that ngffkit reaches into (:mod:`ngffkit.napari._napari_adapter`), pinned against the napari
+that is installed: each test fails naming what moved. Should one fail on a new napari release, fix the adapter
+(and the release table in its docstring) -- remote images still draw correctly meanwhile, only on napari's thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ngffkit.napari import _napari_adapter as adapter
+
+Read = tuple[bool, str, int]
+
+
+class Recorder:
+    """Layer data (one level of a pyramid) that notes, for every read, whether the adapter took it for napari
+    drawing, who read, and which level."""
+
+    def __init__(self, data: np.ndarray, reads: list[Read], level: int) -> None:
+        self.data, self.reads, self.level = data, reads, level
+        self.shape, self.dtype, self.ndim, self.size = data.shape, data.dtype, data.ndim, data.size
+
+    def __getitem__(self, index: Any) -> Recorder:
+        return Recorder(self.data[index], self.reads, self.level)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        frame = inspect.currentframe()
+        caller = frame.f_back if frame is not None else None
+        where = f"{caller.f_globals.get('__name__')}:{caller.f_code.co_qualname}" if caller is not None else "?"
+        self.reads.append((adapter.napari_draws(frame), where, self.level))
+        return np.asarray(self.data, dtype=dtype)
+
+
+def pyramid(reads: list[Read]) -> list[Recorder]:
+    base = (np.arange(256 * 256) % 251).astype(np.uint8).reshape(256, 256)
+    return [Recorder(base[:: 2**k, :: 2**k].copy(), reads, k) for k in range(3)]
+
+
+def napari_read(reads: list[Read]) -> bool:
+    return any(where.startswith("napari") for _, where, _ in reads)
+
+
+def test_napari_drawing_is_recognised_and_nothing_else(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    reads: list[Read] = []
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(pyramid(reads), multiscale=True, contrast_limits=(0, 255))
+    qtbot.waitUntil(lambda: napari_read(reads), timeout=30_000)
+    not_recognised = sorted({where for drawn, where, _ in reads if not drawn and where.startswith("napari")})
+    assert not not_recognised, (
+        f"napari {_version()} read layer data for drawing through {not_recognised}, which ngffkit does not know "
+        f"(known: {list(adapter.drawing_codes())}): update _napari_adapter.DRAWING_FUNCTIONS"
+    )
+    assert any(name.endswith("_project_thick_slice") for name in adapter.drawing_codes()), adapter.DRAWING_FUNCTIONS
+    reads.clear()
+    np.asarray(layer.data[0][10:20])  # a script's read, on the same thread
+    assert reads == [(False, f"{__name__}:test_napari_drawing_is_recognised_and_nothing_else", 0)]
+
+
+def test_a_kept_level_is_read_again_when_forgotten(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """napari >= 0.8 keeps a 2D pyramid's coarsest level; ngffkit has it read again once the real pixels are
+    here (it may have kept a stand-in)."""
+    reads: list[Read] = []
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(pyramid(reads), multiscale=True, contrast_limits=(0, 255))
+    qtbot.waitUntil(lambda: napari_read(reads), timeout=30_000)
+    coarsest = len(layer.data) - 1
+    reads.clear()
+    layer.refresh()
+    kept = not any(level == coarsest for _, _, level in reads)  # napari served it from memory
+    reads.clear()
+    adapter.forget_kept_level(layer)
+    layer.refresh()
+    assert not kept or any(drawn and level == coarsest for drawn, _, level in reads), (
+        f"napari {_version()} keeps a pyramid's coarsest level and forget_kept_level no longer makes it read "
+        f"again (reads after forgetting: {reads}): napari's layer._level_materializer moved"
+    )
+
+
+def test_every_open_viewer_is_found(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    first, second = make_napari_viewer(), make_napari_viewer()
+    found = adapter.open_viewers()
+    assert first in found and second in found, f"napari {_version()}: Viewer._instances moved"
+
+
+def test_the_camera_without_deprecation(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        view = adapter.camera(viewer)
+        view.zoom = 3.0
+        view.center = (0.0, 5.0, 7.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert viewer.camera.zoom == 3.0 and tuple(viewer.camera.center)[-2:] == (5.0, 7.0)
+
+
+def _version() -> str:
+    import napari
+
+    return str(napari.__version__)
