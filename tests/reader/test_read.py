@@ -21,7 +21,7 @@ import ngffkit
 from ngffkit.napari._background import direct_source
 from ngffkit.reader.arrays import BLOCK_BYTES, MAX_BLOCKS_PER_AXIS, GuardedArray, block_shape
 from ngffkit.store.local import ConfinedLocalStore
-from ngffkit.writer.sources import source_places
+from ngffkit.writer.sources import sources_of
 
 from . import builders
 
@@ -151,8 +151,10 @@ def test_block_shapes_hold_whole_chunks_within_the_limits(axes: list[tuple[int, 
 def test_the_level_graph_names_its_source_for_the_write_guard_and_napari(tmp_path: pathlib.Path) -> None:
     path = volume(tmp_path / "v.zarr")
     level = ngffkit.open(path).levels[0]
-    found = source_places(level[3:9].astype("float32") + 1)  # what the writer sees of a derived level
-    assert [str(place) for place in found] == [str(source_places(ngffkit.open(path).levels[0])[0])]
+    derived = sources_of(level[3:9].astype("float32") + 1)  # what the writer sees of a derived level
+    assert derived.proven, derived.why_unproven()
+    found = derived.places
+    assert [str(place) for place in found] == [str(sources_of(ngffkit.open(path).levels[0]).places[0])]
     assert str(path.resolve()) in str(found[0])
     source = direct_source(level)
     assert isinstance(source, GuardedArray) and source.shape == level.shape
