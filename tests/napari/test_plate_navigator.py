@@ -183,6 +183,27 @@ def test_a_field_that_cannot_be_read_leaves_nothing_misleading(make_napari_viewe
     assert navigator.plate is None and navigator.table.rowCount() == 0
 
 
+def test_deleting_every_layer_while_a_well_is_open(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """Delete with every layer selected (napari's remove_selected): the navigator let go of the plate and removed
+    the well's layers while napari was still removing them, and napari failed: "<Image layer ...> is not in list"."""
+    viewer = make_napari_viewer()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.select("A/2")
+    wait_for_well(viewer, qtbot, "A/2")
+    viewer.layers.select_all()
+    viewer.layers.remove_selected()
+    assert len(viewer.layers) == 0 and navigator.plate is None and navigator.table.rowCount() == 0
+
+    # the plate's own layers alone: the well's go with them, once napari is done
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.select("A/2")
+    wait_for_well(viewer, qtbot, "A/2")
+    viewer.layers.selection = {layer for layer in viewer.layers if layer not in well_layers(viewer)}
+    viewer.layers.remove_selected()
+    qtbot.waitUntil(lambda: len(viewer.layers) == 0, timeout=5_000)
+    assert navigator.plate is None
+
+
 @pytest.mark.network
 def test_switching_wells_of_a_remote_plate_costs_few_round_trips(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer()

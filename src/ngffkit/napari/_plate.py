@@ -17,6 +17,7 @@ from napari.layers import Layer
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from napari.viewer import Viewer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -188,7 +189,10 @@ class PlateNavigator(QWidget):
         if self.overview is None or self.overview in self.viewer.layers:
             return
         self.overview, self.plate, self.rows, self.well = None, None, [], None
-        self._remove_well_layers()
+        # Not now: napari may be removing several layers (Delete with every layer selected), well layers among
+        # them, and a layer removed under it fails its own removal ("... is not in list"). Once its loop is over,
+        # what is left of the well goes too.
+        QTimer.singleShot(0, self._remove_well_layers)
         self.table.setRowCount(0)
         self.title.setText("Open a plate to browse its wells.")
         self.status.setText("")
