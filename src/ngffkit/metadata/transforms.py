@@ -247,6 +247,13 @@ class ByDimension(Transformation):
     def _params_json(self) -> dict[str, Any]:
         return {"transformations": [t.to_json() for t in self.transformations]}
 
+    def matrix(self, ndim: int) -> np.ndarray | None:
+        """The matrix of an ndim -> ndim byDimension whose parts are all linear (each part's matrix placed on its
+        axes); :func:`ngffkit.metadata.point_maps.by_dimension_matrix` also builds non-square ones."""
+        from ngffkit.metadata.point_maps import by_dimension_matrix  # it uses these types: imported on use
+
+        return by_dimension_matrix(self, ndim, ndim)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Bijection(Transformation):
