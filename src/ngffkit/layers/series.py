@@ -7,13 +7,15 @@ out side by side (:mod:`ngffkit.layers.arrange`), so that each can be seen.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 from ngffkit.errors import NGFFError, NGFFWarning
 from ngffkit.layers import LayerData, arrange, image_layer, layers
+from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, SystemId
 from ngffkit.metadata.text import printable
-from ngffkit.reader import Collection, Scene
+from ngffkit.reader import Collection, Image, Scene
 
 
 def collection_layers(collection: Collection, *, include_labels: bool = True) -> list[LayerData]:
@@ -44,21 +46,73 @@ def _in_series(layer: LayerData, series: str | None) -> LayerData:
     return data, {**kwargs, "name": named}, kind
 
 
-def scene_layers(scene: Scene) -> list[LayerData]:
-    """Every image the scene places, each moved by the scene's (linear) transformation for it."""
+def scene_system(scene: Scene) -> str | None:
+    """The coordinate system a scene is shown in unless a person chooses another: the first the scene names in
+    ``coordinateSystems``, else the output of its first transformation."""
+    if scene.metadata.scene and scene.metadata.scene.coordinate_systems:
+        return scene.metadata.scene.coordinate_systems[0].name
+    graph = scene.system_graph(members=False)
+    targets = [e.target for e in graph.edges]
+    return str(targets[0]) if targets else None
+
+
+def scene_layers(scene: Scene, system: str | None = None) -> list[LayerData]:
+    """Every image of the scene placed in one coordinate system, ``system`` (default :func:`scene_system`).
+
+    A linear chain of transformations from an image's level 0 into the system becomes the layer's ``scale`` and
+    ``translate`` when it is only those (so napari's multiscale works as for any image), else its ``affine``. An
+    image whose chain is not linear (a displacement field) is shown unwarped, where its own metadata places it,
+    and one warning (a notification in napari) names every such image.
+    """
+    images = scene.images()
+    graph = scene.system_graph()
+    target = graph.find(system) if system is not None else None
+    if target is None:
+        chosen = scene_system(scene)
+        target = graph.find(chosen) if chosen is not None else None
     out: list[LayerData] = []
-    for image in scene.images():
-        data, kwargs, kind = image_layer(image)
-        for t in scene.transformations:
-            path = getattr(t.input, "path", None)
-            matrix = t.matrix(image.ndim) if path and image.url.endswith("/" + path) else None
-            if matrix is not None:
-                base = image.transform(0)
-                full = matrix @ base if base is not None else matrix
-                keep = [i for i in range(image.ndim) if i != image.channel_axis] + [image.ndim]
-                kwargs.pop("scale", None)
-                kwargs.pop("translate", None)
-                kwargs["affine"] = full[np.ix_(keep, keep)].tolist()
-                break
+    unwarped: list[str] = []
+    for path, image in zip(scene.member_paths, images, strict=True):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NGFFWarning)
+            data, kwargs, kind = image_layer(image)
+        matrix = _matrix_into(graph, target, f"{path}/{image.level_paths[0]}" if path else image.level_paths[0], image)
+        if matrix is None:
+            unwarped.append(path)
+        else:
+            kwargs = _placed(kwargs, matrix, image.channel_axis)
+        for said in caught:  # the image's own "not linear" warning is said once, below, for the whole scene
+            if matrix is None or "not linear" not in str(said.message):
+                warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
         out.append((data, kwargs, kind))
+    if unwarped and target is not None:
+        warnings.warn(f"{scene.url}: shown unwarped, where their own metadata places them: {', '.join(unwarped)} "
+                      f"(their transformations into {str(target)!r} are not linear, which napari cannot draw)",
+                      NGFFWarning, stacklevel=3)  # fmt: skip
+    return out
+
+
+def _matrix_into(graph: SystemGraph, target: SystemId | None, source: str, image: Image) -> np.ndarray | None:
+    start = graph.find(source)
+    if start is None or target is None:
+        return None
+    try:
+        return graph.linear_matrix(start, target, image.ndim)
+    except NoRoute:
+        return None
+
+
+def _placed(kwargs: dict[str, Any], matrix: np.ndarray, channel_axis: int | None) -> dict[str, Any]:
+    """A layer's keyword arguments placed by ``matrix`` (without the channel axis): scale and translate when it is
+    diagonal, else an affine."""
+    n = matrix.shape[0] - 1
+    keep = [i for i in range(n) if i != channel_axis] + [n]
+    placed = matrix[np.ix_(keep, keep)]
+    out = {k: v for k, v in kwargs.items() if k not in ("scale", "translate", "affine")}
+    linear = placed[:-1, :-1]
+    if np.allclose(linear, np.diag(np.diag(linear))):
+        out["scale"] = np.diag(linear).tolist()
+        out["translate"] = placed[:-1, -1].tolist()
+    else:
+        out["affine"] = placed.tolist()
     return out

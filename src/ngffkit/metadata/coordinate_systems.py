@@ -24,10 +24,12 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ngffkit.metadata.multiscales import Multiscale
-from ngffkit.metadata.point_maps import invertible
+from ngffkit.metadata.point_maps import invertible, linear_matrix
 from ngffkit.metadata.scene import Scene
-from ngffkit.metadata.transforms import Ref, Sequence, Transformation
+from ngffkit.metadata.transforms import Bijection, Ref, Sequence, Transformation
 
 #: The name ngffkit gives the physical system of an NGFF 0.1-0.5 image (the one its axes describe).
 PHYSICAL = "physical"
@@ -127,6 +129,29 @@ class SystemGraph:
                 broken,
             )
         raise NoRoute(f"no chain of transformations connects {str(source)!r} to {str(target)!r}")
+
+    def linear_matrix(self, source: SystemId, target: SystemId, ndim: int) -> np.ndarray | None:
+        """The homogeneous matrix of the route from ``source`` (``ndim`` axes) to ``target`` when every step is
+        linear (walked backwards through its inverse matrix); None when a step is not (a field). :class:`NoRoute`
+        as :meth:`route`. napari places a layer with it."""
+        total = np.eye(ndim + 1)
+        for step in self.route(source, target):
+            t = step.edge.transformation
+            backwards_as_given = not step.forwards and isinstance(t, Bijection) and t.inverse is not None
+            if backwards_as_given:  # a bijection's inverse is what it says, not its forward's inverse
+                assert isinstance(t, Bijection) and t.inverse is not None
+                t = t.inverse
+            m = linear_matrix(t, total.shape[0] - 1)
+            if m is None:
+                return None
+            if not step.forwards and not backwards_as_given:
+                if m.shape[0] != m.shape[1] or abs(np.linalg.det(m)) <= 1e-12:
+                    return None
+                m = np.linalg.inv(m)
+            if m.shape[1] != total.shape[0]:
+                return None
+            total = m @ total
+        return total
 
     def _search(self, source: SystemId, target: SystemId, *, backwards_needs_inverse: bool) -> list[Step] | None:
         came: dict[SystemId, tuple[SystemId, Step] | None] = {source: None}
