@@ -129,24 +129,27 @@ def draft_form(notes: Notes, key: str, what: str) -> None:
 
 def _dimension_entry(entry: dict[str, Any], notes: Notes, key: str) -> DimensionEntry:
     """One part of a byDimension: ``{"transformation": ..., "inputAxes": ..., "outputAxes": ...}`` in 0.6rc0;
-    older drafts wrote the transformation inline with ``input_axes``/``output_axes`` beside its ``type``."""
+    older drafts (and the specification's own byDimensionXarray example) write the transformation inline, its
+    ``type`` beside the axes, some with ``input_axes``/``output_axes``. Read as 0.6rc0 means, written back as read."""
     axes: dict[str, tuple[Any, ...]] = {}
-    for name, snake in _DRAFT_AXES.items():
-        value = entry.get(name, entry.get(snake))
-        if name not in entry and snake in entry:
-            draft_form(notes, f"{key}.{snake}", f"{snake!r} in a byDimension part")
+    snake = False
+    for name, snake_name in _DRAFT_AXES.items():
+        value = entry.get(name, entry.get(snake_name))
+        if name not in entry and snake_name in entry:
+            draft_form(notes, f"{key}.{snake_name}", f"{snake_name!r} in a byDimension part")
+            snake = True
         axes[name] = tuple(value) if isinstance(value, list) else ()
+    axis_keys = (*_DRAFT_AXES, *_DRAFT_AXES.values())
     if "transformation" in entry:
         transformation = parse_transformation(entry["transformation"], notes, f"{key}.transformation")
-        known: tuple[str, ...] = ("transformation", *_DRAFT_AXES, *_DRAFT_AXES.values())
-    elif "type" in entry:
-        draft_form(notes, key, "a byDimension part written inline (its 'type' beside its axes)")
-        inline = {k: v for k, v in entry.items() if k not in _DRAFT_AXES and k not in _DRAFT_AXES.values()}
-        transformation = parse_transformation(inline, notes, key)
-        known = tuple(entry)
-    else:
-        return DimensionEntry(None, axes["inputAxes"], axes["outputAxes"], extra_keys(entry, tuple(_DRAFT_AXES)))
-    return DimensionEntry(transformation, axes["inputAxes"], axes["outputAxes"], extra_keys(entry, known))
+        extra = extra_keys(entry, ("transformation", *axis_keys))
+        return DimensionEntry(transformation, axes["inputAxes"], axes["outputAxes"], extra, snake_case_axes=snake)
+    if "type" not in entry:
+        return DimensionEntry(None, axes["inputAxes"], axes["outputAxes"], extra_keys(entry, axis_keys),
+                              snake_case_axes=snake)  # fmt: skip
+    draft_form(notes, key, "a byDimension part written inline (its 'type' beside its axes)")
+    transformation = parse_transformation({k: v for k, v in entry.items() if k not in axis_keys}, notes, key)
+    return DimensionEntry(transformation, axes["inputAxes"], axes["outputAxes"], inline=True, snake_case_axes=snake)
 
 
 def parse_transformations(doc: Any, notes: Notes, key: str) -> tuple[Transformation, ...]:
