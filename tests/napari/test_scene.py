@@ -70,3 +70,27 @@ def test_a_scene_image_placed_by_a_field_opens_unwarped_with_one_notification(
     image = ngffkit.open(root / "tile_1")
     np.testing.assert_allclose([layers[1].data_to_world(p) for p in LANDMARKS],
                                image.map_points(LANDMARKS, source=image.level_paths[0], target="physical"), atol=1e-6)  # fmt: skip
+
+
+def test_the_dock_places_every_scene_image_in_the_chosen_system(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    root = write_scene(tmp_path / "scene.ome.zarr", {
+        "tile_0": {"type": "translation", "translation": [0, 0]},
+        "tile_1": {"type": "translation", "translation": [0, 96]},
+    })  # fmt: skip
+    document = json.loads((root / "zarr.json").read_text())
+    ome = document["attributes"]["ome"]["scene"]
+    ome["coordinateSystems"].append({"name": "atlas", "axes": YX})
+    ome["coordinateTransformations"].append({"type": "affine", "affine": [[0, 2, 5], [-2, 0, 7]],
+                                             "input": {"name": "world"}, "output": {"name": "atlas"}})  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps(document))
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(root), plugin="ngffkit")
+    _, dock = viewer.window.add_plugin_dock_widget("ngffkit", "Coordinate systems")
+    assert dock.system.value == "world" and {"world", "atlas", "tile_0#physical"} <= set(dock.system.choices)
+    scene = ngffkit.open(root)
+    for system in ["atlas", "tile_0#physical", "world"]:
+        dock.system.value = system
+        for layer, path in zip(layers, ["tile_0", "tile_1"], strict=True):
+            level0 = ngffkit.open(root / path).level_paths[0]
+            expected = scene.map_points(LANDMARKS, source=f"{path}/{level0}", target=system)
+            np.testing.assert_allclose([layer.data_to_world(p) for p in LANDMARKS], expected, atol=1e-6)

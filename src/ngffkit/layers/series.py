@@ -13,9 +13,9 @@ import numpy as np
 
 from ngffkit.errors import NGFFError, NGFFWarning
 from ngffkit.layers import LayerData, arrange, image_layer, layers
-from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, SystemId
+from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph
 from ngffkit.metadata.text import printable
-from ngffkit.reader import Collection, Image, Scene
+from ngffkit.reader import Collection, Scene
 
 
 def collection_layers(collection: Collection, *, include_labels: bool = True) -> list[LayerData]:
@@ -62,57 +62,59 @@ def scene_layers(scene: Scene, system: str | None = None) -> list[LayerData]:
     A linear chain of transformations from an image's level 0 into the system becomes the layer's ``scale`` and
     ``translate`` when it is only those (so napari's multiscale works as for any image), else its ``affine``. An
     image whose chain is not linear (a displacement field) is shown unwarped, where its own metadata places it,
-    and one warning (a notification in napari) names every such image.
+    and one warning (a notification in napari) names every such image. Each layer's metadata says which scene
+    and member it shows (``ngff_scene``, ``ngff_scene_source``), so that it can be placed again in another system.
     """
     images = scene.images()
     graph = scene.system_graph()
-    target = graph.find(system) if system is not None else None
-    if target is None:
-        chosen = scene_system(scene)
-        target = graph.find(chosen) if chosen is not None else None
+    target = system if system is not None and graph.find(system) is not None else scene_system(scene)
     out: list[LayerData] = []
     unwarped: list[str] = []
     for path, image in zip(scene.member_paths, images, strict=True):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NGFFWarning)
             data, kwargs, kind = image_layer(image)
-        matrix = _matrix_into(graph, target, f"{path}/{image.level_paths[0]}" if path else image.level_paths[0], image)
-        if matrix is None:
+        source = f"{path}/{image.level_paths[0]}"
+        placed = placement(graph, source, target, image.channel_axis)
+        if placed is None:
             unwarped.append(path)
         else:
-            kwargs = _placed(kwargs, matrix, image.channel_axis)
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("scale", "translate", "affine")} | placed
         for said in caught:  # the image's own "not linear" warning is said once, below, for the whole scene
-            if matrix is None or "not linear" not in str(said.message):
+            if placed is None or "not linear" not in str(said.message):
                 warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "ngff_scene": scene.url, "ngff_scene_source": source,
+                              "ngff_channel_axis": image.channel_axis}  # fmt: skip
         out.append((data, kwargs, kind))
     if unwarped and target is not None:
-        warnings.warn(f"{scene.url}: shown unwarped, where their own metadata places them: {', '.join(unwarped)} "
-                      f"(their transformations into {str(target)!r} are not linear, which napari cannot draw)",
-                      NGFFWarning, stacklevel=3)  # fmt: skip
+        warn_unwarped(scene.url, unwarped, target)
     return out
 
 
-def _matrix_into(graph: SystemGraph, target: SystemId | None, source: str, image: Image) -> np.ndarray | None:
+def warn_unwarped(url: str, members: list[str], system: str) -> None:
+    """The one warning (napari: notification) for a scene's images that cannot be placed in ``system``."""
+    warnings.warn(f"{url}: shown unwarped, where their own metadata places them: {', '.join(members)} "
+                  f"(their transformations into {system!r} are not linear, which napari cannot draw)",
+                  NGFFWarning, stacklevel=3)  # fmt: skip
+
+
+def placement(graph: SystemGraph, source: str, target: str | None, channel_axis: int | None) -> dict[str, Any] | None:
+    """napari's ``scale``/``translate`` (a diagonal placement) or ``affine`` for a layer whose level 0 is the system
+    ``source``, shown in ``target``; None when the chain between them is not linear (or there is none)."""
     start = graph.find(source)
-    if start is None or target is None:
+    end = graph.find(target) if target is not None else None
+    ndim = graph.systems.get(start) if start is not None else None
+    if start is None or end is None or ndim is None:
         return None
     try:
-        return graph.linear_matrix(start, target, image.ndim)
+        matrix = graph.linear_matrix(start, end, ndim)
     except NoRoute:
         return None
-
-
-def _placed(kwargs: dict[str, Any], matrix: np.ndarray, channel_axis: int | None) -> dict[str, Any]:
-    """A layer's keyword arguments placed by ``matrix`` (without the channel axis): scale and translate when it is
-    diagonal, else an affine."""
-    n = matrix.shape[0] - 1
-    keep = [i for i in range(n) if i != channel_axis] + [n]
+    if matrix is None or matrix.shape != (ndim + 1, ndim + 1):
+        return None
+    keep = [i for i in range(ndim) if i != channel_axis] + [ndim]
     placed = matrix[np.ix_(keep, keep)]
-    out = {k: v for k, v in kwargs.items() if k not in ("scale", "translate", "affine")}
     linear = placed[:-1, :-1]
     if np.allclose(linear, np.diag(np.diag(linear))):
-        out["scale"] = np.diag(linear).tolist()
-        out["translate"] = placed[:-1, -1].tolist()
-    else:
-        out["affine"] = placed.tolist()
-    return out
+        return {"scale": np.diag(linear).tolist(), "translate": placed[:-1, -1].tolist()}
+    return {"affine": placed.tolist()}
