@@ -154,6 +154,11 @@ class SystemGraph:
         return total
 
     def _search(self, source: SystemId, target: SystemId, *, backwards_needs_inverse: bool) -> list[Step] | None:
+        moves: dict[SystemId, list[tuple[SystemId, Step]]] = {}  # built once: a search is linear in the edges
+        for edge in self.edges:
+            moves.setdefault(edge.source, []).append((edge.target, Step(edge, True)))
+            if not backwards_needs_inverse or invertible(edge.transformation):
+                moves.setdefault(edge.target, []).append((edge.source, Step(edge, False)))
         came: dict[SystemId, tuple[SystemId, Step] | None] = {source: None}
         queue = deque([source])
         while queue:
@@ -164,16 +169,10 @@ class SystemGraph:
                     here, step = prev
                     steps.append(step)
                 return steps[::-1]
-            for edge in self.edges:
-                moves = []
-                if edge.source == here:
-                    moves.append((edge.target, Step(edge, True)))
-                if edge.target == here and (not backwards_needs_inverse or invertible(edge.transformation)):
-                    moves.append((edge.source, Step(edge, False)))
-                for nxt, step in moves:
-                    if nxt not in came:
-                        came[nxt] = (here, step)
-                        queue.append(nxt)
+            for nxt, step in moves.get(here, ()):
+                if nxt not in came:
+                    came[nxt] = (here, step)
+                    queue.append(nxt)
         return None
 
 

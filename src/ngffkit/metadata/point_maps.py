@@ -140,6 +140,10 @@ def invertible(t: Transformation) -> bool:
         return t.forward is not None and t.inverse is not None
     if isinstance(t, Displacements):  # also Coordinates
         return False
+    if isinstance(t, Identity) or (isinstance(t, Translation) and t.translation is not None and not t.path):
+        return True  # the common cases without numpy: a scene may hold many thousands of them
+    if isinstance(t, Scale) and t.scale is not None and not t.path:
+        return all(v != 0 for v in t.scale)
     if isinstance(t, Sequence):
         return all(invertible(s) for s in t.transformations)
     if isinstance(t, ByDimension) and any(
