@@ -263,3 +263,9 @@ def test_scene_members_systems_are_reached_through_the_scene(tmp_path: pathlib.P
     np.testing.assert_allclose(node.map_points([[1, 1]], source=array_system, target="world"), [[2, 350]])
     np.testing.assert_allclose(node.map_points([[2, 350]], source="world", target="tile_1#physical"), [[2, 2]])
     assert json.loads((root / "zarr.json").read_text())["attributes"]["ome"]["version"] == "0.6rc0"
+
+
+def test_parameters_kept_in_an_array_are_said_not_guessed(tmp_path: pathlib.Path) -> None:
+    node = opened(scene(tmp_path / "s.ome.zarr", [between({"type": "affine", "path": "params"})]))
+    with pytest.raises(ngffkit.InvalidMetadata, match="keeps its parameters in the array 'params'"):
+        node.map_points([[1, 2]], source="input", target="output")
