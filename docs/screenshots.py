@@ -1,5 +1,6 @@
-"""Make the README pictures: napari showing an OME-Zarr image with labels, a stitched plate, and the export
-widget opened the way a person opens it (napari builds it from the manifest).
+"""Make the README pictures: napari showing an OME-Zarr image with labels, a stitched plate, the export widget
+opened the way a person opens it (napari builds it from the manifest), and a 0.6rc0 scene registering two images
+onto each other (docs/coordinate-systems.md).
 
 Run under a display (or ``xvfb-run -a python docs/screenshots.py``); writes docs/images/*.png.
 """
@@ -44,6 +45,49 @@ def main() -> None:
             second = "plate-navigator"
         _shoot(viewer, second)
         viewer.close()
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1300, 760)
+    fixed, moving = viewer.open(str(write_registration(tmp / "registration.ome.zarr")), plugin="ngffkit")
+    fixed.colormap, moving.colormap, moving.blending = "magenta", "green", "additive"
+    viewer.window.add_plugin_dock_widget("ngffkit", "Coordinate systems")
+    viewer.reset_view()
+    _shoot(viewer, "scene-registered")
+    viewer.close()
+
+
+def write_registration(root: Path) -> Path:
+    """A scene of two images: ``fixed`` (the coins) and ``moving`` (the coins rotated by 20 degrees and shifted),
+    which an affine places back onto ``fixed`` in the scene's ``world`` system."""
+    import json
+
+    import numpy as np
+    from scipy import ndimage
+    from skimage import data
+
+    import ngffkit
+
+    coins = data.coins()
+    angle = np.deg2rad(20)
+    matrix = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    offset = np.array([40.0, -60.0])
+    moving = ndimage.affine_transform(coins, matrix, offset, output_shape=(360, 420))  # moving[o] = coins[M o + c]
+    ngffkit.write_image(coins, root / "fixed", axes="yx", version="0.6rc0", name="fixed")
+    ngffkit.write_image(moving, root / "moving", axes="yx", version="0.6rc0", name="moving")
+    placed = np.hstack([matrix, offset[:, None]]).tolist()
+    steps = [
+        {"type": "identity", "input": {"path": "fixed", "name": "physical"}, "output": {"name": "world"}},
+        {
+            "type": "affine",
+            "affine": placed,
+            "input": {"path": "moving", "name": "physical"},
+            "output": {"name": "world"},
+        },
+    ]
+    axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    scene = {"ome": {"version": "0.6rc0", "scene": {"coordinateSystems": [{"name": "world", "axes": axes}],
+                                                    "coordinateTransformations": steps}}}  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": scene}))
+    return root
 
 
 def _wait(condition: Callable[[], bool], seconds: float = 30) -> None:

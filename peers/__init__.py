@@ -21,6 +21,7 @@ from .recipes import (
     OME_ZARR_PY,
     OME_ZARR_PY_CLUSTER,
     OME_ZARR_PYRAMID,
+    OZTC,
     PEERS,
     REPO,
     TENSORSTORE,
@@ -32,6 +33,6 @@ from .recipes import (
 )
 
 __all__ = ["BIOIO_OME_ZARR", "CACHE", "IOHUB", "NAPARI_OME_ZARR", "NGFF_ZARR", "OBSTORE", "OME_ZARR_IO", "OME_ZARR_MODELS",
-           "OME_ZARR_PY", "OME_ZARR_PYRAMID", "OME_ZARR_PY_CLUSTER", "PEERS", "REPO", "TENSORSTORE", "ZARRITA", "Built",
+           "OME_ZARR_PY", "OME_ZARR_PYRAMID", "OME_ZARR_PY_CLUSTER", "OZTC", "PEERS", "REPO", "TENSORSTORE", "ZARRITA", "Built",
            "NodePeer", "Peer", "PeerFailed", "Unavailable", "newest_python", "node_env", "process_environment",
            "python_env"]  # fmt: skip

@@ -204,6 +204,11 @@ OME_ZARR_PYRAMID = Peer("ome-zarr-pyramid", ("ome-zarr-pyramid",), "peers.side.o
 #: benchmarks/document_cpu.py.
 OBSTORE = Peer("obstore", ("obstore",), "peers.side.obstore", ("obstore",))
 
+#: The RFC-5 transformations conformance suite: its runner ``oztc`` calls ``ngffkit transform`` (ngffkit's own
+#: environment) on 24 cases. Pinned: the cases are the point, and a new release brings new ones to read first.
+OZTC = Peer("ome-zarr-transformations-conformance", ("ome-zarr-transformations-conformance==0.1.2",), "peers.side.oztc",
+            ("ome-zarr-transformations-conformance",))  # fmt: skip
+
 
 @dataclass(frozen=True)
 class NodePeer:
@@ -229,7 +234,7 @@ ZARRITA = NodePeer("zarrita", ("zarrita@0.5.4",))
 
 PEERS: dict[str, Peer] = {p.name: p for p in (OME_ZARR_PY, NAPARI_OME_ZARR, NGFF_ZARR, BIOIO_OME_ZARR, OME_ZARR_MODELS,
                                               IOHUB, OME_ZARR_PY_CLUSTER, TENSORSTORE, OME_ZARR_IO, OME_ZARR_PYRAMID,
-                                              OBSTORE)}  # fmt: skip
+                                              OBSTORE, OZTC)}  # fmt: skip
 
 
 def by_names(names: Sequence[str]) -> list[Peer | NodePeer]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ngffkit.cli import tools as cli_tools
+from ngffkit.cli import transform as cli_transform
 from ngffkit.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -245,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_zip)
 
     cli_tools.add_commands(sub)
+    cli_transform.add_command(sub)
 
     p = sub.add_parser(
         "demo",

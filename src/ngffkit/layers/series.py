@@ -7,11 +7,13 @@ out side by side (:mod:`ngffkit.layers.arrange`), so that each can be seen.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 from ngffkit.errors import NGFFError, NGFFWarning
 from ngffkit.layers import LayerData, arrange, image_layer, layers
+from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph
 from ngffkit.metadata.text import printable
 from ngffkit.reader import Collection, Scene
 
@@ -44,21 +46,75 @@ def _in_series(layer: LayerData, series: str | None) -> LayerData:
     return data, {**kwargs, "name": named}, kind
 
 
-def scene_layers(scene: Scene) -> list[LayerData]:
-    """Every image the scene places, each moved by the scene's (linear) transformation for it."""
+def scene_system(scene: Scene) -> str | None:
+    """The coordinate system a scene is shown in unless a person chooses another: the first the scene names in
+    ``coordinateSystems``, else the output of its first transformation."""
+    if scene.metadata.scene and scene.metadata.scene.coordinate_systems:
+        return scene.metadata.scene.coordinate_systems[0].name
+    graph = scene.system_graph(members=False)
+    targets = [e.target for e in graph.edges]
+    return str(targets[0]) if targets else None
+
+
+def scene_layers(scene: Scene, system: str | None = None) -> list[LayerData]:
+    """Every image of the scene placed in one coordinate system, ``system`` (default :func:`scene_system`).
+
+    A linear chain of transformations from an image's level 0 into the system becomes the layer's ``scale`` and
+    ``translate`` when it is only those (so napari's multiscale works as for any image), else its ``affine``. An
+    image whose chain is not linear (a displacement field) is shown unwarped, where its own metadata places it,
+    and one warning (a notification in napari) names every such image. Each layer's metadata says which scene
+    and member it shows (``ngff_scene``, ``ngff_scene_source``), so that it can be placed again in another system.
+    """
+    images = scene.images()
+    graph = scene.system_graph()
+    target = system if system is not None and graph.find(system) is not None else scene_system(scene)
     out: list[LayerData] = []
-    for image in scene.images():
-        data, kwargs, kind = image_layer(image)
-        for t in scene.transformations:
-            path = getattr(t.input, "path", None)
-            matrix = t.matrix(image.ndim) if path and image.url.endswith("/" + path) else None
-            if matrix is not None:
-                base = image.transform(0)
-                full = matrix @ base if base is not None else matrix
-                keep = [i for i in range(image.ndim) if i != image.channel_axis] + [image.ndim]
-                kwargs.pop("scale", None)
-                kwargs.pop("translate", None)
-                kwargs["affine"] = full[np.ix_(keep, keep)].tolist()
-                break
+    unwarped: list[str] = []
+    for path, image in zip(scene.member_paths, images, strict=True):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NGFFWarning)
+            data, kwargs, kind = image_layer(image)
+        source = f"{path}/{image.level_paths[0]}"
+        placed = placement(graph, source, target, image.channel_axis)
+        if placed is None:
+            unwarped.append(path)
+        else:
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("scale", "translate", "affine")} | placed
+        for said in caught:  # the image's own "not linear" warning is said once, below, for the whole scene
+            if placed is None or "not linear" not in str(said.message):
+                warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "ngff_scene": scene.url, "ngff_scene_source": source,
+                              "ngff_channel_axis": image.channel_axis}  # fmt: skip
         out.append((data, kwargs, kind))
+    if unwarped and target is not None:
+        warn_unwarped(scene.url, unwarped, target)
     return out
+
+
+def warn_unwarped(url: str, members: list[str], system: str) -> None:
+    """The one warning (napari: notification) for a scene's images that cannot be placed in ``system``."""
+    warnings.warn(f"{url}: shown unwarped, where their own metadata places them: {', '.join(members)} "
+                  f"(their transformations into {system!r} are not linear, which napari cannot draw)",
+                  NGFFWarning, stacklevel=3)  # fmt: skip
+
+
+def placement(graph: SystemGraph, source: str, target: str | None, channel_axis: int | None) -> dict[str, Any] | None:
+    """napari's ``scale``/``translate`` (a diagonal placement) or ``affine`` for a layer whose level 0 is the system
+    ``source``, shown in ``target``; None when the chain between them is not linear (or there is none)."""
+    start = graph.find(source)
+    end = graph.find(target) if target is not None else None
+    ndim = graph.systems.get(start) if start is not None else None
+    if start is None or end is None or ndim is None:
+        return None
+    try:
+        matrix = graph.linear_matrix(start, end, ndim)
+    except NoRoute:
+        return None
+    if matrix is None or matrix.shape != (ndim + 1, ndim + 1):
+        return None
+    keep = [i for i in range(ndim) if i != channel_axis] + [ndim]
+    placed = matrix[np.ix_(keep, keep)]
+    linear = placed[:-1, :-1]
+    if np.allclose(linear, np.diag(np.diag(linear))):
+        return {"scale": np.diag(linear).tolist(), "translate": placed[:-1, -1].tolist()}
+    return {"affine": placed.tolist()}

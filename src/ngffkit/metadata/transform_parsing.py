@@ -58,6 +58,9 @@ def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
         "input": Ref.from_json(doc.get("input")),
         "output": Ref.from_json(doc.get("output")),
     }
+    for end in ("input", "output"):
+        if isinstance(common[end], str):
+            draft_form(notes, f"{key}.{end}", f"{end} written as a plain name {common[end]!r}")
     cls = TRANSFORMATION_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         notes.warn(f"{key}.type", f"unknown transformation type {kind!r}; kept as is")
@@ -92,14 +95,7 @@ def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
     if cls is ByDimension:
         entries = list_at(doc, "transformations")
         parsed = tuple(
-            DimensionEntry(
-                parse_transformation(e["transformation"], notes, f"{key}.transformations[{i}].transformation")
-                if "transformation" in e
-                else None,
-                tuple(e.get("inputAxes") or ()),
-                tuple(e.get("outputAxes") or ()),
-                extra_keys(e, ("transformation", "inputAxes", "outputAxes")),
-            )
+            _dimension_entry(e, notes, f"{key}.transformations[{i}]")
             for i, e in enumerate(entries)
             if isinstance(e, dict)
         )
@@ -115,6 +111,45 @@ def parse_transformation(doc: Any, notes: Notes, key: str) -> Transformation:
         interp = as_str(doc.get("interpolation"), f"{key}.interpolation", notes)
         return cls(path=path, interpolation=interp, **common)
     return cls(**common)
+
+
+#: Every note about a form of an RFC-5 draft older than 0.6rc0 carries this, so that a reader can tell them apart.
+DRAFT_FORM = "older RFC-5 draft form"
+#: The keys of a byDimension part that older drafts spelled in snake case.
+_DRAFT_AXES = {"inputAxes": "input_axes", "outputAxes": "output_axes"}
+
+
+def draft_form(notes: Notes, key: str, what: str) -> None:
+    """Note a form of an older RFC-5 draft, read as the 0.6rc0 form it stands for: once per document, at the
+    first place it was met (the validator lists every place; a reader needs to say it once)."""
+    if not any(DRAFT_FORM in message for message in notes.messages):
+        notes.warn(key, f"{DRAFT_FORM}: {what}; read as 0.6rc0 writes it (input/output as objects, byDimension parts "
+                        "as {transformation, inputAxes, outputAxes})")  # fmt: skip
+
+
+def _dimension_entry(entry: dict[str, Any], notes: Notes, key: str) -> DimensionEntry:
+    """One part of a byDimension: ``{"transformation": ..., "inputAxes": ..., "outputAxes": ...}`` in 0.6rc0;
+    older drafts (and the specification's own byDimensionXarray example) write the transformation inline, its
+    ``type`` beside the axes, some with ``input_axes``/``output_axes``. Read as 0.6rc0 means, written back as read."""
+    axes: dict[str, tuple[Any, ...]] = {}
+    snake = False
+    for name, snake_name in _DRAFT_AXES.items():
+        value = entry.get(name, entry.get(snake_name))
+        if name not in entry and snake_name in entry:
+            draft_form(notes, f"{key}.{snake_name}", f"{snake_name!r} in a byDimension part")
+            snake = True
+        axes[name] = tuple(value) if isinstance(value, list) else ()
+    axis_keys = (*_DRAFT_AXES, *_DRAFT_AXES.values())
+    if "transformation" in entry:
+        transformation = parse_transformation(entry["transformation"], notes, f"{key}.transformation")
+        extra = extra_keys(entry, ("transformation", *axis_keys))
+        return DimensionEntry(transformation, axes["inputAxes"], axes["outputAxes"], extra, snake_case_axes=snake)
+    if "type" not in entry:
+        return DimensionEntry(None, axes["inputAxes"], axes["outputAxes"], extra_keys(entry, axis_keys),
+                              snake_case_axes=snake)  # fmt: skip
+    draft_form(notes, key, "a byDimension part written inline (its 'type' beside its axes)")
+    transformation = parse_transformation({k: v for k, v in entry.items() if k not in axis_keys}, notes, key)
+    return DimensionEntry(transformation, axes["inputAxes"], axes["outputAxes"], inline=True, snake_case_axes=snake)
 
 
 def parse_transformations(doc: Any, notes: Notes, key: str) -> tuple[Transformation, ...]:

@@ -226,15 +226,22 @@ class DimensionEntry:
     transformation: Transformation | None
     input_axes: tuple[Any, ...]
     output_axes: tuple[Any, ...]
-    #: Other keys, e.g. a transformation written inline by pre-0.6rc0 drafts; kept for the round trip.
+    #: Other keys; kept for the round trip.
     extra: Mapping[str, Any] = field(default_factory=no_extra, compare=False)
+    #: How an older RFC-5 draft wrote the part, kept so that it is written back as it was read: the transformation
+    #: inline (its ``type`` beside the axes), and/or the axes as ``input_axes``/``output_axes``.
+    inline: bool = field(default=False, compare=False)
+    snake_case_axes: bool = field(default=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
-        if self.transformation is not None:
+        if self.transformation is not None and self.inline:
+            body.update(self.transformation.to_json())
+        elif self.transformation is not None:
             body["transformation"] = self.transformation.to_json()
-        body["inputAxes"] = list(self.input_axes)
-        body["outputAxes"] = list(self.output_axes)
+        inputs, outputs = ("input_axes", "output_axes") if self.snake_case_axes else ("inputAxes", "outputAxes")
+        body[inputs] = list(self.input_axes)
+        body[outputs] = list(self.output_axes)
         return with_extra(body, self.extra)
 
 
@@ -246,6 +253,13 @@ class ByDimension(Transformation):
 
     def _params_json(self) -> dict[str, Any]:
         return {"transformations": [t.to_json() for t in self.transformations]}
+
+    def matrix(self, ndim: int) -> np.ndarray | None:
+        """The matrix of an ndim -> ndim byDimension whose parts are all linear (each part's matrix placed on its
+        axes); :func:`ngffkit.metadata.point_maps.by_dimension_matrix` also builds non-square ones."""
+        from ngffkit.metadata.point_maps import by_dimension_matrix  # it uses these types: imported on use
+
+        return by_dimension_matrix(self, ndim, ndim)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from ngffkit.errors import NGFFError
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ngffkit.errors import NGFFError, NGFFWarning
 from ngffkit.metadata import OMEMetadata, ome_xml, parse_attributes
+from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, multiscale_graph, scene_graph
 from ngffkit.metadata.transforms import Ref, Transformation
-from ngffkit.reader.image import Image, load_images
+from ngffkit.reader.coordinates import MapsPoints, map_points
+from ngffkit.reader.image import Image, load_images, parse_node
 from ngffkit.reader.node import Node
 from ngffkit.store import adapter
-from ngffkit.store.batch import read_many
+from ngffkit.store.batch import read_many, read_many_or_errors
 from ngffkit.store.location import Location
 
 #: Numbered series are probed in batches of this size when no ``OME/`` group lists them.
@@ -74,7 +81,7 @@ def load_collection(location: Location, metadata: OMEMetadata) -> Collection:
     return Collection(location, metadata, tuple(found))
 
 
-class Scene(Node):
+class Scene(MapsPoints, Node):
     """A 0.6rc0 scene: transformations placing images (by path) in shared coordinate systems."""
 
     kind = "scene"
@@ -97,3 +104,39 @@ class Scene(Node):
         return load_images(
             [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
         )
+
+    def system_graph(self, *, members: bool = True) -> SystemGraph:
+        """The scene's systems (its own, ``"world"``, and its members' as ``"tile_0#physical"``) and
+        transformations; with ``members``, each member image's graph joined in (``"tile_0/s0"``; a member that
+        cannot be opened is left out, with a warning)."""
+        graph = scene_graph(self.metadata.scene) if self.metadata.scene else SystemGraph()
+        if not members or not self.member_paths:
+            return graph
+        locations = [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
+        nodes = read_many_or_errors(locations, expect="group")
+        for path, node in zip(self.member_paths, nodes, strict=True):
+            try:
+                if isinstance(node, NGFFError):
+                    raise node
+                meta = parse_node(node)
+            except NGFFError as exc:
+                warnings.warn(f"scene member {path!r} left out of the coordinate systems: {exc}", NGFFWarning,
+                              stacklevel=3)  # fmt: skip
+                continue
+            if meta.multiscales:
+                graph = graph.merged(multiscale_graph(meta.multiscales[0]), path)
+        return graph
+
+    def map_points(self, points: Any, *, source: str, target: str) -> np.ndarray:
+        """``points`` (N, ndim) mapped from ``source`` to ``target``, systems of the scene or of its members: as
+        :meth:`ngffkit.Image.map_points`. Member images are read only when the scene's own transformations do not
+        connect the two systems."""
+        own = self.system_graph(members=False)
+        if own.find(source) is not None and own.find(target) is not None:
+            try:
+                own.route(own.find(source), own.find(target))  # type: ignore[arg-type]
+            except NoRoute:
+                pass
+            else:
+                return map_points(self.location, own, points, source, target)
+        return map_points(self.location, self.system_graph(), points, source, target)

@@ -21,6 +21,7 @@ from ngffkit.metadata import Axis, ImageLabel, Multiscale, OMEMetadata, parse_at
 from ngffkit.metadata.omero import default_colors, parse_hex
 from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
 from ngffkit.reader.arrays import dask_array, read_now
+from ngffkit.reader.coordinates import MapsPoints
 from ngffkit.reader.node import Node
 from ngffkit.reader.regions import Region, level_index, selection
 from ngffkit.store import limits
@@ -44,7 +45,7 @@ class ChannelInfo:
         return tuple(int(self.color[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
-class Image(Node):
+class Image(MapsPoints, Node):
     """A multiscale image (or label image): lazy levels high to low resolution, axes, placement, channels."""
 
     kind = "image"
@@ -244,8 +245,7 @@ def check_levels(location: Location, ms: Multiscale, arrays: Sequence[NodeMetada
     """The usable levels: all arrays up to the first missing or unusable one; level 0 must be usable.
 
     An array is usable when it exists, its metadata is one zarr can decode (data type, codecs, shape) and
-    its dimensions agree with the axes. A lower level that is not stops the pyramid there, with a warning.
-    """
+    its dimensions agree with the axes. A lower level that is not stops the pyramid there, with a warning."""
     usable: list[NodeMetadata] = []
     for level, node in enumerate(arrays):
         problem = node if isinstance(node, NGFFError) else _level_problem(node, ms, level)

@@ -12,6 +12,7 @@ from zarr.abc.store import Store
 from ngffkit.errors import NGFFWarning, NotFound, NotOMEZarr
 from ngffkit.formats import Format, get_format
 from ngffkit.metadata import parse_attributes
+from ngffkit.metadata.transform_parsing import DRAFT_FORM
 from ngffkit.reader.collection import Scene, load_collection
 from ngffkit.reader.hcs import load_plate
 from ngffkit.reader.image import Image, Labels, load_image
@@ -46,10 +47,13 @@ def open(
     if node.is_array:
         return _image_holding(location)
     meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format, assume=assume)
-    if meta.stated_alias is not None:  # once per open, not once per well or field of a plate
-        warnings.warn(
-            f"{location.url}: NGFF version {meta.stated_alias!r} read as {meta.format}", NGFFWarning, stacklevel=2
-        )
+    said = []  # once per open, not once per well or field of a plate
+    if meta.stated_alias is not None:
+        said.append(f"NGFF version {meta.stated_alias!r} read as {meta.format}")
+    if any(DRAFT_FORM in note for note in meta.warnings):
+        said.append(f"{DRAFT_FORM}s read as {meta.format} (`ngffkit validate` lists them)")
+    if said:
+        warnings.warn(f"{location.url}: {'; '.join(said)}", NGFFWarning, stacklevel=2)
     if meta.plate is not None:
         return load_plate(location, meta)
     if meta.multiscales:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
+from ngffkit.errors import NGFFError
 from ngffkit.formats import Format, detect
 from ngffkit.formats.sections import SECTION_KINDS, VERSIONED_SECTIONS, kind_of
+from ngffkit.metadata import parse_attributes
+from ngffkit.metadata.transform_parsing import DRAFT_FORM
 from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
 from ngffkit.validate.findings import Collector, Report
 from ngffkit.validate.shapes import Arr, Num, Shape, child_path
@@ -99,7 +102,22 @@ def _check(
         shape.check(ns[key], child_path(prefix, key), out)
     if "omero" in ns and "multiscales" not in ns:
         out.warn("omero-without-image", child_path(prefix, "omero"), "'omero' metadata without 'multiscales'")
+    if fmt.has_coordinate_systems:
+        _check_draft_forms(attributes, fmt, out)
     return fmt.version, kind_of(ns)
+
+
+def _check_draft_forms(attributes: dict, fmt: Format, out: Collector) -> None:
+    """Say how the reader reads forms of older RFC-5 drafts (plain-name input/output, inline byDimension parts):
+    the schema findings say the form is invalid, this one says what ngffkit makes of it."""
+    try:
+        notes = parse_attributes(attributes, assume=fmt).warnings
+    except NGFFError:
+        return
+    for note in notes:
+        if DRAFT_FORM in note:
+            key, _, message = note.removeprefix("[").partition("] ")
+            out.warn("rfc5-draft-form", key, message)
 
 
 def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, prefix: str, out: Collector) -> None:

@@ -1,0 +1,127 @@
+"""Plugins > ngffkit OME-Zarr > Coordinate systems: show the open scenes' images in the system a person chooses.
+
+A 0.6rc0 scene opens in its first coordinate system (``ngffkit.layers.series.scene_system``). This dock lists the
+named systems of every scene whose layers are in the viewer and, when one is chosen, places each of those layers
+in it again (:func:`ngffkit.layers.series.placement`: napari's scale/translate, or an affine). An image whose chain
+into the chosen system is not linear is left where it is, and one notification per scene says so. Only layers the
+ngffkit reader made from a scene take part: their metadata names the scene and the system of their level 0.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, Label
+from napari.utils.notifications import show_warning
+from napari.viewer import Viewer
+
+import ngffkit
+from ngffkit.errors import NGFFError, NGFFWarning
+from ngffkit.layers.series import placement, scene_system, warn_unwarped
+from ngffkit.metadata.coordinate_systems import SystemGraph
+
+DOCK_NAME = "Coordinate systems"
+
+
+class CoordinateSystemDock(Container):
+    """A choice of coordinate system for the scenes open in the viewer."""
+
+    def __init__(self, napari_viewer: Viewer) -> None:
+        self.viewer = napari_viewer
+        self._names: list[str] = []
+        self.system = ComboBox(label="show scenes in", choices=lambda _: self._names, nullable=True)
+        self.status = Label(value="")
+        super().__init__(widgets=[self.system, self.status])
+        self._graphs: dict[str, SystemGraph] = {}
+        self._refreshing = False
+        self.system.changed.connect(self._place_all)
+        napari_viewer.layers.events.inserted.connect(self._refresh)
+        napari_viewer.layers.events.removed.connect(self._refresh)
+        self._refresh()
+
+    def _scene_layers(self) -> list[Any]:
+        return [layer for layer in self.viewer.layers if "ngff_scene" in layer.metadata]
+
+    def _graph(self, url: str) -> SystemGraph | None:
+        """The scene's graph, read once per scene (metadata only)."""
+        if url not in self._graphs:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NGFFWarning)  # said once, when the scene was opened
+                    scene = ngffkit.open(url)
+                if not isinstance(scene, ngffkit.Scene):
+                    raise NGFFError("no longer a scene", where=url)
+                self._graphs[url] = scene.system_graph()
+            except NGFFError as exc:
+                show_warning(f"coordinate systems of {url} not read: {exc}")
+                return None
+        return self._graphs[url]
+
+    def _refresh(self, *_: Any) -> None:
+        """The choices: the named systems of every scene in the viewer (arrays are not offered)."""
+        names: list[str] = []
+        for url in dict.fromkeys(layer.metadata["ngff_scene"] for layer in self._scene_layers()):
+            graph = self._graph(url)
+            if graph is None:
+                continue
+            names += [str(s) for s in graph.systems if s.name is not None and str(s) not in names]
+        current = self.system.value
+        self._refreshing = True
+        try:
+            self._names = names
+            self.system.reset_choices()
+            if current in names:
+                self.system.value = current
+            elif names:
+                first = self._scene_layers()[0].metadata["ngff_scene"]
+                self.system.value = _default(first, names)
+        finally:
+            self._refreshing = False
+        self.status.value = f"{len(self._scene_layers())} layers from scenes" if names else "no scene open"
+
+    def _place_all(self, *_: Any) -> None:
+        target = self.system.value
+        if self._refreshing or target is None:
+            return
+        unwarped: dict[str, list[str]] = {}
+        for layer in self._scene_layers():
+            url, source = layer.metadata["ngff_scene"], layer.metadata["ngff_scene_source"]
+            graph = self._graph(url)
+            placed = placement(graph, source, target, layer.metadata.get("ngff_channel_axis")) if graph else None
+            if placed is None:
+                unwarped.setdefault(url, []).append(source.rsplit("/", 1)[0])
+                continue
+            _apply(layer, placed)
+        for url, members in unwarped.items():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", NGFFWarning)
+                warn_unwarped(url, sorted(set(members)), target)
+            for said in caught:
+                show_warning(str(said.message))
+
+
+def _default(url: str, names: list[str]) -> str:
+    """The system the scene opened in, when it is one of ``names``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NGFFWarning)
+            scene = ngffkit.open(url)
+        chosen = scene_system(scene) if isinstance(scene, ngffkit.Scene) else None
+    except NGFFError:
+        chosen = None
+    return chosen if chosen in names else names[0]
+
+
+def _apply(layer: Any, placed: dict[str, Any]) -> None:
+    """Place ``layer`` by napari's public scale/translate/affine (the unused ones reset)."""
+    ndim = layer.ndim
+    if "affine" in placed:
+        layer.scale = [1.0] * ndim
+        layer.translate = [0.0] * ndim
+        layer.affine = np.asarray(placed["affine"])
+    else:
+        layer.affine = np.eye(ndim + 1)
+        layer.scale = placed["scale"]
+        layer.translate = placed["translate"]

@@ -1,0 +1,96 @@
+"""A 0.6rc0 scene opened in napari (``viewer.open(path, plugin="ngffkit")``): every image placed in one coordinate
+system, so that landmarks mapped by each layer's ``data_to_world`` land where ``Scene.map_points`` says."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+
+import ngffkit
+
+from .conftest import notification_count, notifications_since
+
+YX = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+#: Landmarks in each image's level-0 pixel indices.
+LANDMARKS = np.array([[0.0, 0.0], [3.0, 5.0], [10.5, 2.25], [15.0, 15.0]])
+
+
+def write_scene(root: pathlib.Path, placements: dict[str, dict], field: bool = False) -> pathlib.Path:
+    """Images ``tile_*`` (0.6rc0, two levels, scale 2 x 3) placed in "world" by ``placements``."""
+    steps = []
+    for path, transformation in placements.items():
+        ngffkit.write_image(np.random.default_rng(0).integers(0, 255, (32, 32), dtype=np.uint8), root / path,
+                            axes="yx", scale={"y": 2.0, "x": 3.0}, levels=2, version="0.6rc0")  # fmt: skip
+        steps.append({**transformation, "input": {"path": path, "name": "physical"}, "output": {"name": "world"}})
+    document = {"zarr_format": 3, "node_type": "group", "attributes": {"ome": {"version": "0.6rc0", "scene": {
+        "coordinateSystems": [{"name": "world", "axes": YX}], "coordinateTransformations": steps}}}}  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps(document))
+    return root
+
+
+def test_scene_images_are_placed_where_map_points_says(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    angle = np.deg2rad(30)
+    rotation = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+    root = write_scene(tmp_path / "scene.ome.zarr", {
+        "tile_0": {"type": "translation", "translation": [0, 0]},
+        "tile_1": {"type": "translation", "translation": [0, 96]},
+        "tile_2": {"type": "sequence", "transformations": [{"type": "rotation", "rotation": rotation},
+                                                           {"type": "translation", "translation": [64, 10]}]},
+    })  # fmt: skip
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(root), plugin="ngffkit")
+    scene = ngffkit.open(root)
+    assert len(layers) == 3
+    for layer, path in zip(layers, ["tile_0", "tile_1", "tile_2"], strict=True):
+        assert layer.multiscale and len(layer.data) == 2
+        level0 = ngffkit.open(root / path).level_paths[0]
+        expected = scene.map_points(LANDMARKS, source=f"{path}/{level0}", target="world")
+        napari_world = np.array([layer.data_to_world(point) for point in LANDMARKS])
+        np.testing.assert_allclose(napari_world, expected, atol=1e-6)
+    # translations stay napari's scale/translate (its multiscale works as for any image); the rotation is an affine
+    assert np.allclose(layers[1].scale, [2, 3]) and np.allclose(layers[1].translate, [0, 96])
+    assert not np.allclose(layers[2].affine.affine_matrix, np.eye(3))
+
+
+def test_a_scene_image_placed_by_a_field_opens_unwarped_with_one_notification(
+    make_napari_viewer,  # type: ignore[no-untyped-def]
+    tmp_path: pathlib.Path,
+) -> None:
+    root = write_scene(tmp_path / "scene.ome.zarr", {
+        "tile_0": {"type": "translation", "translation": [0, 0]},
+        "tile_1": {"type": "displacements", "path": "tile_1_field", "interpolation": "linear"},
+    })  # fmt: skip
+    viewer = make_napari_viewer()
+    start = notification_count()
+    layers = viewer.open(str(root), plugin="ngffkit")
+    said = [m for m in notifications_since(start) if "unwarped" in m]
+    assert len(said) == 1 and "tile_1" in said[0] and "tile_0" not in said[0].split("unwarped")[1]
+    image = ngffkit.open(root / "tile_1")
+    np.testing.assert_allclose([layers[1].data_to_world(p) for p in LANDMARKS],
+                               image.map_points(LANDMARKS, source=image.level_paths[0], target="physical"), atol=1e-6)  # fmt: skip
+
+
+def test_the_dock_places_every_scene_image_in_the_chosen_system(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    root = write_scene(tmp_path / "scene.ome.zarr", {
+        "tile_0": {"type": "translation", "translation": [0, 0]},
+        "tile_1": {"type": "translation", "translation": [0, 96]},
+    })  # fmt: skip
+    document = json.loads((root / "zarr.json").read_text())
+    ome = document["attributes"]["ome"]["scene"]
+    ome["coordinateSystems"].append({"name": "atlas", "axes": YX})
+    ome["coordinateTransformations"].append({"type": "affine", "affine": [[0, 2, 5], [-2, 0, 7]],
+                                             "input": {"name": "world"}, "output": {"name": "atlas"}})  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps(document))
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(root), plugin="ngffkit")
+    _, dock = viewer.window.add_plugin_dock_widget("ngffkit", "Coordinate systems")
+    assert dock.system.value == "world" and {"world", "atlas", "tile_0#physical"} <= set(dock.system.choices)
+    scene = ngffkit.open(root)
+    for system in ["atlas", "tile_0#physical", "world"]:
+        dock.system.value = system
+        for layer, path in zip(layers, ["tile_0", "tile_1"], strict=True):
+            level0 = ngffkit.open(root / path).level_paths[0]
+            expected = scene.map_points(LANDMARKS, source=f"{path}/{level0}", target=system)
+            np.testing.assert_allclose([layer.data_to_world(p) for p in LANDMARKS], expected, atol=1e-6)
