@@ -167,7 +167,9 @@ def test_5d_labels_with_a_singleton_channel_follow_the_split_image(make_napari_v
     assert [layer.ndim for layer in layers] == [4, 4, 4]
     cells = layers[-1]
     assert cells.metadata["ngff_dropped_axes"] == ["c"] and tuple(cells.axis_labels) == ("t", "z", "y", "x")
-    assert viewer.dims.ndim == 4 and tuple(viewer.dims.axis_labels) == ("t", "z", "y", "x")
+    assert viewer.dims.ndim == 4
+    if napari_at_least(0, 9):  # napari shows the layers' axis names on its sliders from 0.9 (numbers before)
+        assert tuple(viewer.dims.axis_labels) == ("t", "z", "y", "x")
     viewer.dims.current_step = (1, 2, 0, 0)
     level0 = cells.data[0] if cells.multiscale else cells.data
     assert np.asarray(level0[1, 2]).max() == 7
