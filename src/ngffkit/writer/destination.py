@@ -61,8 +61,8 @@ def storage_errors(where: str) -> Iterator[None]:
         source = _elsewhere(exc, where)
         if source is not None:
             raise LocationError(f"reading the data to write failed: {reason}; nothing was written to {where}",
-                                where=source) from None  # fmt: skip
-        raise LocationError(f"cannot write here: {reason}", where=where) from None
+                                where=source) from exc  # fmt: skip
+        raise LocationError(f"cannot write here: {reason}", where=where) from exc
 
 
 def _elsewhere(exc: OSError, where: str) -> str | None:
