@@ -42,6 +42,7 @@ def storage_options_from(anonymous: str, options_json: str) -> dict[str, Any] | 
         try:
             parsed = json.loads(options_json)
         except json.JSONDecodeError as exc:
+            # not chained: a JSONDecodeError keeps the whole text, and storage options hold keys and tokens
             raise ValueError(f"storage options are not JSON: {exc.msg}") from None
         if not isinstance(parsed, dict):
             raise ValueError("storage options must be a JSON object")

@@ -208,9 +208,9 @@ class Location:
         try:
             return zarr.open_array(target.store, path=target.path, mode="r", zarr_format=fmt)  # type: ignore[arg-type]
         except FileNotFoundError:
-            raise NotFound("array not found", where=target.url) from None
+            raise NotFound("array not found", where=target.url) from None  # says no more than the message
         except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from None
+            raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from exc
 
     # --- writing -----------------------------------------------------------------------------------
 

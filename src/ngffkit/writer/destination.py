@@ -333,7 +333,7 @@ def _claim(taken: Claim) -> Claim:
         other = claim.read_marker(taken.location) or {}
         raise AlreadyExists(
             f"another ngffkit writer started here first ({claim.describe(other)})", where=taken.location.url
-        ) from None
+        ) from None  # "File exists" of the marker: the message says what it means
     return taken
 
 
