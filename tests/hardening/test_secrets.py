@@ -86,6 +86,20 @@ def test_a_refused_password_is_a_location_error_whose_cause_is_chained_without_t
     assert "HTTP 401" in printed and SECRET not in printed
 
 
+def test_a_cause_is_chained_as_it_is_unless_its_chain_holds_a_secret() -> None:
+    from ngffkit.errors import RedactedCause, safe_cause
+
+    clean = OSError(5, "Input/output error")
+    assert safe_cause(clean) is clean
+    direct = RuntimeError(f"GET http://reader:{SECRET}@host/img.zarr/zarr.json failed")
+    behind = RuntimeError("the request failed")
+    behind.__cause__ = ValueError(f"url='https://host/x?X-Amz-Signature={SECRET}'")
+    for exc in (direct, behind):
+        stand_in = safe_cause(exc)
+        assert isinstance(stand_in, RedactedCause) and stand_in.__cause__ is None
+        assert str(stand_in).startswith(f"{type(exc).__name__}: ") and SECRET not in str(stand_in)
+
+
 def test_a_storage_option_of_the_wrong_type_is_a_type_error_not_a_failed_read(
     served: pathlib.Path, tmp_path: pathlib.Path
 ) -> None:
