@@ -9,6 +9,7 @@ tests can count requests and check that they overlapped.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import gzip
@@ -182,7 +183,10 @@ def _reset(handler: http.server.BaseHTTPRequestHandler) -> None:
 
 def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bool, latency: float,
              faults: FaultPlan | None = None, ignore_range: bool = False, html_missing: bool = False,
-             gate: ConcurrencyGate | None = None, keep_alive: bool = False) -> type:  # fmt: skip
+             gate: ConcurrencyGate | None = None, keep_alive: bool = False,
+             basic_auth: tuple[str, str] | None = None) -> type:  # fmt: skip
+    expected = None if basic_auth is None else "Basic " + base64.b64encode(":".join(basic_auth).encode()).decode()
+
     class Handler(http.server.SimpleHTTPRequestHandler):
         # HTTP/1.1 keeps connections open between requests, as S3, CDNs and nginx do; HTTP/1.0 (the default
         # here, which the fault tests rely on) makes a client connect anew for every request.
@@ -308,6 +312,12 @@ def _handler(root: str, log: RequestLog, *, listing: bool, forbidden_missing: bo
                 time.sleep(latency)
             action = faults.take(self.path) if faults is not None else None
             try:
+                if expected is not None and self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="loopback"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if action is not None and self._fault(action):
                     return
                 path = self.translate_path(self.path)
@@ -375,17 +385,19 @@ def http_file_server(
     html_missing: bool = False,
     gate: ConcurrencyGate | None = None,
     keep_alive: bool = False,
+    basic_auth: tuple[str, str] | None = None,
 ) -> Iterator[HTTPFileServer]:
     """Serve ``root`` over HTTP on a free port of 127.0.0.1 for the duration of the block.
 
     ``ignore_range`` answers ranged requests with the whole file (200), as many static hosts do;
     ``html_missing`` answers missing files with a 200 HTML page, as some hosts do; ``gate`` holds requests
     until enough are in flight together (see :class:`ConcurrencyGate`); ``keep_alive`` speaks HTTP/1.1 with
-    persistent connections (the benchmarks use it: real object stores and web servers do)."""
+    persistent connections (the benchmarks use it: real object stores and web servers do); ``basic_auth``
+    (user, password) answers 401 to every request without those credentials."""
     log = RequestLog()
     handler = _handler(os.fspath(root), log, listing=listing, forbidden_missing=forbidden_missing, latency=latency,
                        faults=faults, ignore_range=ignore_range, html_missing=html_missing, gate=gate,
-                       keep_alive=keep_alive)  # fmt: skip
+                       keep_alive=keep_alive, basic_auth=basic_auth)  # fmt: skip
     with _serving(handler) as url:
         yield HTTPFileServer(url, log)
 

@@ -58,6 +58,33 @@ def redact(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda match: redact_url(match.group()), text)
 
 
+#: Exceptions that say the code is wrong -- a caller's bad index or argument, a library's changed API, an exhausted
+#: machine -- never that the data or the network is: where ngffkit catches broadly (a store's or a client's
+#: failure, whatever its type), these are re-raised as they were, never reported as a failed read.
+PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
+    AttributeError, NameError, TypeError, IndexError, AssertionError, MemoryError,
+)  # fmt: skip
+
+
+class RedactedCause(Exception):
+    """Stands in, as the ``__cause__`` of an :class:`NGFFError`, for an exception whose text held a secret (an
+    HTTP client's error quoting the URL with its password or signature): its type's name and its text, redacted."""
+
+
+def safe_cause(exc: BaseException) -> BaseException:
+    """What to chain an :class:`NGFFError` to (``raise NGFFError(...) from safe_cause(exc)``): ``exc`` itself when
+    neither it nor the exceptions behind it show a secret, else a :class:`RedactedCause` -- a traceback prints
+    the whole chain, and tracebacks end up in issues and logs."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 16 and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if all(redact(str(e)) == str(e) for e in chain):
+        return exc
+    return RedactedCause(f"{type(exc).__name__}: {redact(str(exc))}")
+
+
 class NGFFError(Exception):
     """Base class of every error about OME-Zarr data.
 

@@ -72,6 +72,48 @@ def test_errors_and_reprs_hide_the_password_but_the_url_still_works(served: path
     assert "***@" in str(caught.value)
 
 
+def test_a_refused_password_is_a_location_error_whose_cause_is_chained_without_the_secret(served: pathlib.Path) -> None:
+    """The HTTP client's own error is kept as the cause (whoever debugs wants it), but a traceback prints the whole
+    chain: the client's text quotes the URL with its password, so the cause is that text redacted."""
+    import traceback
+
+    with http_file_server(served, listing=False, basic_auth=("reader", "the-right-one")) as server:
+        with pytest.raises(ngffkit.LocationError, match="HTTP 401") as caught:
+            ngffkit.open(f"{with_password(server.url)}/img.zarr")
+        assert {entry["authorization"] for entry in server.log.entries} != {None}  # the credentials were sent
+    assert caught.value.__cause__ is not None
+    printed = "".join(traceback.format_exception(caught.value))
+    assert "HTTP 401" in printed and SECRET not in printed
+
+
+def test_a_cause_is_chained_as_it_is_unless_its_chain_holds_a_secret() -> None:
+    from ngffkit.errors import RedactedCause, safe_cause
+
+    clean = OSError(5, "Input/output error")
+    assert safe_cause(clean) is clean
+    direct = RuntimeError(f"GET http://reader:{SECRET}@host/img.zarr/zarr.json failed")
+    behind = RuntimeError("the request failed")
+    behind.__cause__ = ValueError(f"url='https://host/x?X-Amz-Signature={SECRET}'")
+    for exc in (direct, behind):
+        stand_in = safe_cause(exc)
+        assert isinstance(stand_in, RedactedCause) and stand_in.__cause__ is None
+        assert str(stand_in).startswith(f"{type(exc).__name__}: ") and SECRET not in str(stand_in)
+
+
+def test_a_storage_option_of_the_wrong_type_is_a_type_error_not_a_failed_read(
+    served: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """A client's TypeError is a wrong argument (or a changed API), not a network failure: it propagates as it
+    was raised -- and the command line, given --storage-options, says so in one line."""
+    with http_file_server(served, listing=False) as server:
+        with pytest.raises(TypeError):
+            ngffkit.open(f"{server.url}/img.zarr", storage_options={"headers": 5})
+        proc = run("info", f"{with_password(server.url)}/img.zarr", "--storage-options", '{"headers": 5}')
+    assert proc.returncode == 2, proc.stderr
+    assert one_line_error(proc).startswith("ngffkit: error: TypeError:") and "--storage-options" in proc.stderr
+    assert "Traceback" not in proc.stderr and SECRET not in proc.stderr + proc.stdout
+
+
 def test_warnings_hide_the_password(served: pathlib.Path, tmp_path: pathlib.Path) -> None:
     plate = tmp_path / "plate.zarr"
     from ngffkit.samples.examples import write_plate

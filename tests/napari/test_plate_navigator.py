@@ -226,6 +226,67 @@ def test_switching_wells_of_a_remote_plate_costs_few_round_trips(make_napari_vie
             assert server.log.sequential_waves(keep=is_document) <= 3, server.log.entries
 
 
+@pytest.mark.network
+def test_a_plate_opened_with_a_password_never_shows_it_and_the_navigator_still_works(  # type: ignore[no-untyped-def]
+    make_napari_viewer, qtbot, plate_path
+) -> None:
+    """The URL's credentials reach the server, never the person: layer names, layer metadata (napari's console and
+    other plugins show and save it), the navigator and notifications show the URL redacted -- and the navigator,
+    which finds the plate's layers by an identity key instead, still switches wells and tiles every field."""
+    secret = "hunter2pw"
+    viewer = make_napari_viewer()
+    before = notification_count()
+    with http_file_server(plate_path.parent, listing=False, basic_auth=("user", secret)) as server:
+        url = f"{server.url.replace('http://', f'http://user:{secret}@')}/{plate_path.name}"
+        navigator = open_plate(viewer, qtbot, url)
+        for well in ("B/3", "A/1"):
+            navigator.select(well)
+            layers = wait_for_well(viewer, qtbot, well)
+            assert [layer.name for layer in layers] == [f"{well} · GFP", f"{well} · DAPI", f"{well} · cells"]
+        np.testing.assert_array_equal(  # the pixels came through the credentials
+            np.asarray(layers[0].data[0]), ngffkit.open(plate_path / "A" / "1" / "0").levels[0][0].compute()
+        )
+        cells = viewer.layers["cells"]
+        navigator.every_field.setChecked(True)  # replaces the overview's label grid: found by the identity key
+        qtbot.waitUntil(lambda: cells.data[0].shape == (256, 768), timeout=30_000)
+        qtbot.waitUntil(lambda: navigator.status.text() == "A/1, field 0: full resolution", timeout=30_000)
+        assert any(entry["authorization"] for entry in server.log.entries)
+        shown = [layer.name for layer in viewer.layers] + [repr(layer.metadata) for layer in viewer.layers]
+        shown += [navigator.title.text(), navigator.status.text(), *notifications_since(before)]
+        assert not [text for text in shown if secret in text]
+        overview = [layer for layer in viewer.layers if not layer.metadata.get(WELL_VIEW)]
+        assert {layer.metadata["ngff_url"] for layer in overview} == {url.replace(f"user:{secret}", "***")}
+        assert len({layer.metadata["ngff_source"] for layer in overview}) == 1
+
+
+@pytest.mark.network
+def test_a_well_that_answers_after_the_navigator_is_gone_is_dropped(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """A well still being read when the navigator is closed (or napari quits) answers a deleted Qt widget: its
+    answer is dropped, instead of a traceback about a deleted QLabel."""
+    from loopback.servers import FaultPlan
+    from qtpy.QtCore import QThreadPool
+    from qtpy.QtWidgets import QApplication
+
+    held = f"/{plate_path.name}/A/1/1/zarr.json"  # field 1 of A/1: the overview shows first fields only
+    faults = FaultPlan(rules={held: ["always:hold"]})
+    viewer = make_napari_viewer()
+    with http_file_server(plate_path.parent, listing=False, faults=faults) as server:
+        navigator = open_plate(viewer, qtbot, f"{server.url}/{plate_path.name}")
+        navigator.select("A/1")
+        wait_for_well(viewer, qtbot, "A/1")
+        navigator.field.setValue(1)
+        qtbot.waitUntil(lambda: bool(faults.held()), timeout=30_000)
+        gone: list[bool] = []
+        navigator.destroyed.connect(lambda *_: gone.append(True))
+        viewer.window.remove_dock_widget(navigator)
+        navigator.deleteLater()
+        qtbot.waitUntil(lambda: bool(gone), timeout=10_000)
+        faults.release()
+        QThreadPool.globalInstance().waitForDone(60_000)  # the well's read has ended: its answer is queued
+        QApplication.processEvents()  # and delivered; pytest-qt fails the test on an exception in a slot
+    assert [layer.metadata[WELL_VIEW] for layer in well_layers(viewer)] == [{"well": "A/1", "field": 0}] * 3
+
+
 def test_every_field_of_a_well_in_the_overview(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer(show=True)
     navigator = open_plate(viewer, qtbot, str(plate_path))

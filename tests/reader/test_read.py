@@ -224,3 +224,27 @@ def test_an_error_that_is_not_about_the_data_propagates_as_it_was_raised(
     with pytest.raises(BaseException, match="raised by the test codec") as caught:
         image.levels[0].compute() if how == "compute" else image.read(0)
     assert type(caught.value).__name__ == raises  # not "cannot decode chunk data": the data is not at fault
+
+
+@pytest.mark.parametrize(
+    ("index", "raised"),
+    [
+        ((slice(0, 8, 0), slice(None)), ValueError),  # what numpy and Python raise for a step of 0
+        ((99, 0), IndexError),
+        ((0, 0, 0, 0), IndexError),
+        (("a",), IndexError),
+        ((slice(None, None, -1),), IndexError),
+    ],
+)
+def test_a_callers_bad_index_is_theirs_not_corrupt_data(
+    tmp_path: pathlib.Path, index: tuple[Any, ...], raised: type[Exception]
+) -> None:
+    """The array a writer or napari reads directly (its level seen through slicing): an index it cannot take is
+    the caller's mistake, raised as such -- never "cannot decode chunk data"."""
+    level = ngffkit.open(volume(tmp_path / "v.zarr")).levels[0]
+    source = direct_source(level)
+    with pytest.raises(raised) as caught:
+        source[index]
+    assert not isinstance(caught.value, ngffkit.NGFFError)
+    with pytest.raises(IndexError):
+        level[99].compute()  # dask checks the bounds of the level itself

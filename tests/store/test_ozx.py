@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from loopback.servers import http_file_server
 import ngffkit
 from ngffkit import UnsafePath, validate
 from ngffkit.samples.examples import write_coins, write_plate
+
+from ..conftest import require
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -127,3 +130,77 @@ def test_an_entry_never_inflates_past_what_it_can_be(tmp_path: pathlib.Path) -> 
         assert outcome.raised is not None and outcome.ngff, outcome
         assert outcome.peak_mib < 600, f"{name}: {outcome.peak_mib:.0f} MiB"
     assert outcomes["chunk"].raised == "CorruptData" and "CRC" in outcomes["chunk"].message
+
+
+# --- destinations that cannot be written: one LocationError naming the archive, nothing left behind -------------
+
+#: A write whose files may grow to at most argv[2] bytes (RLIMIT_FSIZE: the kernel refuses more with EFBIG, as
+#: a full disk refuses with ENOSPC), reporting what write_image raised. 256 KiB of pixels in uncompressed 1 KiB
+#: chunks: with a limit of 20,000 bytes every chunk is staged and the archive fails; with 500, the first chunk.
+LIMITED_WRITER = """
+import json, resource, sys
+import numpy as np
+import ngffkit
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+data = np.random.default_rng(0).integers(0, 255, (512, 512), dtype="uint8")
+try:
+    ngffkit.write_image(data, sys.argv[1], chunks=(32, 32), compressor="none", levels=1)
+    print(json.dumps({"raised": None}))
+except Exception as exc:
+    print(json.dumps({"raised": type(exc).__name__, "where": getattr(exc, "where", None), "message": str(exc),
+                      "cause": type(exc.__cause__).__name__}))
+"""
+
+
+@pytest.mark.parametrize("limit", [20_000, 500], ids=["packing the archive", "staging the chunks"])
+def test_an_archive_the_file_system_refuses_is_a_location_error_naming_it(tmp_path: pathlib.Path, limit: int) -> None:
+    dest = tmp_path / "out.ozx"
+    proc = subprocess.run([sys.executable, "-c", LIMITED_WRITER, str(dest), str(limit)],
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcome["raised"] == "LocationError", (outcome, proc.stderr)
+    assert outcome["where"] == str(dest) and "File too large" in outcome["message"], outcome
+    assert ".ngffkit-" not in outcome["message"]  # the temporary folder, gone and never asked for, is not named
+    assert outcome["cause"] == "OSError"  # chained, for whoever digs deeper
+    assert list(tmp_path.iterdir()) == []  # neither the staging folder nor a partial archive is left
+
+
+def test_an_archive_below_a_file_or_in_an_unwritable_folder_is_a_location_error(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    data = np.zeros((64, 64), dtype=np.uint8)
+    with pytest.raises(ngffkit.LocationError, match="cannot write the archive here: a part of the path is a file"):
+        ngffkit.write_image(data, tmp_path / "a-file" / "out.ozx")
+    with pytest.raises(ngffkit.LocationError, match=r"a-file/sub/out\.ozx: cannot write the archive here"):
+        ngffkit.write_image(data, tmp_path / "a-file" / "sub" / "out.ozx")
+    # A folder nobody may create files in, whatever their rights (root ignores a folder's mode bits): /proc/sys.
+    require(pathlib.Path("/proc/sys").is_dir(), "no /proc/sys (a folder where no one can create a file)")
+    with pytest.raises(ngffkit.LocationError, match=r"^/proc/sys/out\.ozx: cannot write the archive here") as caught:
+        ngffkit.write_image(data, "/proc/sys/out.ozx")
+    assert isinstance(caught.value.__cause__, OSError)
+    assert not [p for p in tmp_path.iterdir() if p.name != "a-file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root's writes ignore a folder's mode bits (see the /proc/sys case)")
+def test_an_archive_in_a_read_only_folder_is_a_location_error(tmp_path: pathlib.Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(ngffkit.LocationError, match=r"read-only/out\.ozx: cannot write the archive here"):
+            ngffkit.write_image(np.zeros((64, 64), dtype=np.uint8), folder / "out.ozx")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+def test_an_existing_file_is_never_replaced_by_an_archive(tmp_path: pathlib.Path) -> None:
+    data = np.zeros((64, 64), dtype=np.uint8)
+    (tmp_path / "notes.ozx").write_text("my notes")
+    for overwrite in (False, True):
+        with pytest.raises(ngffkit.AlreadyExists, match=r"notes\.ozx"):
+            ngffkit.write_image(data, tmp_path / "notes.ozx", overwrite=overwrite)
+    assert (tmp_path / "notes.ozx").read_text() == "my notes"
+    (tmp_path / "folder.ozx").mkdir()
+    with pytest.raises(ngffkit.AlreadyExists, match="exists and is not a file"):
+        ngffkit.write_image(data, tmp_path / "folder.ozx", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.ozx", "notes.ozx"]

@@ -20,6 +20,7 @@ def storage_options(text: str | None) -> dict[str, Any] | None:
     try:
         options = json.loads(text)
     except json.JSONDecodeError as exc:
+        # a usage error (no traceback); the decoder's exception keeps the whole text, which holds keys and tokens
         raise SystemExit(usage_error(f"--storage-options is not JSON: {exc.msg}")) from None
     if not isinstance(options, dict):
         raise SystemExit(usage_error("--storage-options must be a JSON object"))
@@ -74,6 +75,7 @@ def write_options(args: argparse.Namespace) -> Any:
         try:
             factors = json.loads(args.factors)
         except json.JSONDecodeError:
+            # a usage error, printed without a traceback: the decoder's exception adds nothing
             raise SystemExit(usage_error('--factors takes JSON: 2, [3, 9] or {"z": 1, "y": 2, "x": 2}')) from None
     chunks = tuple(int(c) for c in args.chunks.split(",")) if args.chunks else None
     shards = tuple(int(c) for c in args.shards.split(",")) if args.shards else None

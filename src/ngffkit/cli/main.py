@@ -19,6 +19,7 @@ from ngffkit.cli import transform as cli_transform
 from ngffkit.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_USAGE,
     WRITE_VERSIONS,
     add_pyramid_options,
     print_report,
@@ -274,6 +275,15 @@ def _run(argv: Sequence[str] | None) -> int:
         # The API's advice names the keyword argument; on the command line it is the flag.
         print(f"ngffkit: error: {printable(exc)}".replace("pass overwrite=True", "pass --overwrite"), file=sys.stderr)
         return EXIT_INVALID
+    except (TypeError, AttributeError, ValueError) as exc:
+        # A storage option of the wrong type fails inside the HTTP or S3 client, as a TypeError (ngffkit lets such
+        # errors through: they are bugs unless an argument was wrong). With --storage-options given, it is most
+        # likely theirs: one line, not a traceback. Without, it is a bug, and its traceback is what a report needs.
+        if not getattr(args, "storage_options", None):
+            raise
+        print(f"ngffkit: error: {type(exc).__name__}: {exc} (check the names and types in --storage-options)",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("ngffkit: interrupted", file=sys.stderr)
         return 130

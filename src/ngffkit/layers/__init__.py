@@ -15,7 +15,8 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound
+from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound, redact_url
+from ngffkit.layers.identity import source_key
 from ngffkit.metadata.text import printable
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, plate_map
 from ngffkit.reader.image import ChannelInfo
@@ -88,7 +89,13 @@ def _placement(image: Image, axis: int | None) -> dict[str, Any]:
 
 
 def _metadata(node: Node, **extra: Any) -> dict[str, Any]:
-    return {"ngff_url": node.url, "ngff_version": node.version, "ngff": node.metadata.to_attributes(), **extra}
+    """A layer's metadata. napari shows it to the person (its console, layer metadata views) and other plugins may
+    save it, so the URL in it is redacted (:func:`~ngffkit.errors.redact_url`: no password, no signature); what
+    identifies the node for matching is :func:`~ngffkit.layers.identity.source_key`."""
+    return {
+        "ngff_url": redact_url(node.url), "ngff_source": source_key(node.url), "ngff_version": node.version,
+        "ngff": node.metadata.to_attributes(), **extra,
+    }  # fmt: skip
 
 
 def _split_axis(image: Image) -> int | None:

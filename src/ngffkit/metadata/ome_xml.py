@@ -38,8 +38,8 @@ def series_names(document: bytes, *, where: str) -> list[str | None]:
     try:
         parser.Parse(document, True)
     except _Refused as exc:
-        raise InvalidMetadata(str(exc), where=where) from None
+        raise InvalidMetadata(str(exc), where=where) from None  # our own refusal: its text is the message
     except expat.ExpatError as exc:
         raise InvalidMetadata(f"not well-formed XML ({expat.ErrorString(exc.code)}, line {exc.lineno})",
-                              where=where) from None  # fmt: skip
+                              where=where) from exc  # fmt: skip
     return names

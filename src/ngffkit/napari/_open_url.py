@@ -20,6 +20,7 @@ from napari.viewer import Viewer
 from qtpy.QtCore import QTimer
 
 import ngffkit
+from ngffkit.errors import redact
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import offer_navigator
@@ -41,6 +42,7 @@ def storage_options_from(anonymous: str, options_json: str) -> dict[str, Any] | 
         try:
             parsed = json.loads(options_json)
         except json.JSONDecodeError as exc:
+            # not chained: a JSONDecodeError keeps the whole text, and storage options hold keys and tokens
             raise ValueError(f"storage options are not JSON: {exc.msg}") from None
         if not isinstance(parsed, dict):
             raise ValueError("storage options must be a JSON object")
@@ -101,7 +103,7 @@ class OpenURLDialog(Container):
         self._stop_waiting()
         self._attempt += 1
         attempt = self._attempt
-        self._progress = progress(total=0, desc=f"Opening {url}")
+        self._progress = progress(total=0, desc=f"Opening {redact(url)}")
         self.status.value = "opening…"
         self.cancel_button.enabled = True
         self._timer.start(int(TIME_LIMIT * 1000))
@@ -123,7 +125,9 @@ class OpenURLDialog(Container):
             self._attempt += 1
             self._stop_waiting()
             self.status.value = "no answer"
-            show_error(f"Could not open: no complete answer within {TIME_LIMIT:g} s -- in {self.url.value.strip()}")
+            show_error(
+                f"Could not open: no complete answer within {TIME_LIMIT:g} s -- in {redact(self.url.value.strip())}"
+            )
 
     def _stop_waiting(self) -> None:
         self._timer.stop()
@@ -143,7 +147,7 @@ class OpenURLDialog(Container):
         self.opened = len(layers)
         offer_navigator(node, self.viewer)
         self.status.value = f"opened {node.kind} (NGFF {node.version})"
-        show_info(f"Opened {node.kind} {url} (NGFF {node.version})")
+        show_info(f"Opened {node.kind} {redact(url)} (NGFF {node.version})")
         if self.close_after.value and layers:
             self.viewer.window.remove_dock_widget(self.native)
 
@@ -152,7 +156,7 @@ class OpenURLDialog(Container):
             return
         self._stop_waiting()
         self.opened = 0
-        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else f"{type(exc).__name__}: {exc}"
+        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else redact(f"{type(exc).__name__}: {exc}")
         self.status.value = "could not open"
         show_error(f"Could not open: {reason}")
 

@@ -35,6 +35,8 @@ from qtpy.QtWidgets import (
 )
 
 import ngffkit
+from ngffkit.errors import redact
+from ngffkit.layers.identity import source_key
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
@@ -108,6 +110,8 @@ class PlateNavigator(QWidget):
         viewer.bind_key("PageUp", lambda _: self.step(-1), overwrite=True)
 
         def forget(*_: Any) -> None:  # the Qt widget is being deleted: nothing may call into it any more
+            self._choice += 1  # a well still being read answers a widget that is gone: its answer is dropped
+            self.plate = self.overview = None  # and so is a tiling of every field
             viewer.layers.events.inserted.disconnect(inserted)
             viewer.layers.events.removed.disconnect(removed)
             if click in viewer.mouse_drag_callbacks:
@@ -274,9 +278,11 @@ class PlateNavigator(QWidget):
         return worker
 
     def _plate_layers(self, plate: ngffkit.Plate) -> list[Layer]:
-        """The overview's label and well-name layers (not the well on show)."""
+        """The overview's label and well-name layers (not the well on show), found by the plate's source key
+        (the shown ``ngff_url`` is redacted: see :mod:`ngffkit.layers.identity`)."""
+        key = source_key(plate.url)
         return [lay for lay in self.viewer.layers
-                if lay.metadata.get("ngff_url") == plate.url and not lay.metadata.get(WELL_VIEW)]  # fmt: skip
+                if lay.metadata.get("ngff_source") == key and not lay.metadata.get(WELL_VIEW)]  # fmt: skip
 
     def _show_grids(self, plate: ngffkit.Plate, images: list[Any], labels: dict[str, list[Any]]) -> None:
         if plate is not self.plate or self.overview is None:
@@ -391,7 +397,7 @@ class PlateNavigator(QWidget):
         if choice != self._choice:
             return
         self._remove_well_layers()  # what is on screen must never look like the field that failed
-        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else f"{type(exc).__name__}: {exc}"
+        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else redact(f"{type(exc).__name__}: {exc}")
         self.status.setText("could not open this well")
         show_error(f"Could not open the well: {reason}")
 

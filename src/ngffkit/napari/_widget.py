@@ -127,7 +127,7 @@ class ExportWidget(Container):
             except json.JSONDecodeError:
                 raise ValueError(
                     f'"Shrink by" {self.factors.value!r}: write 2, or {{"z": 2, "y": 2, "x": 2}}'
-                ) from None
+                ) from None  # shown in a notification; the decoder's position in a form field adds nothing
 
         def shape(text: str, what: str) -> tuple[int, ...] | None:
             if not text.strip():
@@ -135,7 +135,9 @@ class ExportWidget(Container):
             try:
                 return tuple(int(x) for x in text.replace(" ", "").split(","))
             except ValueError:
-                raise ValueError(f"{what} {text!r}: write whole numbers separated by commas") from None
+                raise ValueError(
+                    f"{what} {text!r}: write whole numbers separated by commas"
+                ) from None  # int()'s says less
 
         return WriteOptions.of(
             version=self.version.value, levels=self.levels.value or None, scale_factors=factors,

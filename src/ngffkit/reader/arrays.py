@@ -124,6 +124,7 @@ class GuardedArray:
         self.ndim = array.ndim
 
     def __getitem__(self, index: Any) -> Any:
+        _check_steps(index)  # outside the guard below: a caller's bad index is theirs, raised as Python raises it
         try:
             if _is_fancy(index):
                 return self.array.oindex[index]  # dask passes list/array indices orthogonally
@@ -176,6 +177,15 @@ def read_regions(jobs: Sequence[tuple[zarr.Array, str, tuple[slice, ...]]]) -> l
     if not jobs:
         return []
     return adapter.sync(gather_all(*(one(a, u, s) for a, u, s in jobs)))
+
+
+def _check_steps(index: Any) -> None:
+    """Raise what Python raises for a slice with step 0 (``ValueError: slice step cannot be zero``). zarr raises
+    IndexError or TypeError for every other bad index, which :func:`read_failure` lets through; this ValueError,
+    raised inside the read, would read as a chunk that does not decode."""
+    for item in index if isinstance(index, tuple) else (index,):
+        if isinstance(item, slice) and item.step is not None:
+            item.indices(0)
 
 
 def _is_fancy(index: Any) -> bool:

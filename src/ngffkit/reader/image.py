@@ -230,7 +230,7 @@ class Image(MapsPoints, Node):
         except NotFound as exc:
             raise NotFound(
                 f"the source image {target!r} of this label image is missing ({exc})", where=self.url
-            ) from None
+            ) from exc
 
 
 def _input_name(t: Transformation) -> str | None:

@@ -81,8 +81,8 @@ def _image_holding(location: Location) -> Image:
     try:
         parent = location.ancestor(1)
         image = load_image(parent)
-    except (NotFound, NotOMEZarr):
-        raise NotOMEZarr("this is a plain zarr array, not part of an OME-Zarr image", where=location.url) from None
+    except (NotFound, NotOMEZarr) as exc:
+        raise NotOMEZarr("this is a plain zarr array, not part of an OME-Zarr image", where=location.url) from exc
     if name not in image.level_paths:
         raise NotOMEZarr(f"the image above does not list {name!r} as a level", where=location.url)
     return image

@@ -72,7 +72,7 @@ def _checked(item: Any, size: int, axis: str, where: str) -> int | slice:
     except TypeError:
         raise InvalidArgument(
             f"axis {axis!r}: a region holds integers and slices, not {type(item).__name__}", where=where
-        ) from None
+        ) from None  # operator.index's TypeError says the same, less clearly
     if not -size <= index < size:
         raise InvalidArgument(f"axis {axis!r}: index {index} is outside the level (size {size})", where=where)
     return index % size

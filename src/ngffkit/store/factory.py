@@ -16,7 +16,7 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
-from ngffkit.errors import LocationError, NotFound
+from ngffkit.errors import LocationError, NotFound, safe_cause
 from ngffkit.store import ozx, paths, remote
 from ngffkit.store.local import ConfinedLocalStore
 
@@ -64,7 +64,7 @@ def make_store(
         store = remote.ResilientStore.with_policy(url, options, policy, read_only=read_only)
     except (ImportError, ValueError) as exc:
         hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
-        raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from None
+        raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from safe_cause(exc)
     return store, target.rstrip("/")
 
 
@@ -90,7 +90,7 @@ def _zip_store(
     try:
         store = remote.ResilientStore.with_policy(f"zip::{target}", {protocol: options}, policy, read_only=True)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise LocationError(f"cannot open the zip archive: {exc}", where=target) from None
+        raise LocationError(f"cannot open the zip archive: {exc}", where=target) from safe_cause(exc)
     return store, target
 
 

@@ -24,12 +24,13 @@ def parse_json(data: bytes | str, *, where: str) -> Any:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
         return json.loads(text)
     except UnicodeDecodeError as exc:
-        raise InvalidMetadata(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=where) from None
+        raise InvalidMetadata(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=where) from exc
     except json.JSONDecodeError as exc:
         raise InvalidMetadata(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where=where
-        ) from None
+        ) from exc
     except RecursionError:
+        # not chained: a RecursionError's traceback is a thousand frames of the JSON decoder, saying nothing more
         raise InvalidMetadata("JSON nested too deeply to read", where=where) from None
     except ValueError as exc:  # e.g. integers longer than Python's int-conversion limit
-        raise InvalidMetadata(f"not usable JSON: {exc}", where=where) from None
+        raise InvalidMetadata(f"not usable JSON: {exc}", where=where) from exc

@@ -23,7 +23,7 @@ import zarr
 from zarr.abc.store import Store
 from zarr.storage import LocalStore, MemoryStore
 
-from ngffkit.errors import InvalidMetadata, NotFound, UnsafePath
+from ngffkit.errors import InvalidMetadata, NotFound, UnsafePath, safe_cause
 from ngffkit.store import adapter, paths
 from ngffkit.store.factory import make_store, split_url
 from ngffkit.store.local import ConfinedLocalStore
@@ -208,9 +208,10 @@ class Location:
         try:
             return zarr.open_array(target.store, path=target.path, mode="r", zarr_format=fmt)  # type: ignore[arg-type]
         except FileNotFoundError:
-            raise NotFound("array not found", where=target.url) from None
+            raise NotFound("array not found", where=target.url) from None  # says no more than the message
         except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from None
+            # zarr's text may quote the store, whose URL holds credentials: the cause is chained redacted if so
+            raise InvalidMetadata(f"cannot open array: {exc}", where=target.url) from safe_cause(exc)
 
     # --- writing -----------------------------------------------------------------------------------
 

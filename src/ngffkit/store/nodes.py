@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from zarr.buffer import default_buffer_prototype
 
-from ngffkit.errors import InvalidMetadata, LocationError, NGFFError
+from ngffkit.errors import PROGRAMMING_ERRORS, InvalidMetadata, LocationError, NGFFError, safe_cause
 from ngffkit.store import paths
 from ngffkit.store.jsonfile import parse_json
 
@@ -98,8 +98,12 @@ async def get_bytes(location: Location, key: str) -> bytes | None:
         return None
     except NGFFError:
         raise  # ngffkit's stores already name the URL and the cause
-    except Exception as exc:
-        raise LocationError(f"cannot read {key!r}: {type(exc).__name__}: {exc}", where=location.state.url) from None
+    except PROGRAMMING_ERRORS:
+        raise  # a bug or a changed API, not a failed read
+    except Exception as exc:  # whatever another store raises for a read that failed
+        raise LocationError(
+            f"cannot read {key!r}: {type(exc).__name__}: {exc}", where=location.state.url
+        ) from safe_cause(exc)
     return None if buf is None else buf.to_bytes()
 
 

@@ -319,14 +319,33 @@ def pack(
     check_replaceable(out, overwrite)
     partial = out.with_name(out.name + ".partial")
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with (
+            _file_system_errors(src, out),
+            zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive,
+        ):
             for path in _entries(src):
                 archive.write(path, path.relative_to(src).as_posix())
             archive.comment = archive_comment(fmt)
-        partial.replace(out)  # atomic: a reader never sees half an archive
+        with _file_system_errors(src, out):
+            partial.replace(out)  # atomic: a reader never sees half an archive
     finally:
         partial.unlink(missing_ok=True)  # our own temporary file, if anything failed before the rename
     return out
+
+
+@contextmanager
+def _file_system_errors(source: pathlib.Path, out: pathlib.Path) -> Iterator[None]:
+    """The file system's refusals while packing as one :class:`~ngffkit.LocationError`: a file of the folder
+    being packed that cannot be read names that file; anything else (read-only, no space, a file too large, a
+    parent that is a file) is the archive's and names it."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        named = exc.filename if isinstance(exc.filename, str) else None
+        if named is not None and pathlib.Path(named).resolve().is_relative_to(source.resolve()):
+            raise LocationError(f"cannot read a file to pack: {reason}", where=named) from exc
+        raise LocationError(f"cannot write the archive here: {reason}", where=str(out)) from exc
 
 
 def check_replaceable(out: pathlib.Path, overwrite: bool) -> None:
@@ -351,8 +370,14 @@ def check_replaceable(out: pathlib.Path, overwrite: bool) -> None:
 def staging(dest: str | os.PathLike[str]) -> Iterator[pathlib.Path]:
     """A temporary folder beside ``dest`` to write a hierarchy into before packing it."""
     parent = pathlib.Path(dest).resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    folder = pathlib.Path(tempfile.mkdtemp(prefix=".ngffkit-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        folder = pathlib.Path(tempfile.mkdtemp(prefix=".ngffkit-", dir=parent))
+    except OSError as exc:  # read-only, no space, a parent that is a file: the destination's failure, named so
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        if isinstance(exc, FileExistsError):  # what mkdir says of a parent that is a file
+            reason = "a part of the path is a file, not a folder"
+        raise LocationError(f"cannot write the archive here: {reason}", where=os.fspath(dest)) from exc
     try:
         yield folder / "root.zarr"
     finally:

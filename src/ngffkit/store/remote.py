@@ -40,7 +40,7 @@ from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Suf
 from zarr.buffer import default_buffer_prototype
 from zarr.storage import FsspecStore
 
-from ngffkit.errors import LocationError, NGFFError, NGFFWarning
+from ngffkit.errors import PROGRAMMING_ERRORS, LocationError, NGFFError, NGFFWarning, safe_cause
 from ngffkit.store import adapter, http
 from ngffkit.store.failures import bucket_gone, describe, is_forbidden, is_transient, status_of
 from ngffkit.store.limits import DOCUMENT_NAMES, Bound, ReadBudget, exceeded
@@ -152,6 +152,7 @@ class ResilientStore(FsspecStore):
             async with asyncio.timeout(deadline):
                 data = await self._get_with_retries(key, byte_range, bound)
         except TimeoutError:
+            # the TimeoutError says nothing the message does not (and its traceback is asyncio's cancellation)
             raise exceeded("deadline", deadline, deadline, what="seconds without a complete answer",
                            where=self._url(key)) from None  # fmt: skip
         return None if data is None else prototype.buffer.from_bytes(data)
@@ -167,20 +168,24 @@ class ResilientStore(FsspecStore):
                     return None
                 raise LocationError(
                     "HTTP 403 Forbidden: no permission to read this key", where=self._url(key)
-                ) from None
+                ) from None  # _Forbidden is this module's own signal, with nothing to add
             except NGFFError:
                 raise
+            except PROGRAMMING_ERRORS:
+                raise  # a changed client API or a bad argument: not a failed read, never retried
             except Exception as exc:
                 if self._means_missing(exc) and not bucket_gone(exc):
                     return None
                 if bucket_gone(exc):
-                    raise LocationError("the bucket no longer exists (NoSuchBucket)", where=self._url(key)) from None
+                    raise LocationError(
+                        "the bucket no longer exists (NoSuchBucket)", where=self._url(key)
+                    ) from safe_cause(exc)
                 if not is_transient(exc):
-                    raise LocationError(f"cannot read: {describe(exc)}", where=self._url(key)) from None
+                    raise LocationError(f"cannot read: {describe(exc)}", where=self._url(key)) from safe_cause(exc)
                 if attempt + 1 == policy.attempts:
                     raise LocationError(
                         f"still failing after {policy.attempts} attempts: {describe(exc)}", where=self._url(key)
-                    ) from None
+                    ) from safe_cause(exc)
                 await asyncio.sleep(policy.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -193,7 +198,7 @@ class ResilientStore(FsspecStore):
                                       request_kwargs=adapter.http_request_options(self.fs))  # fmt: skip
             except http.HTTPStatus as exc:
                 if exc.status == 403:
-                    raise _Forbidden from None
+                    raise _Forbidden from None  # an internal signal: the LocationError it becomes says all
                 raise
         # Other clients read whole bodies: ask for at most one byte more than the bound allows.
         asked = byte_range if byte_range is not None else RangeByteRequest(0, bound.limit + 1)
@@ -201,7 +206,7 @@ class ResilientStore(FsspecStore):
             buffer = await super().get(key, _PROTOTYPE, asked)
         except Exception as exc:
             if is_forbidden(exc):
-                raise _Forbidden from None
+                raise _Forbidden from None  # an internal signal: the LocationError it becomes says all
             if byte_range is None and (status_of(exc) == 416 or "InvalidRange" in str(exc)):
                 buffer = await super().get(key, _PROTOTYPE)  # an empty object: ranges of it are unsatisfiable
             else:
@@ -237,6 +242,8 @@ class ResilientStore(FsspecStore):
                         verdict = False  # answered (as missing, or even found): a 403 means "forbidden"
                     except _Forbidden:
                         verdict = True
+                    except PROGRAMMING_ERRORS:
+                        raise  # a bug, not an answer: every waiting 403 sees it
                     except Exception as exc:
                         if self._means_missing(exc) and not bucket_gone(exc):
                             verdict = False

@@ -136,7 +136,7 @@ def read_source(path: str | os.PathLike[str]) -> Source:
         if name.endswith(".npy"):
             return read_npy(src)
     except (OSError, ValueError) as exc:
-        raise InvalidArgument(f"cannot read the file: {exc}", where=str(src)) from None
+        raise InvalidArgument(f"cannot read the file: {exc}", where=str(src)) from exc
     raise InvalidArgument("unsupported file type (use .tif, .tiff, .ome.tif or .npy)", where=str(src))
 
 

@@ -115,12 +115,12 @@ def read_table(path: str | os.PathLike[str], id_column: str, columns: Sequence[C
                     except ValueError as exc:
                         raise InvalidArgument(
                             f"line {line}: {exc} (column type {TYPE_NAMES[column.kind]})", where=where, key=column.name
-                        ) from None
+                        ) from exc
                 table[key] = values
     except OSError as exc:
-        raise NotFound(f"cannot read the table: {exc.strerror}", where=where) from None
+        raise NotFound(f"cannot read the table: {exc.strerror}", where=where) from exc
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise InvalidArgument(f"not a readable CSV file: {exc}", where=where) from None
+        raise InvalidArgument(f"not a readable CSV file: {exc}", where=where) from exc
     return table
 
 

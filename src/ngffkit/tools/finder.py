@@ -20,7 +20,7 @@ from typing import Any
 import fsspec
 import numpy as np
 
-from ngffkit.errors import LocationError, NGFFError, NotFound
+from ngffkit.errors import PROGRAMMING_ERRORS, LocationError, NGFFError, NotFound, safe_cause
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.store import adapter, limits
 from ngffkit.store.batch import bounded_gather, read_many_or_errors
@@ -193,8 +193,10 @@ def _listings(fs: Any, folders: list[str]) -> list[dict[str, dict[str, Any]]]:
     for result in results:
         if isinstance(result, _UNLISTABLE):
             out.append({})
+        elif isinstance(result, PROGRAMMING_ERRORS):
+            raise result  # a bug or a changed API, not a folder that cannot be listed
         elif isinstance(result, BaseException):
-            raise LocationError(f"cannot list: {type(result).__name__}: {result}") from None
+            raise LocationError(f"cannot list: {type(result).__name__}: {result}") from safe_cause(result)
         else:
             out.append({posixpath.basename(e["name"].rstrip("/")): e for e in result})
     return out

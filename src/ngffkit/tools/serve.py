@@ -234,7 +234,7 @@ def make_server(path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: 
     try:
         server = _Server((host, port), handler)
     except OSError as exc:
-        raise LocationError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0 for a free port") from None
+        raise LocationError(f"cannot listen on {host}:{port}: {exc.strerror}; try --port 0 for a free port") from exc
     bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     return DatasetServer(server, f"http://{shown}:{bound_port}/{urllib.parse.quote(dataset.name)}")

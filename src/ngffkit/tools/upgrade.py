@@ -44,7 +44,7 @@ class Action:
         try:
             return json.dumps(self.document, indent=2, allow_nan=False).encode()
         except (ValueError, TypeError) as exc:
-            raise InvalidMetadata(f"cannot be written as JSON: {exc}", where=f"{root}/{self.key}") from None
+            raise InvalidMetadata(f"cannot be written as JSON: {exc}", where=f"{root}/{self.key}") from exc
 
 
 def _codec(compressor: Mapping[str, Any] | None, itemsize: int, where: str) -> list[dict[str, Any]]:
@@ -136,7 +136,7 @@ def plan_upgrade(location: Location, to: Format) -> list[Action]:
                 problem = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
                 raise InvalidMetadata(
                     f"cannot upgrade this array's .zarray: {problem}", where=node.location.url
-                ) from None
+                ) from exc
             writes.append(Action(node.location.key(V3_META), document))
             removes += [Action(node.location.key(n), None) for n in (V2_ARRAY, V2_ATTRS)]
     return _in_writing_order(writes, location) + removes

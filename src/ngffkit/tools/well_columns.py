@@ -60,12 +60,12 @@ def read_well_columns(path: str | os.PathLike[str], plate: Plate) -> WellColumns
         with open(path, newline="", encoding="utf-8-sig") as f:
             lines = list(csv.DictReader(f))
             header = tuple(lines[0].keys()) if lines else ()
-    except FileNotFoundError:
-        raise NotFound("no such table", where=os.fspath(path)) from None
-    except UnicodeDecodeError:
-        raise InvalidArgument("the table is not text (CSV saved as UTF-8)", where=os.fspath(path)) from None
+    except FileNotFoundError as exc:
+        raise NotFound("no such table", where=os.fspath(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument("the table is not text (CSV saved as UTF-8)", where=os.fspath(path)) from exc
     except (OSError, csv.Error) as exc:
-        raise InvalidArgument(f"cannot read the table: {exc}", where=os.fspath(path)) from None
+        raise InvalidArgument(f"cannot read the table: {exc}", where=os.fspath(path)) from exc
     if not lines:
         raise InvalidArgument(
             "the table is empty (a header line and one line per well are needed)", where=os.fspath(path)

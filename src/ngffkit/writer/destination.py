@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ngffkit.errors import AlreadyExists, InvalidArgument, LocationError, NGFFError, WriteCancelled
+from ngffkit.errors import AlreadyExists, InvalidArgument, LocationError, NGFFError, WriteCancelled, safe_cause
 from ngffkit.metadata import parse_attributes
 from ngffkit.store import adapter, claim
 from ngffkit.store.limits import DOCUMENT_NAMES
@@ -61,8 +61,8 @@ def storage_errors(where: str) -> Iterator[None]:
         source = _elsewhere(exc, where)
         if source is not None:
             raise LocationError(f"reading the data to write failed: {reason}; nothing was written to {where}",
-                                where=source) from None  # fmt: skip
-        raise LocationError(f"cannot write here: {reason}", where=where) from None
+                                where=source) from safe_cause(exc)  # fmt: skip
+        raise LocationError(f"cannot write here: {reason}", where=where) from safe_cause(exc)
 
 
 def _elsewhere(exc: OSError, where: str) -> str | None:
@@ -333,7 +333,7 @@ def _claim(taken: Claim) -> Claim:
         other = claim.read_marker(taken.location) or {}
         raise AlreadyExists(
             f"another ngffkit writer started here first ({claim.describe(other)})", where=taken.location.url
-        ) from None
+        ) from None  # "File exists" of the marker: the message says what it means
     return taken
 
 

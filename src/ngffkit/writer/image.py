@@ -11,7 +11,7 @@ from typing import Any, Unpack
 from dask.delayed import Delayed
 from zarr.abc.store import Store
 
-from ngffkit.errors import InvalidArgument
+from ngffkit.errors import InvalidArgument, LocationError
 from ngffkit.formats import Format
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
@@ -68,9 +68,21 @@ def _write_ozx(
     refuse_overlap(places.of_path(dest), sources_of(data).places, where=os.fspath(dest))
     ozx.check_replaceable(pathlib.Path(dest), overwrite)
     with ozx.staging(dest) as folder:
-        write_image(data, folder, settings, progress=progress)
+        try:
+            write_image(data, folder, settings, progress=progress)
+        except LocationError as exc:
+            raise _named_as(exc, folder.parent, os.fspath(dest)) from (exc.__cause__ or exc)
         ozx.pack(folder, dest, fmt, overwrite=overwrite)
     return open_node(os.fspath(dest))
+
+
+def _named_as(error: LocationError, staging: pathlib.Path, dest: str) -> LocationError:
+    """``error`` naming the archive instead of the temporary folder it is staged in (which is gone once the
+    write failed, and which the caller never asked for); an error about the caller's input is left as it is."""
+    where = error.where or ""
+    if not where.startswith(str(staging)):
+        return error
+    return LocationError(error.message.replace(str(staging), dest), where=dest, key=error.key)
 
 
 def write_image(

@@ -168,7 +168,7 @@ def _lay_out(
         method = settings.pyramid.method or "mean"
         return layout, pyramid.build_levels(base, layout, method, [clipped(lv.shape) for lv in layout])
     except pyramid.PyramidError as exc:
-        raise InvalidArgument(exc.message) from None
+        raise InvalidArgument(exc.message) from None  # the pyramid's own refusal: its text is the message
 
 
 def _given_placement(
