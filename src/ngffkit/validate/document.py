@@ -128,7 +128,7 @@ def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, pre
         if isinstance(ns.get(key), dict) and "version" in ns[key]
     ]
     for path, value in places:
-        if value != fmt.version:
+        if value not in (fmt.version, stated):  # an alias repeated alike is one statement
             out.error(
                 "version-mismatch",
                 path,
