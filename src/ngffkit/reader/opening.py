@@ -52,6 +52,9 @@ def open(
         warnings.warn(
             f"{location.url}: NGFF version {meta.stated_alias!r} read as {meta.format}", NGFFWarning, stacklevel=2
         )
+    placed = meta.multiscales[0].named_placements().note if meta.multiscales else None
+    if placed is not None:  # spatialdata's placements in 0.4/0.5 metadata: said once per open, like an alias
+        warnings.warn(f"{location.url}: {placed}", NGFFWarning, stacklevel=2)
     if meta.plate is not None:
         return load_plate(location, meta)
     if meta.multiscales:
