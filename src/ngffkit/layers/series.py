@@ -58,7 +58,7 @@ def scene_layers(scene: Scene) -> list[LayerData]:
                 keep = [i for i in range(image.ndim) if i != image.channel_axis] + [image.ndim]
                 kwargs.pop("scale", None)
                 kwargs.pop("translate", None)
-                kwargs["affine"] = full[np.ix_(keep, keep)].tolist()
+                kwargs["affine"] = full[np.ix_(keep, keep)]  # an array: see layers/__init__.py, _placement
                 break
         out.append((data, kwargs, kind))
     return out
