@@ -109,8 +109,9 @@ def test_napari_shows_them_where_spatialdata_puts_them(make_napari_viewer, tmp_p
 
 
 def test_spatialdata_cannot_read_plain_ome_zarr(tmp_path: pathlib.Path) -> None:
-    """What docs/interop.md says spatialdata needs: plain OME-Zarr from any writer gives an empty SpatialData, and
-    inside a SpatialData container a genuine 0.5 image is refused (it knows only its own version strings)."""
+    """What docs/interop.md says spatialdata needs: plain OME-Zarr from any writer gives an empty SpatialData; inside
+    a SpatialData container a genuine 0.5 image is refused (it knows only its own version strings), and a 0.4 one
+    without a named placement too."""
     import zarr
 
     plain = tmp_path / "plain.zarr"
@@ -124,3 +125,9 @@ def test_spatialdata_cannot_read_plain_ome_zarr(tmp_path: pathlib.Path) -> None:
     ngffkit.write_image(np.ones((2, 32, 32), dtype=np.uint8), container / "images" / "cells", axes="cyx", levels=2)
     refused = peer.call("read_plain", path=container)
     assert refused["read"] is False and "'0.5'" in refused["error"]
+    older = tmp_path / "container-v2.zarr"
+    zarr.open_group(str(older), mode="w", zarr_format=2).create_group("images")
+    ngffkit.write_image(np.ones((2, 32, 32), dtype=np.uint8), older / "images" / "cells", axes="cyx", levels=2,
+                        version="0.4")  # fmt: skip
+    refused = peer.call("read_plain", path=older)
+    assert refused["read"] is False and "coordinateTransformations" in refused["error"]
