@@ -1,5 +1,5 @@
 """Other OME-Zarr tools (ome-zarr-py, napari-ome-zarr, ngff-zarr, bioio-ome-zarr, ome-zarr-models, iohub, ome-zarr-io,
-ome-zarr-pyramid; zarrita in Node) and engines (tensorstore, obstore), each in an environment of its own, for the test
+ome-zarr-pyramid, spatialdata, ngio; zarrita in Node) and engines (tensorstore, obstore), each in an environment of its own, for the test
 suite and the benchmarks.
 
 The rule: a peer is never imported in ngffkit's environment. It lives in a cached environment of its own
@@ -15,6 +15,7 @@ from .recipes import (
     IOHUB,
     NAPARI_OME_ZARR,
     NGFF_ZARR,
+    NGIO,
     OBSTORE,
     OME_ZARR_IO,
     OME_ZARR_MODELS,
@@ -24,6 +25,7 @@ from .recipes import (
     OZTC,
     PEERS,
     REPO,
+    SPATIALDATA,
     TENSORSTORE,
     ZARRITA,
     NodePeer,
@@ -32,7 +34,8 @@ from .recipes import (
     process_environment,
 )
 
-__all__ = ["BIOIO_OME_ZARR", "CACHE", "IOHUB", "NAPARI_OME_ZARR", "NGFF_ZARR", "OBSTORE", "OME_ZARR_IO", "OME_ZARR_MODELS",
-           "OME_ZARR_PY", "OME_ZARR_PYRAMID", "OME_ZARR_PY_CLUSTER", "OZTC", "PEERS", "REPO", "TENSORSTORE", "ZARRITA", "Built",
+__all__ = ["BIOIO_OME_ZARR", "CACHE", "IOHUB", "NAPARI_OME_ZARR", "NGFF_ZARR", "NGIO", "OBSTORE", "OME_ZARR_IO",
+           "OME_ZARR_MODELS", "OME_ZARR_PY", "OME_ZARR_PYRAMID", "OME_ZARR_PY_CLUSTER", "OZTC", "PEERS", "REPO",
+           "SPATIALDATA", "TENSORSTORE", "ZARRITA", "Built",
            "NodePeer", "Peer", "PeerFailed", "Unavailable", "newest_python", "node_env", "process_environment",
            "python_env"]  # fmt: skip

@@ -203,6 +203,13 @@ OME_ZARR_PYRAMID = Peer("ome-zarr-pyramid", ("ome-zarr-pyramid",), "peers.side.o
 #: obstore (object_store's Rust HTTP client): the floor of an HTTP client Python can call, in
 #: benchmarks/document_cpu.py.
 OBSTORE = Peer("obstore", ("obstore",), "peers.side.obstore", ("obstore",))
+#: spatialdata (scverse): writes images and labels with RFC-5-style placements (named coordinate systems) inside
+#: its own 0.4/0.5 metadata ("0.5-dev-spatialdata" ...). Heavy (anndata, dask, geopandas ...): its transformation
+#: matrices travel to ngffkit's side as JSON.
+SPATIALDATA = Peer("spatialdata", ("spatialdata==0.8.*",), "peers.side.spatialdata",
+                   ("spatialdata", "ome-zarr", "zarr", "numpy", "dask"))  # fmt: skip
+#: ngio 1.1 (fractal): images, labels, plates and tables (anndata, json, csv, parquet) in NGFF 0.4 and 0.5.
+NGIO = Peer("ngio", ("ngio==1.1.*",), "peers.side.ngio", ("ngio", "zarr", "numpy", "anndata"))
 
 #: The RFC-5 transformations conformance suite: its runner ``oztc`` calls ``ngffkit transform`` (ngffkit's own
 #: environment) on 24 cases. Pinned: the cases are the point, and a new release brings new ones to read first.
@@ -234,7 +241,7 @@ ZARRITA = NodePeer("zarrita", ("zarrita@0.5.4",))
 
 PEERS: dict[str, Peer] = {p.name: p for p in (OME_ZARR_PY, NAPARI_OME_ZARR, NGFF_ZARR, BIOIO_OME_ZARR, OME_ZARR_MODELS,
                                               IOHUB, OME_ZARR_PY_CLUSTER, TENSORSTORE, OME_ZARR_IO, OME_ZARR_PYRAMID,
-                                              OBSTORE, OZTC)}  # fmt: skip
+                                              OBSTORE, OZTC, SPATIALDATA, NGIO)}  # fmt: skip
 
 
 def by_names(names: Sequence[str]) -> list[Peer | NodePeer]:

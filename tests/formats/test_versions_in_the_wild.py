@@ -1,7 +1,7 @@
 """Version strings that writers actually emit for the RFC-5 draft read as 0.6rc0, end to end.
 
-ngff-zarr >= 0.50 writes "0.6", acquire-zarr "0.6.dev3", ngff-zarr also accepts "0.6.dev4", spatialdata
-writes "0.6-dev"; the specification repository calls the draft "0.6rc0". Each must open, give layers,
+ngff-zarr >= 0.50 writes "0.6", acquire-zarr "0.6.dev3", ngff-zarr also accepts "0.6.dev4", "0.6-dev" is the
+same family's dash spelling (spatialdata's own strings: test_spatialdata_versions.py); the specification repository calls the draft "0.6rc0". Each must open, give layers,
 validate, describe itself, download and serve; an unknown future version stays a clear refusal.
 """
 
@@ -26,7 +26,7 @@ from ..conftest import use_peer
 
 #: (version string, the writer known to emit it)
 IN_THE_WILD = [("0.6", "ngff-zarr 0.50"), ("0.6.dev3", "acquire-zarr"), ("0.6.dev4", "ngff-zarr"),
-               ("0.6-dev", "spatialdata")]  # fmt: skip
+               ("0.6-dev", "the dash spelling")]  # fmt: skip
 
 
 def restamp(root: pathlib.Path, version: str) -> int:

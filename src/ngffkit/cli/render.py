@@ -15,9 +15,10 @@ def render(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print a description as a tree a person can read at a glance."""
     # long paths stay whole when the output goes to a file or another program (rich crops at 80 columns)
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 10_000)
-    tree = Tree(
-        f"[bold]{text(summary['url'])}[/bold]  {summary['kind']}, NGFF {text(summary['version'])}, zarr v{summary['zarr_format']}"
-    )
+    what = [summary["kind"]]
+    if summary.get("version") is not None:
+        what += [f"NGFF {text(summary['version'])}", f"zarr v{summary['zarr_format']}"]
+    tree = Tree(f"[bold]{text(summary['url'])}[/bold]  {', '.join(what)}")
     if "image" in summary:
         _render_image(tree, summary["image"])
     if "plate" in summary:
@@ -40,9 +41,23 @@ def render(summary: dict[str, Any], console: Console | None = None) -> None:
         tree.add(
             f"scene: {summary['scene']['transformations']} transformations over {text(', '.join(summary['scene']['images']))}"
         )
+    if "tables" in summary:
+        _render_tables(tree.add(f"{len(summary['tables'])} table{'s' if len(summary['tables']) != 1 else ''}"),
+                       summary["tables"])  # fmt: skip
     for w in summary.get("warnings", []):
         tree.add(f"[yellow]warning[/yellow] {text(w)}")
     console.print(tree)
+
+
+def _render_tables(tree: Tree, tables: list[dict[str, Any]]) -> None:
+    for t in tables:
+        count = t["rows"]
+        rows = (
+            f"{count} row{'s' if count != 1 else ''}" if count is not None else f"rows not read ({text(t['not_read'])})"
+        )
+        kind = text(t["type"]) if t["type"] is not None else "no type stated"
+        backend = text(t["backend"]) if t["backend"] is not None else "no backend stated"
+        tree.add(f"{text(t['name'])}: {kind}, {backend}, {rows}")
 
 
 def _render_levels(tree: Tree, image: dict[str, Any]) -> None:

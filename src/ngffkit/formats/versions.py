@@ -58,10 +58,18 @@ _BY_VERSION = {f.version: f for f in FORMATS}
 
 #: Version strings that writers emit for a format other than its own name, each read as that format (with one
 #: warning naming the mapping). The RFC-5 family: ngff-zarr >= 0.50 writes "0.6", acquire-zarr "0.6.dev3",
-#: ngff-zarr also accepts "0.6.dev4", spatialdata writes "0.6-dev"; all are the coordinate-systems draft that
-#: the specification repository calls 0.6rc0. When a final 0.6 is released it becomes a Format of its own
-#: above and "0.6" leaves this table; nothing outside ``formats/`` changes.
-ALIASES: tuple[tuple[re.Pattern[str], Format], ...] = ((re.compile(r"0\.6(?:[.-]?dev\d*|rc\d+)?"), V06RC0),)
+#: ngff-zarr also accepts "0.6.dev4"; all are the coordinate-systems draft that the specification repository calls
+#: 0.6rc0. When a final 0.6 is released it becomes a Format of its own above and "0.6" leaves this table; nothing
+#: outside ``formats/`` changes. spatialdata 0.8 writes "0.5-dev-spatialdata" (zarr v3, its default) and
+#: "0.4-dev-spatialdata" (its older format), and its documentation names "0.6-dev-spatialdata": 0.4/0.5 metadata
+#: with its own additions (placements into named coordinate systems, read by metadata/named_placements.py).
+#: Whatever the name, :func:`detect` reads an alias as the version whose layout the metadata has.
+ALIASES: tuple[tuple[re.Pattern[str], Format], ...] = (
+    (re.compile(r"0\.6(?:[.-]?dev\d*|rc\d+)?"), V06RC0),
+    (re.compile(r"0\.4-dev-spatialdata"), V04),
+    (re.compile(r"0\.5-dev-spatialdata"), V05),
+    (re.compile(r"0\.6-dev-spatialdata"), V06RC0),
+)
 
 
 def resolve(version: object) -> tuple[Format | None, bool]:
@@ -118,15 +126,24 @@ class Detection:
         return f"NGFF version {self.stated!r} read as {self.format} ({self.because})"
 
 
-def _classic_layout(attributes: Mapping[str, Any]) -> bool:
-    """Whether the images of a document are laid out the 0.4/0.5 way: ``axes`` and no coordinate systems.
+def _layout_format(attributes: Mapping[str, Any], source: str | None) -> Format | None:
+    """The version whose layout the images of a document have, or None when there are no images to tell.
 
-    Some writers stamp a 0.6 pre-release version on metadata that still has that layout."""
+    Coordinate systems: 0.6rc0. ``axes`` and no coordinate systems: 0.5 when the version is stated in the ``ome``
+    namespace, else 0.4 (per-section versions). Some writers stamp a pre-release or their own version on metadata
+    that has one of these layouts."""
     ome = attributes.get("ome")
-    multiscales = ome.get("multiscales") if isinstance(ome, Mapping) else None
-    return isinstance(multiscales, list) and any(
-        isinstance(m, Mapping) and "axes" in m and "coordinateSystems" not in m for m in multiscales
-    )
+    in_namespace = isinstance(ome, Mapping) and source == "ome.version"
+    holder = ome if in_namespace else attributes
+    multiscales = holder.get("multiscales") if isinstance(holder, Mapping) else None
+    if not isinstance(multiscales, list):
+        return None
+    entries = [m for m in multiscales if isinstance(m, Mapping)]
+    if any("coordinateSystems" in m for m in entries):
+        return V06RC0
+    if any("axes" in m for m in entries):
+        return V05 if in_namespace else V04
+    return None
 
 
 def _stated_version(attributes: Mapping[str, Any]) -> tuple[object, str | None]:
@@ -162,9 +179,14 @@ def detect(
     stated, source = _stated_version(attributes)
     if stated is not None:
         fmt, alias = resolve(stated)
-        if alias and fmt is not None and fmt.has_coordinate_systems and _classic_layout(attributes):
-            because = "its images use the 0.5 layout: axes, no coordinate systems"
-            return Detection(V05, stated, source, alias=True, because=because)
+        layout = _layout_format(attributes, source) if alias else None
+        if layout is not None and layout != fmt:
+            because = f"its images use the {layout} layout: " + (
+                "coordinate systems" if layout.has_coordinate_systems else "axes, no coordinate systems"
+            )
+            return Detection(layout, stated, source, alias=True, because=because)
+        if alias and fmt is not None and not fmt.has_coordinate_systems:
+            return Detection(fmt, stated, source, alias=True, because=f"its metadata has the {fmt} layout")
         return Detection(fmt, stated, source, unknown=fmt is None, alias=alias)
     if assume is not None:
         return Detection(assume, None, None)

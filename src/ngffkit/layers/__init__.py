@@ -75,7 +75,9 @@ def _placement(image: Image, axis: int | None) -> dict[str, Any]:
     expected[: image.ndim, image.ndim] = translation
     if matrix is not None and not np.allclose(matrix, expected):
         keep = [i for i in range(image.ndim) if i != axis] + [image.ndim]
-        kwargs["affine"] = matrix[np.ix_(keep, keep)].tolist()
+        # An array, not a list: napari splits a channel axis into layers and takes a list's rows as one value
+        # per channel (its split_channels repeats only an ndarray), which broke every affine image with channels.
+        kwargs["affine"] = matrix[np.ix_(keep, keep)]
     else:
         kwargs["scale"] = _drop(scale, axis)
         kwargs["translate"] = _drop(translation, axis)

@@ -66,7 +66,7 @@ def moved(kwargs: dict[str, Any], offset: tuple[float, float], visible: bool = T
         matrix = np.asarray(out["affine"], dtype=float).copy()
         matrix[-3, -1] += dy
         matrix[-2, -1] += dx
-        out["affine"] = matrix.tolist()
+        out["affine"] = matrix  # an array: see layers/__init__.py, _placement
     else:
         translate = list(out.get("translate") or [0.0] * len(out.get("scale") or (0, 0)))
         translate[-2:] = [translate[-2] + dy, translate[-1] + dx]

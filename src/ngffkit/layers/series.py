@@ -117,4 +117,4 @@ def placement(graph: SystemGraph, source: str, target: str | None, channel_axis:
     linear = placed[:-1, :-1]
     if np.allclose(linear, np.diag(np.diag(linear))):
         return {"scale": np.diag(linear).tolist(), "translate": placed[:-1, -1].tolist()}
-    return {"affine": placed.tolist()}
+    return {"affine": placed}  # an array: a list would be read as one affine per channel (layers/__init__.py)

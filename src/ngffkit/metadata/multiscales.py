@@ -9,6 +9,7 @@ from typing import Any
 from ngffkit.formats import Format
 from ngffkit.metadata._base import Notes, as_str, extra_keys, list_at, no_extra, with_extra
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES, Axis, CoordinateSystem
+from ngffkit.metadata.named_placements import Placements, named_placements
 from ngffkit.metadata.transform_parsing import parse_transformations
 from ngffkit.metadata.transforms import (
     Ref,
@@ -76,7 +77,7 @@ class Multiscale:
         axes = _axes_from(doc, fmt, systems, datasets, notes, key)
         metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else None
         extra = extra_keys(doc, _MULTISCALE_KEYS)
-        return cls(
+        made = cls(
             tuple(datasets),
             axes,
             as_str(doc.get("name"), f"{key}.name", notes),
@@ -86,6 +87,10 @@ class Multiscale:
             metadata,
             extra,
         )
+        note = made.named_placements().note
+        if note is not None:
+            notes.warn(f"{key}.coordinateTransformations", note)
+        return made
 
     def to_json(self, fmt: Format) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -126,9 +131,19 @@ class Multiscale:
         chain = self.datasets[level].transformations + self._shared_transforms()
         return compose_scale_translation(chain, self.ndim)
 
+    def named_placements(self, system: str | None = None) -> Placements:
+        """Placements into named systems inside metadata without coordinate systems (spatialdata's 0.4/0.5), and
+        the one the image is shown in (see :mod:`ngffkit.metadata.named_placements`); none in 0.6rc0."""
+        if self.coordinate_systems:
+            return Placements((), None)
+        return named_placements(self.transformations, self.ndim, system=system)
+
     def _shared_transforms(self) -> tuple[Transformation, ...]:
-        """Multiscale-level transforms that apply to every level (0.4/0.5: those without endpoints)."""
-        return tuple(t for t in self.transformations if t.input is None and t.output is None)
+        """Multiscale-level transforms that apply to every level (0.4/0.5: those without endpoints, then the
+        placement into a named system where one is written and can be interpreted)."""
+        shared = tuple(t for t in self.transformations if t.input is None and t.output is None)
+        chosen = self.named_placements().chosen
+        return shared if chosen is None else (*shared, chosen.transformation)
 
 
 def _axes_from(

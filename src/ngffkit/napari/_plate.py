@@ -193,9 +193,7 @@ class PlateNavigator(QWidget):
         if self.overview is None or self.overview in self.viewer.layers:
             return
         self.overview, self.plate, self.rows, self.well = None, None, [], None
-        # Not now: napari may be removing several layers (Delete with every layer selected), well layers among
-        # them, and a layer removed under it fails its own removal ("... is not in list"). Once its loop is over,
-        # what is left of the well goes too.
+        # once napari's own removal is over: it may be removing well layers itself (Delete with all selected)
         QTimer.singleShot(0, self._remove_well_layers)
         self.table.setRowCount(0)
         self.title.setText("Open a plate to browse its wells.")

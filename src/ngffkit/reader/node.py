@@ -5,6 +5,7 @@ from __future__ import annotations
 from ngffkit.errors import redact
 from ngffkit.formats import Format
 from ngffkit.metadata import OMEMetadata
+from ngffkit.reader.tables import TableInfo, read_tables
 from ngffkit.store.location import Location
 
 
@@ -32,6 +33,11 @@ class Node:
     @property
     def warnings(self) -> tuple[str, ...]:
         return self.metadata.warnings
+
+    def tables(self) -> tuple[TableInfo, ...]:
+        """The tables in this node's ``tables`` group, as ngio (fractal) writes them: name, type, backend and the
+        number of rows where metadata gives it (see :mod:`ngffkit.reader.tables`); read now, on each call."""
+        return read_tables(self.location)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {redact(self.url)} NGFF {self.version}>"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from zarr.abc.store import Store
 
-from ngffkit.errors import NGFFWarning, NotFound, NotOMEZarr
-from ngffkit.formats import Format, get_format
-from ngffkit.metadata import parse_attributes
+from ngffkit.errors import NGFFError, NGFFWarning, NotFound, NotOMEZarr
+from ngffkit.formats import Format, detect, get_format
+from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.metadata.transform_parsing import DRAFT_FORM
 from ngffkit.reader.collection import Scene, load_collection
 from ngffkit.reader.hcs import load_plate
@@ -20,6 +21,7 @@ from ngffkit.reader.node import Node
 from ngffkit.reader.well import load_well
 from ngffkit.store import claim
 from ngffkit.store.location import Location
+from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.remote import RetryPolicy
 
 
@@ -54,6 +56,9 @@ def open(
         said.append(f"{DRAFT_FORM}s read as {meta.format} (`ngffkit validate` lists them)")
     if said:
         warnings.warn(f"{location.url}: {'; '.join(said)}", NGFFWarning, stacklevel=2)
+    placed = meta.multiscales[0].named_placements().note if meta.multiscales else None
+    if placed is not None:  # spatialdata's placements in 0.4/0.5 metadata: said once per open, like an alias
+        warnings.warn(f"{location.url}: {placed}", NGFFWarning, stacklevel=2)
     if meta.plate is not None:
         return load_plate(location, meta)
     if meta.multiscales:
@@ -61,7 +66,7 @@ def open(
     if meta.well is not None:
         return load_well(location, meta)
     if meta.labels is not None:
-        return Labels(location, meta)
+        return Labels(location, _labels_with_image_version(location, node, meta) if assume is None else meta)
     if meta.bioformats2raw_layout is not None:
         return load_collection(location, meta)
     if meta.series is not None:
@@ -86,3 +91,22 @@ def _image_holding(location: Location) -> Image:
     if name not in image.level_paths:
         raise NotOMEZarr(f"the image above does not list {name!r} as a level", where=location.url)
     return image
+
+
+def _labels_with_image_version(location: Location, node: NodeMetadata, meta: OMEMetadata) -> OMEMetadata:
+    """A ``labels`` group that states no NGFF version of its own read with the version of the image it sits in
+    (from 0.5 on, where it should state one), with a warning saying so; as it is when its parent is no image (one
+    more read, only for such a group)."""
+    if detect(node.attributes, zarr_format=node.zarr_format).stated is not None:
+        return meta
+    try:
+        parent = location.ancestor(1)
+        image = parse_attributes(parent.read_group().attributes, where=parent.url)
+    except (NGFFError, ValueError):
+        return meta
+    if not image.multiscales or not image.format.version_in_namespace:
+        return meta  # up to 0.4 a labels group states no version: the zarr format tells
+    read = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format,
+                            assume=image.format)  # fmt: skip
+    note = f"states no NGFF version; read as its image's {image.format}"
+    return replace(read, warnings=(*read.warnings, note))

@@ -9,7 +9,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ngffkit.errors import NotOMEZarr
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
+from ngffkit.reader.tables import read_tables_group, table_names
 from ngffkit.store.location import Location
 from ngffkit.writer.progress import run_with_progress
 
@@ -21,7 +23,16 @@ def describe(
     stats: bool = False,
 ) -> dict[str, Any]:
     """A JSON-ready description of the node at ``target``; ``stats`` adds min/max per channel (reads pixels)."""
-    node = target if isinstance(target, Node) else open(target, storage_options=storage_options)
+    if isinstance(target, Node):
+        node = target
+    else:
+        try:
+            node = open(target, storage_options=storage_options)
+        except NotOMEZarr:
+            group = _tables_group(target, storage_options)
+            if group is None:
+                raise
+            return group
     summary: dict[str, Any] = {
         "url": node.url,
         "kind": node.metadata.kind if isinstance(node, Image) else node.kind,
@@ -42,7 +53,23 @@ def describe(
         summary["series"] = list(node.series)
     elif isinstance(node, Scene):
         summary["scene"] = {"images": list(node.member_paths), "transformations": len(node.transformations)}
+    if isinstance(node, (Image, Plate, Well)):
+        tables = node.tables()
+        if tables:
+            summary["tables"] = [t.to_json() for t in tables]
     return summary
+
+
+def _tables_group(
+    target: str | os.PathLike[str] | Location, storage_options: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The description of a ``tables`` group (ngio's; no OME-NGFF metadata of its own), or None if it is none."""
+    location = Location.of(target, storage_options=storage_options)
+    if table_names(location.read(expect="group")) is None:
+        return None
+    tables = read_tables_group(location)
+    return {"url": location.url, "kind": "tables group", "version": None, "zarr_format": None,
+            "tables": [t.to_json() for t in tables]}  # fmt: skip
 
 
 def _maybe(image: Image | None) -> dict[str, Any] | None:

@@ -8,6 +8,8 @@ from ngffkit.errors import NGFFError
 from ngffkit.formats import Format, detect
 from ngffkit.formats.sections import SECTION_KINDS, VERSIONED_SECTIONS, kind_of
 from ngffkit.metadata import parse_attributes
+from ngffkit.metadata._base import Notes
+from ngffkit.metadata.multiscales import Multiscale
 from ngffkit.metadata.transform_parsing import DRAFT_FORM
 from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
 from ngffkit.validate.findings import Collector, Report
@@ -100,6 +102,8 @@ def _check(
             out.error("section-unsupported", child_path(prefix, key), f"'{key}' does not exist in NGFF {fmt}")
             continue
         shape.check(ns[key], child_path(prefix, key), out)
+    if not fmt.has_coordinate_systems:
+        _named_placements(fmt, ns, prefix, out)
     if "omero" in ns and "multiscales" not in ns:
         out.warn("omero-without-image", child_path(prefix, "omero"), "'omero' metadata without 'multiscales'")
     if fmt.has_coordinate_systems:
@@ -118,6 +122,19 @@ def _check_draft_forms(attributes: dict, fmt: Format, out: Collector) -> None:
         if DRAFT_FORM in note:
             key, _, message = note.removeprefix("[").partition("] ")
             out.warn("rfc5-draft-form", key, message)
+
+
+def _named_placements(fmt: Format, ns: dict, prefix: str, out: Collector) -> None:
+    """One ``named-placement`` finding per image whose multiscale-level transformations lead into named coordinate
+    systems (spatialdata's 0.4/0.5): besides the shape errors, where ngffkit places it and what it cannot read."""
+    multiscales = ns.get("multiscales")
+    for i, entry in enumerate(multiscales if isinstance(multiscales, list) else []):
+        key = child_path(prefix, f"multiscales[{i}].coordinateTransformations")
+        if not isinstance(entry, dict):
+            continue
+        note = Multiscale.from_json(entry, fmt, Notes(""), key).named_placements().note
+        if note is not None:
+            out.warn("named-placement", key, note)
 
 
 def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, prefix: str, out: Collector) -> None:
@@ -146,7 +163,7 @@ def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, pre
         if isinstance(ns.get(key), dict) and "version" in ns[key]
     ]
     for path, value in places:
-        if value != fmt.version:
+        if value not in (fmt.version, stated):  # an alias repeated alike is one statement
             out.error(
                 "version-mismatch",
                 path,

@@ -101,7 +101,7 @@ class HierarchyValidator:
             self._check_levels(image)
         return report.version, report.kind
 
-    def _document(self, node: NodeMetadata) -> Report:
+    def _document(self, node: NodeMetadata, assume: Format | None = None) -> Report:
         if node.implicit_group:
             self.out.warn(
                 "zgroup-missing", "", f"{node.location.url} has .zattrs but no .zgroup; zarr v2 groups need both"
@@ -109,7 +109,7 @@ class HierarchyValidator:
         report = validate_attributes(
             node.attributes,
             where=metadata_document_url(node),
-            assume=self.assume,
+            assume=self.assume or assume,
             strict=self.strict,
             zarr_format=node.zarr_format,
         )
@@ -146,7 +146,7 @@ class HierarchyValidator:
             return []
         tasks = self._image_tasks(node, fmt, ome) if isinstance(ome.get("multiscales"), list) else []
         handlers: dict[str, Callable[[NodeMetadata], list[_Task]]] = {
-            "labels": self._labels_group,
+            "labels": self._labels_group_of(fmt),
             "label": self._expect("label"),
             "well": self._expect("well"),
             "field": self._expect("image"),
@@ -195,17 +195,31 @@ class HierarchyValidator:
             report = self._document(node)
             wanted = {"label": "label image", "image": "image", "well": "well", "series": "image"}[kind]
             if report.kind != wanted and not (kind == "series" and report.kind is not None):
-                got = report.kind or "no OME-NGFF metadata"
+                got = report.kind or _what_is_there(report)
                 self.out.error(f"{kind}-kind", "", f"{node.location.url} should be a {wanted}, but holds {got}")
             return self._children(node, expected=kind)
 
         return handle
 
-    def _labels_group(self, node: NodeMetadata) -> list[_Task]:
-        if not node.exists:
-            return []  # labels are optional
-        self._document(node)
-        return self._children(node, expected="labels")
+    def _labels_group_of(self, image_format: Format) -> Callable[[NodeMetadata], list[_Task]]:
+        """The check of an image's ``labels`` group: from 0.5 on, one that states no version of its own is read
+        with its image's, and a finding says so (up to 0.4 a labels group states none: the zarr format tells)."""
+
+        def handle(node: NodeMetadata) -> list[_Task]:
+            if not node.exists:
+                return []  # labels are optional
+            detection = detect(node.attributes, zarr_format=node.zarr_format)
+            inherited = self.assume is None and detection.stated is None and image_format.version_in_namespace
+            self._document(node, assume=image_format if inherited else None)
+            if inherited:
+                self.out.warn(
+                    "version-inherited",
+                    "",
+                    f"{node.location.url} states no NGFF version; read as its image's {image_format}",
+                )
+            return self._children(node, expected="labels")
+
+        return handle
 
     def _group_of_series(self, node: NodeMetadata) -> list[_Task]:
         if not node.exists:
@@ -314,3 +328,11 @@ def _axis_names(fmt: Format, ms: dict[str, Any]) -> list[str] | None:
 
 def _names_if_strings(names: list[Any]) -> list[str] | None:
     return [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
+
+
+def _what_is_there(report: Report) -> str:
+    """What a group holds when it is not a kind of OME-NGFF node: metadata of an unknown version, or none."""
+    for finding in report.findings:
+        if finding.rule == "version-unknown":
+            return f"metadata of an unknown NGFF version ({finding.message})"
+    return "no OME-NGFF metadata"
