@@ -214,7 +214,9 @@ def disable_client_retries(fs: Any) -> None:
 
 async def s3_client(fs: Any, bucket: str) -> Any:
     """The botocore S3 client of an s3fs file system for ``bucket`` (``get_s3``, the coroutine s3fs's own calls go
-    through): for a PUT with ``If-Match`` / ``If-None-Match``, which s3fs's file API cannot send."""
+    through, after ``set_session`` makes the client on first use): for a PUT with ``If-Match`` / ``If-None-Match``,
+    which s3fs's file API cannot send."""
+    await fs.set_session()
     client = await fs.get_s3(bucket)
     if not callable(getattr(client, "put_object", None)):
         raise TypeError(f"s3fs's {type(fs).__name__}.get_s3 no longer gives a botocore client")

@@ -75,6 +75,16 @@ class SaveReport:
         return sum(len(keys) for keys in self.written.values()) + int(self.metadata_written)
 
 
+@dataclass(frozen=True)
+class _Edit:
+    """One :meth:`LabelEditor.write`: the pixels of ``box`` (level 0) it changed, and their new values. Only
+    those: the rest of a painted box was there already, and must not undo someone else's save on a rebase."""
+
+    box: Box
+    values: np.ndarray
+    changed: np.ndarray
+
+
 class _LevelMirror:
     """One level's stored files that an edit read, held encoded in memory and edited there through zarr (the same
     metadata over a :class:`~zarr.storage.MemoryStore`), with the baseline of each file as it was read."""
@@ -166,8 +176,8 @@ class LabelEditor:
         self.rule = LevelRule.of(labels.shapes, [labels.scale(k) for k in range(len(labels.shapes))],
                                  labels.multiscale.type)  # fmt: skip
         self._mirrors: list[_LevelMirror] | None = None
-        #: Every edit since the last save, in order: (level-0 box, values) -- kept to be applied again (rebase).
-        self._edits: list[tuple[Box, np.ndarray]] = []
+        #: Every edit since the last save, in order -- kept to be applied again over new data (:meth:`rebase`).
+        self._edits: list[_Edit] = []
 
     # --- what is edited ---------------------------------------------------------------------------------
 
@@ -187,7 +197,7 @@ class LabelEditor:
     @property
     def edited_boxes(self) -> list[Box]:
         """The level-0 boxes edited since the last save (per axis [start, stop))."""
-        return [box for box, _ in self._edits]
+        return [edit.box for edit in self._edits]
 
     def _levels(self) -> list[_LevelMirror]:
         if self._mirrors is None:
@@ -246,8 +256,11 @@ class LabelEditor:
             return
         level = self._levels()[0]
         adapter.sync(level.load([box]))
+        changes = block != level.read(box)
+        if not changes.any():
+            return
         level.write(box, block)
-        self._edits.append((box, block.copy()))
+        self._edits.append(_Edit(box, np.where(changes, block, 0), changes))
 
     def discard(self) -> None:
         """Drop every edit since the last save (and what was read): the next read sees the stored data."""
@@ -260,9 +273,9 @@ class LabelEditor:
         edits = self._edits
         self.discard()
         level = self._levels()[0]
-        adapter.sync(level.load([box for box, _ in edits]))
-        for box, block in edits:
-            level.write(box, block)
+        adapter.sync(level.load([edit.box for edit in edits]))
+        for edit in edits:
+            level.write(edit.box, np.where(edit.changed, edit.values, level.read(edit.box)))
         self._edits = edits
 
     # --- saving -----------------------------------------------------------------------------------------
@@ -290,7 +303,7 @@ class LabelEditor:
 
     def _propagate(self, mirrors: list[_LevelMirror]) -> None:
         """Recompute, level by level, the blocks of every lower level that the edits reach."""
-        boxes = [level_boxes(self.rule, box) for box, _ in self._edits]
+        boxes = [level_boxes(self.rule, edit.box) for edit in self._edits]
 
         def read(k: int, box: Box) -> np.ndarray:
             return mirrors[k].read(box)
@@ -320,7 +333,7 @@ class LabelEditor:
                     raise outcome
             return found
 
-        conflicts = adapter.sync(check_all())
+        conflicts = sorted(adapter.sync(check_all()), key=lambda found: (found[0].level, found[1]))
         if conflicts:
             m, index, changed = conflicts[0]
             raise self._conflict(m, index, changed, written_before=False, more=len(conflicts) - 1)
@@ -369,7 +382,7 @@ class LabelEditor:
         label = self.labels.image_label
         if label is None or not (label.colors or label.properties):
             return False
-        values = sorted({int(v) for _, block in self._edits for v in np.unique(block) if v != 0})
+        values = sorted({int(v) for edit in self._edits for v in np.unique(edit.values[edit.changed]) if v != 0})
         known_colors = {c.value for c in label.colors}
         known_properties = {p.value for p in label.properties}
         colors = tuple(label.colors)
