@@ -126,3 +126,16 @@ def sliced_once(layer: Any) -> Iterator[None]:
 def can_slice_once(layer: Any) -> bool:
     """Whether :func:`sliced_once` holds napari's slicing back for ``layer`` (for the test that pins it)."""
     return callable(getattr(layer, "_block_refresh", None)) and isinstance(getattr(layer, "_data_level", None), int)
+
+
+def forget_cached_chunks() -> None:
+    """Empty napari's opportunistic dask cache (``napari.utils.resize_dask_cache``: a ``dask.cache.Cache`` whose
+    ``cache`` is a ``cachey.Cache``, as napari documents). It keeps chunks by their dask keys, which stay the same
+    when the files under them are rewritten: after labels are saved in place, the old pixels would be drawn."""
+    from napari.utils import _dask_utils
+
+    holder = getattr(_dask_utils, "_DASK_CACHE", None)
+    inner = getattr(holder, "cache", None)
+    clear = getattr(inner, "clear", None)
+    if callable(clear):
+        clear()

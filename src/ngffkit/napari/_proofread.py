@@ -1,0 +1,213 @@
+"""Proofreading an OME-Zarr's labels in napari: paint on labels of any size, save only what changed (issue 34b).
+
+napari cannot paint on a multiscale labels layer (its tools are greyed out there). *Edit labels* (the dock's
+button, or Ctrl+Alt+E, which napari does not bind) therefore opens the region on screen -- the plane shown, the
+part of it in view, at most :data:`MOST_PIXELS` pixels across, centred -- as a single-scale labels layer at full
+resolution, placed exactly over the multiscale one, where napari's own tools work (paint, fill, erase, polygon,
+pick, undo). Editing elsewhere opens more such layers; all of them are saved together.
+
+*Save edits* writes them through :class:`ngffkit.LabelEditor` -- the changed shards of level 0 and of every lower
+level -- then drops the editing layers and has the multiscale layer read its pixels again (napari's dask cache, the
+level it keeps, and the responsive reader's fetched planes are forgotten), so the result shows at every zoom. When
+someone else saved the same shards meanwhile, the save is refused with a message naming the region, and the
+editing layers stay (*Discard edits* drops them). An editing layer is an ordinary napari layer: if the multiscale
+layer is closed first, it stays, and its edits can still be saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from napari.layers import Labels
+from napari.utils.notifications import show_error, show_info
+from napari.viewer import Viewer
+from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+import ngffkit
+from ngffkit.napari._napari_adapter import forget_cached_chunks, forget_kept_level
+
+#: The key that opens the region on screen for editing (napari binds Ctrl+S and most single keys already).
+EDIT_KEY = "Control-Alt-E"
+#: The most pixels an editing layer has along y and x: the middle of a larger view is opened.
+MOST_PIXELS = 2048
+#: Where an editing layer's metadata says what it edits.
+EDITS = "ngffkit_edits"
+
+
+@dataclass
+class Session:
+    """The edits of one label image: its editor, and the editing layers with the level-0 box each shows and the
+    pixels it opened with (what the person changed is what differs from those: only that is saved, over what
+    is stored by then -- so a save after someone else's keeps their work outside the strokes)."""
+
+    url: str
+    editor: ngffkit.LabelEditor
+    layers: list[tuple[Labels, tuple[slice, ...], np.ndarray]] = field(default_factory=list)
+    #: A save was refused (someone else saved these labels since they were opened): the next one reads anew.
+    reread: bool = False
+
+
+def is_ngffkit_labels(layer: Any) -> bool:
+    """A labels layer that ngffkit opened from an OME-Zarr label image (metadata names its URL)."""
+    metadata = getattr(layer, "metadata", {}) or {}
+    return isinstance(layer, Labels) and bool(metadata.get("ngff_url")) and EDITS not in metadata
+
+
+def box_on_screen(layer: Labels, viewer: Viewer, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """The level-0 box of ``layer`` shown now: the current plane of every axis not displayed, and the part of the
+    displayed ones in view (napari's ``corner_pixels`` at the level drawn), at most :data:`MOST_PIXELS` across."""
+    point = np.asarray(layer.world_to_data(viewer.dims.point))
+    displayed = set(viewer.dims.displayed[-layer.ndim :]) if layer.ndim <= viewer.dims.ndim else set()
+    offset = viewer.dims.ndim - layer.ndim
+    corners = np.asarray(layer.corner_pixels, dtype=float)
+    factors = np.asarray(layer.downsample_factors[layer.data_level]) if layer.multiscale else np.ones(layer.ndim)
+    box = []
+    for axis, size in enumerate(shape):
+        if axis + offset not in displayed:
+            index = int(np.clip(np.round(point[axis]), 0, size - 1))
+            box.append(slice(index, index + 1))
+            continue
+        lo, hi = corners[0, axis] * factors[axis], (corners[1, axis] + 1) * factors[axis]
+        if hi - lo < 2:  # not drawn yet: the middle of the axis
+            lo, hi = 0, size
+        lo, hi = int(max(0, np.floor(lo))), int(min(size, np.ceil(hi)))
+        if hi - lo > MOST_PIXELS:
+            middle = (lo + hi) // 2
+            lo, hi = max(0, middle - MOST_PIXELS // 2), min(size, middle + MOST_PIXELS // 2)
+        box.append(slice(lo, hi))
+    return tuple(box)
+
+
+def refresh(layer: Labels) -> None:
+    """Have a multiscale layer read its pixels again after a save: every cache that holds the old ones forgets."""
+    levels = list(layer.data) if layer.multiscale else [layer.data]
+    for level in levels:
+        pyramid = getattr(level, "pyramid", None)
+        forget = getattr(pyramid, "forget_pixels", None)
+        if callable(forget):
+            forget()
+    forget_cached_chunks()
+    forget_kept_level(layer)
+    layer.refresh()
+
+
+class ProofreadWidget(QWidget):
+    """Edit labels / Save edits / Discard edits for the OME-Zarr labels layers of the viewer."""
+
+    def __init__(self, napari_viewer: Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.sessions: dict[str, Session] = {}
+        self.status = QLabel("Select an OME-Zarr labels layer and press Edit labels (Ctrl+Alt+E).")
+        self.status.setWordWrap(True)
+        self.edit_button = QPushButton("Edit labels")
+        self.edit_button.setToolTip("Open the region on screen as a labels layer napari can paint on (Ctrl+Alt+E)")
+        self.save_button = QPushButton("Save edits")
+        self.save_button.setToolTip("Write the edits into the OME-Zarr: only the shards they change, every level")
+        self.discard_button = QPushButton("Discard edits")
+        layout = QVBoxLayout(self)
+        for widget in (self.status, self.edit_button, self.save_button, self.discard_button):
+            layout.addWidget(widget)
+        layout.addStretch()
+        self.edit_button.clicked.connect(self.edit)
+        self.save_button.clicked.connect(self.save)
+        self.discard_button.clicked.connect(self.discard)
+        napari_viewer.bind_key(EDIT_KEY, lambda _: self.edit(), overwrite=True)
+        self.destroyed.connect(lambda *_: napari_viewer.bind_key(EDIT_KEY, None, overwrite=True))
+
+    # --- which labels ---------------------------------------------------------------------------------
+
+    def _target(self) -> Labels | None:
+        active = self.viewer.layers.selection.active
+        if is_ngffkit_labels(active):
+            return active
+        return next((layer for layer in reversed(self.viewer.layers) if is_ngffkit_labels(layer)), None)
+
+    def _session(self, layer: Labels) -> Session:
+        url = layer.metadata["ngff_url"]
+        session = self.sessions.get(url)
+        if session is None:
+            session = self.sessions[url] = Session(url, ngffkit.edit_labels(url))
+        return session
+
+    # --- actions --------------------------------------------------------------------------------------
+
+    def edit(self) -> Labels | None:
+        """Open the region of the chosen labels on screen as an editable layer exactly over it."""
+        layer = self._target()
+        if layer is None:
+            show_info("No OME-Zarr labels layer to edit: open an image with labels first.")
+            return None
+        try:
+            session = self._session(layer)
+            box = box_on_screen(layer, self.viewer, session.editor.shape)
+            pixels = session.editor.read(box)
+        except ngffkit.NGFFError as exc:
+            show_error(f"Cannot edit {layer.name}: {exc}")
+            return None
+        scale = np.asarray(layer.scale)
+        translate = np.asarray(layer.translate) + np.asarray([s.start for s in box]) * scale
+        editing = self.viewer.add_labels(pixels, name=f"{layer.name} (editing)", scale=scale, translate=translate,
+                                         colormap=layer.colormap, opacity=max(layer.opacity, 0.7),
+                                         metadata={EDITS: session.url})  # fmt: skip
+        editing.mode = "paint"
+        session.layers.append((editing, box, pixels.copy()))
+        self.viewer.layers.selection.active = editing
+        self.status.setText(f"Editing {layer.name}: {len(session.layers)} region(s). Save edits writes them.")
+        return editing
+
+    def save(self) -> int:
+        """Write every editing layer's pixels, then show the result in the multiscale layer; files written."""
+        written = 0
+        for url, session in list(self.sessions.items()):
+            if not session.layers:
+                continue
+            editor = session.editor
+            if session.reread:  # asked again after a refusal: the strokes go over what is stored now
+                editor.discard()
+                session.reread = False
+            try:
+                for editing, box, opened in session.layers:
+                    painted = np.asarray(editing.data)
+                    changed = painted != opened
+                    if changed.any():
+                        editor.write(box, np.where(changed, painted, editor.read(box)))
+                report = editor.save()
+            except ngffkit.EditConflict as exc:  # the editing layers keep the edits
+                session.reread = True
+                show_error(f"Not saved: {exc}")
+                self.status.setText(
+                    "Not saved: someone else changed these labels since you opened them. Your "
+                    "edits are kept; Save edits again writes your strokes over their changes."
+                )
+                continue
+            except ngffkit.NGFFError as exc:
+                show_error(f"Not saved: {exc}")
+                continue
+            written += report.files
+            self._drop(session)
+            for layer in self.viewer.layers:
+                if is_ngffkit_labels(layer) and layer.metadata.get("ngff_url") == url:
+                    refresh(layer)
+            show_info(f"Saved: {report.files} file(s) of {url.rsplit('/', 1)[-1]} written.")
+            self.status.setText(f"Saved {report.files} file(s) in {report.seconds:.2f} s.")
+        return written
+
+    def discard(self) -> None:
+        """Drop every editing layer and its edits."""
+        for session in self.sessions.values():
+            session.editor.discard()
+            self._drop(session)
+        self.status.setText("Edits discarded.")
+
+    @property
+    def unsaved(self) -> bool:
+        return any(session.layers for session in self.sessions.values())
+
+    def _drop(self, session: Session) -> None:
+        for editing, _, _ in session.layers:
+            if editing in self.viewer.layers:
+                self.viewer.layers.remove(editing)
+        session.layers.clear()

@@ -1,0 +1,139 @@
+"""Proofreading an OME-Zarr's labels in napari (issue 34b), the way a person does it: open the image, dock
+*Proofread labels*, press *Edit labels*, paint with napari's own brush by dragging the mouse on the canvas, press
+*Save edits*, reopen in a fresh viewer -- level 0 holds the strokes, every lower level equals a full rebuild."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ngffkit
+
+SHAPE = (3, 256, 320)
+
+
+def labelled_image(root: pathlib.Path, version: str) -> pathlib.Path:
+    path = root / "img.zarr"
+    storage: dict[str, Any] = {"chunks": (1, 32, 32)}
+    if version == "0.5":
+        storage["shards"] = (1, 64, 64)
+    ngffkit.write_image(np.zeros(SHAPE, np.uint8), path, axes="zyx", levels=3, version=version, **storage)
+    labels = np.zeros(SHAPE, np.uint32)
+    labels[:, 40:120, 50:150] = 4
+    labels[:, 150:230, 180:300] = 6
+    ngffkit.write_labels(labels, path, "cells", colors="auto", **storage)
+    return path
+
+
+def canvas_widget() -> Any:
+    from qtpy.QtWidgets import QApplication
+
+    return next(w for w in QApplication.allWidgets() if type(w).__name__ == "CanvasBackendDesktop" and w.isVisible())
+
+
+def drag(qtbot: Any, canvas: Any, points: list[tuple[int, int]]) -> None:
+    """A real drag with the left button held: press, moves with the button down, release (Qt mouse events sent
+    to the canvas widget, as a mouse makes them)."""
+    from qtpy.QtCore import QEvent, QPoint, QPointF, Qt
+    from qtpy.QtGui import QMouseEvent
+    from qtpy.QtWidgets import QApplication
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+    def send(kind: Any, x: int, y: int, button: Any, buttons: Any) -> None:
+        local = QPointF(x, y)
+        event = QMouseEvent(kind, local, QPointF(canvas.mapToGlobal(QPoint(x, y))), button, buttons,
+                            Qt.KeyboardModifier.NoModifier)  # fmt: skip
+        QApplication.sendEvent(canvas, event)
+        qtbot.wait(10)
+
+    (x0, y0), *rest = points
+    send(QEvent.Type.MouseMove, x0, y0, none, none)
+    send(QEvent.Type.MouseButtonPress, x0, y0, left, left)
+    for x, y in rest:
+        send(QEvent.Type.MouseMove, x, y, none, left)
+    send(QEvent.Type.MouseButtonRelease, *rest[-1], left, none)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_paint_with_the_mouse_save_and_reopen(make_napari_viewer, qtbot, tmp_path, version) -> None:  # type: ignore[no-untyped-def]
+    from napari.layers import Labels
+    from qtpy.QtCore import Qt
+
+    path = labelled_image(tmp_path, version)
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="ngffkit")
+    labels = next(layer for layer in viewer.layers if isinstance(layer, Labels))
+    assert labels.multiscale  # napari cannot paint here: the reason for the editing layer
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Proofread labels")
+    viewer.reset_view()
+    qtbot.waitUntil(lambda: np.asarray(labels.corner_pixels)[1, -1] > 0, timeout=10_000)
+    viewer.layers.selection.active = labels
+
+    qtbot.mouseClick(widget.edit_button, Qt.MouseButton.LeftButton)
+    editing = viewer.layers[-1]
+    assert isinstance(editing, Labels) and not editing.multiscale and editing is not labels
+    box = widget.sessions[labels.metadata["ngff_url"]].layers[0][1]
+    assert editing.data.shape == tuple(s.stop - s.start for s in box)
+    np.testing.assert_array_equal(editing.data, np.asarray(labels.data[0][box]))  # exactly what is under it
+    assert editing.mode == "paint"
+    editing.selected_label = 9
+    editing.brush_size = 12
+
+    canvas = canvas_widget()
+    middle_x, middle_y = canvas.width() // 2, canvas.height() // 2
+    drag(qtbot, canvas, [(middle_x - 60 + 10 * i, middle_y + (i % 3)) for i in range(13)])
+    qtbot.waitUntil(lambda: int((np.asarray(editing.data) == 9).sum()) > 100, timeout=5_000)
+    painted = np.asarray(editing.data).copy()
+    assert (painted != np.asarray(labels.data[0][box])).any()
+
+    qtbot.mouseClick(widget.save_button, Qt.MouseButton.LeftButton)
+    assert editing not in viewer.layers and not widget.unsaved
+    expected = np.asarray(ngffkit.open(path / "labels" / "cells").read(0))  # type: ignore[union-attr]
+    np.testing.assert_array_equal(expected[box], painted)
+    np.testing.assert_array_equal(np.asarray(labels.data[0][box]), painted)  # the open layer shows it too
+
+    ngffkit.write_labels(expected, path, "rebuilt", **({"shards": (1, 64, 64)} if version == "0.5" else {}),
+                         chunks=(1, 32, 32))  # fmt: skip
+    rebuilt = ngffkit.open(path / "labels" / "rebuilt")
+    fresh = make_napari_viewer()
+    fresh.open(str(path / "labels" / "cells"), plugin="ngffkit")
+    reopened = next(layer for layer in fresh.layers if isinstance(layer, Labels))
+    for k, level in enumerate(reopened.data):
+        np.testing.assert_array_equal(np.asarray(level), rebuilt.read(k), err_msg=f"level {k}")  # type: ignore[union-attr]
+
+
+def test_discard_drops_the_edits_and_a_conflict_keeps_them(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from napari.layers import Labels
+    from qtpy.QtCore import Qt
+
+    path = labelled_image(tmp_path, "0.5")
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="ngffkit")
+    labels = next(layer for layer in viewer.layers if isinstance(layer, Labels))
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Proofread labels")
+    viewer.layers.selection.active = labels
+
+    editing = widget.edit()
+    box = widget.sessions[labels.metadata["ngff_url"]].layers[0][1]
+    before = np.asarray(ngffkit.open(path / "labels" / "cells").read(0))  # type: ignore[union-attr]
+    editing.data[...] = 7
+    qtbot.mouseClick(widget.discard_button, Qt.MouseButton.LeftButton)
+    assert editing not in viewer.layers
+    np.testing.assert_array_equal(ngffkit.open(path / "labels" / "cells").read(0), before)  # type: ignore[union-attr]
+
+    editing = widget.edit()
+    z, y, x = (s.start for s in box)
+    data = np.asarray(editing.data)
+    data[0, 5:15, 5:15] = 8
+    editing.data = data
+    ngffkit.write_region(path / "labels" / "cells", (z, slice(y, y + 3), slice(x, x + 3)), 3)  # someone else
+    widget.save()
+    assert editing in viewer.layers and widget.unsaved  # refused: the edits stay in their layer
+    assert "someone else" in widget.status.text()
+    widget.save()  # asked again: my strokes over their change
+    stored = np.asarray(ngffkit.open(path / "labels" / "cells").read(0))  # type: ignore[union-attr]
+    assert stored[z, y + 10, x + 10] == 8 and stored[z, y + 1, x + 1] == 3
