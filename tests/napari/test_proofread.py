@@ -137,3 +137,36 @@ def test_discard_drops_the_edits_and_a_conflict_keeps_them(make_napari_viewer, q
     widget.save()  # asked again: my strokes over their change
     stored = np.asarray(ngffkit.open(path / "labels" / "cells").read(0))  # type: ignore[union-attr]
     assert stored[z, y + 10, x + 10] == 8 and stored[z, y + 1, x + 1] == 3
+
+
+def test_new_labels_for_an_image_without_any_then_paint_and_save(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from napari.layers import Image, Labels
+    from qtpy.QtCore import Qt
+
+    path = tmp_path / "plain.zarr"
+    ngffkit.write_image(np.zeros(SHAPE, np.uint8), path, axes="zyx", levels=3, scale=(2.0, 0.5, 0.5),
+                        translation=(0.0, 10.0, 20.0), chunks=(1, 32, 32), shards=(1, 64, 64), version="0.5")  # fmt: skip
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="ngffkit")
+    image = next(layer for layer in viewer.layers if isinstance(layer, Image))
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Proofread labels")
+    viewer.layers.selection.active = image
+    qtbot.mouseClick(widget.new_button, Qt.MouseButton.LeftButton)
+    labels = next(layer for layer in viewer.layers if isinstance(layer, Labels))
+    assert labels.multiscale and labels.metadata["ngff_url"].endswith("plain.zarr/labels/labels")
+    np.testing.assert_allclose(labels.scale, image.scale)
+    np.testing.assert_allclose(labels.translate, image.translate)
+    opened = ngffkit.open(path)
+    assert isinstance(opened, ngffkit.Image) and opened.label_names == ("labels",)
+    chunk_files = [p for p in (path / "labels" / "labels").rglob("c/*") if p.is_file()]
+    assert chunk_files == []  # lazily backed: nothing but metadata until something is painted
+
+    editing = widget.edit()
+    data = np.asarray(editing.data)
+    data[0, 2:12, 3:9] = 5
+    editing.data = data
+    box = widget.sessions[labels.metadata["ngff_url"]].layers[0][1]
+    widget.save()
+    stored = np.asarray(ngffkit.open(path / "labels" / "labels").read(0))  # type: ignore[union-attr]
+    z, y, x = (s.start for s in box)
+    assert stored[z, y + 2 : y + 12, x + 3 : x + 9].min() == 5 and int((stored == 5).sum()) == 60

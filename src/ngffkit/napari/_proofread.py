@@ -12,6 +12,10 @@ level it keeps, and the responsive reader's fetched planes are forgotten), so th
 someone else saved the same shards meanwhile, the save is refused with a message naming the region, and the
 editing layers stay (*Discard edits* drops them). An editing layer is an ordinary napari layer: if the multiscale
 layer is closed first, it stays, and its edits can still be saved.
+
+*New labels layer* (issue 34c) adds an empty label image to an opened image that has none -- of its shapes,
+placement and storage, in its ``labels`` group, lazily (nothing but metadata is written) -- and opens it, so that
+Edit labels applies to it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from napari.layers import Labels
+from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
 from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
@@ -93,6 +97,24 @@ def refresh(layer: Labels) -> None:
     layer.refresh()
 
 
+def new_label_image(image: ngffkit.Image, base: str = "labels") -> str:
+    """Write an empty uint32 label image for ``image`` under its ``labels`` group (a name not taken yet, from
+    ``base``) and return its URL: the image's shapes without a channel axis, its chunks and shards; lazily made
+    zeros, so no chunk is stored until something is painted."""
+    import dask.array as da
+
+    keep = [i for i in range(image.ndim) if i != image.channel_axis]
+    array = image.level_source(0)[0]
+    chunks = tuple(array.chunks[i] for i in keep)
+    shards = tuple(array.shards[i] for i in keep) if array.shards else None
+    taken = set(image.label_names)
+    name = next(n for n in (base, *(f"{base}-{i}" for i in range(2, 1000))) if n not in taken)
+    shape = tuple(image.shapes[0][i] for i in keep)
+    zeros = da.zeros(shape, dtype=np.uint32, chunks=shards or chunks)
+    ngffkit.write_labels(zeros, image.url, name, chunks=chunks, shards=shards)
+    return f"{image.url.rstrip('/')}/labels/{name}"
+
+
 class ProofreadWidget(QWidget):
     """Edit labels / Save edits / Discard edits for the OME-Zarr labels layers of the viewer."""
 
@@ -107,13 +129,17 @@ class ProofreadWidget(QWidget):
         self.save_button = QPushButton("Save edits")
         self.save_button.setToolTip("Write the edits into the OME-Zarr: only the shards they change, every level")
         self.discard_button = QPushButton("Discard edits")
+        self.new_button = QPushButton("New labels layer")
+        self.new_button.setToolTip("Add an empty label image to the selected OME-Zarr image (in its labels group), "
+                                   "to paint on with Edit labels")  # fmt: skip
         layout = QVBoxLayout(self)
-        for widget in (self.status, self.edit_button, self.save_button, self.discard_button):
+        for widget in (self.status, self.edit_button, self.save_button, self.discard_button, self.new_button):
             layout.addWidget(widget)
         layout.addStretch()
         self.edit_button.clicked.connect(self.edit)
         self.save_button.clicked.connect(self.save)
         self.discard_button.clicked.connect(self.discard)
+        self.new_button.clicked.connect(self.new_labels)
         napari_viewer.bind_key(EDIT_KEY, lambda _: self.edit(), overwrite=True)
         self.destroyed.connect(lambda *_: napari_viewer.bind_key(EDIT_KEY, None, overwrite=True))
 
@@ -201,6 +227,36 @@ class ProofreadWidget(QWidget):
             session.editor.discard()
             self._drop(session)
         self.status.setText("Edits discarded.")
+
+    def new_labels(self) -> Labels | None:
+        """Add an empty label image to the chosen OME-Zarr image -- the image's level shapes, placement and
+        storage layout, in its ``labels`` group, written lazily (nothing but metadata: all of it is background)
+        -- and open it as a labels layer, ready for Edit labels."""
+        image = self._image_target()
+        if image is None:
+            show_info("No OME-Zarr image to add labels to: open one, and select it.")
+            return None
+        url = image.metadata["ngff_url"]
+        try:
+            node = ngffkit.open(url)
+            if not isinstance(node, ngffkit.Image) or node.is_label:
+                raise ngffkit.InvalidArgument("labels can only be added to an image", where=url)
+            label_url = new_label_image(node)
+        except ngffkit.NGFFError as exc:
+            show_error(f"Cannot add labels to {image.name}: {exc}")
+            return None
+        added = self.viewer.open(label_url, plugin="ngffkit")
+        layer = next((lay for lay in added if isinstance(lay, Labels)), None)
+        if layer is not None:
+            self.viewer.layers.selection.active = layer
+            self.status.setText(f"New labels {layer.name}: press Edit labels to paint on them.")
+        return layer
+
+    def _image_target(self) -> Any:
+        active = self.viewer.layers.selection.active
+        candidates = [active, *reversed(self.viewer.layers)]
+        return next((layer for layer in candidates if isinstance(layer, Image)
+                     and (getattr(layer, "metadata", {}) or {}).get("ngff_url")), None)  # fmt: skip
 
     @property
     def unsaved(self) -> bool:
