@@ -170,3 +170,41 @@ def test_new_labels_for_an_image_without_any_then_paint_and_save(make_napari_vie
     stored = np.asarray(ngffkit.open(path / "labels" / "labels").read(0))  # type: ignore[union-attr]
     z, y, x = (s.start for s in box)
     assert stored[z, y + 2 : y + 12, x + 3 : x + 9].min() == 5 and int((stored == 5).sum()) == 60
+
+
+def test_closing_napari_with_unsaved_edits_asks(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from napari.layers import Labels
+    from qtpy.QtCore import QTimer
+    from qtpy.QtGui import QCloseEvent
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    from ngffkit.napari._napari_adapter import main_window
+
+    path = labelled_image(tmp_path, "0.5")
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="ngffkit")
+    labels = next(layer for layer in viewer.layers if isinstance(layer, Labels))
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Proofread labels")
+    viewer.layers.selection.active = labels
+    editing = widget.edit()
+    data = np.asarray(editing.data)
+    data[0, :4, :4] = 9
+    editing.data = data
+    asked: list[str] = []
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        box.button(button).click()
+
+    window = main_window(viewer)
+    QTimer.singleShot(200, lambda: answer(QMessageBox.StandardButton.Cancel))
+    window.close()
+    assert asked and "not saved" in asked[0] and window.isVisible() and editing in viewer.layers
+    QTimer.singleShot(200, lambda: answer(QMessageBox.StandardButton.Save))
+    closing = QCloseEvent()  # offered to the dock's filter alone: the fixture closes napari itself at the end
+    assert widget._asker.eventFilter(window, closing) is False and closing.isAccepted()
+    assert len(asked) == 2 and not widget.unsaved
+    stored = np.asarray(ngffkit.open(path / "labels" / "cells").read(0))  # type: ignore[union-attr]
+    assert int((stored == 9).sum()) == 16

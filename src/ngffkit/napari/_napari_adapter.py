@@ -19,6 +19,12 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   a layer the next well). ``Layer._block_refresh`` holds the slicing back, and the level the layer was drawn at
   (``_data_level``) is kept for new data of as many levels. Should a release rename either, the changes are made
   as before, each slicing the layer (``tests/napari/test_plate_navigator.py`` fails loudly when that happens).
+* :func:`forget_cached_chunks`: napari's opportunistic dask cache (``napari.utils._dask_utils._DASK_CACHE``, the
+  object ``resize_dask_cache`` returns) keeps chunks by dask key; labels saved in place
+  (:mod:`ngffkit.napari._proofread`) would be drawn from it as they were. Should it move, the cache is left as it is
+  (the pin test fails).
+* :func:`main_window`: ``viewer.window._qt_window``, whose close event the proofreading dock filters to ask about
+  unsaved edits (napari has no public veto on closing).
 
 Differences between releases, public on each side: :func:`camera` (``viewer.scene.camera`` from 0.9, where
 ``viewer.camera`` is deprecated).
@@ -139,3 +145,9 @@ def forget_cached_chunks() -> None:
     clear = getattr(inner, "clear", None)
     if callable(clear):
         clear()
+
+
+def main_window(viewer: Any) -> Any:
+    """napari's Qt main window (``viewer.window._qt_window``), or None: napari has no public hook that can veto
+    closing, so the proofreading dock asks about unsaved edits from a Qt event filter on this window."""
+    return getattr(getattr(viewer, "window", None), "_qt_window", None)

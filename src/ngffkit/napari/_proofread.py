@@ -11,7 +11,9 @@ level -- then drops the editing layers and has the multiscale layer read its pix
 level it keeps, and the responsive reader's fetched planes are forgotten), so the result shows at every zoom. When
 someone else saved the same shards meanwhile, the save is refused with a message naming the region, and the
 editing layers stay (*Discard edits* drops them). An editing layer is an ordinary napari layer: if the multiscale
-layer is closed first, it stays, and its edits can still be saved.
+layer is closed first, it stays, and its edits can still be saved; closing an editing layer drops its edits.
+Closing napari with unsaved edits asks whether to save them, drop them, or stay (a Qt event filter on napari's
+window: napari has no public way to veto closing).
 
 *New labels layer* (issue 34c) adds an empty label image to an opened image that has none -- of its shapes,
 placement and storage, in its ``labels`` group, lazily (nothing but metadata is written) -- and opens it, so that
@@ -27,10 +29,11 @@ import numpy as np
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
-from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 import ngffkit
-from ngffkit.napari._napari_adapter import forget_cached_chunks, forget_kept_level
+from ngffkit.napari._napari_adapter import forget_cached_chunks, forget_kept_level, main_window
 
 #: The key that opens the region on screen for editing (napari binds Ctrl+S and most single keys already).
 EDIT_KEY = "Control-Alt-E"
@@ -115,6 +118,32 @@ def new_label_image(image: ngffkit.Image, base: str = "labels") -> str:
     return f"{image.url.rstrip('/')}/labels/{name}"
 
 
+class AskBeforeClosing(QObject):
+    """Asks, when napari's window is closed with unsaved edits, whether to save them, drop them, or stay."""
+
+    def __init__(self, widget: ProofreadWidget) -> None:
+        super().__init__(widget)
+        self.widget = widget
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 -- Qt's name
+        if event.type() != QEvent.Type.Close or not self.widget.unsaved:
+            return False
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            watched, "Unsaved label edits",
+            "Some labels were edited but not saved. Save them into the OME-Zarr before closing?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save,
+        )  # fmt: skip
+        if answer == buttons.Save:
+            self.widget.save()
+        elif answer == buttons.Discard:
+            self.widget.discard()
+        if self.widget.unsaved:  # cancelled, or the save was refused: napari stays open with the edits
+            event.ignore()
+            return True
+        return False
+
+
 class ProofreadWidget(QWidget):
     """Edit labels / Save edits / Discard edits for the OME-Zarr labels layers of the viewer."""
 
@@ -141,7 +170,23 @@ class ProofreadWidget(QWidget):
         self.discard_button.clicked.connect(self.discard)
         self.new_button.clicked.connect(self.new_labels)
         napari_viewer.bind_key(EDIT_KEY, lambda _: self.edit(), overwrite=True)
-        self.destroyed.connect(lambda *_: napari_viewer.bind_key(EDIT_KEY, None, overwrite=True))
+        napari_viewer.layers.events.removed.connect(self._layer_removed)
+        window = main_window(napari_viewer)
+        self._asker = AskBeforeClosing(self)
+        if window is not None:
+            window.installEventFilter(self._asker)
+
+        def forget(*_: Any) -> None:  # the Qt widget is being deleted: nothing may call into it any more
+            napari_viewer.bind_key(EDIT_KEY, None, overwrite=True)
+            napari_viewer.layers.events.removed.disconnect(self._layer_removed)
+
+        self.destroyed.connect(forget)
+
+    def _layer_removed(self, event: Any) -> None:
+        """An editing layer closed by hand: its region's edits are dropped (the others stay)."""
+        removed = event.value
+        for session in self.sessions.values():
+            session.layers = [entry for entry in session.layers if entry[0] is not removed]
 
     # --- which labels ---------------------------------------------------------------------------------
 
