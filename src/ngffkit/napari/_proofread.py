@@ -125,7 +125,7 @@ class AskBeforeClosing(QObject):
         super().__init__(widget)
         self.widget = widget
 
-    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 -- Qt's name
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # Qt names it
         if event.type() != QEvent.Type.Close or not self.widget.unsaved:
             return False
         buttons = QMessageBox.StandardButton
