@@ -125,7 +125,14 @@ def test_discard_drops_the_edits_and_a_conflict_keeps_them(make_napari_viewer, q
     assert editing not in viewer.layers
     np.testing.assert_array_equal(ngffkit.open(path / "labels" / "cells").read(0), before)  # type: ignore[union-attr]
 
-    editing = widget.edit()
+    canvas = canvas_widget()
+    canvas.setFocus()
+    count = len(viewer.layers)
+    qtbot.keyClick(canvas, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: len(viewer.layers) == count + 1, timeout=5_000)  # Ctrl+Alt+E opens the region too
+    editing = viewer.layers[-1]
+    assert isinstance(editing, Labels) and not editing.multiscale
+    box = widget.sessions[labels.metadata["ngff_url"]].layers[0][1]
     z, y, x = (s.start for s in box)
     data = np.asarray(editing.data)
     data[0, 5:15, 5:15] = 8
