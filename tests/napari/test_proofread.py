@@ -261,3 +261,31 @@ def test_paint_and_save_labels_on_s3(make_napari_viewer, qtbot, moto_server, mon
         return value[1] if isinstance(value, tuple) else value
 
     qtbot.waitUntil(lambda: drawn_value() == 9, timeout=30_000)  # the fetched planes were forgotten
+
+
+def test_labels_shown_without_their_channel_axis_are_edited(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Labels with a channel axis of size 1 (as ome-zarr-py writes them, 5D) are shown without it: the editing
+    layer is the shown plane, and the save puts it at channel 0."""
+    from napari.layers import Labels
+
+    path = tmp_path / "czyx.zarr"
+    ngffkit.write_image(np.zeros((1, *SHAPE), np.uint8), path, axes="czyx", levels=2, chunks=(1, 1, 64, 64))
+    ngffkit.write_labels(np.zeros((1, *SHAPE), np.uint16), path, "cells", colors={1: [255, 0, 0]})
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="ngffkit")
+    labels = next(layer for layer in viewer.layers if isinstance(layer, Labels))
+    assert labels.metadata["ngff_dropped_axes"] == ["c"] and labels.ndim == 3
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Proofread labels")
+    viewer.layers.selection.active = labels
+    editing = widget.edit()
+    assert editing is not None and editing.ndim == 3
+    data = np.asarray(editing.data)
+    data[0, 1:3, 1:4] = 2
+    editing.data = data
+    box = widget.sessions[labels.metadata["ngff_url"]].layers[0][1]
+    widget.save()
+    stored = np.asarray(ngffkit.open(path / "labels" / "cells").read(0))  # type: ignore[union-attr]
+    _, z, y, x = (s.start for s in box)
+    assert int((stored == 2).sum()) == 6 and (stored[0, z, y + 1 : y + 3, x + 1 : x + 4] == 2).all()
+    colors = ngffkit.open(path / "labels" / "cells").image_label.colors  # type: ignore[union-attr]
+    assert {c.value for c in colors} == {1, 2}  # the new label got a colour beside the listed one

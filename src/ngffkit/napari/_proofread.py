@@ -213,18 +213,29 @@ class ProofreadWidget(QWidget):
             return None
         try:
             session = self._session(layer)
-            box = box_on_screen(layer, self.viewer, session.editor.shape)
-            pixels = session.editor.read(box)
+            editor = session.editor
+            # an axis the layer does not show (ome-zarr-py's 5D labels with a channel of size 1) is index 0
+            dropped = [editor.labels.axis_names.index(n) for n in layer.metadata.get("ngff_dropped_axes", ())
+                       if n in editor.labels.axis_names]  # fmt: skip
+            shown_axes = [i for i in range(len(editor.shape)) if i not in dropped]
+            if len(shown_axes) != layer.ndim:
+                raise ngffkit.InvalidArgument(f"the layer has {layer.ndim} axes, its labels {len(editor.shape)}",
+                                              where=session.url)  # fmt: skip
+            shown = box_on_screen(layer, self.viewer, tuple(editor.shape[i] for i in shown_axes))
+            box = [slice(0, 1)] * len(editor.shape)
+            for axis, part in zip(shown_axes, shown, strict=True):
+                box[axis] = part
+            pixels = editor.read(tuple(box))
         except ngffkit.NGFFError as exc:
             show_error(f"Cannot edit {layer.name}: {exc}")
             return None
         scale = np.asarray(layer.scale)
-        translate = np.asarray(layer.translate) + np.asarray([s.start for s in box]) * scale
-        editing = self.viewer.add_labels(pixels, name=f"{layer.name} (editing)", scale=scale, translate=translate,
+        translate = np.asarray(layer.translate) + np.asarray([s.start for s in shown]) * scale
+        editing = self.viewer.add_labels(pixels.reshape(tuple(s.stop - s.start for s in shown)), name=f"{layer.name} (editing)", scale=scale, translate=translate,
                                          colormap=layer.colormap, opacity=max(layer.opacity, 0.7),
                                          metadata={EDITS: session.url})  # fmt: skip
         editing.mode = "paint"
-        session.layers.append((editing, box, pixels.copy()))
+        session.layers.append((editing, tuple(box), pixels.copy()))
         self.viewer.layers.selection.active = editing
         self.status.setText(f"Editing {layer.name}: {len(session.layers)} region(s). Save edits writes them.")
         return editing
@@ -241,7 +252,7 @@ class ProofreadWidget(QWidget):
                 session.reread = False
             try:
                 for editing, box, opened in session.layers:
-                    painted = np.asarray(editing.data)
+                    painted = np.asarray(editing.data).reshape(opened.shape)
                     changed = painted != opened
                     if changed.any():
                         editor.write(box, np.where(changed, painted, editor.read(box)))
