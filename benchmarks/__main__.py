@@ -18,6 +18,7 @@ def main() -> int:
     for module in (
         "benchmarks.write_pyramid",
         "benchmarks.write_growth",
+        "benchmarks.edit_labels",
         "benchmarks.read",
         "benchmarks.remote",
         "benchmarks.plates",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ngffkit.errors import (
     AlreadyExists,
     CorruptData,
+    EditConflict,
     InvalidArgument,
     InvalidMetadata,
     LimitExceeded,
@@ -50,6 +51,9 @@ _LAZY = {
     "Report": "ngffkit.validate",
     "validate": "ngffkit.validate",
     "validate_attributes": "ngffkit.validate",
+    "LabelEditor": "ngffkit.writer",
+    "edit_labels": "ngffkit.writer",
+    "write_region": "ngffkit.writer",
     "write_field": "ngffkit.writer",
     "write_image": "ngffkit.writer",
     "write_label_image": "ngffkit.writer",
@@ -104,11 +108,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from ngffkit.store.remote import RetryPolicy
     from ngffkit.validate import Report, validate, validate_attributes
     from ngffkit.writer import (
+        LabelEditor,
+        edit_labels,
         write_field,
         write_image,
         write_label_image,
         write_labels,
         write_plate,
+        write_region,
         write_well,
     )
     from ngffkit.writer.settings import WriteOptions
@@ -118,10 +125,12 @@ __all__ = [
     "AlreadyExists",
     "Collection",
     "CorruptData",
+    "EditConflict",
     "Format",
     "Image",
     "InvalidArgument",
     "InvalidMetadata",
+    "LabelEditor",
     "Labels",
     "LimitExceeded",
     "Limits",
@@ -142,6 +151,7 @@ __all__ = [
     "WriteCancelled",
     "WriteOptions",
     "__version__",
+    "edit_labels",
     "get_format",
     "layers",
     "open",
@@ -152,5 +162,6 @@ __all__ = [
     "write_label_image",
     "write_labels",
     "write_plate",
+    "write_region",
     "write_well",
 ]

@@ -159,6 +159,11 @@ class WriteCancelled(NGFFError):
     """A write stopped because its caller asked (a progress callback raised it); what it began is removed."""
 
 
+class EditConflict(NGFFError):
+    """A save of edits refused because data it read changed since (another person or program wrote there): nothing
+    of the refused part is written, and the edits are kept to be saved again over the new data."""
+
+
 class NGFFWarning(UserWarning):
     """Data that is usable but not as the specification says (a missing lower level, partial omero, ...).
     Its text is redacted like an error's."""

@@ -1,4 +1,4 @@
-"""The write, plate, remote, read and codec benchmarks still run (``--smoke``), and their tables hold every row."""
+"""The write, plate, remote, read, codec and label-edit benchmarks still run (``--smoke``), and their tables hold every row."""
 
 from __future__ import annotations
 
@@ -80,3 +80,16 @@ def test_read_benchmark_runs(tmp_path: pathlib.Path) -> None:
         zarr_cell, compute, read = row[2], row[3], row[5]
         assert zarr_cell.endswith(("s", "MiB")) and "%**" in compute and "%**" in read, row  # measured, and compared
     assert "peak memory of a whole-level read" in text
+
+
+def test_edit_labels_benchmark_runs(tmp_path: pathlib.Path) -> None:
+    use_peer(OME_ZARR_PY)
+    text = run_smoke("edit_labels", tmp_path)
+    save, *levels = (row for row in table_rows(text) if row[0] not in ("level", "how", "---"))
+    assert save[0].endswith(" s") and "shards" in save[1] and save[3].startswith("yes"), save
+    per_level = [row for row in levels if row[0].isdigit()]
+    assert per_level[0][1:] == ["8", "8"], per_level  # level 0: the 8 shards the strokes are in, each written
+    assert all(0 < int(written) <= int(touched) for _, touched, written in per_level), per_level
+    assert sum(int(row[2]) for row in per_level) == int(save[1].split(" shards")[0])
+    rewrites = [row[0] for row in levels if row[1].endswith(" s") and not row[0].isdigit()]
+    assert len(rewrites) == 3 and rewrites[2].startswith("ome-zarr-py"), rewrites

@@ -105,3 +105,30 @@ def _version() -> str:
     import napari
 
     return str(napari.__version__)
+
+
+def test_naparis_dask_cache_is_emptied(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    """After labels are saved in place, napari's opportunistic dask cache must not keep the old chunks (their dask
+    keys do not change): the adapter empties it through ``napari.utils._dask_utils._DASK_CACHE.cache``."""
+    import dask.array as da
+    from napari.utils import _dask_utils, resize_dask_cache
+
+    cache = resize_dask_cache(2**24)
+    viewer = make_napari_viewer()
+    viewer.add_image(da.ones((4, 64, 64), chunks=(1, 64, 64)))
+    holder = getattr(_dask_utils, "_DASK_CACHE", None)
+    assert holder is cache and cache.cache.total_bytes > 0, (
+        f"napari {_version()} keeps its dask cache elsewhere: update _napari_adapter.forget_cached_chunks"
+    )
+    adapter.forget_cached_chunks()
+    assert cache.cache.total_bytes == 0
+
+
+def test_naparis_main_window_is_found(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    from qtpy.QtWidgets import QMainWindow
+
+    viewer = make_napari_viewer()
+    assert isinstance(adapter.main_window(viewer), QMainWindow), (
+        f"napari {_version()} keeps its Qt window elsewhere: update _napari_adapter.main_window (the proofreading "
+        "dock asks about unsaved edits from a filter on it)"
+    )

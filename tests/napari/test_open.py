@@ -46,8 +46,10 @@ def test_manifest_validates_and_every_contribution_is_in_a_menu(make_napari_view
             command = getattr(item, "command", None)
             if command is not None and command.id.startswith("ngffkit."):
                 menus.setdefault(menu_id, set()).add(command.id)
-    # two widgets: napari gives the plugin its own submenu, Plugins > ngffkit OME-Zarr > ...
-    assert {"ngffkit.export_widget", "ngffkit.plate_navigator"} <= menus.get("napari/plugins/ngffkit", set())
+    # several widgets: napari gives the plugin its own submenu, Plugins > ngffkit OME-Zarr > ...
+    assert {"ngffkit.export_widget", "ngffkit.plate_navigator", "ngffkit.proofread_widget"} <= menus.get(
+        "napari/plugins/ngffkit", set()
+    )
     assert "ngffkit.open_url" in menus.get("napari/file/io_utilities", set())
 
 

@@ -261,3 +261,33 @@ def test_the_remote_store_reads_every_byte_through_its_own_get() -> None:
         f"zarr's FsspecStore has methods ResilientStore does not define: {inherited - reviewed}"
     )
     assert {"get", "get_partial_values", "set", "delete_dir"} <= own
+
+
+@pytest.mark.network
+def test_s3fs_gives_the_botocore_client_and_moto_honours_conditional_puts(moto_server: str) -> None:
+    """The editor's one PUT per shard (ngffkit.store.guarded) goes through s3fs's client with If-Match /
+    If-None-Match: the client must be reachable, and the server must refuse a PUT over a changed object."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    endpoint = {"endpoint_url": moto_server, "region_name": "us-east-1"}
+    boto3.client("s3", aws_access_key_id="k", aws_secret_access_key="s", **endpoint).create_bucket(Bucket="conditional")
+    options = {"key": "k", "secret": "s", "client_kwargs": endpoint, "skip_instance_cache": True}
+    fs = ngffkit.Location.of("s3://conditional", storage_options=options, mode="w").store.fs  # type: ignore[attr-defined]
+
+    async def puts() -> list[str]:
+        client = await adapter.s3_client(fs, "conditional")
+        first = await client.put_object(Bucket="conditional", Key="k", Body=b"1", IfNoneMatch="*")
+        codes = []
+        for condition in ({"IfNoneMatch": "*"}, {"IfMatch": '"0123456789abcdef0123456789abcdef"'}):
+            try:
+                await client.put_object(Bucket="conditional", Key="k", Body=b"2", **condition)
+            except ClientError as exc:
+                codes.append(exc.response["Error"]["Code"])
+        await client.put_object(Bucket="conditional", Key="k", Body=b"3", IfMatch=first["ETag"])
+        return codes
+
+    assert adapter.sync(puts()) == ["PreconditionFailed", "PreconditionFailed"], moved(
+        "s3fs's get_s3 or the server's conditional PUT", "refusing to write over a changed object"
+    )
+    assert adapter.sync(fs._cat_file("conditional/k")) == b"3"

@@ -305,6 +305,17 @@ class Pyramid:
                 box.append((at, at + 1))
         self._fetch((self.uid, level, tuple(box)), None)
 
+    def forget_pixels(self) -> None:
+        """Forget every picture fetched or shown (the data under them was rewritten: labels saved in place), so
+        that the next draw fetches again. Fetches under way finish into the cache, but their lanes no longer show
+        them as the last picture."""
+        CACHE.forget(self.uid)
+        with self._lock:
+            self._shown.clear()
+            self._partial.clear()
+            self._failed.clear()
+            self._latest.clear()
+
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until no fetch is under way (tests and benchmarks)."""
         with self._lock:

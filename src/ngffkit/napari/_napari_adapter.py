@@ -19,6 +19,12 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   a layer the next well). ``Layer._block_refresh`` holds the slicing back, and the level the layer was drawn at
   (``_data_level``) is kept for new data of as many levels. Should a release rename either, the changes are made
   as before, each slicing the layer (``tests/napari/test_plate_navigator.py`` fails loudly when that happens).
+* :func:`forget_cached_chunks`: napari's opportunistic dask cache (``napari.utils._dask_utils._DASK_CACHE``, the
+  object ``resize_dask_cache`` returns) keeps chunks by dask key; labels saved in place
+  (:mod:`ngffkit.napari._proofread`) would be drawn from it as they were. Should it move, the cache is left as it is
+  (the pin test fails).
+* :func:`main_window`: ``viewer.window._qt_window``, whose close event the proofreading dock filters to ask about
+  unsaved edits (napari has no public veto on closing).
 
 Differences between releases, public on each side: :func:`camera` (``viewer.scene.camera`` from 0.9, where
 ``viewer.camera`` is deprecated).
@@ -126,3 +132,22 @@ def sliced_once(layer: Any) -> Iterator[None]:
 def can_slice_once(layer: Any) -> bool:
     """Whether :func:`sliced_once` holds napari's slicing back for ``layer`` (for the test that pins it)."""
     return callable(getattr(layer, "_block_refresh", None)) and isinstance(getattr(layer, "_data_level", None), int)
+
+
+def forget_cached_chunks() -> None:
+    """Empty napari's opportunistic dask cache (``napari.utils.resize_dask_cache``: a ``dask.cache.Cache`` whose
+    ``cache`` is a ``cachey.Cache``, as napari documents). It keeps chunks by their dask keys, which stay the same
+    when the files under them are rewritten: after labels are saved in place, the old pixels would be drawn."""
+    from napari.utils import _dask_utils
+
+    holder = getattr(_dask_utils, "_DASK_CACHE", None)
+    inner = getattr(holder, "cache", None)
+    clear = getattr(inner, "clear", None)
+    if callable(clear):
+        clear()
+
+
+def main_window(viewer: Any) -> Any:
+    """napari's Qt main window (``viewer.window._qt_window``), or None: napari has no public hook that can veto
+    closing, so the proofreading dock asks about unsaved edits from a Qt event filter on this window."""
+    return getattr(getattr(viewer, "window", None), "_qt_window", None)

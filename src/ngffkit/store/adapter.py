@@ -11,7 +11,8 @@ fails closed: ngffkit refuses instead of quietly taking another path.
 * CPython's thread-shutdown hooks (``threading._register_atexit``): see :func:`settle_at_exit`.
 * fsspec's asynchronous listing (``AsyncFileSystem._ls``: fsspec's async API is its methods with a leading
   underscore), its HTTP file system's client session (``set_session``) and request options (``kwargs``).
-* s3fs's own retry count (``S3FileSystem.retries``: no constructor option sets it).
+* s3fs's own retry count (``S3FileSystem.retries``: no constructor option sets it), and its botocore client
+  (``S3FileSystem.get_s3``) for the conditional PUT and HEAD of one key that s3fs's file API does not offer.
 
 (The bounded codecs of ``bounded_codecs.py`` use zarr's codec hooks ``_decode_single`` and ``_decode_sync``, the
 methods zarr's documentation tells codec authors to implement; they check at first use that zarr calls them.)
@@ -209,3 +210,14 @@ def disable_client_retries(fs: Any) -> None:
     """Switch off the retry loop of s3fs (``S3FileSystem.retries``, 5 by default): ngffkit's is the only one."""
     if isinstance(getattr(type(fs), "retries", None), int):
         fs.retries = 1
+
+
+async def s3_client(fs: Any, bucket: str) -> Any:
+    """The botocore S3 client of an s3fs file system for ``bucket`` (``get_s3``, the coroutine s3fs's own calls go
+    through, after ``set_session`` makes the client on first use): for a PUT with ``If-Match`` / ``If-None-Match``,
+    which s3fs's file API cannot send."""
+    await fs.set_session()
+    client = await fs.get_s3(bucket)
+    if not callable(getattr(client, "put_object", None)):
+        raise TypeError(f"s3fs's {type(fs).__name__}.get_s3 no longer gives a botocore client")
+    return client

@@ -10,6 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _LAZY = {
+    "LabelEditor": "ngffkit.writer.edit",
+    "edit_labels": "ngffkit.writer.edit",
+    "write_region": "ngffkit.writer.edit",
     "write_field": "ngffkit.writer.hcs",
     "write_plate": "ngffkit.writer.hcs",
     "write_well": "ngffkit.writer.hcs",
@@ -28,11 +31,21 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from ngffkit.writer.edit import LabelEditor, edit_labels, write_region
     from ngffkit.writer.hcs import write_field, write_plate, write_well
     from ngffkit.writer.image import write_image
     from ngffkit.writer.labels import write_label_image, write_labels
     from ngffkit.writer.settings import WriteOptions
 
 __all__ = [
-    "WriteOptions", "write_field", "write_image", "write_label_image", "write_labels", "write_plate", "write_well",
+    "LabelEditor",
+    "WriteOptions",
+    "edit_labels",
+    "write_field",
+    "write_image",
+    "write_label_image",
+    "write_labels",
+    "write_plate",
+    "write_region",
+    "write_well",
 ]  # fmt: skip
