@@ -23,7 +23,8 @@ import pytest
 from loopback.servers import http_file_server
 
 from ngffkit.samples.examples import write_coins, write_plate
-from tests.conftest import upload_tree
+
+from ..conftest import upload_tree
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
