@@ -317,8 +317,10 @@ def load_plate(location: Location, metadata: OMEMetadata) -> Plate:
     plate = metadata.plate
     refs = plate.wells if plate else ()
     rows, columns = (len(plate.rows), len(plate.columns)) if plate else (0, 0)
-    limits.check("max_wells", len(refs), what="wells in this plate", where=location.url)
-    limits.check("max_plate_cells", rows * columns, what="rows x columns of this plate", where=location.url)
+    bounds = location.limits
+    limits.check("max_wells", len(refs), what="wells in this plate", where=location.url, limits=bounds)
+    limits.check("max_plate_cells", rows * columns, what="rows x columns of this plate", where=location.url,
+                 limits=bounds)  # fmt: skip
     places: dict[str, Location | None] = {}
     for ref in refs:
         try:

@@ -391,7 +391,8 @@ def _plan(
     ms = meta.multiscales[0]
     if not ms.datasets:
         raise InvalidMetadata("the image lists no datasets", where=location.url, key="multiscales[0].datasets")
-    limits.check("max_levels", len(ms.datasets), what="levels in this image", where=location.url)
+    limits.check("max_levels", len(ms.datasets), what="levels in this image", where=location.url,
+                 limits=location.limits)  # fmt: skip
     arrays: list[Location] = []
     for level, dataset in enumerate(ms.datasets):
         try:

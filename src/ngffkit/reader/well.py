@@ -62,7 +62,7 @@ class Well(Node):
     @property
     def field_paths(self) -> tuple[str, ...]:
         paths = tuple(f.path for f in (self.metadata.well.images if self.metadata.well else ()))
-        limits.check("max_fields", len(paths), what="fields in this well", where=self.url)
+        limits.check("max_fields", len(paths), what="fields in this well", where=self.url, limits=self.location.limits)
         return paths
 
     def field(self, index: int = 0) -> Image | None:
