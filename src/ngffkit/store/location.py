@@ -170,6 +170,10 @@ class Location:
         """The limits in force for this store: the caller's, else the environment's (read now)."""
         return self.state.limits or _limits.current()
 
+    def check_limit(self, limit: str, value: float, *, what: str) -> None:
+        """:class:`~ngffkit.LimitExceeded` naming this node when ``value`` is above ``limit`` of :attr:`limits`."""
+        _limits.check(limit, value, what=what, where=self.url, limits=self.limits)
+
     @property
     def url(self) -> str:
         """A URL or path a person can paste: the store URL plus the node path."""

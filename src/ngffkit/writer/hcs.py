@@ -54,13 +54,9 @@ def write_plate(
     """Write a plate's layout: plate metadata, row groups and well groups listing their fields.
 
     ``acquisitions`` describe the plate's acquisitions (``{"id": 0, "name": ...}``); ``field_acquisitions``
-    gives, per field index, the id of the acquisition that field belongs to.
-
-    Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
+    gives, per field index, the id of the acquisition that field belongs to. Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
     processes can write different fields at the same time. Returns the plate (its fields still empty).
-    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
-    are retried so).
-    """
+    ``retry``, ``limits``: as for :func:`ngffkit.open`."""
     rows, columns = [str(r) for r in rows], [str(c) for c in columns]
     for what, names in (("row", rows), ("column", columns)):
         bad = [n for n in names if not _NAME.fullmatch(n)]
