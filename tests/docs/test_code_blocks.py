@@ -15,6 +15,7 @@ The fixtures stand in for the places the examples name, with real servers, never
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import re
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from loopback.servers import http_file_server
 
 from ngffkit.samples.examples import write_coins, write_plate
 
-from ..conftest import upload_tree
+from ..conftest import require, upload_tree
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -77,6 +78,8 @@ def reader_world(published: pathlib.Path, moto_server: str, tmp_path: pathlib.Pa
 )
 def test_python_blocks_run(page: pathlib.Path, reader_world: str, tmp_path: pathlib.Path,
                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    if _marks(page):
+        require(importlib.util.find_spec("distributed") is not None, "dask.distributed (the cluster extra)")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
