@@ -2,9 +2,9 @@
 ome-zarr-pyramid and tensorstore.
 
 Each direction is checked on pixels and on what a person sees (axes, physical sizes, channel names), for
-0.4 and 0.5 where the peer supports them. The findings feed the compatibility table in the README. Every peer
-runs in its own environment (peers/): it reads what ngffkit wrote, or writes, in a child process; arrays come
-and go as ``.npy`` files.
+0.4 and 0.5 where the peer supports them. The findings feed the compatibility tables in the README and
+docs/reference/compatibility.md. Every peer runs in its own environment (peers/): it reads what ngffkit wrote,
+or writes, in a child process; arrays come and go as ``.npy`` files.
 """
 
 from __future__ import annotations

@@ -326,3 +326,37 @@ def test_labels_painted_after_a_reopen_get_napari_colours(make_napari_viewer, tm
     (reopened,) = save_and_reopen(viewer, [layer], tmp_path / "cells.zarr")
     assert len(ngffkit.open(tmp_path / "cells.zarr").levels) > 1
     np.testing.assert_allclose(label_colours(reopened, list(values)), napari_colours, atol=2e-3)
+
+
+def test_the_save_dialog_names_each_writer_once(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """napari's Save dialog lists a writer as '<plugin display name> <writer display name>': the manifest's
+    writer names read 'ngffkit OME-Zarr image', not 'ngffkit OME-Zarr OME-Zarr image'."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QFileDialog
+
+    from .test_open import run_command
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((16, 16), np.uint8), name="image")
+    viewer.add_labels(np.zeros((16, 16), np.uint8), name="labels")
+    seen: list[str] = []
+
+    def answer() -> None:  # read the file types the dialog offers, then cancel it as a person would
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            return
+        timer.stop()
+        seen.extend(dialog.nameFilters())
+        dialog.reject()
+
+    for selected in ([viewer.layers["image"]], [viewer.layers["labels"]], list(viewer.layers)):
+        viewer.layers.selection = set(selected)
+        timer = QTimer()
+        timer.timeout.connect(answer)
+        timer.start(50)
+        try:
+            run_command("napari.window.file.save_layers_dialog.selected")
+        finally:
+            timer.stop()
+    ours = sorted({f.split(" (")[0] for f in seen if f.startswith("ngffkit")})
+    assert ours == ["ngffkit OME-Zarr image", "ngffkit OME-Zarr image with labels", "ngffkit OME-Zarr labels"], seen

@@ -30,7 +30,7 @@ from ngffkit.cli.common import (
 )
 from ngffkit.cli.redacted import redacted_output
 from ngffkit.errors import NGFFError
-from ngffkit.formats import DEFAULT_WRITE, LATEST_STABLE, UPGRADE_TARGETS, known_versions
+from ngffkit.formats import DEFAULT_WRITE, FORMATS, LATEST_STABLE, UPGRADE_TARGETS, known_versions
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -154,6 +154,14 @@ class _CommandParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+def _upgrade_help() -> str:
+    """What ``ngffkit upgrade`` does, in the versions formats/ names (the versions are not written here)."""
+    zarr_v2 = [f.version for f in FORMATS if f.zarr_format == 2]
+    targets = " or ".join(f.version for f in UPGRADE_TARGETS)
+    return (f"upgrade NGFF {zarr_v2[0]}-{zarr_v2[-1]} (zarr v2), or an older zarr v3 version, to {targets} (zarr v3), "
+            "in place, rewriting metadata only")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ngffkit",
@@ -226,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "upgrade",
-        help="upgrade NGFF 0.4 (zarr v2) to 0.5 or 0.6rc0 (zarr v3), or 0.5 to 0.6rc0, in place, rewriting metadata only",
+        help=_upgrade_help(),
         epilog="examples:\n  ngffkit upgrade --dry-run image.ome.zarr\n  ngffkit upgrade --to 0.6rc0 image.ome.zarr",
     )
     p.add_argument("path", metavar="PATH")

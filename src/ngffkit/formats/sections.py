@@ -27,6 +27,7 @@ SECTION_KINDS: dict[str, str] = {
 }
 
 #: Plate row and column names (and so the two parts of a well path): letters and digits only, in every version.
+#: Field paths inside a well follow the same pattern up to 0.5 (0.6rc0 widens them: formats/versions.py).
 PLATE_NAME_PATTERN = r"[A-Za-z0-9]+"
 
 #: Sections that state their own ``version`` in 0.4 and earlier, in the order detection consults them.

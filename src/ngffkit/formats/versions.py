@@ -9,16 +9,15 @@ from typing import Any
 
 from ngffkit.errors import UnsupportedVersion
 from ngffkit.formats.base import AxesStyle, Format, TransformStyle
-from ngffkit.formats.sections import VERSIONED_SECTIONS
+from ngffkit.formats.sections import PLATE_NAME_PATTERN, VERSIONED_SECTIONS
 
-_ALNUM = r"[A-Za-z0-9]+"
 _V2_KEYS = ("v2", "/")
 _V3_KEYS = ("default", "/")
 
 V01 = Format(
     version="0.1", rank=1, zarr_format=2, namespace=None,
     axes_style=AxesStyle.IMPLIED_TCZYX, transform_style=TransformStyle.NONE,
-    version_in_namespace=False, field_path_pattern=_ALNUM,
+    version_in_namespace=False, field_path_pattern=PLATE_NAME_PATTERN,
     omero_channel_requires_window_and_color=True, well_path_order_is_error=False,
     transform_length_mismatch_is_error=False, chunk_key_encoding=_V2_KEYS,
     supports_scene=False, supports_labels=False, supports_plates=True,

@@ -107,7 +107,7 @@ def _split_axis(image: Image) -> int | None:
     axis = image.channel_axis
     if axis is None or not image.shapes:
         return axis
-    count, limit = image.shapes[0][axis], limits.current().max_channel_layers
+    count, limit = image.shapes[0][axis], image.location.limits.max_channel_layers
     if count > limit:
         warnings.warn(
             f"{image.url}: {count} channels are more than {limit} layers ({limits.env_name('max_channel_layers')}); "

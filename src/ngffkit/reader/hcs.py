@@ -24,7 +24,6 @@ from ngffkit.reader.inflight import InFlight
 from ngffkit.reader.node import Node
 from ngffkit.reader.plate_grid import GridLevel, as_dask
 from ngffkit.reader.well import Well, level_of, load_fields, mosaic, parse_or_warn, square_mosaic
-from ngffkit.store import limits
 from ngffkit.store.batch import read_many_or_errors
 from ngffkit.store.location import Location
 
@@ -317,8 +316,8 @@ def load_plate(location: Location, metadata: OMEMetadata) -> Plate:
     plate = metadata.plate
     refs = plate.wells if plate else ()
     rows, columns = (len(plate.rows), len(plate.columns)) if plate else (0, 0)
-    limits.check("max_wells", len(refs), what="wells in this plate", where=location.url)
-    limits.check("max_plate_cells", rows * columns, what="rows x columns of this plate", where=location.url)
+    location.check_limit("max_wells", len(refs), what="wells in this plate")
+    location.check_limit("max_plate_cells", rows * columns, what="rows x columns of this plate")
     places: dict[str, Location | None] = {}
     for ref in refs:
         try:

@@ -24,7 +24,6 @@ from ngffkit.reader.arrays import dask_array, read_now
 from ngffkit.reader.coordinates import MapsPoints
 from ngffkit.reader.node import Node
 from ngffkit.reader.regions import Region, level_index, selection
-from ngffkit.store import limits
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many, read_many_or_errors
 from ngffkit.store.location import Location
@@ -391,7 +390,7 @@ def _plan(
     ms = meta.multiscales[0]
     if not ms.datasets:
         raise InvalidMetadata("the image lists no datasets", where=location.url, key="multiscales[0].datasets")
-    limits.check("max_levels", len(ms.datasets), what="levels in this image", where=location.url)
+    location.check_limit("max_levels", len(ms.datasets), what="levels in this image")
     arrays: list[Location] = []
     for level, dataset in enumerate(ms.datasets):
         try:

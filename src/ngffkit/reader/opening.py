@@ -20,6 +20,7 @@ from ngffkit.reader.image import Image, Labels, load_image
 from ngffkit.reader.node import Node
 from ngffkit.reader.well import load_well
 from ngffkit.store import claim
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.remote import RetryPolicy
@@ -31,18 +32,21 @@ def open(
     storage_options: Mapping[str, Any] | None = None,
     ngff_version: str | Format | None = None,
     retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
 ) -> Node:
     """Open an OME-Zarr group (image, label image, labels group, plate, well, collection, scene).
 
     Only metadata is read; pixels stay lazy. A path to one level array inside an image (``img.zarr/0``)
     opens that image. Raises :class:`~ngffkit.NotOMEZarr` for zarr without OME metadata, and other
     :class:`~ngffkit.NGFFError` subclasses for anything unreadable -- each naming the file at fault.
-    ``retry`` sets attempts and timeouts of remote reads (default: ``NGFFKIT_RETRIES``/``NGFFKIT_TIMEOUT``).
+    ``retry`` sets attempts and timeouts of remote reads (default: ``NGFFKIT_RETRIES``/``NGFFKIT_TIMEOUT``);
+    ``limits`` bound what the data may ask (document sizes, read deadlines, levels, wells, fields; default: the
+    ``NGFFKIT_...`` environment variables) for this node and everything read through it.
     """
     assume = get_format(ngff_version) if ngff_version is not None else None
     if isinstance(target, Node):  # a node a writer returned, say: read it afresh
         target = target.location
-    location = Location.of(target, storage_options=storage_options, retry=retry)
+    location = Location.of(target, storage_options=storage_options, retry=retry, limits=limits)
     node = location.read()
     if not node.exists:
         raise NotFound("no zarr group or array here", where=location.url)

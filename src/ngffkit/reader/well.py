@@ -17,7 +17,6 @@ from ngffkit.errors import NGFFError, NGFFWarning, NotFound
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.reader.image import Image, images_from
 from ngffkit.reader.node import Node
-from ngffkit.store import limits
 from ngffkit.store.batch import read_many_or_errors
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
@@ -62,7 +61,7 @@ class Well(Node):
     @property
     def field_paths(self) -> tuple[str, ...]:
         paths = tuple(f.path for f in (self.metadata.well.images if self.metadata.well else ()))
-        limits.check("max_fields", len(paths), what="fields in this well", where=self.url)
+        self.location.check_limit("max_fields", len(paths), what="fields in this well")
         return paths
 
     def field(self, index: int = 0) -> Image | None:

@@ -18,6 +18,7 @@ from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 from ngffkit.errors import LocationError, NotFound, safe_cause
 from ngffkit.store import ozx, paths, remote
+from ngffkit.store.limits import Limits
 from ngffkit.store.local import ConfinedLocalStore
 
 
@@ -34,12 +35,15 @@ def make_store(
     storage_options: Mapping[str, Any] | None = None,
     mode: str = "r",
     retry: remote.RetryPolicy | None = None,
+    limits: Limits | None = None,
 ) -> tuple[Store, str]:
     """Turn a path, URL or store into ``(zarr store, display URL)``. No I/O happens here.
 
     ``mode`` "r" opens read-only; "w" or "a" allow writing. ``storage_options`` pass through to fsspec
     (for ``s3://``, ``anon`` defaults to True when no AWS credentials are configured). ``retry`` is how
-    remote reads are retried and timed out; without it, :meth:`RetryPolicy.from_environment`.
+    remote reads are retried and timed out; without it, :meth:`RetryPolicy.from_environment`. ``limits`` bound
+    what the store's reads may return (document and object sizes, the deadline of a remote read); without them,
+    :meth:`Limits.from_environment`. A store object is used as it is (its own limits).
     """
     read_only = mode == "r"
     if isinstance(target, Store):
@@ -51,17 +55,17 @@ def make_store(
     paths.refuse_nul(target)
     protocol, rest = split_url(target)
     if target.rstrip("/").lower().endswith(".ozx"):
-        return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only, retry)
+        return _zip_store(target.rstrip("/"), protocol, rest, storage_options, read_only, retry, limits)
     if protocol in ("", "file"):
         local = pathlib.Path(rest if protocol else target).expanduser()
         if storage_options:
             raise LocationError("storage_options only apply to remote URLs", where=target)
-        return ConfinedLocalStore(local, read_only=read_only), str(local)
+        return ConfinedLocalStore(local, read_only=read_only, limits=limits), str(local)
     try:
         url = target.rstrip("/")
         policy = remote.RetryPolicy.given_or_default(retry)
         options = remote.fsspec_options(url, storage_options, policy)
-        store = remote.ResilientStore.with_policy(url, options, policy, read_only=read_only)
+        store = remote.ResilientStore.with_policy(url, options, policy, read_only=read_only, limits=limits)
     except (ImportError, ValueError) as exc:
         hint = " (install ngffkit[s3] for s3:// URLs)" if protocol.startswith("s3") else ""
         raise LocationError(f"cannot open {protocol}:// URLs: {exc}{hint}", where=target) from safe_cause(exc)
@@ -75,6 +79,7 @@ def _zip_store(
     storage_options: Mapping[str, Any] | None,
     read_only: bool,
     retry: remote.RetryPolicy | None,
+    limits: Limits | None,
 ) -> tuple[Store, str]:
     """A zipped OME-Zarr (.ozx): a local file through :class:`~ngffkit.store.ozx.OzxStore`, remote ones through
     range requests."""
@@ -84,11 +89,13 @@ def _zip_store(
         local = pathlib.Path(rest if protocol else target).expanduser()
         if not local.is_file():
             raise NotFound("no such .ozx file", where=str(local))
-        return ozx.OzxStore(local), str(local)  # opened at the first read (no I/O here)
+        return ozx.OzxStore(local, limits=limits), str(local)  # opened at the first read (no I/O here)
     policy = remote.RetryPolicy.given_or_default(retry)
     options = remote.fsspec_options(target, storage_options, policy)
     try:
-        store = remote.ResilientStore.with_policy(f"zip::{target}", {protocol: options}, policy, read_only=True)
+        store = remote.ResilientStore.with_policy(
+            f"zip::{target}", {protocol: options}, policy, read_only=True, limits=limits
+        )
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise LocationError(f"cannot open the zip archive: {exc}", where=target) from safe_cause(exc)
     return store, target

@@ -37,7 +37,7 @@ from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Sto
 from zarr.buffer import default_buffer_prototype
 
 from ngffkit.errors import UnsafePath
-from ngffkit.store.limits import Bound, ReadBudget
+from ngffkit.store.limits import Bound, Limits, ReadBudget
 
 
 class ConfinedLocalStore(Store):
@@ -52,11 +52,13 @@ class ConfinedLocalStore(Store):
     #: Beyond this many, the folders known to be inside are forgotten and checked again.
     MAX_KNOWN_FOLDERS = 100_000
 
-    def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, root: Path | str, *, read_only: bool = False, limits: Limits | None = None) -> None:
         super().__init__(read_only=read_only)
         if not isinstance(root, str | os.PathLike):
             raise TypeError(f"'root' must be a string or a path, not {type(root).__name__}")
         self.root = Path(root)
+        #: The caller's limits (None: the environment's, read when the first read needs them).
+        self.limits = limits
         self._budget: ReadBudget | None = None
         self._real_root: str | None = None
         #: Folders (keys' parents) whose real path was found inside the root: a write of thousands of chunks
@@ -68,11 +70,11 @@ class ConfinedLocalStore(Store):
     @property
     def budget(self) -> ReadBudget:
         if self._budget is None:
-            self._budget = ReadBudget()
+            self._budget = ReadBudget(self.limits)
         return self._budget
 
     def with_read_only(self, read_only: bool = False) -> ConfinedLocalStore:
-        return type(self)(self.root, read_only=read_only)
+        return type(self)(self.root, read_only=read_only, limits=self.limits)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, type(self)) and self.root == other.root and self.read_only == other.read_only
@@ -87,10 +89,10 @@ class ConfinedLocalStore(Store):
         return f"ConfinedLocalStore('{self}', read_only={self.read_only})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"root": self.root, "read_only": self.read_only}
+        return {"root": self.root, "read_only": self.read_only, "limits": self.limits}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["root"], read_only=state["read_only"])  # type: ignore[misc]
+        self.__init__(state["root"], read_only=state["read_only"], limits=state.get("limits"))  # type: ignore[misc]
 
     async def _open(self) -> None:
         """Opening makes the root folder of a writable store; a local store needs nothing else (its reads and

@@ -25,6 +25,7 @@ from zarr.storage import LocalStore, MemoryStore
 
 from ngffkit.errors import InvalidMetadata, NotFound, UnsafePath, safe_cause
 from ngffkit.store import adapter, paths
+from ngffkit.store import limits as _limits
 from ngffkit.store.factory import make_store, split_url
 from ngffkit.store.local import ConfinedLocalStore
 from ngffkit.store.nodes import (
@@ -51,6 +52,9 @@ class StoreState:
     #: How the store was made, so that a parent URL can be opened the same way (see Location.ancestor).
     storage_options: Mapping[str, Any] | None = None
     mode: str = "r"
+    #: The caller's retry policy and limits (None: the environment's), kept for the stores opened from here.
+    retry: RetryPolicy | None = None
+    limits: _limits.Limits | None = None
     #: Store key -> parsed document, from consolidated metadata (read once, at the root).
     consolidated: dict[str, dict[str, Any]] = field(default_factory=dict)
     consolidated_checked: bool = False
@@ -82,13 +86,16 @@ class Location:
         mode: str = "r",
         zarr_format: int | None = None,
         retry: RetryPolicy | None = None,
+        limits: _limits.Limits | None = None,
     ) -> Location:
         """The location of a path, URL or store. ``zarr_format`` may be given when known (saves probes);
-        ``retry`` governs remote reads (default: :meth:`RetryPolicy.from_environment`)."""
+        ``retry`` governs remote reads (default: :meth:`RetryPolicy.from_environment`); ``limits`` bound what
+        the data may ask -- document sizes, read deadlines, levels, wells, fields (default:
+        :meth:`Limits.from_environment`, the ``NGFFKIT_...`` variables)."""
         if isinstance(target, Location):
             return target
-        store, url = make_store(target, storage_options=storage_options, mode=mode, retry=retry)
-        return cls(StoreState(store, url, zarr_format, storage_options, mode))
+        store, url = make_store(target, storage_options=storage_options, mode=mode, retry=retry, limits=limits)
+        return cls(StoreState(store, url, zarr_format, storage_options, mode, retry, limits))
 
     def child(self, relative: str, *, key: str | None = None) -> Location:
         """The node at ``relative`` below this one; :class:`~ngffkit.UnsafePath` if it would escape."""
@@ -124,7 +131,9 @@ class Location:
             raise NotFound(f"cannot go {levels} levels up from here", where=self.url)
         parent = "/".join(parts[:keep])
         target = f"{protocol}://{parent}" if protocol else parent
-        return Location.of(target, storage_options=self.state.storage_options, mode=self.state.mode)
+        state = self.state
+        return Location.of(target, storage_options=state.storage_options, mode=state.mode, retry=state.retry,
+                           limits=state.limits)  # fmt: skip
 
     def resolve(self, relative: str, *, max_up: int, key: str | None = None) -> Location:
         """Follow a relative reference that may climb (``../../``), as image-label ``source.image`` does.
@@ -155,6 +164,15 @@ class Location:
     @property
     def zarr_format(self) -> int | None:
         return self.state.zarr_format
+
+    @property
+    def limits(self) -> _limits.Limits:
+        """The limits in force for this store: the caller's, else the environment's (read now)."""
+        return self.state.limits or _limits.current()
+
+    def check_limit(self, limit: str, value: float, *, what: str) -> None:
+        """:class:`~ngffkit.LimitExceeded` naming this node when ``value`` is above ``limit`` of :attr:`limits`."""
+        _limits.check(limit, value, what=what, where=self.url, limits=self.limits)
 
     @property
     def url(self) -> str:

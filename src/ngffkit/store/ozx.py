@@ -28,7 +28,7 @@ from zarr.buffer import default_buffer_prototype
 
 from ngffkit.errors import AlreadyExists, CorruptData, InvalidArgument, LocationError, NGFFWarning, UnsafePath
 from ngffkit.formats import Format
-from ngffkit.store.limits import ReadBudget
+from ngffkit.store.limits import Limits, ReadBudget
 
 SUFFIX = ".ozx"
 #: The signatures of a zip local file header and of the end of a central directory.
@@ -53,11 +53,13 @@ class OzxStore(Store):
     supports_deletes: bool = False
     supports_listing: bool = True
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = True, limits: Limits | None = None) -> None:
         if not read_only:
             raise ValueError("a zipped OME-Zarr is read-only; the writer writes it whole")
         super().__init__(read_only=True)
         self.path = pathlib.Path(path)
+        #: The caller's limits (None: the environment's, read when the first read needs them).
+        self.limits = limits
         self._budget: ReadBudget | None = None
         self._archive: zipfile.ZipFile | None = None
         self._lock = threading.Lock()
@@ -65,7 +67,7 @@ class OzxStore(Store):
     @property
     def budget(self) -> ReadBudget:
         if self._budget is None:
-            self._budget = ReadBudget()
+            self._budget = ReadBudget(self.limits)
         return self._budget
 
     def __eq__(self, other: object) -> bool:
@@ -81,10 +83,10 @@ class OzxStore(Store):
         return f"OzxStore('{self}')"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path}
+        return {"path": self.path, "limits": self.limits}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        self.__init__(state["path"], limits=state.get("limits"))  # type: ignore[misc]
 
     def close(self) -> None:
         with self._lock:

@@ -43,7 +43,7 @@ from zarr.storage import FsspecStore
 from ngffkit.errors import PROGRAMMING_ERRORS, LocationError, NGFFError, NGFFWarning, safe_cause
 from ngffkit.store import adapter, http
 from ngffkit.store.failures import bucket_gone, describe, is_forbidden, is_transient, status_of
-from ngffkit.store.limits import DOCUMENT_NAMES, Bound, ReadBudget, exceeded
+from ngffkit.store.limits import DOCUMENT_NAMES, Bound, Limits, ReadBudget, exceeded
 
 #: Requests in flight per store: enough for every well of a 96-well plate at once (clients default to 100
 #: for HTTP and only 10 for S3, which turns one batch of metadata reads into many sequential waves).
@@ -112,12 +112,14 @@ class ResilientStore(FsspecStore):
 
     @classmethod
     def with_policy(
-        cls, url: str, options: Mapping[str, Any], policy: RetryPolicy, *, read_only: bool
+        cls, url: str, options: Mapping[str, Any], policy: RetryPolicy, *, read_only: bool, limits: Limits | None = None
     ) -> ResilientStore:
-        """zarr's ``from_url`` with this store's retry policy set before any read."""
+        """zarr's ``from_url`` with this store's retry policy and limits (None: the environment's) set before any
+        read."""
         store = cls.from_url(url, storage_options=dict(options), read_only=read_only)
         assert isinstance(store, ResilientStore)  # from_url builds an instance of the class it is called on
         store.policy = policy
+        store.budget = ReadBudget(limits)
         return store
 
     def _means_missing(self, exc: BaseException) -> bool:
@@ -126,10 +128,11 @@ class ResilientStore(FsspecStore):
         return isinstance(exc, self.MISSING) or (isinstance(exc, KeyError) and _protocols(self.fs) & {"zip"} != set())
 
     def with_read_only(self, read_only: bool = False) -> FsspecStore:
-        """The same store with another mode, keeping its retry policy (zarr reopens stores this way)."""
+        """The same store with another mode, keeping its retry policy and limits (zarr reopens stores this way)."""
         other = super().with_read_only(read_only)
         if isinstance(other, ResilientStore):
             other.policy = self.policy
+            other.budget = ReadBudget(self.budget.limits)
         return other
 
     @property

@@ -26,8 +26,10 @@ from ngffkit.reader import Image, Plate, Well
 from ngffkit.reader import open as open_node
 from ngffkit.reader.arrays import dask_array
 from ngffkit.store.batch import read_many, read_many_or_errors
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.writer.progress import run_with_progress
 
 LABEL_VALUE = "label-value"
@@ -175,6 +177,8 @@ def add_properties(
     scan_pixels: bool = True,
     dry_run: bool = False,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     progress: bool = False,
 ) -> Report:
     """Merge ``table`` (``{id: {key: value}}``) into the properties of label ``label_name`` below ``target``.
@@ -182,8 +186,11 @@ def add_properties(
     An id matches the property entries whose ``match`` key has that value. With ``match="label-value"`` and
     ``scan_pixels``, ids not yet listed get a new entry in each label image whose pixels hold that value.
     All changes are computed first; with ``dry_run`` nothing is written.
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`.
     """
-    node = open_node(Location.of(target, storage_options=storage_options, mode="r" if dry_run else "a"))
+    node = open_node(
+        Location.of(target, storage_options=storage_options, mode="r" if dry_run else "a", retry=retry, limits=limits)
+    )
     locations = _label_locations(node, label_name)
     results = read_many_or_errors(locations, expect="group")
     present = [(loc, r) for loc, r in zip(locations, results, strict=True) if isinstance(r, NodeMetadata) and r.exists]

@@ -18,8 +18,10 @@ from typing import Any
 
 from ngffkit.errors import AlreadyExists, InvalidMetadata, NotFound, UnsafePath
 from ngffkit.store import adapter, limits
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, NodeMetadata, gather_all, get_bytes
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.store.walk import walk
 
 MARKER = ".ngffkit-download"
@@ -56,7 +58,13 @@ class ChunkGrid:
         if not _counts(shape, allow_zero=True) or not _counts(grid) or len(grid) != len(shape):
             raise InvalidMetadata(f"unusable shape {shape!r} or chunk shape {grid!r}", where=where)
         counts = tuple(max(1, math.ceil(s / c)) for s, c in zip(shape, grid, strict=True))
-        limits.check("max_download_chunks", math.prod(counts), what="chunks in this array", where=where)
+        limits.check(
+            "max_download_chunks",
+            math.prod(counts),
+            what="chunks in this array",
+            where=where,
+            limits=node.location.limits,
+        )
         return cls(counts, prefix, separator, empty)
 
     @property
@@ -88,13 +96,18 @@ def download(
     dest: str | os.PathLike[str],
     *,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> pathlib.Path:
-    """Copy the OME-Zarr at ``url`` into the local folder ``dest``; rerun to resume. Returns ``dest``."""
+    """Copy the OME-Zarr at ``url`` into the local folder ``dest``; rerun to resume. Returns ``dest``.
+
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`.
+    """
     out = pathlib.Path(dest)
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise AlreadyExists("exists and is not an unfinished ngffkit download; choose another folder", where=str(out))
-    source = Location.of(url, storage_options=storage_options)
+    source = Location.of(url, storage_options=storage_options, retry=retry, limits=limits)
     nodes = list(walk(source))
     if not nodes:
         raise NotFound("nothing to download here", where=source.url)

@@ -24,11 +24,12 @@ from ngffkit.errors import PROGRAMMING_ERRORS, LocationError, NGFFError, NotFoun
 from ngffkit.metadata import OMEMetadata, parse_attributes
 from ngffkit.store import adapter, limits
 from ngffkit.store.batch import bounded_gather, read_many_or_errors
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.ozx import SUFFIX as OZX_SUFFIX
 from ngffkit.store.paths import unsafe_reason
-from ngffkit.store.remote import fsspec_options
+from ngffkit.store.remote import RetryPolicy, fsspec_options
 from ngffkit.tools.csv_cells import safe_row
 
 #: Files whose presence makes a folder a zarr node.
@@ -109,12 +110,15 @@ def find(
     root: str | os.PathLike[str],
     *,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Catalogue:
     """Every OME-Zarr image below ``root`` (a folder or any fsspec URL), plates and collections expanded.
 
     ``progress(n)`` is called with the number of images found so far. Datasets that cannot be read are
     listed in :attr:`Catalogue.skipped` instead of stopping the walk.
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`.
     """
     fs, base = fsspec.core.url_to_fs(os.fspath(root), **fsspec_options(os.fspath(root), storage_options))
     if not fs.exists(base):
@@ -131,7 +135,8 @@ def find(
         datasets, folders = _scan(fs, folders)
         # The listing already told which zarr format each is: only its documents are then asked for.
         locations = [
-            Location.of(url_of(d), storage_options=storage_options, zarr_format=f) for d, f in datasets.items()
+            Location.of(url_of(d), storage_options=storage_options, zarr_format=f, retry=retry, limits=limits)
+            for d, f in datasets.items()
         ]
         # expect=None: a folder may hold an array, which must not be mistaken for a plain group
         for path, node in zip(datasets, _read_all(locations, catalogue, expect=None), strict=True):
@@ -257,9 +262,13 @@ def _children(node: NodeMetadata, meta: OMEMetadata, context: dict[str, str], ca
     here = node.location
     try:  # the reader's limits, before a plate's 10^5 wells are each read (the reader refuses them too)
         if meta.plate is not None:
-            limits.check("max_wells", len(meta.plate.wells), what="wells in this plate", where=here.url)
+            limits.check(
+                "max_wells", len(meta.plate.wells), what="wells in this plate", where=here.url, limits=here.limits
+            )
         elif meta.well is not None:
-            limits.check("max_fields", len(meta.well.images), what="fields in this well", where=here.url)
+            limits.check(
+                "max_fields", len(meta.well.images), what="fields in this well", where=here.url, limits=here.limits
+            )
     except NGFFError as exc:
         catalogue.skipped.append((here.url, str(exc)))
         return []

@@ -16,7 +16,9 @@ from ngffkit.metadata import parse_attributes
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
 from ngffkit.reader import Image
 from ngffkit.reader.arrays import dask_array
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.writer.execute import Progress
 from ngffkit.writer.image import write_image
 from ngffkit.writer.options import guess_axes
@@ -36,6 +38,8 @@ def scale_array(
     options: WriteOptions | None = None,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
     progress: Progress = None,
     **choices: Unpack[Choices],
@@ -45,9 +49,10 @@ def scale_array(
     ``axes`` defaults to the array's ``dimension_names`` (zarr v3) or a guess from its shape; the other choices
     are those of :func:`ngffkit.write_image` (levels, scale_factors, method, chunks, shards, version, ...).
     Returns the written :class:`~ngffkit.Image`.
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`.
     """
     settings = WriteOptions.of(options, **choices)
-    location = Location.of(source, storage_options=storage_options)
+    location = Location.of(source, storage_options=storage_options, retry=retry, limits=limits)
     node = location.read()
     if not node.exists:
         raise NotFound("no zarr array here", where=location.url)

@@ -22,8 +22,10 @@ from ngffkit.formats import UPGRADE_TARGETS, V05, Format, get_format
 from ngffkit.metadata import parse_attributes, upgrade
 from ngffkit.store import adapter
 from ngffkit.store.batch import read_many
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_META, NodeMetadata
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.store.walk import walk
 
 _SHUFFLE = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}
@@ -177,14 +179,21 @@ def upgrade_store(
     to: str | Format = V05,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     dry_run: bool = False,
 ) -> list[Action]:
-    """Upgrade the hierarchy at ``target`` in place to ``to`` (0.5 or 0.6rc0); returns what was (or would be) done."""
+    """Upgrade the hierarchy at ``target`` in place to ``to`` (0.5 or 0.6rc0); returns what was (or would be) done.
+
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`.
+    """
     fmt = get_format(to)
     if fmt not in UPGRADE_TARGETS:
         targets = ", ".join(f.version for f in UPGRADE_TARGETS)
         raise InvalidArgument(f"in-place upgrade goes to NGFF {targets} (zarr v3), not {fmt}")
-    location = Location.of(target, storage_options=storage_options, mode="r" if dry_run else "w")
+    location = Location.of(
+        target, storage_options=storage_options, mode="r" if dry_run else "w", retry=retry, limits=limits
+    )
     actions = plan_upgrade(location, fmt)
     if not dry_run:
         for action in actions:

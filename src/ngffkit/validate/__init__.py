@@ -18,7 +18,9 @@ from ngffkit.errors import InvalidMetadata, LocationError, NGFFError, UnsafePath
 from ngffkit.formats import Format, get_format
 from ngffkit.store import ozx
 from ngffkit.store.jsonfile import parse_json
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.validate.document import validate_attributes
 from ngffkit.validate.findings import Collector, Finding, Report, Severity
 from ngffkit.validate.hierarchy import HierarchyValidator, metadata_document_url
@@ -74,12 +76,16 @@ def validate(
     strict: bool = False,
     metadata_only: bool = False,
     ngff_version: str | Format | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
 ) -> Report:
     """Validate an OME-Zarr group and, unless ``metadata_only``, everything below it.
 
     ``target`` is a path, URL, zarr store or :class:`~ngffkit.store.location.Location`; a local ``.json`` file is
     read as a group's attributes. ``ngff_version`` is assumed where the metadata states none. Problems with
-    the data become findings; only a wrong argument raises.
+    the data become findings; only a wrong argument raises. ``retry`` sets attempts and timeouts of remote
+    reads; ``limits`` bound what the data may ask (document sizes, read deadlines, levels, wells, fields) --
+    tighter than the defaults for data you do not trust (default: the ``NGFFKIT_...`` environment variables).
     """
     assume = get_format(ngff_version) if ngff_version is not None else None
     name = os.fspath(target) if isinstance(target, str | os.PathLike) else str(target)
@@ -91,7 +97,7 @@ def validate(
         return validate_attributes(attributes, where=name, assume=assume, strict=strict)
     out = Collector(name)
     try:
-        location = Location.of(target, storage_options=storage_options)
+        location = Location.of(target, storage_options=storage_options, retry=retry, limits=limits)
         name = location.url
         if metadata_only:
             node = location.read()

@@ -17,7 +17,6 @@ from ngffkit.formats import Format, detect
 from ngffkit.store import claim
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many_or_errors
-from ngffkit.store.limits import current as current_limits
 from ngffkit.store.limits import exceeded
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
@@ -165,7 +164,7 @@ class HierarchyValidator:
     def _capped(self, node: NodeMetadata, children: list[Child]) -> list[Child]:
         """The children to follow: at most the limit of each kind (levels, wells, fields), with one finding
         for each kind cut short, so that hostile fan-out cannot keep the validator busy for hours."""
-        limits = current_limits()
+        limits = node.location.limits
         kept: list[Child] = []
         counts: dict[str, int] = {}
         for child in children:
@@ -237,7 +236,7 @@ class HierarchyValidator:
             names = _axis_names(fmt, ms)
             image = _Image(node.location.url, names, len(names) if names is not None else None)
             self.images.append(image)
-            limit = current_limits().max_levels
+            limit = node.location.limits.max_levels
             if len(ms["datasets"]) > limit:
                 error = exceeded("max_levels", len(ms["datasets"]), limit, what="levels", where=node.location.url)
                 self.out.error("limit-exceeded", "", f"{error}; the rest are not checked")

@@ -11,7 +11,9 @@ from ngffkit.errors import InvalidArgument
 from ngffkit.formats import DEFAULT_WRITE, Format
 from ngffkit.formats.sections import PLATE_NAME_PATTERN
 from ngffkit.metadata import Acquisition, FieldRef, OMEMetadata, Plate, Well, WellRef, parse_attributes
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.writer.destination import prepare
 from ngffkit.writer.execute import Progress
 from ngffkit.writer.image import Target, write_image
@@ -45,16 +47,16 @@ def write_plate(
     name: str | None = None,
     version: str | Format = DEFAULT_WRITE,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
 ) -> reader.Plate:
     """Write a plate's layout: plate metadata, row groups and well groups listing their fields.
 
     ``acquisitions`` describe the plate's acquisitions (``{"id": 0, "name": ...}``); ``field_acquisitions``
-    gives, per field index, the id of the acquisition that field belongs to.
-
-    Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
+    gives, per field index, the id of the acquisition that field belongs to. Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
     processes can write different fields at the same time. Returns the plate (its fields still empty).
-    """
+    ``retry``, ``limits``: as for :func:`ngffkit.open`."""
     rows, columns = [str(r) for r in rows], [str(c) for c in columns]
     for what, names in (("row", rows), ("column", columns)):
         bad = [n for n in names if not _NAME.fullmatch(n)]
@@ -67,7 +69,7 @@ def write_plate(
     if not field_names or any(not _NAME.fullmatch(f) for f in field_names):
         raise InvalidArgument(f"field names must be letters/digits, got {field_names}")
     fmt, _ = target_format(version)
-    location = Location.of(dest, storage_options=storage_options, mode="w")
+    location = Location.of(dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)
     prepare(location, overwrite)
     for row in sorted({r.path.split("/")[0] for r in refs}):
         location.child(row).write_group({}, fmt.zarr_format)  # a plain group: rows hold no OME metadata
@@ -100,11 +102,17 @@ def write_well(
     *,
     version: str | Format = DEFAULT_WRITE,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
 ) -> reader.Well:
-    """Write a well group listing ``fields`` (outside a plate, or to re-describe one); returns the well."""
+    """Write a well group listing ``fields`` (outside a plate, or to re-describe one); returns the well.
+
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
+    are retried so).
+    """
     fmt, _ = target_format(version)
-    location = Location.of(dest, storage_options=storage_options, mode="w")
+    location = Location.of(dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)
     prepare(location, overwrite)
     meta = OMEMetadata(format=fmt, well=Well(tuple(FieldRef(str(f)) for f in fields)))
     location.write_group(meta.to_attributes(fmt), fmt.zarr_format)
@@ -119,14 +127,20 @@ def write_field(
     options: WriteOptions | None = None,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
     progress: Progress = None,
     **choices: Unpack[Choices],
 ) -> reader.Image:
     """Write one field of view of a plate made by :func:`write_plate`, in the plate's NGFF version; the choices
-    are those of :func:`ngffkit.write_image`. Returns the field's image."""
+    are those of :func:`ngffkit.write_image`. Returns the field's image.
+
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
+    are retried so).
+    """
     target = plate_dest.location if isinstance(plate_dest, reader.Plate) else plate_dest
-    plate_location = Location.of(target, storage_options=storage_options, mode="w")
+    plate_location = Location.of(target, storage_options=storage_options, mode="w", retry=retry, limits=limits)
     node = plate_location.read_group()
     meta = parse_attributes(node.attributes, where=node.document_url, zarr_format=node.zarr_format)
     if meta.plate is None or well not in {w.path for w in meta.plate.wells}:

@@ -16,7 +16,9 @@ from ngffkit.formats import Format
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
 from ngffkit.store import ozx, places
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.writer import destination
 from ngffkit.writer.execute import Execution, Progress
 from ngffkit.writer.plan import ImagePlan, plan_image, target_format
@@ -91,6 +93,8 @@ def write_image(
     options: WriteOptions | None = None,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
     progress: Progress = None,
     compute: bool = True,
@@ -105,11 +109,13 @@ def write_image(
     before in a single dask graph (each input chunk is read once) and written with whatever dask scheduler is
     active, ``dask.distributed`` included. Arrays are written first and the metadata last. Returns the written
     :class:`~ngffkit.Image`, or with ``compute=False`` a dask ``Delayed`` that performs the write.
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
+    are retried so).
     """
     settings = WriteOptions.of(options, **choices)
     if ozx.is_ozx(dest):
         return _write_ozx(data, dest, settings, overwrite=overwrite, compute=compute, progress=progress)
-    location = Location.of(dest, storage_options=storage_options, mode="w")
+    location = Location.of(dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)
     plan = plan_image(data, location, settings)
     return write_planned(plan, data, overwrite=overwrite, progress=progress, compute=compute)
 

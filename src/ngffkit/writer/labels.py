@@ -15,7 +15,9 @@ from ngffkit.formats import Format
 from ngffkit.metadata import ImageLabel, LabelColor, LabelProperties, OMEMetadata, parse_attributes
 from ngffkit.reader import Image
 from ngffkit.reader import open as open_node
+from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
+from ngffkit.store.remote import RetryPolicy
 from ngffkit.writer.choices import LABEL_SAFE_METHODS
 from ngffkit.writer.execute import Progress
 from ngffkit.writer.image import Target, write_planned
@@ -80,6 +82,8 @@ def write_labels(
     colors: Colors = None,
     properties: Properties = None,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
     progress: Progress = None,
     compute: bool = True,
@@ -92,6 +96,8 @@ def write_labels(
     NGFF version are the image's. Of the choices only ``method``, ``chunks``, ``shards`` and ``compressor`` apply.
     ``colors`` maps label values to RGBA (0-255), or is "auto" (a fixed palette over the values found at the
     lowest level); ``properties`` maps label values to dicts. Existing entries of the ``labels`` group are kept.
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
+    are retried so).
     """
     settings = WriteOptions.of(options, **choices)
     defaults = WriteOptions().choices()
@@ -99,7 +105,7 @@ def write_labels(
     if taken_from_image:
         raise InvalidArgument(f"labels take {', '.join(taken_from_image)} from their image; leave them out")
     # The store as given (a MemoryStore, an fsspec store with its settings): labels go exactly there.
-    image_location = Location.of(image_dest, storage_options=storage_options, mode="w")
+    image_location = Location.of(image_dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)
     image = open_node(image_location)
     if not isinstance(image, Image) or image.is_label:
         raise InvalidArgument(f"labels can only be added to an image, not to a {image.kind}")
@@ -157,6 +163,8 @@ def write_label_image(
     colors: Colors = "auto",
     properties: Properties = None,
     storage_options: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    limits: Limits | None = None,
     overwrite: bool = False,
     progress: Progress = None,
     **choices: Unpack[Choices],
@@ -164,9 +172,13 @@ def write_label_image(
     """Write a segmentation on its own, as a label image at ``dest`` (``multiscales`` + ``image-label``, no source
     image): it opens as one labels layer, with its colours and properties. The choices are those of
     :func:`ngffkit.write_image` (the pyramid method must be label-safe; ``mode`` by default). Use
-    :func:`write_labels` to add labels to an existing image instead."""
+    :func:`write_labels` to add labels to an existing image instead.
+
+    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
+    are retried so).
+    """
     settings = WriteOptions.of(options, **choices)
-    location = Location.of(dest, storage_options=storage_options, mode="w")
+    location = Location.of(dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)
     label = ImageLabel(colors=_colors(colors), properties=_properties(properties), source_image=None)
     if isinstance(labels, list | tuple):  # a pyramid the caller has: written as it is
         data: Any = [_integer_labels(as_dask(level)) for level in labels]

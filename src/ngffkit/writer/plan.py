@@ -18,7 +18,7 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import InvalidArgument
-from ngffkit.formats import DEFAULT_WRITE, Format, get_format
+from ngffkit.formats import DEFAULT_WRITE, WRITE_FORMATS, Format, get_format
 from ngffkit.metadata import Axis, Channel, Dataset, ImageLabel, LabelColor, Multiscale, OMEMetadata, Omero, upgrade
 from ngffkit.metadata.labels import palette_color
 from ngffkit.metadata.multiscales import scale_translation_transforms
@@ -33,11 +33,10 @@ from ngffkit.writer.sources import as_dask
 def target_format(version: str | Format) -> tuple[Format, Format]:
     """(format written, format the metadata is built in): 0.6rc0 is built as 0.5 and then upgraded."""
     fmt = get_format(version)
-    if fmt.is_newer_than(DEFAULT_WRITE) or fmt == DEFAULT_WRITE:
-        return fmt, DEFAULT_WRITE
-    if fmt.has_scale_translation:
-        return fmt, fmt
-    raise InvalidArgument(f"ngffkit writes NGFF 0.4, 0.5 and 0.6rc0, not {fmt}")
+    if fmt not in WRITE_FORMATS:
+        written = ", ".join(str(f) for f in sorted(WRITE_FORMATS, key=lambda f: f.rank))
+        raise InvalidArgument(f"ngffkit writes NGFF {written}, not {fmt}")
+    return fmt, (DEFAULT_WRITE if fmt.is_newer_than(DEFAULT_WRITE) else fmt)
 
 
 @dataclass(frozen=True)
