@@ -82,8 +82,6 @@ def test_plate(tmp_path: pathlib.Path) -> None:
     assert_same_layers(ngffkit_layers(path, tmp_path / "ours"), theirs, colours=False)
 
 
-@pytest.mark.xfail(strict=True, reason="ngffkit's plate labels layer ignores the wells' image-label colours "
-                   "(a cyclic colormap; napari-ome-zarr shows them): src/ngffkit, reported, not fixed here")  # fmt: skip
 def test_plate_labels_keep_their_colours(tmp_path: pathlib.Path) -> None:
     peer = use_peer(NAPARI_OME_ZARR)
     path = write_plate(tmp_path / "p.zarr", "0.5", labels=True)

@@ -357,10 +357,9 @@ def _plate_label_layers(plate: Plate, field: int) -> list[LayerData]:
             continue
         count = len(first.levels)
         data, kwargs, kind = label_layer(first, name=name)
-        # Each well may number and colour its labels differently: declared colours are used once every well's
-        # label image has been read (Plate.label_fields); before that, napari's own colours, so that no label
-        # of a well not read yet is drawn in the grey of unlisted values.
-        kwargs.pop("colormap", None)
+        # Each well may number and colour its labels differently: the colours every well declares once every
+        # well's label image has been read (Plate.label_fields); before that, the first well's (as napari-ome-zarr
+        # shows them). napari's reader gives the values no colour is declared for napari's own, not a grey.
         if plate.labels_read(name, field):
             merged: dict[Any, Any] = {}
             described: list[Any] = []
