@@ -95,3 +95,24 @@ def test_every_command_documents_examples() -> None:
     assert {"scale", "serve", "finder", "csv-to-labels", "create", "validate", "info"} <= set(commands)
     for name, sub in commands.items():
         assert "example" in sub.format_help(), f"ngffkit {name} --help shows no example"
+
+
+def test_ngffkit_warnings_read_as_the_commands_own_lines(tmp_path: pathlib.Path) -> None:
+    """An NGFFWarning on the command line is ``ngffkit: warning: ...``, escaped -- not Python's form (the file and
+    line of ngffkit's source that raised it, then that source line)."""
+    import numpy as np
+
+    import ngffkit
+
+    path = tmp_path / "sd\x1b[31m.zarr"
+    ngffkit.write_image(np.zeros((16, 16), "uint8"), path, version="0.5")
+    document = path / "zarr.json"
+    attributes = json.loads(document.read_text())
+    attributes["attributes"]["ome"]["version"] = "0.5-dev-spatialdata"  # read as 0.5, with a warning
+    document.write_text(json.dumps(attributes))
+    proc = run("info", str(path))
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(said) == 1 and said[0].startswith("ngffkit: warning: "), said
+    assert "'0.5-dev-spatialdata' read as 0.5" in said[0] and "\\x1b[31m" in said[0] and "\x1b" not in said[0]
+    assert "NGFFWarning" not in proc.stderr and ".py:" not in proc.stderr

@@ -29,6 +29,7 @@ from ngffkit.cli.common import (
     write_options,
 )
 from ngffkit.cli.redacted import redacted_output
+from ngffkit.cli.warnings_text import readable_warnings
 from ngffkit.errors import NGFFError
 from ngffkit.formats import DEFAULT_WRITE, FORMATS, LATEST_STABLE, UPGRADE_TARGETS, known_versions
 
@@ -269,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with redacted_output():
+    with redacted_output(), readable_warnings():
         return _run(argv)
 
 
