@@ -15,6 +15,20 @@ import ngffkit
 SHAPE = (3, 256, 320)
 
 
+@pytest.fixture(autouse=True)
+def no_question_at_teardown(make_napari_viewer: Any) -> Any:
+    """A test that fails with edits unsaved must not leave napari's closing (the viewer fixture's teardown) waiting
+    on the 'Unsaved label edits' question for good: whatever is unsaved then is discarded first."""
+    yield
+    from qtpy.QtWidgets import QApplication
+
+    from ngffkit.napari._proofread import ProofreadWidget
+
+    for widget in QApplication.allWidgets():
+        if isinstance(widget, ProofreadWidget) and widget.unsaved:
+            widget.discard()
+
+
 def labelled_image(root: pathlib.Path, version: str) -> pathlib.Path:
     path = root / "img.zarr"
     storage: dict[str, Any] = {"chunks": (1, 32, 32)}
