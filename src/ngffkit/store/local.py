@@ -146,7 +146,7 @@ class ConfinedLocalStore(Store):
         return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
     async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
-        _check_byte_range(byte_range)
+        check_byte_range(byte_range)
         return await asyncio.to_thread(self.get_sync, key, prototype=prototype, byte_range=byte_range)
 
     async def get_partial_values(self, prototype: Any, key_ranges: Iterable[tuple[str, Any]]) -> builtins.list[Any]:
@@ -332,7 +332,7 @@ def _bytes_of(value: Any) -> Any:
     return value.as_numpy_array()
 
 
-def _check_byte_range(byte_range: Any) -> None:
+def check_byte_range(byte_range: Any) -> None:
     if byte_range is not None and not isinstance(byte_range, RangeByteRequest | OffsetByteRequest | SuffixByteRequest):
         raise TypeError(f"Unexpected byte_range, got {byte_range!r}")
 
@@ -386,7 +386,7 @@ def read_regular_file(path: str, byte_range: ByteRequest | None, bound: Bound) -
             return None  # a folder is not a key (zarr asks for group paths sometimes)
         if not stat.S_ISREG(info.st_mode):
             raise UnsafePath("is not a regular file (a FIFO, device or socket); refusing to read it", where=path)
-        start, length = _span(info.st_size, byte_range)
+        start, length = byte_span(info.st_size, byte_range)
         if length > bound.limit:
             raise bound.error(length, path)
         os.lseek(fd, start, os.SEEK_SET)
@@ -403,8 +403,8 @@ def read_regular_file(path: str, byte_range: ByteRequest | None, bound: Bound) -
         os.close(fd)
 
 
-def _span(size: int, byte_range: ByteRequest | None) -> tuple[int, int]:
-    """(start, length) of the requested bytes of a file of ``size`` bytes."""
+def byte_span(size: int, byte_range: ByteRequest | None) -> tuple[int, int]:
+    """(start, length) of the requested bytes of a file (or an archive's entry) of ``size`` bytes."""
     if byte_range is None:
         return 0, size
     if isinstance(byte_range, RangeByteRequest):

@@ -23,12 +23,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, Store, SuffixByteRequest
+from zarr.abc.store import ByteRequest, Store
 from zarr.buffer import default_buffer_prototype
 
 from ngffkit.errors import AlreadyExists, CorruptData, InvalidArgument, LocationError, NGFFWarning, UnsafePath
 from ngffkit.formats import Format
 from ngffkit.store.limits import Limits, ReadBudget
+from ngffkit.store.local import byte_span, check_byte_range
 
 SUFFIX = ".ozx"
 #: The signatures of a zip local file header and of the end of a central directory.
@@ -112,7 +113,7 @@ class OzxStore(Store):
 
     def get_sync(self, key: str, *, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
         """:meth:`get` in the calling thread."""
-        _check_byte_range(byte_range)
+        check_byte_range(byte_range)
         archive = self.archive()
         try:
             info = archive.getinfo(key)
@@ -124,7 +125,7 @@ class OzxStore(Store):
         bound = self.budget.bound(key)
         if info.file_size > bound.limit:
             raise bound.error(info.file_size, where)
-        start, length = _span(info.file_size, byte_range)
+        start, length = byte_span(info.file_size, byte_range)
         try:
             # zipfile counts the archive's open entries without a lock of its own: opening and closing take ours
             with self._lock:
@@ -141,7 +142,7 @@ class OzxStore(Store):
         return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
     async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
-        _check_byte_range(byte_range)
+        check_byte_range(byte_range)
         return await asyncio.to_thread(self.get_sync, key, prototype=prototype, byte_range=byte_range)
 
     async def get_partial_values(self, prototype: Any, key_ranges: Any) -> builtins.list[Any]:
@@ -200,25 +201,6 @@ class OzxStore(Store):
 
     def delete_sync(self, key: str) -> None:
         self._check_writable()
-
-
-def _check_byte_range(byte_range: Any) -> None:
-    if byte_range is not None and not isinstance(byte_range, RangeByteRequest | OffsetByteRequest | SuffixByteRequest):
-        raise TypeError(f"Unexpected byte_range, got {byte_range!r}")
-
-
-def _span(size: int, byte_range: ByteRequest | None) -> tuple[int, int]:
-    """(start, length) of the requested bytes of an entry of ``size`` bytes."""
-    if byte_range is None:
-        return 0, size
-    if isinstance(byte_range, RangeByteRequest):
-        start = min(byte_range.start, size)
-        return start, max(0, min(byte_range.end, size) - start)
-    if isinstance(byte_range, OffsetByteRequest):
-        start = min(byte_range.offset, size)
-        return start, size - start
-    length = min(byte_range.suffix, size)
-    return size - length, length
 
 
 def ambiguities(archive: zipfile.ZipFile) -> list[str]:
