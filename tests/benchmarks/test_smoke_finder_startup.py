@@ -31,7 +31,7 @@ def run_smoke(name: str, results: pathlib.Path) -> str:
         capture_output=True,
         text=True,
         check=False,
-        timeout=180,
+        timeout=280,  # a deadline under pytest-timeout's 300 s, as the napari smoke tests have (a loaded machine needs more than 180)
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     written = results / f"{name}_smoke.md"
