@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 class AxesStyle(enum.Enum):
@@ -108,14 +109,14 @@ class Format:
     def is_newer_than(self, other: Format) -> bool:
         return self.rank > other.rank
 
-    def namespace_of(self, attributes: dict) -> dict | None:
+    def namespace_of(self, attributes: dict[str, Any]) -> dict[str, Any] | None:
         """The dict holding this version's OME keys inside a group's attributes (None when absent)."""
         if self.namespace is None:
             return attributes
         inner = attributes.get(self.namespace)
         return inner if isinstance(inner, dict) else None
 
-    def wrap(self, ome: dict) -> dict:
+    def wrap(self, ome: dict[str, Any]) -> dict[str, Any]:
         """Attributes to write for the OME keys ``ome`` (adds the namespace and version where needed)."""
         if self.namespace is None:
             return dict(ome)

@@ -19,6 +19,7 @@ from dask.base import tokenize
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound
 from ngffkit.metadata import OMEMetadata
+from ngffkit.metadata.hcs import Acquisition
 from ngffkit.reader.image import Image
 from ngffkit.reader.inflight import InFlight
 from ngffkit.reader.node import Node
@@ -68,7 +69,7 @@ class Plate(Node):
         return tuple(self._places)
 
     @property
-    def acquisitions(self) -> tuple:
+    def acquisitions(self) -> tuple[Acquisition, ...]:
         return self.metadata.plate.acquisitions if self.metadata.plate else ()
 
     def well(self, path: str) -> Well | None:

@@ -99,7 +99,7 @@ class Image(MapsPoints, Node):
     def dtype(self) -> np.dtype:
         return self.levels[0].dtype
 
-    def level_source(self, level: int) -> tuple[zarr.Array, str]:
+    def level_source(self, level: int) -> tuple[zarr.Array[Any], str]:
         """The zarr array behind ``level`` and its URL: for readers that fetch regions of many images in one
         batch (a plate's overview) instead of through each image's dask array."""
         node = self._arrays[level]

@@ -219,7 +219,7 @@ class Location:
         """The bytes of the key ``name`` below this node, or None (a coroutine: callers batch many)."""
         return await get_bytes(self, self.key(name))
 
-    def open_array(self, relative: str = "") -> zarr.Array:
+    def open_array(self, relative: str = "") -> zarr.Array[Any]:
         """Open the array at ``relative`` below this node (or this node itself) for lazy reading."""
         target = self.child(relative) if relative else self
         fmt = target.state.zarr_format

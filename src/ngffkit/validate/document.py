@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from ngffkit.errors import NGFFError
 from ngffkit.formats import Format, detect
@@ -111,7 +112,7 @@ def _check(
     return fmt.version, kind_of(ns)
 
 
-def _check_draft_forms(attributes: dict, fmt: Format, out: Collector) -> None:
+def _check_draft_forms(attributes: dict[str, Any], fmt: Format, out: Collector) -> None:
     """Say how the reader reads forms of older RFC-5 drafts (plain-name input/output, inline byDimension parts):
     the schema findings say the form is invalid, this one says what ngffkit makes of it."""
     try:
@@ -124,7 +125,7 @@ def _check_draft_forms(attributes: dict, fmt: Format, out: Collector) -> None:
             out.warn("rfc5-draft-form", key, message)
 
 
-def _named_placements(fmt: Format, ns: dict, prefix: str, out: Collector) -> None:
+def _named_placements(fmt: Format, ns: dict[str, Any], prefix: str, out: Collector) -> None:
     """One ``named-placement`` finding per image whose multiscale-level transformations lead into named coordinate
     systems (spatialdata's 0.4/0.5): besides the shape errors, where ngffkit places it and what it cannot read."""
     multiscales = ns.get("multiscales")
@@ -137,7 +138,9 @@ def _named_placements(fmt: Format, ns: dict, prefix: str, out: Collector) -> Non
             out.warn("named-placement", key, note)
 
 
-def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, prefix: str, out: Collector) -> None:
+def _check_versions(
+    fmt: Format, attributes: dict[str, Any], ns: dict[str, Any], stated: object, prefix: str, out: Collector
+) -> None:
     """The version must be stated where the format wants it, and agree wherever it is repeated."""
     if fmt.version_in_namespace:
         if "version" not in ns:

@@ -31,7 +31,7 @@ Target = str | os.PathLike[str] | Store | Location
 def write_planned(
     plan: ImagePlan, data: Any, *, overwrite: bool, progress: Progress, compute: bool,
     after: Callable[[], None] | None = None,
-) -> Any:  # fmt: skip
+) -> Image | Delayed:  # fmt: skip
     """Carry out a plan: refuse a destination that overlaps the data's sources, take the destination (the
     overwrite rules), write, and return the written node (or, with ``compute=False``, a dask ``Delayed``).
 
@@ -49,7 +49,15 @@ def write_planned(
             taken = destination.take_unproven(location, overwrite, why)
             plan = replace(plan, location=taken.location)
         delayed = Execution(plan, taken, after).run(progress, compute)
-    return delayed if delayed is not None else open_node(location)
+    return delayed if delayed is not None else _written(location)
+
+
+def _written(target: str | Location) -> Image:
+    """The image just written, read back as :func:`ngffkit.open` reads it (what a write returns)."""
+    node = open_node(target)
+    if not isinstance(node, Image):  # a write makes an image: anything else is a bug here, not bad input
+        raise TypeError(f"{node.url}: written as an image, read back as {type(node).__name__}")
+    return node
 
 
 def _proven_apart(destination_place: places.Place | None, sources: Sources) -> bool:
@@ -59,7 +67,7 @@ def _proven_apart(destination_place: places.Place | None, sources: Sources) -> b
 
 def _write_ozx(
     data: Any, dest: Any, settings: WriteOptions, *, overwrite: bool, compute: bool, progress: Progress
-) -> Any:
+) -> Image:
     """Write into a staging folder beside ``dest``, then pack it into the .ozx archive in one step."""
     fmt, _ = target_format(settings.storage.version)
     if not compute:
@@ -75,7 +83,7 @@ def _write_ozx(
         except LocationError as exc:
             raise _named_as(exc, folder.parent, os.fspath(dest)) from (exc.__cause__ or exc)
         ozx.pack(folder, dest, fmt, overwrite=overwrite)
-    return open_node(os.fspath(dest))
+    return _written(os.fspath(dest))
 
 
 def _named_as(error: LocationError, staging: pathlib.Path, dest: str) -> LocationError:
