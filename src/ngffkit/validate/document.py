@@ -51,8 +51,14 @@ def validate_attributes(
 ) -> Report:
     """Check one group's attributes (the content of ``.zattrs``, or ``attributes`` of ``zarr.json``).
 
-    ``assume`` is the version to use where the document states none; ``zarr_format`` the format of the
-    group the attributes came from, when known (a 0.4 document in a zarr v3 group is an error).
+    :param attributes: the attributes, as parsed JSON (a dict; anything else is a finding).
+    :param where: the file the attributes came from, named in the findings; empty: unnamed.
+    :param assume: the version to use where the document states none; None: detected from the document.
+    :param strict: also require what the strict schemas recommend; False (the default): only what the
+        specification requires.
+    :param zarr_format: the zarr format (2 or 3) of the group the attributes came from, when known (a 0.4
+        document in a zarr v3 group is an error); None: not checked.
+    :returns: the findings, with the version and kind of node the document describes.
     """
     out = Collector(where)
     version, kind = _check(attributes, out, assume=assume, strict=strict, zarr_format=zarr_format)
