@@ -57,7 +57,8 @@ class Format:
         count is an error. The 0.4 and 0.6rc0 test suites hold a valid case with that mismatch
         (``mismatch_axes_units``), so there it is a warning; the arrays check of the hierarchy validator still
         catches a real ndim mismatch.
-    :param chunk_key_encoding: how v3 chunk keys are encoded when this version is written (name, separator).
+    :param chunk_key_encoding: how chunk keys are encoded when this version is written, as (name, separator):
+        ``("v2", "/")`` up to 0.4, ``("default", "/")`` from 0.5 on.
     :param supports_scene: a ``scene`` group (0.6rc0): coordinate transformations between several images.
     :param supports_labels: labels groups and ``image-label`` metadata exist (from 0.2 on).
     :param supports_plates: ``plate`` and ``well`` metadata (high-content screening) exist.

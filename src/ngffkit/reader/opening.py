@@ -39,7 +39,7 @@ def open(
     Only metadata is read; pixels stay lazy. A path to one level array inside an image (``img.zarr/0``)
     opens that image.
 
-    :param target: what to open: a local path (a folder, or a zipped ``.ozx``), a URL (``s3://``, ``gs://``,
+    :param target: what to open: a local path (a folder, or a zipped ``.ozx``), a URL (``s3://``,
         ``https://``, ... through fsspec), a zarr store, a :class:`~ngffkit.Location`, or a node already open
         (read afresh, from its own location).
     :param storage_options: options for the fsspec filesystem of a URL (``key``/``secret``, ``{"anon": False}``,

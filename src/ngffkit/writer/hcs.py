@@ -174,7 +174,8 @@ def write_field(
         :class:`~ngffkit.Plate` :func:`write_plate` returned (whose store is then used as it is, and
         ``storage_options``, ``retry`` and ``limits`` are not applied).
     :param well: the well's path, as the plate lists it (``"A/1"``).
-    :param field: the field's name (or index, as an int) as the well lists it (``"0"`` or ``0``).
+    :param field: the field's path as the well lists it (``"0"``; an int is taken as its string, ``0`` for
+        ``"0"``).
     :param data: the field's image, as for :func:`ngffkit.write_image`.
     :param options: the write's choices as one object; keywords given beside it win. The ``version`` is always
         the plate's.

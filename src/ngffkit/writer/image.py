@@ -116,9 +116,9 @@ def write_image(
     write that fails or is cancelled removes what it had begun. Every argument is checked before anything is
     written.
 
-    :param data: the image: a numpy, dask or zarr array (2 to 5 dimensions, of booleans, integers or floats), or
-        a list of arrays, level 0 first, each smaller than the one before -- levels computed elsewhere, written as
-        they are.
+    :param data: the image: a numpy, dask or zarr array (or anything with a shape and a dtype) of booleans,
+        integers or floats, with 2 or 3 space axes; or a list of arrays, level 0 first, each smaller than the one
+        before -- levels computed elsewhere, written as they are.
     :param dest: where to write: a local path (a name ending in ``.ozx`` writes a zipped OME-Zarr, NGFF 0.5 or
         later), a URL (``s3://``, ``https://``, ... through fsspec), a zarr store, or a
         :class:`~ngffkit.Location`.

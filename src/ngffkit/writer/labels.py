@@ -119,8 +119,8 @@ def write_labels(
         write by raising :class:`~ngffkit.WriteCancelled`; None or False: silent.
     :param compute: True (the default): write now. False: return a dask ``Delayed`` that performs the write.
     :param choices: ``method`` (None: ``"mode"``; or ``"nearest"``, ``"max"``, ``"min"``: never a value that was
-        not there), ``chunks``, ``shards``, ``compressor`` (None: zstd), as described on
-        :class:`~ngffkit.WriteOptions`.
+        not there), ``chunks``, ``shards`` and ``compressor`` (``"auto"``, the default, is zstd for labels), as
+        described on :class:`~ngffkit.WriteOptions`.
     :returns: the written label image; with ``compute=False``, a dask ``Delayed``.
     :raises InvalidArgument: when ``image_dest`` is no image, the labels do not fit it, or a choice is one the
         image decides.
