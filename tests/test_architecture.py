@@ -25,9 +25,9 @@ BELOW: dict[str, set[str]] = {
     "facade": set(),  # ngffkit/__init__.py: names everything, lazily
 }
 GUI = ("napari", "magicgui", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "superqt")
-#: Longest module, in lines.
+#: Longest module, in lines besides docstrings.
 MAX_MODULE_LINES = 420
-#: Longest function, in lines -- except tables (argparse declarations, dispatch on a document's kinds).
+#: Longest function, in lines besides docstrings -- except tables (argparse declarations, dispatch on a document's kinds).
 MAX_FUNCTION_LINES = 60
 TABLES = {"build_parser", "add_commands", "parse_transformation"}
 
@@ -122,16 +122,38 @@ def test_only_the_napari_room_imports_a_gui() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def _docstring_lines(tree: ast.Module) -> set[int]:
+    """The lines docstrings take (the module's, each class's and function's): documentation is not counted as size,
+    so documenting every parameter never pushes a module or a function over its limit."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return lines
+
+
 def test_rooms_stay_small_and_functions_short() -> None:
-    long_modules = [f"{m}: {len(p.read_text().splitlines())} lines" for m, p in modules()
-                    if len(p.read_text().splitlines()) > MAX_MODULE_LINES]  # fmt: skip
+    long_modules = []
     long_functions = []
     for module, path in modules():
-        for node in ast.walk(ast.parse(path.read_text())):
+        text = path.read_text()
+        tree = ast.parse(text)
+        documentation = _docstring_lines(tree)
+        code_lines = len(text.splitlines()) - len(documentation)
+        if code_lines > MAX_MODULE_LINES:
+            long_modules.append(f"{module}: {code_lines} lines besides docstrings")
+        for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name not in TABLES:
-                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                span = range(node.lineno, (node.end_lineno or node.lineno) + 1)
+                length = sum(1 for line in span if line not in documentation)
                 if length > MAX_FUNCTION_LINES:
-                    long_functions.append(f"{module}.{node.name}: {length} lines")
+                    long_functions.append(f"{module}.{node.name}: {length} lines besides docstrings")
     assert not long_modules and not long_functions, "\n".join(long_modules + long_functions)
 
 

@@ -88,9 +88,13 @@ def safe_cause(exc: BaseException) -> BaseException:
 class NGFFError(Exception):
     """Base class of every error about OME-Zarr data.
 
-    ``where`` is the file or URL at fault and ``key`` the JSON path or metadata key inside it, when known;
-    both are folded into the message so that ``str(error)`` alone tells the user what to look at. URLs are
-    redacted (:func:`redact`): an error never shows a password or a signed URL's signature.
+    ``where`` and ``key`` are folded into the message so that ``str(error)`` alone tells the user what to look
+    at (``"<where> [<key>]: <message>"``). URLs are redacted (:func:`redact`): an error never shows a password or
+    a signed URL's signature. Every subclass takes the same parameters.
+
+    :param message: what is wrong, in a sentence (kept, redacted, as :attr:`message`).
+    :param where: the file or URL at fault, when known (kept, redacted, as :attr:`where`).
+    :param key: the JSON path or metadata key inside it at fault, when known (``"multiscales[0].axes"``).
     """
 
     def __init__(self, message: str, *, where: str | None = None, key: str | None = None) -> None:

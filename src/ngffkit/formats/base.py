@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 class AxesStyle(enum.Enum):
@@ -34,37 +35,49 @@ class Format:
     """One OME-NGFF version.
 
     The fields are the facts that differ between versions; every other module reads them instead of
-    testing the version string. ``rank`` orders versions for "newer than" questions (upgrade paths).
+    testing the version string. The instances are in :data:`~ngffkit.FORMATS`; :func:`~ngffkit.get_format`
+    finds one by its version string.
+
+    :param version: the version string (``"0.4"``, ``"0.5"``, ``"0.6rc0"``).
+    :param rank: orders versions for "newer than" questions (upgrade paths): higher is newer.
+    :param zarr_format: the zarr format the version is stored in: 2 (up to 0.4) or 3 (0.5 on).
+    :param namespace: None: attributes sit at the top level of ``.zattrs``; ``"ome"``: inside the ``ome``
+        namespace.
+    :param axes_style: how a multiscale's axes are written (implied tczyx, names, objects, coordinate systems).
+    :param transform_style: how array indices map to physical coordinates (none, scale and translation,
+        coordinate systems).
+    :param version_in_namespace: the version is stated once in ``ome.version`` (0.5+) instead of in each section.
+    :param field_path_pattern: the pattern (a regular expression) a well's field (image) path must match.
+    :param omero_channel_requires_window_and_color: 0.4 requires ``window`` and ``color`` for each omero channel;
+        later versions do not.
+    :param well_path_order_is_error: whether a well path written column-first (``1/A``) is an error or only a
+        warning. The 0.5 test suite rejects it; the 0.4 and 0.6rc0 suites contain valid plates whose paths are
+        column/row, so there a deviation is reported as a warning.
+    :param transform_length_mismatch_is_error: whether a dataset transform whose length differs from the axes
+        count is an error. The 0.4 and 0.6rc0 test suites hold a valid case with that mismatch
+        (``mismatch_axes_units``), so there it is a warning; the arrays check of the hierarchy validator still
+        catches a real ndim mismatch.
+    :param chunk_key_encoding: how chunk keys are encoded when this version is written, as (name, separator):
+        ``("v2", "/")`` up to 0.4, ``("default", "/")`` from 0.5 on.
+    :param supports_scene: a ``scene`` group (0.6rc0): coordinate transformations between several images.
+    :param supports_labels: labels groups and ``image-label`` metadata exist (from 0.2 on).
+    :param supports_plates: ``plate`` and ``well`` metadata (high-content screening) exist.
     """
 
     version: str
     rank: int
     zarr_format: int
-    #: None: attributes sit at the top level of ``.zattrs``; "ome": inside the ``ome`` namespace.
     namespace: str | None
     axes_style: AxesStyle
     transform_style: TransformStyle
-    #: The version is stated once in ``ome.version`` (0.5+) instead of in each section.
     version_in_namespace: bool
-    #: Pattern a well's field (image) path must match.
     field_path_pattern: str
-    #: 0.4 requires ``window`` and ``color`` for each omero channel; later versions do not.
     omero_channel_requires_window_and_color: bool
-    #: Whether a well path written column-first (``1/A``) is an error or only a warning. The 0.5 test
-    #: suite rejects it; the 0.4 and 0.6rc0 suites contain valid plates whose paths are column/row, so
-    #: there a deviation is reported as a warning.
     well_path_order_is_error: bool
-    #: Whether a dataset transform whose length differs from the axes count is an error. The 0.4 and
-    #: 0.6rc0 test suites hold a valid case with that mismatch (``mismatch_axes_units``), so there it is a
-    #: warning; the arrays check of the hierarchy validator still catches a real ndim mismatch.
     transform_length_mismatch_is_error: bool
-    #: How v3 chunk keys are encoded when this version is written.
     chunk_key_encoding: tuple[str, str]
-    #: A ``scene`` group (0.6rc0): coordinate transformations between several images.
     supports_scene: bool
-    #: Labels groups and ``image-label`` metadata exist from 0.2 on.
     supports_labels: bool
-    #: ``plate`` and ``well`` metadata (high-content screening).
     supports_plates: bool
 
     def __str__(self) -> str:
@@ -77,46 +90,65 @@ class Format:
 
     @property
     def uses_zarr_v3(self) -> bool:
+        """Whether the version is stored as zarr v3 (0.5 on)."""
         return self.zarr_format == 3
 
     @property
     def has_axes(self) -> bool:
+        """Whether multiscales state their axes (0.3 on; before, arrays are 5D tczyx)."""
         return self.axes_style is not AxesStyle.IMPLIED_TCZYX
 
     @property
     def has_axis_objects(self) -> bool:
+        """Whether axes are objects with a name, type and unit (0.4, 0.5)."""
         return self.axes_style is AxesStyle.OBJECTS
 
     @property
     def has_coordinate_systems(self) -> bool:
+        """Whether axes live in named coordinate systems (0.6rc0)."""
         return self.axes_style is AxesStyle.COORDINATE_SYSTEMS
 
     @property
     def has_scale_translation(self) -> bool:
+        """Whether datasets are placed by a scale and an optional translation (0.4, 0.5)."""
         return self.transform_style is TransformStyle.SCALE_TRANSLATION
 
     @property
     def has_transforms(self) -> bool:
+        """Whether the metadata places arrays in physical space at all (0.4 on)."""
         return self.transform_style is not TransformStyle.NONE
 
     def field_path_ok(self, path: str) -> bool:
-        """Whether ``path`` is an acceptable name for a field-of-view group inside a well."""
+        """Whether ``path`` is an acceptable name for a field-of-view group inside a well.
+
+        :param path: the field's path, as a well's metadata lists it.
+        """
         return re.fullmatch(self.field_path_pattern, path) is not None and not (
             path.startswith("__") or set(path) == {"."}
         )
 
     def is_newer_than(self, other: Format) -> bool:
+        """Whether this version is newer than ``other`` (by :attr:`rank`).
+
+        :param other: the format to compare with.
+        """
         return self.rank > other.rank
 
-    def namespace_of(self, attributes: dict) -> dict | None:
-        """The dict holding this version's OME keys inside a group's attributes (None when absent)."""
+    def namespace_of(self, attributes: dict[str, Any]) -> dict[str, Any] | None:
+        """The dict holding this version's OME keys inside a group's attributes (None when absent).
+
+        :param attributes: a group's attributes, as read.
+        """
         if self.namespace is None:
             return attributes
         inner = attributes.get(self.namespace)
         return inner if isinstance(inner, dict) else None
 
-    def wrap(self, ome: dict) -> dict:
-        """Attributes to write for the OME keys ``ome`` (adds the namespace and version where needed)."""
+    def wrap(self, ome: dict[str, Any]) -> dict[str, Any]:
+        """Attributes to write for the OME keys ``ome`` (adds the namespace and version where needed).
+
+        :param ome: the OME keys (``multiscales``, ``omero``, ...) and their values.
+        """
         if self.namespace is None:
             return dict(ome)
         body = {"version": self.version}

@@ -85,8 +85,14 @@ def resolve(version: object) -> tuple[Format | None, bool]:
 
 
 def get_format(version: object, *, where: str | None = None) -> Format:
-    """The format for a version string such as ``"0.4"`` (or an alias such as ``"0.6.dev3"``);
-    :class:`UnsupportedVersion` for anything else."""
+    """The format for a version string such as ``"0.4"`` (or an alias such as ``"0.6.dev3"``).
+
+    :param version: a version string -- ``"0.1"`` to ``"0.5"``, ``"0.6rc0"``, or an alias another tool writes --
+        or a :class:`Format` (returned as it is).
+    :param where: the file or URL the version was read from, named in the error; None: unnamed.
+    :returns: the format.
+    :raises UnsupportedVersion: for anything else.
+    """
     if isinstance(version, Format):
         return version
     fmt, _ = resolve(version)

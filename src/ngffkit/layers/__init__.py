@@ -32,7 +32,16 @@ RGB_COLORS = ("FF0000", "00FF00", "0000FF", "FFFFFF")
 
 
 def layers(node: Node, *, include_labels: bool = True) -> list[LayerData]:
-    """The napari layers that show ``node``: images split by channel, then their labels."""
+    """The napari layers that show ``node``: images split by channel, then their labels.
+
+    :param node: an opened node (:func:`ngffkit.open`): an image, label image, labels group, plate, well,
+        collection or scene.
+    :param include_labels: also return the label images of images (and of a plate's or collection's fields);
+        True by default.
+    :returns: napari layer data tuples ``(data, kwargs, layer_type)``; ``data`` is lazy (dask arrays), a list of
+        levels when there are several (``kwargs["multiscale"]`` says so).
+    :raises NGFFError: for a node napari cannot show.
+    """
     if isinstance(node, Image):
         if node.is_label:
             return [label_layer(node)]

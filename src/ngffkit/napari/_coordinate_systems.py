@@ -25,7 +25,7 @@ from ngffkit.metadata.coordinate_systems import SystemGraph
 DOCK_NAME = "Coordinate systems"
 
 
-class CoordinateSystemDock(Container):
+class CoordinateSystemDock(Container[Any]):
     """A choice of coordinate system for the scenes open in the viewer."""
 
     def __init__(self, napari_viewer: Viewer) -> None:

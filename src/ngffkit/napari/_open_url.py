@@ -59,7 +59,7 @@ def load(url: str, storage_options: dict[str, Any] | None) -> tuple[Any, list[An
     return node, node_layers(node)
 
 
-class OpenURLDialog(Container):
+class OpenURLDialog(Container[Any]):
     """URL, S3 access mode, optional storage options as JSON; Open (or Return) and Cancel."""
 
     def __init__(self, napari_viewer: Viewer) -> None:

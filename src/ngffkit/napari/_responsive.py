@@ -264,7 +264,7 @@ def _on_main_thread(function: Any) -> None:
     except ImportError:  # no Qt: nothing is drawn, nothing to refresh
         return
     if QCoreApplication.instance() is not None:
-        ensure_main_thread(function)()
+        ensure_main_thread(function)()  # type: ignore[no-untyped-call]  # superqt types the wrapper loosely
 
 
 def _refresh() -> None:

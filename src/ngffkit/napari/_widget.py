@@ -49,7 +49,7 @@ COMPRESSION_NAMES = {
 }
 
 
-class ExportWidget(Container):
+class ExportWidget(Container[Any]):
     """Layer, folder and name, OME-Zarr version, pyramid, chunks, compression, shards; Export and Cancel."""
 
     def __init__(self, napari_viewer: Viewer) -> None:
@@ -184,7 +184,7 @@ class ExportWidget(Container):
         self._cancel.set()
         self.status.value = "cancelling…"
 
-    @thread_worker(ignore_errors=True)
+    @thread_worker(ignore_errors=True)  # type: ignore[untyped-decorator]  # napari.qt.threading is not annotated
     def _write(self, layer: Any, labels: list[Any], dest: str, overwrite: bool, options: WriteOptions) -> Any:
         """Yields (done, total) while a helper thread writes; returns the path, or None when cancelled.
 

@@ -105,7 +105,7 @@ def _whole_units(extent: int, unit: int) -> int:
     return math.ceil(extent / unit) * unit
 
 
-def _itemsize(array: zarr.Array) -> int:
+def _itemsize(array: zarr.Array[Any]) -> int:
     try:
         return int(array.dtype.itemsize)
     except (TypeError, AttributeError):  # a data type zarr knows and numpy does not size
@@ -116,7 +116,7 @@ class GuardedArray:
     """A zarr array seen only through slicing, whose read failures are :class:`~ngffkit.NGFFError` naming it
     (see :func:`read_failure`). One ``[...]`` reads every chunk it needs concurrently (one zarr call)."""
 
-    def __init__(self, array: zarr.Array, url: str) -> None:
+    def __init__(self, array: zarr.Array[Any], url: str) -> None:
         self.array = array
         self.url = url
         self.shape = array.shape
@@ -161,11 +161,11 @@ def read_failure(exc: Exception, url: str) -> NGFFError | None:
     return None
 
 
-def read_regions(jobs: Sequence[tuple[zarr.Array, str, tuple[slice, ...]]]) -> list[np.ndarray]:
+def read_regions(jobs: Sequence[tuple[zarr.Array[Any], str, tuple[slice, ...]]]) -> list[np.ndarray]:
     """Regions of many arrays -- ``(array, its URL, selection)`` -- fetched in one concurrent batch (one round
     trip for all their chunks, instead of one dask task per array run a few at a time)."""
 
-    async def one(array: zarr.Array, url: str, selection: tuple[slice, ...]) -> np.ndarray:
+    async def one(array: zarr.Array[Any], url: str, selection: tuple[slice, ...]) -> np.ndarray:
         try:
             return np.asarray(await array.async_array.getitem(selection))
         except Exception as exc:

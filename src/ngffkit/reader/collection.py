@@ -26,7 +26,14 @@ OME_XML = "METADATA.ome.xml"
 
 
 class Collection(Node):
-    """A bioformats2raw container: series images listed in ``OME/`` or numbered 0, 1, 2, ..."""
+    """A bioformats2raw container: series images listed in ``OME/`` or numbered 0, 1, 2, ...
+
+    Made by :func:`ngffkit.open`; the constructor does no I/O.
+
+    :param location: where the container group is.
+    :param metadata: the container's parsed OME metadata.
+    :param series: the paths of the series images, in order (kept as :attr:`series`).
+    """
 
     kind = "collection"
 
@@ -39,6 +46,10 @@ class Collection(Node):
         return load_images([self.location.child(p, key="series") for p in self.series])
 
     def image(self, index: int = 0) -> Image:
+        """Open one series image.
+
+        :param index: the series' position in :attr:`series` (0, the default, is the first).
+        """
         return load_images([self.location.child(self.series[index], key="series")])[0]
 
     def series_names(self) -> list[str | None]:
@@ -88,6 +99,7 @@ class Scene(MapsPoints, Node):
 
     @property
     def transformations(self) -> tuple[Transformation, ...]:
+        """The scene's coordinate transformations, as its metadata lists them."""
         return self.metadata.scene.transformations if self.metadata.scene else ()
 
     @property
@@ -101,6 +113,7 @@ class Scene(MapsPoints, Node):
         return tuple(paths)
 
     def images(self) -> list[Image]:
+        """Every image the scene places (:attr:`member_paths`), opened concurrently."""
         return load_images(
             [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
         )
@@ -108,7 +121,11 @@ class Scene(MapsPoints, Node):
     def system_graph(self, *, members: bool = True) -> SystemGraph:
         """The scene's systems (its own, ``"world"``, and its members' as ``"tile_0#physical"``) and
         transformations; with ``members``, each member image's graph joined in (``"tile_0/s0"``; a member that
-        cannot be opened is left out, with a warning)."""
+        cannot be opened is left out, with a warning).
+
+        :param members: also join in the member images' own systems (reads each member's metadata); True by
+            default.
+        """
         graph = scene_graph(self.metadata.scene) if self.metadata.scene else SystemGraph()
         if not members or not self.member_paths:
             return graph
@@ -130,7 +147,14 @@ class Scene(MapsPoints, Node):
     def map_points(self, points: Any, *, source: str, target: str) -> np.ndarray:
         """``points`` (N, ndim) mapped from ``source`` to ``target``, systems of the scene or of its members: as
         :meth:`ngffkit.Image.map_points`. Member images are read only when the scene's own transformations do not
-        connect the two systems."""
+        connect the two systems.
+
+        :param points: the points, an (N, ndim) array (or list of coordinate lists) in the axis order of ``source``.
+        :param source: the system the points are in: the scene's own, or a member's (``"tile_0#physical"``,
+            ``"tile_0/s0"``).
+        :param target: the system to map them into, named the same way.
+        :returns: the mapped points, an (N, ndim) float array.
+        """
         own = self.system_graph(members=False)
         if own.find(source) is not None and own.find(target) is not None:
             try:

@@ -58,9 +58,16 @@ class MapsPoints:
         displacement and coordinate fields apply forwards, with the interpolation the metadata names (their arrays
         are read, bounded by ``max_object_bytes``), and backwards only through a ``bijection``. Consistent with
         ``Image.read``: the array system of ``level_paths[k]`` is the pixel indices of ``read(k)``, so index
-        ``(i, j)`` maps to the centre of the pixel ``read(k)[i, j]``. :class:`~ngffkit.InvalidArgument` names an
-        unknown system or misshapen points; :class:`~ngffkit.InvalidMetadata` says when no chain of
-        transformations connects the systems or a step has no inverse -- each naming the node and both systems.
+        ``(i, j)`` maps to the centre of the pixel ``read(k)[i, j]``.
+
+        :param points: the points, one row per point in the axis order of ``source``: an (N, ndim) array or a
+            list of coordinate lists (one point may be given flat).
+        :param source: the coordinate system the points are in, a name from :attr:`coordinate_systems`.
+        :param target: the coordinate system to map them into, a name from :attr:`coordinate_systems`.
+        :returns: the mapped points, an (N, ndim) float array in the axis order of ``target``.
+        :raises InvalidArgument: for an unknown system or misshapen points.
+        :raises InvalidMetadata: when no chain of transformations connects the systems or a step has no inverse
+            -- each naming the node and both systems.
         """
         return map_points(self.location, self.system_graph(), points, source, target)
 

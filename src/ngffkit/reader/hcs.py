@@ -19,6 +19,7 @@ from dask.base import tokenize
 
 from ngffkit.errors import InvalidMetadata, NGFFError, NGFFWarning, NotFound
 from ngffkit.metadata import OMEMetadata
+from ngffkit.metadata.hcs import Acquisition
 from ngffkit.reader.image import Image
 from ngffkit.reader.inflight import InFlight
 from ngffkit.reader.node import Node
@@ -33,14 +34,18 @@ class Plate(Node):
 
     Wells are read when first needed: opening reads the first readable well, whose field sizes the grid's cells;
     a view of the grid reads the wells it shows (see :mod:`ngffkit.reader.plate_grid`); :meth:`load_wells`,
-    :meth:`fields` and :attr:`field_count` read all of them, one batch per depth.
+    :meth:`fields` and :attr:`field_count` read all of them, one batch per depth. Made by :func:`ngffkit.open`
+    and :func:`ngffkit.write_plate`; the constructor does no I/O.
+
+    :param location: where the plate group is.
+    :param metadata: the plate's parsed OME metadata.
+    :param wells: every listed well's path -> its :class:`~ngffkit.Well` when read already, its location when
+        not, None when it cannot be read (a path or position the metadata gets wrong).
     """
 
     kind = "plate"
 
     def __init__(self, location: Location, metadata: OMEMetadata, wells: Mapping[str, Well | Location | None]) -> None:
-        """``wells``: every listed well -> its :class:`Well` when read already, its location when not, None when
-        it cannot be read (a path or position the metadata gets wrong)."""
         super().__init__(location, metadata)
         self._places = {p: (w.location if isinstance(w, Well) else w) for p, w in wells.items()}
         self._wells: dict[str, Well | None] = {p: w for p, w in wells.items() if isinstance(w, Well)}
@@ -52,34 +57,46 @@ class Plate(Node):
 
     @property
     def rows(self) -> tuple[str, ...]:
+        """The row names, top to bottom."""
         return self.metadata.plate.rows if self.metadata.plate else ()
 
     @property
     def columns(self) -> tuple[str, ...]:
+        """The column names, left to right."""
         return self.metadata.plate.columns if self.metadata.plate else ()
 
     @property
     def name(self) -> str:
+        """The plate's ``name``, or the group's own name when it has none."""
         plate = self.metadata.plate
         return (plate.name if plate and plate.name else None) or self.url.rstrip("/").rsplit("/", 1)[-1]
 
     @property
     def well_paths(self) -> tuple[str, ...]:
+        """The paths of the wells the plate lists (``"A/1"``), in its order."""
         return tuple(self._places)
 
     @property
-    def acquisitions(self) -> tuple:
+    def acquisitions(self) -> tuple[Acquisition, ...]:
+        """The plate's acquisitions, as its metadata lists them."""
         return self.metadata.plate.acquisitions if self.metadata.plate else ()
 
     def well(self, path: str) -> Well | None:
-        """The well at ``path`` (``"B/3"``), or None when it is listed but missing (read on first use)."""
+        """The well at ``path``, or None when it is listed but missing (read on first use).
+
+        :param path: the well's path, as :attr:`well_paths` lists it (``"B/3"``).
+        :raises NotFound: when the plate lists no such well.
+        """
         if path not in self._places:
             raise NotFound(f"the plate lists no well {path!r}", where=self.url)
         self.load_wells([path])
         return self._wells[path]
 
     def is_read(self, path: str) -> bool:
-        """Whether the metadata of well ``path`` has been read (or found unusable) already."""
+        """Whether the metadata of well ``path`` has been read (or found unusable) already (no I/O).
+
+        :param path: the well's path (``"B/3"``).
+        """
         return path in self._wells
 
     def load_wells(self, paths: Sequence[str] | None = None) -> None:
@@ -88,7 +105,10 @@ class Plate(Node):
         The lock is not held while the batch travels (all the wells of a remote plate take seconds): napari's
         drawing of the grid on its own thread must not wait for a worker thread reading wells meanwhile (the
         plate navigator opening one). A well read twice keeps its first reading, which the grid may already hold
-        fields of."""
+        fields of.
+
+        :param paths: the wells' paths; None (the default): every well.
+        """
         wanted = self.well_paths if paths is None else paths
 
         def missing() -> list[tuple[str | int, ...]]:
@@ -128,7 +148,11 @@ class Plate(Node):
             return max((len(w.field_paths) for w in self._wells.values() if w is not None), default=0)
 
     def fields(self, field: int = 0) -> dict[str, Image | None]:
-        """Field ``field`` of every well (every well's metadata and that field opened, one batch per depth)."""
+        """Field ``field`` of every well (every well's metadata and that field opened, one batch per depth).
+
+        :param field: the field's index within each well (0, the default, is the first).
+        :returns: each well's path -> its field's image, or None where the well has no readable such field.
+        """
         return self._field_images(self.well_paths, field)
 
     def _field_images(self, paths: Sequence[str], field: int) -> dict[str, Image | None]:
@@ -163,7 +187,10 @@ class Plate(Node):
 
     def first_image(self, field: int = 0) -> Image | None:
         """Field ``field`` of the first well that has it readable: the template of the grid's cells. Wells are
-        tried in batches of growing size (1, 16, 256, ...), so a plate whose first well is fine costs one."""
+        tried in batches of growing size (1, 16, 256, ...), so a plate whose first well is fine costs one.
+
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         with self._lock:
             if field in self._templates:
                 return self._templates[field]
@@ -176,28 +203,47 @@ class Plate(Node):
             return self._templates.setdefault(field, found)
 
     def level_count(self, field: int = 0) -> int:
-        """The grid's pyramid depth: the levels of the first readable field (a well with fewer shows 0 below)."""
+        """The grid's pyramid depth: the levels of the first readable field (a well with fewer shows 0 below).
+
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         first = self.first_image(field)
         return len(first.levels) if first is not None else 0
 
     def label_names(self, field: int = 0) -> tuple[str, ...]:
-        """Label names that the first readable field lists (the labels a plate view can stitch)."""
+        """Label names that the first readable field lists (the labels a plate view can stitch).
+
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         first = self.first_image(field)
         return first.label_names if first is not None else ()
 
     def label_fields(self, name: str, field: int = 0) -> dict[str, Image | None]:
-        """Label image ``name`` of field ``field`` of every well (all read, one batch per depth)."""
+        """Label image ``name`` of field ``field`` of every well (all read, one batch per depth).
+
+        :param name: the label image's name (one of :meth:`label_names`).
+        :param field: the field's index within each well (0, the default, is the first).
+        :returns: each well's path -> the label image, or None where it is missing.
+        """
         return self._label_images(self.well_paths, name, field)
 
     def first_label(self, name: str, field: int = 0) -> Image | None:
-        """Label image ``name`` of the first readable field: the template of the label grid's cells."""
+        """Label image ``name`` of the first readable field: the template of the label grid's cells.
+
+        :param name: the label image's name.
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         if self.first_image(field) is None:
             return None
         path = self._template_path(field)
         return self._label_images([path], name, field)[path]
 
     def labels_read(self, name: str, field: int = 0) -> bool:
-        """Whether label image ``name`` of field ``field`` has been looked up in every well (no I/O)."""
+        """Whether label image ``name`` of field ``field`` has been looked up in every well (no I/O).
+
+        :param name: the label image's name.
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         with self._lock:
             known = self._labels.get((name, field), {})
             wells = [(p, w) for p, w in self._wells.items() if w is not None and field < len(w.field_paths)]
@@ -206,7 +252,11 @@ class Plate(Node):
             )
 
     def opened_labels(self, name: str, field: int = 0) -> list[Image]:
-        """Label image ``name`` of the wells where it has been opened already (no I/O)."""
+        """Label image ``name`` of the wells where it has been opened already (no I/O).
+
+        :param name: the label image's name.
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         with self._lock:
             return [lab for lab in self._labels.get((name, field), {}).values() if lab is not None]
 
@@ -231,7 +281,12 @@ class Plate(Node):
             return {p: known.get(p) for p in paths}
 
     def label_grid(self, name: str, level: int = 0, field: int | Literal["all"] = 0) -> da.Array:
-        """Like :meth:`grid`, for label image ``name`` of each well's field (0 where it is missing)."""
+        """Like :meth:`grid`, for label image ``name`` of each well's field (0 where it is missing).
+
+        :param name: the label image's name (one of :meth:`label_names`).
+        :param level: the pyramid level, 0 (the default) the highest resolution.
+        :param field: the field's index within each well (0, the default), or ``"all"`` for every field.
+        """
         if field == "all":
             return self._every_field({i: self.label_fields(name, i) for i in range(self.field_count)}, level)
         self.first_label(name, field)
@@ -246,6 +301,10 @@ class Plate(Node):
         fields are padded, larger ones cropped with a warning. ``field="all"`` tiles every field of a well inside
         its cell (a near-square mosaic per well; every well's fields are opened first, one batch per field index).
         No pixel is read until the array is computed.
+
+        :param level: the pyramid level, 0 (the default) the highest resolution.
+        :param field: the field's index within each well (0, the default), or ``"all"`` for every field.
+        :returns: a lazy dask array, rows x columns cells along y and x.
         """
         if field == "all":  # one concurrent batch per field index, across all wells
             return self._every_field({i: self.fields(i) for i in range(self.field_count)}, level)
@@ -304,7 +363,11 @@ class Plate(Node):
         return mosaic(tiles)
 
     def tile_shape(self, level: int = 0, field: int = 0) -> tuple[int, ...]:
-        """Shape of one cell of :meth:`grid` (the largest field opened so far at that level)."""
+        """Shape of one cell of :meth:`grid` (the largest field opened so far at that level).
+
+        :param level: the pyramid level, 0 (the default) the highest resolution.
+        :param field: the field's index within each well (0, the default, is the first).
+        """
         self.first_image(field)
         present = [img.shapes[level] for img in self._opened(field) if level < len(img.shapes)]
         return tuple(max(s[i] for s in present) for i in range(len(present[0]))) if present else ()

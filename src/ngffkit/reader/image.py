@@ -45,7 +45,17 @@ class ChannelInfo:
 
 
 class Image(MapsPoints, Node):
-    """A multiscale image (or label image): lazy levels high to low resolution, axes, placement, channels."""
+    """A multiscale image (or label image): lazy levels high to low resolution, axes, placement, channels.
+
+    Made by :func:`ngffkit.open` and the writers from metadata already read: the constructor does no I/O.
+
+    :param location: where the image group is.
+    :param metadata: the group's parsed OME metadata (its first multiscale is the image's).
+    :param arrays: the metadata of the level arrays that are usable, level 0 first.
+    :param label_names: the names the image's ``labels`` group lists; None: none (or not read yet).
+    :param labels_read: whether ``label_names`` was read with the image; False (a plate's fields): the
+        ``labels`` group is read on first use.
+    """
 
     kind = "image"
 
@@ -68,22 +78,27 @@ class Image(MapsPoints, Node):
 
     @property
     def multiscale(self) -> Multiscale:
+        """The image's multiscale metadata (the first of ``multiscales``)."""
         return self.metadata.multiscales[0]
 
     @property
     def name(self) -> str:
+        """The multiscale's ``name``, or the group's own name when it has none."""
         return self.multiscale.name or self.location.path.rsplit("/", 1)[-1] or self.url.rsplit("/", 1)[-1]
 
     @property
     def axes(self) -> tuple[Axis, ...]:
+        """The axes, with their types and units."""
         return self.multiscale.axes
 
     @property
     def axis_names(self) -> tuple[str, ...]:
+        """The axis names (``("c", "z", "y", "x")``)."""
         return tuple(a.name for a in self.axes)
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions (axes)."""
         return len(self.axes)
 
     @property
@@ -93,15 +108,21 @@ class Image(MapsPoints, Node):
 
     @property
     def level_paths(self) -> list[str]:
+        """The paths of the level arrays within the image group, level 0 first."""
         return [d.path for d in self.multiscale.datasets[: len(self._arrays)]]
 
     @property
     def dtype(self) -> np.dtype:
+        """The pixels' data type (level 0's)."""
         return self.levels[0].dtype
 
-    def level_source(self, level: int) -> tuple[zarr.Array, str]:
+    def level_source(self, level: int) -> tuple[zarr.Array[Any], str]:
         """The zarr array behind ``level`` and its URL: for readers that fetch regions of many images in one
-        batch (a plate's overview) instead of through each image's dask array."""
+        batch (a plate's overview) instead of through each image's dask array.
+
+        :param level: the level's index, 0 the highest resolution.
+        :returns: the zarr array and its URL.
+        """
         node = self._arrays[level]
         return zarr_array(node), node.location.url
 
@@ -115,32 +136,44 @@ class Image(MapsPoints, Node):
         fetched and decoded concurrently straight into the result (about zarr's own speed; the result is the only
         copy, where dask's ``compute`` holds two at its end). :attr:`levels` is for lazy work.
 
-        ``level``: 0 is the highest resolution; negative counts from the lowest. ``region``: pixel indices of that
-        level; None reads all of it. As numpy indexes (per axis an integer, which drops the axis, or a slice with
-        step >= 1; ``...`` and missing trailing entries are whole axes) or by axis name, the others whole:
-        ``{"z": 5, "y": slice(0, 512), "x": slice(0, 512)}``. A misfit level or region is ``InvalidArgument`` before
-        any read; chunks that cannot be decoded or read are ``CorruptData`` / ``LocationError`` naming the array.
+        :param level: the level to read: 0 (the default) is the highest resolution; negative counts from the
+            lowest.
+        :param region: pixel indices of that level; None (the default) reads all of it. As numpy indexes (per axis
+            an integer, which drops the axis, or a slice with step >= 1; ``...`` and missing trailing entries are
+            whole axes) or by axis name, the others whole: ``{"z": 5, "y": slice(0, 512), "x": slice(0, 512)}``.
+        :returns: the pixels, as a new numpy array.
+        :raises InvalidArgument: for a level or region that does not fit, before any read.
+        :raises CorruptData: for a chunk that cannot be decoded, naming the array (:class:`~ngffkit.LocationError`
+            for one that cannot be read).
         """
         node = self._arrays[level_index(level, len(self._arrays), where=self.url)]
         return read_now(node, selection(region, node.shape or (), self.axis_names, where=node.location.url))
 
     @property
     def is_label(self) -> bool:
+        """Whether this is a label image (it has ``image-label`` metadata)."""
         return self.metadata.image_label is not None
 
     @property
     def image_label(self) -> ImageLabel | None:
+        """A label image's ``image-label`` metadata (colours, properties, source); None for other images."""
         return self.metadata.image_label
 
     # --- physical placement -----------------------------------------------------------------------------
 
     def scale(self, level: int = 0) -> tuple[float, ...]:
-        """Physical size of a pixel of ``level`` along each axis (1 where the metadata states none)."""
+        """Physical size of a pixel of ``level`` along each axis (1 where the metadata states none).
+
+        :param level: the level: 0 is the highest resolution; negative counts from the lowest (-1); 0 by default.
+        """
         placed = self.multiscale.level_scale_translation(level)
         return placed[0] if placed else tuple(1.0 for _ in self.axes)
 
     def translation(self, level: int = 0) -> tuple[float, ...]:
-        """Physical position of the centre of the first pixel of ``level``."""
+        """Physical position of the centre of the first pixel of ``level``, per axis (0 where none is stated).
+
+        :param level: the level: 0 is the highest resolution; negative counts from the lowest (-1); 0 by default.
+        """
         placed = self.multiscale.level_scale_translation(level)
         return placed[1] if placed else tuple(0.0 for _ in self.axes)
 
@@ -150,6 +183,8 @@ class Image(MapsPoints, Node):
         For 0.4/0.5 it is the scale and translation; for 0.6rc0 the dataset transformation, followed by the
         multiscale transformations that start from its output system (rotations, affines). None when a step
         is not linear (displacement fields, ...).
+
+        :param level: the level's index, 0 (the default) the highest resolution.
         """
         chain: list[Transformation] = list(self.multiscale.datasets[level].transformations)
         chain += list(self.multiscale._shared_transforms())
@@ -162,12 +197,14 @@ class Image(MapsPoints, Node):
 
     @property
     def units(self) -> tuple[str | None, ...]:
+        """The unit of each axis (None where the metadata states none)."""
         return tuple(a.unit for a in self.axes)
 
     # --- channels --------------------------------------------------------------------------------------
 
     @property
     def channel_axis(self) -> int | None:
+        """The index of the channel axis, or None when there is none."""
         for i, axis in enumerate(self.axes):
             if axis.is_channel:
                 return i
@@ -208,7 +245,11 @@ class Image(MapsPoints, Node):
         return self._label_names or ()
 
     def label(self, name: str) -> Image:
-        """Open one of this image's label images."""
+        """Open one of this image's label images.
+
+        :param name: the label image's name, one of :attr:`label_names`.
+        :raises NotFound: when the image has no label image of that name.
+        """
         if name not in self.label_names:
             raise NotFound(f"no label image {name!r} (labels: {', '.join(self.label_names) or 'none'})", where=self.url)
         return load_image(self.location.child("labels").child(name, key="labels"))
@@ -295,6 +336,7 @@ class Labels(Node):
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The names of the label images the group lists (``labels[name]`` opens one)."""
         return self.metadata.labels or ()
 
     def __getitem__(self, name: str) -> Image:
@@ -303,6 +345,7 @@ class Labels(Node):
         return load_image(self.location.child(name, key="labels"))
 
     def images(self) -> list[Image]:
+        """Every label image the group lists, opened concurrently."""
         return load_images([self.location.child(n, key="labels") for n in self.names])
 
 

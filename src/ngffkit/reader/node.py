@@ -10,7 +10,14 @@ from ngffkit.store.location import Location
 
 
 class Node:
-    """Any OME-Zarr group: where it is and what its metadata says."""
+    """Any OME-Zarr group: where it is and what its metadata says.
+
+    Nodes are made by :func:`ngffkit.open` (and returned by the writers); a node is built from metadata already
+    read, and its constructor does no I/O.
+
+    :param location: where the group is (store and path).
+    :param metadata: the group's parsed OME metadata.
+    """
 
     kind = "node"
 
@@ -20,18 +27,22 @@ class Node:
 
     @property
     def url(self) -> str:
+        """The group's URL or path (what errors and reports name)."""
         return self.location.url
 
     @property
     def format(self) -> Format:
+        """The NGFF format the metadata was read as."""
         return self.metadata.format
 
     @property
     def version(self) -> str:
+        """The NGFF version the metadata was read as (``"0.4"``, ``"0.5"``, ...)."""
         return self.metadata.format.version
 
     @property
     def warnings(self) -> tuple[str, ...]:
+        """What reading the metadata noticed but accepted (deprecated forms, aliases), one sentence each."""
         return self.metadata.warnings
 
     def tables(self) -> tuple[TableInfo, ...]:

@@ -37,11 +37,27 @@ def open(
     """Open an OME-Zarr group (image, label image, labels group, plate, well, collection, scene).
 
     Only metadata is read; pixels stay lazy. A path to one level array inside an image (``img.zarr/0``)
-    opens that image. Raises :class:`~ngffkit.NotOMEZarr` for zarr without OME metadata, and other
-    :class:`~ngffkit.NGFFError` subclasses for anything unreadable -- each naming the file at fault.
-    ``retry`` sets attempts and timeouts of remote reads (default: ``NGFFKIT_RETRIES``/``NGFFKIT_TIMEOUT``);
-    ``limits`` bound what the data may ask (document sizes, read deadlines, levels, wells, fields; default: the
-    ``NGFFKIT_...`` environment variables) for this node and everything read through it.
+    opens that image.
+
+    :param target: what to open: a local path (a folder, or a zipped ``.ozx``), a URL (``s3://``,
+        ``https://``, ... through fsspec), a zarr store, a :class:`~ngffkit.Location`, or a node already open
+        (read afresh, from its own location).
+    :param storage_options: options for the fsspec filesystem of a URL (``key``/``secret``, ``{"anon": False}``,
+        an endpoint); None: fsspec's defaults, with anonymous ``s3://`` access when no AWS credentials are
+        configured. Not used when ``target`` is a store, a location or a node.
+    :param ngff_version: the NGFF version to read the metadata as where it states none (``"0.4"``, ``"0.5"``,
+        ...; see :data:`~ngffkit.FORMATS`); None: detected from the metadata.
+    :param retry: attempts, backoff and timeouts of remote requests; None: :meth:`RetryPolicy.from_environment`
+        (``NGFFKIT_RETRIES``, ``NGFFKIT_TIMEOUT``).
+    :param limits: bounds on what the data may ask -- document sizes, read deadlines, levels, wells, fields --
+        for this node and everything read through it; None: :meth:`Limits.from_environment` (the
+        ``NGFFKIT_...`` environment variables). Tighter limits suit data you do not trust.
+    :returns: the node, of the kind its metadata says: :class:`~ngffkit.Image` (a label image too),
+        :class:`~ngffkit.Labels`, :class:`~ngffkit.Plate`, :class:`~ngffkit.Well`, :class:`~ngffkit.Collection` or
+        :class:`~ngffkit.Scene`.
+    :raises NotFound: when nothing is at ``target``.
+    :raises NotOMEZarr: for zarr without OME metadata.
+    :raises NGFFError: (a subclass) for anything unreadable, naming the file at fault.
     """
     assume = get_format(ngff_version) if ngff_version is not None else None
     if isinstance(target, Node):  # a node a writer returned, say: read it afresh

@@ -33,7 +33,7 @@ from ngffkit.reader.arrays import read_regions
 #: Cells in the first page of a read in parts (:meth:`GridLevel.read`): a 24-well plate comes in one page.
 FIRST_PAGE = 24
 #: Well path -> its array at this level (None: missing or unreadable; the cell stays 0).
-Resolver = Callable[[Sequence[str]], Mapping[str, tuple[zarr.Array, str] | None]]
+Resolver = Callable[[Sequence[str]], Mapping[str, tuple[zarr.Array[Any], str] | None]]
 
 
 @dataclass
@@ -84,7 +84,7 @@ class GridLevel:
               cells: Sequence[tuple[tuple[int, int], str]]) -> None:  # fmt: skip
         """Read ``cells`` into ``out`` (which holds ``bounds``): their metadata, then all their chunks, in batches."""
         arrays = self.resolve([path for _, path in cells]) if cells else {}
-        jobs: list[tuple[zarr.Array, str, tuple[slice, ...]]] = []
+        jobs: list[tuple[zarr.Array[Any], str, tuple[slice, ...]]] = []
         places: list[tuple[slice, ...]] = []
         for (r, c), path in cells:
             found = arrays.get(path)

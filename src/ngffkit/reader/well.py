@@ -48,7 +48,15 @@ def mosaic(tiles: Sequence[Sequence[da.Array | None]]) -> da.Array:
 
 
 class Well(Node):
-    """A well: its fields of view (images), opened on demand and concurrently."""
+    """A well: its fields of view (images), opened on demand and concurrently.
+
+    Made by :func:`ngffkit.open`, a :class:`~ngffkit.Plate` and :func:`ngffkit.write_well`; the constructor does
+    no I/O.
+
+    :param location: where the well group is.
+    :param metadata: the well's parsed OME metadata.
+    :param loaded: fields opened already: field index -> its image (None: missing or unreadable); None: none.
+    """
 
     kind = "well"
 
@@ -60,25 +68,37 @@ class Well(Node):
 
     @property
     def field_paths(self) -> tuple[str, ...]:
+        """The paths of the well's fields, as its metadata lists them (at most ``max_fields`` of the limits)."""
         paths = tuple(f.path for f in (self.metadata.well.images if self.metadata.well else ()))
         self.location.check_limit("max_fields", len(paths), what="fields in this well")
         return paths
 
     def field(self, index: int = 0) -> Image | None:
-        """Field ``index`` (None when the well has no such field or it cannot be read)."""
+        """Field ``index`` (None when the well has no such field or it cannot be read).
+
+        :param index: the field's position in :attr:`field_paths` (0, the default, is the first).
+        """
         if index not in self._fields:
             self._load([index])
         return self._fields.get(index)
 
     def is_loaded(self, index: int) -> bool:
-        """Whether field ``index`` has been opened (or found missing) already."""
+        """Whether field ``index`` has been opened (or found missing) already (no I/O).
+
+        :param index: the field's position in :attr:`field_paths`.
+        """
         return index in self._fields
 
     def keep(self, index: int, image: Image | None) -> None:
-        """Remember field ``index`` as opened elsewhere (a plate opens one field of every well in one batch)."""
+        """Remember field ``index`` as opened elsewhere (a plate opens one field of every well in one batch).
+
+        :param index: the field's position in :attr:`field_paths`.
+        :param image: the field's image, or None when it is missing or unreadable.
+        """
         self._fields[index] = image
 
     def fields(self) -> list[Image | None]:
+        """Every field, in the order of :attr:`field_paths`, opened concurrently (None where one cannot be read)."""
         self._load([i for i in range(len(self.field_paths)) if i not in self._fields])
         return [self._fields.get(i) for i in range(len(self.field_paths))]
 
@@ -90,14 +110,21 @@ class Well(Node):
             self._fields.setdefault(i, None)
 
     def mosaic(self, level: int = 0) -> da.Array:
-        """All fields side by side in a near-square grid, at ``level``."""
+        """All fields side by side in a near-square grid, at ``level``.
+
+        :param level: the pyramid level, 0 (the default) the highest resolution.
+        :returns: a lazy dask array.
+        """
         tiled = square_mosaic([level_of(img, level) for img in self.fields()])
         if tiled is None:
             raise NotFound(f"no field of this well has level {level}", where=self.url)
         return tiled
 
     def field_labels(self, name: str) -> list[Image | None]:
-        """Label image ``name`` of every field (None where a field has none, or it cannot be read: a warning)."""
+        """Label image ``name`` of every field (None where a field has none, or it cannot be read: a warning).
+
+        :param name: the label image's name.
+        """
         out: list[Image | None] = []
         for image in self.fields():
             label = None
@@ -111,7 +138,11 @@ class Well(Node):
 
     def label_mosaic(self, name: str, level: int = 0) -> da.Array:
         """Label image ``name`` of every field in the places :meth:`mosaic` gives the fields (0 where a field has
-        none), at ``level``."""
+        none), at ``level``.
+
+        :param name: the label image's name.
+        :param level: the pyramid level, 0 (the default) the highest resolution.
+        """
         tiled = square_mosaic([level_of(label, level) for label in self.field_labels(name)])
         if tiled is None:
             raise NotFound(f"no field of this well has label image {name!r} at level {level}", where=self.url)
@@ -119,7 +150,10 @@ class Well(Node):
 
     def label_levels(self, name: str) -> tuple[Image, list[da.Array]] | None:
         """(the first label image ``name`` of the fields, its mosaic at every level all of them have), or None
-        when no field has one."""
+        when no field has one.
+
+        :param name: the label image's name.
+        """
         labels = [label for label in self.field_labels(name) if label is not None]
         if not labels:
             return None

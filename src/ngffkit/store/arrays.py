@@ -21,7 +21,7 @@ from ngffkit.store.limits import ReadBudget
 from ngffkit.store.nodes import NodeMetadata
 
 
-def zarr_array(node: NodeMetadata) -> zarr.Array:
+def zarr_array(node: NodeMetadata) -> zarr.Array[Any]:
     """A read-only zarr array for an array node, from the metadata already in ``node`` (built once per node)."""
     built = node.derived.get("zarr_array")
     if built is None:
@@ -29,14 +29,14 @@ def zarr_array(node: NodeMetadata) -> zarr.Array:
     return built
 
 
-def array_from_document(document: dict[str, Any], store: Any, path: str) -> zarr.Array:
+def array_from_document(document: dict[str, Any], store: Any, path: str) -> zarr.Array[Any]:
     """A zarr array from its metadata document (zarr's public constructors: no request), decoding through
     ngffkit's bounded codecs. Raises what zarr raises for metadata it cannot use."""
     metadata = bounded_codecs.bound_document(document)
-    return zarr.Array(zarr.AsyncArray(metadata=metadata, store_path=StorePath(store, path)))  # type: ignore[call-overload]
+    return zarr.Array[Any](zarr.AsyncArray(metadata=metadata, store_path=StorePath(store, path)))  # type: ignore[call-overload]
 
 
-def _build(node: NodeMetadata) -> zarr.Array:
+def _build(node: NodeMetadata) -> zarr.Array[Any]:
     doc: dict[str, Any] = dict(node.array or {})
     if node.zarr_format == 2:
         doc.setdefault("zarr_format", 2)
@@ -53,7 +53,7 @@ def _build(node: NodeMetadata) -> zarr.Array:
     return array
 
 
-def _check_size(array: zarr.Array, url: str) -> None:
+def _check_size(array: zarr.Array[Any], url: str) -> None:
     """Shapes and chunks that no machine can index (numpy, dask and zarr count in 64-bit integers)."""
     if any(n < 0 for n in array.shape) or math.prod(array.shape) >= 2**63:
         raise InvalidMetadata(f"array shape {array.shape} is too large to address (over 2**63 elements)", where=url)
@@ -61,7 +61,7 @@ def _check_size(array: zarr.Array, url: str) -> None:
         raise InvalidMetadata(f"array chunks {array.chunks} must be positive", where=url)
 
 
-def _bound_chunks(node: NodeMetadata, array: zarr.Array) -> None:
+def _bound_chunks(node: NodeMetadata, array: zarr.Array[Any]) -> None:
     """Tell the store how large this array's stored chunks (or shards) can be, so that a server streaming more
     for one of them is stopped there (see :class:`~ngffkit.store.limits.ReadBudget`)."""
     budget = getattr(node.location.store, "budget", None)

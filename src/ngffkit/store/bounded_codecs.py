@@ -87,7 +87,7 @@ def _head(chunk_bytes: Any) -> bytes:
 def _chunk_bytes(chunk_spec: Any) -> int:
     """How many bytes one chunk of ``chunk_spec`` decodes to (its shape times its item size)."""
     itemsize = int(chunk_spec.dtype.to_native_dtype().itemsize)
-    return math.prod(chunk_spec.shape) * max(itemsize, 1)
+    return int(math.prod(chunk_spec.shape)) * max(itemsize, 1)
 
 
 class _FromConfiguration:
@@ -136,7 +136,7 @@ class BoundedBloscCodec(_FromConfiguration, BloscCodec):
         return await super()._decode_single(chunk_bytes, chunk_spec)
 
 
-class BoundedNumcodec(Codec):
+class BoundedNumcodec(Codec):  # type: ignore[misc]  # numcodecs ships no annotations: Codec is Any to mypy
     """A zarr v2 compressor that decodes at most ``limit`` bytes (the array's chunk)."""
 
     codec_id = "ngffkit-bounded"  # zarr checks that the class names one; decoding follows the inner codec's

@@ -22,24 +22,37 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one request, one document or one dataset may ask of ngffkit."""
+    """How much one request, one document or one dataset may ask of ngffkit.
 
-    #: Bytes of one metadata document (``zarr.json``, ``.zattrs``, ...); a 1536-well plate is ~200 KB.
+    A limit that is exceeded is one :class:`~ngffkit.LimitExceeded` naming the limit and the environment variable
+    that raises it. Pass a ``Limits`` to :func:`ngffkit.open` (and the writers, the validator) to bound data you do
+    not trust more tightly; every limit not given keeps its default here (the environment is read only by
+    :meth:`from_environment`, which is what passing None means).
+
+    :param max_document_bytes: bytes of one metadata document (``zarr.json``, ``.zattrs``, ...); a 1536-well plate
+        is ~200 KB. Default 64 MiB.
+    :param max_object_bytes: bytes of one stored object (a chunk or a shard read whole) when its array gives no
+        tighter bound. Default 2 GiB.
+    :param deadline: seconds one read may take, all retries included (a server that drips bytes cannot hold it
+        forever). Default 120.
+    :param max_levels: levels of one multiscale image. Default 64.
+    :param max_wells: wells of one plate. Default 20,000.
+    :param max_plate_cells: rows x columns of a plate's grid. Default 100,000.
+    :param max_fields: fields of view of one well. Default 10,000.
+    :param max_download_chunks: chunks one array may have for ``ngffkit download`` (each becomes a file).
+        Default 10,000,000.
+    :param max_channel_layers: channels napari gets as separate layers; beyond this, the channel axis stays one
+        layer with a slider. Default 64.
+    """
+
     max_document_bytes: int = 64 * MiB
-    #: Bytes of one stored object (a chunk or a shard read whole) when its array gives no tighter bound.
     max_object_bytes: int = 2048 * MiB
-    #: Seconds one read may take, all retries included (a server that drips bytes cannot hold it forever).
     deadline: float = 120.0
-    #: Levels of one multiscale image.
     max_levels: int = 64
-    #: Wells of one plate, and rows x columns of its grid.
     max_wells: int = 20_000
     max_plate_cells: int = 100_000
-    #: Fields of view of one well.
     max_fields: int = 10_000
-    #: Chunks one array may have for ``ngffkit download`` (each becomes a file).
     max_download_chunks: int = 10_000_000
-    #: Channels napari gets as separate layers; beyond this, the channel axis stays one layer with a slider.
     max_channel_layers: int = 64
 
     @classmethod

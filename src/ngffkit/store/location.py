@@ -70,7 +70,14 @@ class StoreState:
 
 @dataclass(frozen=True)
 class Location:
-    """A node (group or array) inside a store, addressed by a path below the store root."""
+    """A node (group or array) inside a store, addressed by a path below the store root.
+
+    Make one with :meth:`of`; every location of one store shares its state. No I/O happens until a ``read*`` or
+    ``write*`` method is called.
+
+    :param state: what is known about the store, shared by all its locations (made by :meth:`of`).
+    :param path: the node's path below the store root, ``/``-separated; empty for the root.
+    """
 
     state: StoreState = field(repr=False)
     path: str = ""
@@ -88,17 +95,33 @@ class Location:
         retry: RetryPolicy | None = None,
         limits: _limits.Limits | None = None,
     ) -> Location:
-        """The location of a path, URL or store. ``zarr_format`` may be given when known (saves probes);
-        ``retry`` governs remote reads (default: :meth:`RetryPolicy.from_environment`); ``limits`` bound what
-        the data may ask -- document sizes, read deadlines, levels, wells, fields (default:
-        :meth:`Limits.from_environment`, the ``NGFFKIT_...`` variables)."""
+        """The location of a path, URL or store (no I/O).
+
+        :param target: a local path, a URL (``s3://``, ``https://``, ... through fsspec), a zarr store, or a
+            location (returned as it is; the other arguments are then not used).
+        :param storage_options: options for the fsspec filesystem of a URL (credentials, ``{"anon": False}``, an
+            endpoint); None: fsspec's defaults, with anonymous ``s3://`` access when no AWS credentials are
+            configured.
+        :param mode: ``"r"`` (the default) to read, ``"w"`` to write as well.
+        :param zarr_format: the store's zarr format (2 or 3) when known, which saves probes; None: detected on the
+            first read.
+        :param retry: attempts and timeouts of remote requests; None: :meth:`RetryPolicy.from_environment`.
+        :param limits: bounds on what the data may ask -- document sizes, read deadlines, levels, wells, fields;
+            None: :meth:`Limits.from_environment` (the ``NGFFKIT_...`` variables).
+        """
         if isinstance(target, Location):
             return target
         store, url = make_store(target, storage_options=storage_options, mode=mode, retry=retry, limits=limits)
         return cls(StoreState(store, url, zarr_format, storage_options, mode, retry, limits))
 
     def child(self, relative: str, *, key: str | None = None) -> Location:
-        """The node at ``relative`` below this one; :class:`~ngffkit.UnsafePath` if it would escape."""
+        """The node at ``relative`` below this one (no I/O).
+
+        :param relative: a ``/``-separated path below this node, as metadata names it.
+        :param key: the metadata key that named the path, for the error.
+        :raises UnsafePath: when the path would escape this node (``..``, absolute paths) or names a nested
+            ``.ozx``.
+        """
         paths.check_relative(relative, where=self.url, key=key)
         if any(part.lower().endswith(".ozx") for part in relative.split("/")):
             raise UnsafePath(
@@ -117,6 +140,9 @@ class Location:
 
         A label opened by its own URL (``.../img.zarr/labels/cells``) finds its image this way, locally and
         remotely alike -- no local-only ``store.root`` tricks.
+
+        :param levels: how many groups up (0: this node).
+        :raises NotFound: when there is nothing that far up (a memory store, the top of a URL).
         """
         if levels < 0:
             raise ValueError("levels must be >= 0")
@@ -140,6 +166,11 @@ class Location:
 
         Leading ``..`` segments go up (re-rooting above the store if needed), at most ``max_up`` of them, so
         that metadata can reach the dataset that holds it but nothing beside it; the rest must be a safe path.
+
+        :param relative: the reference, as metadata gives it (``"../../"``).
+        :param max_up: how many ``..`` segments are allowed.
+        :param key: the metadata key that holds the reference, for the error.
+        :raises UnsafePath: when the reference climbs too far or is not a safe path.
         """
         segments = relative.rstrip("/").split("/") if relative.rstrip("/") else []
         ups = 0
@@ -159,10 +190,12 @@ class Location:
 
     @property
     def store(self) -> Store:
+        """The zarr store the node is in."""
         return self.state.store
 
     @property
     def zarr_format(self) -> int | None:
+        """The store's zarr format (2 or 3), once known; None before the first read."""
         return self.state.zarr_format
 
     @property
@@ -171,7 +204,12 @@ class Location:
         return self.state.limits or _limits.current()
 
     def check_limit(self, limit: str, value: float, *, what: str) -> None:
-        """:class:`~ngffkit.LimitExceeded` naming this node when ``value`` is above ``limit`` of :attr:`limits`."""
+        """:class:`~ngffkit.LimitExceeded` naming this node when ``value`` is above ``limit`` of :attr:`limits`.
+
+        :param limit: the name of a field of :class:`~ngffkit.Limits` (``"max_wells"``).
+        :param value: the amount the data asks for.
+        :param what: what was counted, for the message (``"wells in this plate"``).
+        """
         _limits.check(limit, value, what=what, where=self.url, limits=self.limits)
 
     @property
@@ -183,11 +221,17 @@ class Location:
         return self.url
 
     def key(self, name: str) -> str:
-        """The store key of ``name`` below this node."""
+        """The store key of ``name`` below this node.
+
+        :param name: a key relative to this node (``"zarr.json"``).
+        """
         return paths.join(self.path, name)
 
     def relative_key(self, key: str) -> str:
-        """A store key as a path below this node (the inverse of :meth:`key`)."""
+        """A store key as a path below this node (the inverse of :meth:`key`).
+
+        :param key: a key relative to the store root.
+        """
         return key[len(self.path) + 1 :] if self.path and key.startswith(self.path + "/") else key
 
     def local_path(self) -> pathlib.Path | None:
@@ -199,7 +243,11 @@ class Location:
     # --- reading ------------------------------------------------------------------------------------
 
     def read(self, expect: str | None = None) -> NodeMetadata:
-        """Read this node's metadata (group or array). A missing node has ``node_type`` None."""
+        """Read this node's metadata (group or array). A missing node has ``node_type`` None.
+
+        :param expect: ``"group"`` or ``"array"`` when the metadata that named the node says which it is, so only
+            that kind's documents are asked for (anything else then reads as absent); None: either.
+        """
         return adapter.sync(read_node(self, expect))
 
     def read_group(self) -> NodeMetadata:
@@ -212,15 +260,26 @@ class Location:
         return node
 
     def read_document(self, name: str) -> Any:
-        """The JSON document ``name`` below this node (not consolidated, not cached), or None if absent."""
+        """The JSON document ``name`` below this node (not consolidated, not cached), or None if absent.
+
+        :param name: the document's key relative to this node.
+        """
         return adapter.sync(get_json(self, self.key(name), cached=False))
 
     async def read_bytes(self, name: str) -> bytes | None:
-        """The bytes of the key ``name`` below this node, or None (a coroutine: callers batch many)."""
+        """The bytes of the key ``name`` below this node, or None (a coroutine: callers batch many).
+
+        :param name: the key relative to this node.
+        """
         return await get_bytes(self, self.key(name))
 
-    def open_array(self, relative: str = "") -> zarr.Array:
-        """Open the array at ``relative`` below this node (or this node itself) for lazy reading."""
+    def open_array(self, relative: str = "") -> zarr.Array[Any]:
+        """Open the array at ``relative`` below this node (or this node itself) for lazy reading.
+
+        :param relative: the array's path below this node; empty (the default): this node.
+        :raises NotFound: when there is no array there.
+        :raises InvalidMetadata: when zarr cannot open it.
+        """
         target = self.child(relative) if relative else self
         fmt = target.state.zarr_format
         try:
@@ -234,14 +293,26 @@ class Location:
     # --- writing -----------------------------------------------------------------------------------
 
     def write_bytes(self, name: str, data: bytes) -> None:
+        """Write the bytes of the key ``name`` below this node.
+
+        :param name: the key relative to this node.
+        :param data: the bytes.
+        """
         adapter.sync(set_bytes(self, self.key(name), data))
 
     def write_json(self, name: str, document: Any) -> None:
-        """Write one JSON document below this node (UTF-8, indented, NaN refused)."""
+        """Write one JSON document below this node (UTF-8, indented, NaN refused).
+
+        :param name: the document's key relative to this node.
+        :param document: the JSON-ready value to write.
+        """
         self.write_bytes(name, _dump(document))
 
     def remove(self, name: str) -> None:
-        """Delete the single key ``name`` below this node (absent is fine)."""
+        """Delete the single key ``name`` below this node (absent is fine).
+
+        :param name: the key relative to this node.
+        """
 
         adapter.sync(self.store.delete(self.key(name)))
 
@@ -250,6 +321,9 @@ class Location:
 
         Only the documents are written; arrays and groups below stay as they are (unlike zarr's
         ``create_group(overwrite=True)``, which deletes them).
+
+        :param attributes: the group's attributes.
+        :param zarr_format: 3 for ``zarr.json``, 2 for ``.zgroup`` and ``.zattrs``.
         """
         if zarr_format == 3:
             self.write_json(V3_META, {"zarr_format": 3, "node_type": "group", "attributes": dict(attributes)})
@@ -263,7 +337,10 @@ class Location:
     def write_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Replace this node's attributes and nothing else: the rest of ``zarr.json`` stays, and consolidated
         metadata at the store root (v3 ``consolidated_metadata`` or v2 ``.zmetadata``) is updated to match, so
-        readers that trust it see the change too."""
+        readers that trust it see the change too.
+
+        :param attributes: the node's new attributes (all of them).
+        """
         adapter.sync(self._write_attributes(dict(attributes)))
 
     async def _write_attributes(self, attributes: dict[str, Any]) -> None:

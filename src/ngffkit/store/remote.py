@@ -52,7 +52,19 @@ MAX_CONNECTIONS = 256
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently one read is tried."""
+    """How often and how patiently one read is tried.
+
+    A transient failure (a dropped connection, a timeout, a 5xx answer, throttling) is tried again after a random
+    pause (:meth:`delay`); anything else fails at once. Pass one to :func:`ngffkit.open`, the writers or the
+    validator; None there means :meth:`from_environment`.
+
+    :param attempts: how many times one request is tried in all (1: no retry). Default 5.
+    :param first_delay: the longest pause, in seconds, before the first retry; it doubles with each retry.
+        Default 0.1.
+    :param max_delay: the longest pause, in seconds, between two attempts. Default 4.
+    :param connect_timeout: seconds a connection to a server may take to open. Default 10.
+    :param read_timeout: seconds a read may wait for the next bytes from a server. Default 30.
+    """
 
     attempts: int = 5
     first_delay: float = 0.1
@@ -62,6 +74,9 @@ class RetryPolicy:
 
     @classmethod
     def from_environment(cls) -> RetryPolicy:
+        """The defaults, with ``attempts`` from ``NGFFKIT_RETRIES`` and ``read_timeout`` from ``NGFFKIT_TIMEOUT``
+        when they are set (a value that is not a number is ignored)."""
+
         def number(name: str, default: float) -> float:
             try:
                 return float(os.environ.get(name, default))
@@ -72,16 +87,27 @@ class RetryPolicy:
 
     @classmethod
     def given_or_default(cls, policy: RetryPolicy | None) -> RetryPolicy:
-        """``policy`` when one was given, else the environment's (the one place that decides the default)."""
+        """``policy`` when one was given, else the environment's (the one place that decides the default).
+
+        :param policy: the caller's policy, or None.
+        """
         return policy if policy is not None else cls.from_environment()
 
     def delay(self, attempt: int) -> float:
-        """Full-jitter exponential backoff: spreads the retries of many concurrent requests."""
+        """Full-jitter exponential backoff: spreads the retries of many concurrent requests.
+
+        :param attempt: the index of the attempt that just failed (0: the first).
+        :returns: seconds to wait: random, between 0 and ``min(max_delay, first_delay * 2**attempt)``.
+        """
         return random.uniform(0, min(self.max_delay, self.first_delay * 2**attempt))
 
     def write_delay(self, attempt: int) -> float:
         """The backoff of a write: five times a read's. S3 throttles writes per prefix (``503 SlowDown``) while it
-        re-partitions, which takes seconds, not the tenths a dropped read connection needs."""
+        re-partitions, which takes seconds, not the tenths a dropped read connection needs.
+
+        :param attempt: as for :meth:`delay`.
+        :returns: seconds to wait.
+        """
         return random.uniform(0, min(5 * self.max_delay, 5 * self.first_delay * 2**attempt))
 
 

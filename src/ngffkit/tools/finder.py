@@ -353,4 +353,4 @@ def _dtype_name(declared: Any) -> str:
     try:
         return np.dtype(declared).name if isinstance(declared, str) else ""
     except TypeError:
-        return declared
+        return str(declared)

@@ -81,11 +81,22 @@ def validate(
 ) -> Report:
     """Validate an OME-Zarr group and, unless ``metadata_only``, everything below it.
 
-    ``target`` is a path, URL, zarr store or :class:`~ngffkit.store.location.Location`; a local ``.json`` file is
-    read as a group's attributes. ``ngff_version`` is assumed where the metadata states none. Problems with
-    the data become findings; only a wrong argument raises. ``retry`` sets attempts and timeouts of remote
-    reads; ``limits`` bound what the data may ask (document sizes, read deadlines, levels, wells, fields) --
-    tighter than the defaults for data you do not trust (default: the ``NGFFKIT_...`` environment variables).
+    Problems with the data become findings -- even a missing or unreadable target; only a wrong argument raises.
+
+    :param target: what to validate: a path, URL, zarr store or :class:`~ngffkit.Location`; a local ``.json``
+        file is read as one group's attributes.
+    :param storage_options: options for the fsspec filesystem of a URL, as for :func:`ngffkit.open`.
+    :param strict: also require what the strict schemas recommend (a multiscale's ``name``, ``type`` and
+        ``metadata``, ...); False (the default): only what the specification requires.
+    :param metadata_only: check only the group's own metadata document, not the arrays and groups below it.
+    :param ngff_version: the NGFF version assumed where the metadata states none (``"0.4"``, ``"0.5"``, ...);
+        None: detected.
+    :param retry: attempts, backoff and timeouts of remote requests; None: :meth:`RetryPolicy.from_environment`
+        (``NGFFKIT_RETRIES``, ``NGFFKIT_TIMEOUT``).
+    :param limits: bounds on what the data may ask -- document sizes, read deadlines, levels, wells, fields --
+        for everything read; None: :meth:`Limits.from_environment` (the
+        ``NGFFKIT_...`` environment variables). Tighter limits suit data you do not trust.
+    :returns: the findings, each with a rule id, the file and the JSON path.
     """
     assume = get_format(ngff_version) if ngff_version is not None else None
     name = os.fspath(target) if isinstance(target, str | os.PathLike) else str(target)

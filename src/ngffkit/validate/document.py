@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from ngffkit.errors import NGFFError
 from ngffkit.formats import Format, detect
@@ -50,8 +51,14 @@ def validate_attributes(
 ) -> Report:
     """Check one group's attributes (the content of ``.zattrs``, or ``attributes`` of ``zarr.json``).
 
-    ``assume`` is the version to use where the document states none; ``zarr_format`` the format of the
-    group the attributes came from, when known (a 0.4 document in a zarr v3 group is an error).
+    :param attributes: the attributes, as parsed JSON (a dict; anything else is a finding).
+    :param where: the file the attributes came from, named in the findings; empty: unnamed.
+    :param assume: the version to use where the document states none; None: detected from the document.
+    :param strict: also require what the strict schemas recommend; False (the default): only what the
+        specification requires.
+    :param zarr_format: the zarr format (2 or 3) of the group the attributes came from, when known (a 0.4
+        document in a zarr v3 group is an error); None: not checked.
+    :returns: the findings, with the version and kind of node the document describes.
     """
     out = Collector(where)
     version, kind = _check(attributes, out, assume=assume, strict=strict, zarr_format=zarr_format)
@@ -111,7 +118,7 @@ def _check(
     return fmt.version, kind_of(ns)
 
 
-def _check_draft_forms(attributes: dict, fmt: Format, out: Collector) -> None:
+def _check_draft_forms(attributes: dict[str, Any], fmt: Format, out: Collector) -> None:
     """Say how the reader reads forms of older RFC-5 drafts (plain-name input/output, inline byDimension parts):
     the schema findings say the form is invalid, this one says what ngffkit makes of it."""
     try:
@@ -124,7 +131,7 @@ def _check_draft_forms(attributes: dict, fmt: Format, out: Collector) -> None:
             out.warn("rfc5-draft-form", key, message)
 
 
-def _named_placements(fmt: Format, ns: dict, prefix: str, out: Collector) -> None:
+def _named_placements(fmt: Format, ns: dict[str, Any], prefix: str, out: Collector) -> None:
     """One ``named-placement`` finding per image whose multiscale-level transformations lead into named coordinate
     systems (spatialdata's 0.4/0.5): besides the shape errors, where ngffkit places it and what it cannot read."""
     multiscales = ns.get("multiscales")
@@ -137,7 +144,9 @@ def _named_placements(fmt: Format, ns: dict, prefix: str, out: Collector) -> Non
             out.warn("named-placement", key, note)
 
 
-def _check_versions(fmt: Format, attributes: dict, ns: dict, stated: object, prefix: str, out: Collector) -> None:
+def _check_versions(
+    fmt: Format, attributes: dict[str, Any], ns: dict[str, Any], stated: object, prefix: str, out: Collector
+) -> None:
     """The version must be stated where the format wants it, and agree wherever it is repeated."""
     if fmt.version_in_namespace:
         if "version" not in ns:

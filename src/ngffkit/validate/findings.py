@@ -88,7 +88,17 @@ class Collector:
 
 @dataclass(frozen=True)
 class Report:
-    """The verdict on one target (a document, a group, or a whole hierarchy)."""
+    """The verdict on one target (a document, a group, or a whole hierarchy).
+
+    Made by :func:`ngffkit.validate` and :func:`ngffkit.validate_attributes`; iterating over a report gives its
+    findings.
+
+    :param target: the path, URL or name of what was validated.
+    :param findings: every problem found, once each (errors, warnings and notes), each with its rule id, file and
+        JSON path.
+    :param version: the NGFF version the target was read as; None when it could not be told.
+    :param kind: what the target is (``"image"``, ``"plate"``, ...); None when it could not be told.
+    """
 
     target: str
     findings: tuple[Finding, ...]
@@ -97,14 +107,17 @@ class Report:
 
     @property
     def valid(self) -> bool:
+        """Whether no finding is an error (warnings do not make a target invalid)."""
         return not any(f.severity is Severity.ERROR for f in self.findings)
 
     @property
     def errors(self) -> tuple[Finding, ...]:
+        """The findings that are errors."""
         return tuple(f for f in self.findings if f.severity is Severity.ERROR)
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
+        """The findings that are warnings."""
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
     def __iter__(self) -> Iterator[Finding]:
@@ -124,6 +137,7 @@ class Report:
         return f"{head}: {loc}{first.message}{extra}"
 
     def to_dict(self) -> dict[str, object]:
+        """The report as plain JSON-ready data (what ``ngffkit validate --json`` prints)."""
         return {
             "valid": self.valid,
             "message": self.summary(),

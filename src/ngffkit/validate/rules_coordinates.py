@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
@@ -234,7 +235,7 @@ def _dataset(value: JSON, path: str, out: Collector) -> bool:
 
 
 def multiscale_shape(strict: bool) -> Obj:
-    def semantics(ms: dict, path: str, out: Collector) -> bool:
+    def semantics(ms: dict[str, Any], path: str, out: Collector) -> bool:
         check_dataset_paths(ms.get("datasets"), child_path(path, "datasets"), out)
         _dataset_semantics(ms, path, out, strict)
         return True
@@ -254,9 +255,9 @@ def multiscale_shape(strict: bool) -> Obj:
     return shape.requiring("metadata", "type", "name") if strict else shape
 
 
-def _systems(ms: Mapping) -> dict[str, list]:
+def _systems(ms: Mapping[str, Any]) -> dict[str, list[Any]]:
     systems = ms.get("coordinateSystems")
-    found: dict[str, list] = {}
+    found: dict[str, list[Any]] = {}
     if isinstance(systems, list):
         for cs in systems:
             if isinstance(cs, dict) and isinstance(cs.get("name"), str) and isinstance(cs.get("axes"), list):
@@ -264,7 +265,7 @@ def _systems(ms: Mapping) -> dict[str, list]:
     return found
 
 
-def _dataset_semantics(ms: dict, path: str, out: Collector, strict: bool) -> None:
+def _dataset_semantics(ms: dict[str, Any], path: str, out: Collector, strict: bool) -> None:
     """Cross-key checks: references to systems that exist, one output system, parameter lengths.
 
     The 0.6rc0 test cases accept a multiscale transformation naming a system that is not declared and a
@@ -295,7 +296,7 @@ def _dataset_semantics(ms: dict, path: str, out: Collector, strict: bool) -> Non
         _custom_axis_types(systems, path, out)
 
 
-def _dataset_references(ms: dict, systems: dict, path: str, out: Collector) -> set[str]:
+def _dataset_references(ms: dict[str, Any], systems: dict[str, Any], path: str, out: Collector) -> set[str]:
     """Check each dataset transformation's input path and output system; return the output systems named."""
     outputs: set[str] = set()
     datasets = ms.get("datasets")
@@ -328,7 +329,7 @@ def _dataset_references(ms: dict, systems: dict, path: str, out: Collector) -> s
     return outputs
 
 
-def _custom_axis_types(systems: dict, path: str, out: Collector) -> None:
+def _custom_axis_types(systems: dict[str, Any], path: str, out: Collector) -> None:
     """Strict mode: an axis type outside the spec's list is allowed but worth a warning."""
     for name, axes in systems.items():
         for axis in axes:
@@ -340,7 +341,7 @@ def _custom_axis_types(systems: dict, path: str, out: Collector) -> None:
                 )
 
 
-def _check_parameter_lengths(t: dict, n_axes: int, path: str, out: Collector) -> None:
+def _check_parameter_lengths(t: dict[str, Any], n_axes: int, path: str, out: Collector) -> None:
     steps = t.get("transformations") if t.get("type") == "sequence" else [t]
     if not isinstance(steps, list):
         return

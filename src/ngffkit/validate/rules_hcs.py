@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ngffkit.formats import Format
 from ngffkit.formats.sections import PLATE_NAME_PATTERN
 from ngffkit.store.paths import unsafe_reason
@@ -55,7 +57,7 @@ def plate_shape(fmt: Format, strict: bool) -> Obj:
     return shape
 
 
-def _names(plate: dict, key: str, path: str, out: Collector) -> list[str | None]:
+def _names(plate: dict[str, Any], key: str, path: str, out: Collector) -> list[str | None]:
     """The row or column names, reporting repeats (two rows with the same name but other extra keys)."""
     entries = plate.get(key)
     names: list[str | None] = []
@@ -74,7 +76,7 @@ def _names(plate: dict, key: str, path: str, out: Collector) -> list[str | None]
     return names
 
 
-def _plate_semantics(fmt: Format, plate: dict, path: str, out: Collector) -> bool:
+def _plate_semantics(fmt: Format, plate: dict[str, Any], path: str, out: Collector) -> bool:
     rows = _names(plate, "rows", path, out)
     columns = _names(plate, "columns", path, out)
     wells = plate.get("wells")
@@ -110,7 +112,7 @@ def _plate_semantics(fmt: Format, plate: dict, path: str, out: Collector) -> boo
 
 def _check_well_entry(
     fmt: Format,
-    well: dict,
+    well: dict[str, Any],
     rows: list[str | None],
     columns: list[str | None],
     seen: dict[str, int],
@@ -180,7 +182,7 @@ def well_shape(fmt: Format, strict: bool) -> Obj:
     return shape
 
 
-def _well_semantics(well: dict, path: str, out: Collector) -> bool:
+def _well_semantics(well: dict[str, Any], path: str, out: Collector) -> bool:
     images = well.get("images")
     ok = True
     if isinstance(images, list):

@@ -224,7 +224,7 @@ def _omero(fmt: Format) -> Obj:
     return Obj({"channels": Arr(channel)}, required=("channels",), extra=_omero_semantics)
 
 
-def _omero_semantics(omero: dict, path: str, out: Collector) -> bool:
+def _omero_semantics(omero: dict[str, Any], path: str, out: Collector) -> bool:
     channels = omero.get("channels")
     if not isinstance(channels, list):
         return True
@@ -267,9 +267,9 @@ def check_dataset_paths(datasets: JSON, path: str, out: Collector) -> None:
 
 
 def _multiscale(fmt: Format, strict: bool) -> Obj:
-    dataset_fields: dict = {"path": Str()}
+    dataset_fields: dict[str, Any] = {"path": Str()}
     dataset_required: tuple[str, ...] = ("path",)
-    fields: dict = {"name": Str(), "version": Str(), "metadata": Obj(), "type": Str()}
+    fields: dict[str, Any] = {"name": Str(), "version": Str(), "metadata": Obj(), "type": Str()}
     required: tuple[str, ...] = ("datasets",)
     if fmt.has_scale_translation:
         dataset_fields["coordinateTransformations"] = Check(_scale_translation_list)
@@ -290,7 +290,7 @@ def _multiscale(fmt: Format, strict: bool) -> Obj:
     return shape
 
 
-def _multiscale_semantics(fmt: Format, ms: dict, path: str, out: Collector) -> bool:
+def _multiscale_semantics(fmt: Format, ms: dict[str, Any], path: str, out: Collector) -> bool:
     ok = True
     datasets = ms.get("datasets")
     check_dataset_paths(datasets, child_path(path, "datasets"), out)

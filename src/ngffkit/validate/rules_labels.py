@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ngffkit.formats import Format
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
@@ -31,7 +33,7 @@ def image_label_shape(fmt: Format, strict: bool) -> Obj:
     return shape
 
 
-def _source_path(source: dict, path: str, out: Collector) -> bool:
+def _source_path(source: dict[str, Any], path: str, out: Collector) -> bool:
     image = source.get("image")
     if not isinstance(image, str):
         return True
@@ -68,7 +70,7 @@ def _unique_values(entries: JSON, path: str, out: Collector, what: str) -> bool:
     return ok
 
 
-def _label_semantics(label: dict, path: str, out: Collector) -> bool:
+def _label_semantics(label: dict[str, Any], path: str, out: Collector) -> bool:
     ok = _unique_values(label.get("colors"), child_path(path, "colors"), out, "colors")
     return _unique_values(label.get("properties"), child_path(path, "properties"), out, "properties") and ok
 

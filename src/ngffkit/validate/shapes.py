@@ -197,7 +197,7 @@ class Obj(Shape):
     fields: Mapping[str, Shape] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     closed: bool = False
-    extra: Callable[[dict, str, Collector], bool] | None = None
+    extra: Callable[[dict[str, Any], str, Collector], bool] | None = None
 
     def check(self, value: JSON, path: str, out: Collector) -> bool:
         if not isinstance(value, dict):

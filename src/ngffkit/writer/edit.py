@@ -79,7 +79,12 @@ class _Edit:
 class LabelEditor:
     """Edits of one label image, saved as exactly the stored chunks or shards they change (module docstring).
 
-    Build it with :func:`edit_labels`. Not thread-safe: one editor per person editing.
+    Build it with :func:`edit_labels`. Not thread-safe: one editor per person editing. :meth:`save` rewrites
+    only the stored files whose bytes change, recomputes the lower levels' blocks the edits reach, and refuses
+    with :class:`~ngffkit.EditConflict` when a file it read changed on disk meanwhile.
+
+    :param labels: the label image to edit (an :class:`~ngffkit.Image` with ``image-label`` metadata).
+    :raises InvalidArgument: when ``labels`` is not a label image.
     """
 
     def __init__(self, labels: Image) -> None:
@@ -97,10 +102,12 @@ class LabelEditor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of level 0, the level that is edited."""
         return tuple(self.labels.shapes[0])
 
     @property
     def dtype(self) -> np.dtype:
+        """The label values' data type (values written must fit it)."""
         return np.dtype(self.labels.level_source(0)[0].dtype)
 
     @property
@@ -139,16 +146,27 @@ class LabelEditor:
     # --- reading and editing ----------------------------------------------------------------------------
 
     def read(self, region: Region = None) -> np.ndarray:
-        """Level-0 pixels of ``region`` (as :meth:`ngffkit.Image.read` takes it) with the edits made so far. The
-        files read are remembered as they were, for :meth:`save` to refuse if they change meanwhile."""
+        """Level-0 pixels of ``region`` with the edits made so far. The files read are remembered as they were,
+        for :meth:`save` to refuse if they change meanwhile.
+
+        :param region: the part of level 0 to read, as :meth:`ngffkit.Image.read` takes it (numpy-style indices
+            and slices, or a dict by axis name); None: all of it.
+        :returns: the pixels, as a numpy array.
+        """
         box, dropped = self._box(region)
         level = self._levels()[0]
         adapter.sync(level.load([box]))
         return level.read(box).squeeze(axis=dropped) if dropped else level.read(box)
 
     def write(self, region: Region, values: Any) -> None:
-        """Set the level-0 pixels of ``region`` to ``values`` (an array of the region's shape, or one value).
-        Nothing is stored until :meth:`save`."""
+        """Set the level-0 pixels of ``region`` to ``values``. Nothing is stored until :meth:`save`.
+
+        :param region: the box of level 0 to set, as :meth:`ngffkit.Image.read` takes a region; slices must have
+            step 1.
+        :param values: integer label values: an array of the region's shape, or one value for all of it; they must
+            fit :attr:`dtype`.
+        :raises InvalidArgument: for a region that is not a box of level 0, or values that do not fit it.
+        """
         box, dropped = self._box(region)
         target = tuple(hi - lo for lo, hi in box)
         given = np.asarray(values)
@@ -196,7 +214,12 @@ class LabelEditor:
 
     def save(self) -> SaveReport:
         """Write the edits: the changed files of level 0 and of every lower level, then new label values'
-        colours and properties. :class:`~ngffkit.EditConflict` if a file read for this save changed since."""
+        colours and properties.
+
+        :returns: what was written: per level, the store keys of the files.
+        :raises EditConflict: when a file read for this save changed since it was read (the edits are kept;
+            :meth:`rebase` applies them over the new data).
+        """
         started = time.perf_counter()
         report = SaveReport()
         if not self._edits:
@@ -317,8 +340,14 @@ class LabelEditor:
 
 
 def edit_labels(target: str | Any, *, storage_options: Mapping[str, Any] | None = None) -> LabelEditor:
-    """An editor of the label image at ``target`` (a path, URL, store or :class:`~ngffkit.store.location.Location`;
-    ``storage_options`` for fsspec, e.g. credentials that may write). Nothing is read but the metadata."""
+    """An editor of the label image at ``target``. Nothing is read but the metadata.
+
+    :param target: the label image: a path, URL, zarr store or :class:`~ngffkit.Location`.
+    :param storage_options: options for the fsspec filesystem of a URL, e.g. credentials that may write; None:
+        fsspec's defaults (anonymous ``s3://`` when no AWS credentials are configured).
+    :returns: a :class:`LabelEditor` with no edits yet.
+    :raises InvalidArgument: when ``target`` is not a label image.
+    """
     location = Location.of(target, storage_options=storage_options, mode="w")
     node = open_node(location)
     if not isinstance(node, Image):
@@ -330,7 +359,14 @@ def write_region(
     target: str | Any, region: Region, values: Any, *, storage_options: Mapping[str, Any] | None = None
 ) -> SaveReport:
     """Write ``values`` into ``region`` of level 0 of the label image at ``target`` and save at once (see
-    :class:`LabelEditor` for what is written, and how a concurrent change is refused)."""
+    :class:`LabelEditor` for what is written, and how a concurrent change is refused).
+
+    :param target: the label image: a path, URL, zarr store or :class:`~ngffkit.Location`.
+    :param region: the box of level 0 to set, as :meth:`LabelEditor.write` takes it.
+    :param values: the label values: an array of the region's shape, or one value.
+    :param storage_options: options for the fsspec filesystem of a URL, as for :func:`edit_labels`.
+    :returns: what was written: per level, the store keys of the files.
+    """
     editor = edit_labels(target, storage_options=storage_options)
     editor.write(region, values)
     return editor.save()

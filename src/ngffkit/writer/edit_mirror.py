@@ -29,7 +29,7 @@ class LevelMirror:
     their files through zarr (a partial shard write keeps the other chunks' bytes as they are). zarr is called
     once per batch (every chunk of a batch in one event-loop round trip), not once per chunk."""
 
-    def __init__(self, level: int, array: zarr.Array, store: Store, url: str) -> None:
+    def __init__(self, level: int, array: zarr.Array[Any], store: Store, url: str) -> None:
         self.level = level
         self.array = array
         self.store = store

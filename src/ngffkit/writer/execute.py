@@ -65,7 +65,7 @@ class Execution:
     claim: destination.Claim
     #: Run after the metadata is written (e.g. registering a label in its ``labels`` group).
     after: Callable[[], None] | None = None
-    arrays: list[zarr.Array] = field(default_factory=list, repr=False)
+    arrays: list[zarr.Array[Any]] = field(default_factory=list, repr=False)
     #: The same arrays as write targets, each write through the claim's gate (see WriteGate).
     targets: list[destination.GatedTarget] = field(default_factory=list, repr=False)
 
@@ -277,7 +277,7 @@ class Execution:
         return pyramid.build_levels(level_m, tail_layout, self.plan.method, self.plan.write_units()[depth:])
 
 
-def create_arrays(plan: ImagePlan) -> list[zarr.Array]:
+def create_arrays(plan: ImagePlan) -> list[zarr.Array[Any]]:
     """One zarr array per level, with the plan's chunks, shards, codecs and dimension names."""
     arrays = []
     for k, level in enumerate(plan.levels):

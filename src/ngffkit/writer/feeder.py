@@ -52,7 +52,7 @@ def _across(base: da.Array, region: Sequence[int]) -> list[int]:
 def filling_bytes(base: da.Array, region: Sequence[int]) -> int:
     """The memory of the regions one input chunk spans, at most: what a write through here holds at once when
     its leaves run in :func:`leaf_order`."""
-    return math.prod(_across(base, region)) * math.prod(region) * base.dtype.itemsize
+    return int(math.prod(_across(base, region)) * math.prod(region) * base.dtype.itemsize)
 
 
 def leaf_order(base: da.Array, region: Sequence[int], leaves: Sequence[Index]) -> list[Index]:

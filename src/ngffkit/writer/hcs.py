@@ -53,10 +53,34 @@ def write_plate(
 ) -> reader.Plate:
     """Write a plate's layout: plate metadata, row groups and well groups listing their fields.
 
-    ``acquisitions`` describe the plate's acquisitions (``{"id": 0, "name": ...}``); ``field_acquisitions``
-    gives, per field index, the id of the acquisition that field belongs to. Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate
-    processes can write different fields at the same time. Returns the plate (its fields still empty).
-    ``retry``, ``limits``: as for :func:`ngffkit.open`."""
+    Fill the fields afterwards with :func:`write_field` -- each field is its own subtree, so separate processes
+    can write different fields at the same time.
+
+    :param dest: where to write the plate: a local path, a URL, a zarr store or a :class:`~ngffkit.Location`.
+    :param rows: the row names, top to bottom (``["A", "B", ...]``): distinct, letters and digits only.
+    :param columns: the column names, left to right (``["1", "2", ...]``): distinct, letters and digits only.
+    :param wells: the wells that exist, each as ``"A/1"`` or ``("A", "1")``, at a declared row and column; at
+        least one, none twice.
+    :param fields: the fields of view of every well: a count (``3``: fields ``"0"``, ``"1"``, ``"2"``; the
+        default is one field) or their names (letters and digits).
+    :param acquisitions: the plate's acquisitions, each a dict with an ``"id"`` (int) and optionally ``"name"``
+        and ``"maximumfieldcount"``; None: none described.
+    :param field_acquisitions: per field, in the order of ``fields``, the id of the acquisition it belongs to
+        (one of the ``acquisitions``); None: fields name no acquisition.
+    :param name: the plate's ``name`` in its metadata; None: left out.
+    :param version: the NGFF version written: ``"0.4"`` (zarr v2), ``"0.5"`` (zarr v3, the default) or
+        ``"0.6rc0"``, or a :class:`~ngffkit.Format`.
+    :param storage_options: options for the fsspec filesystem of a URL destination, as for
+        :func:`ngffkit.write_image`.
+    :param retry: attempts and timeouts of the destination store's requests, as for :func:`ngffkit.open` (a
+        remote store's writes are retried too); None: :meth:`RetryPolicy.from_environment`.
+    :param limits: bounds on what the data may ask, as for :func:`ngffkit.open`; None:
+        :meth:`Limits.from_environment`.
+    :param overwrite: replace what is at ``dest`` (only zarr data). False (the default): refuse with
+        :class:`~ngffkit.AlreadyExists`.
+    :returns: the plate, built from what was written (its fields still empty).
+    :raises InvalidArgument: for bad row, column, well or field names, or acquisitions that do not match.
+    """
     rows, columns = [str(r) for r in rows], [str(c) for c in columns]
     for what, names in (("row", rows), ("column", columns)):
         bad = [n for n in names if not _NAME.fullmatch(n)]
@@ -108,8 +132,19 @@ def write_well(
 ) -> reader.Well:
     """Write a well group listing ``fields`` (outside a plate, or to re-describe one); returns the well.
 
-    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
-    are retried so).
+    :param dest: the well group to write: a local path, a URL, a zarr store or a :class:`~ngffkit.Location`.
+    :param fields: the names (paths) of the well's fields of view (``["0", "1"]``).
+    :param version: the NGFF version written: ``"0.4"`` (zarr v2), ``"0.5"`` (zarr v3, the default) or
+        ``"0.6rc0"``, or a :class:`~ngffkit.Format`.
+    :param storage_options: options for the fsspec filesystem of a URL destination, as for
+        :func:`ngffkit.write_image`.
+    :param retry: attempts and timeouts of the destination store's requests, as for :func:`ngffkit.open` (a
+        remote store's writes are retried too); None: :meth:`RetryPolicy.from_environment`.
+    :param limits: bounds on what the data may ask, as for :func:`ngffkit.open`; None:
+        :meth:`Limits.from_environment`.
+    :param overwrite: replace what is at ``dest`` (only zarr data). False (the default): refuse with
+        :class:`~ngffkit.AlreadyExists`.
+    :returns: the well, built from what was written (its fields still empty).
     """
     fmt, _ = target_format(version)
     location = Location.of(dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)
@@ -133,11 +168,30 @@ def write_field(
     progress: Progress = None,
     **choices: Unpack[Choices],
 ) -> reader.Image:
-    """Write one field of view of a plate made by :func:`write_plate`, in the plate's NGFF version; the choices
-    are those of :func:`ngffkit.write_image`. Returns the field's image.
+    """Write one field of view of a plate made by :func:`write_plate`, in the plate's NGFF version.
 
-    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
-    are retried so).
+    :param plate_dest: the plate: a local path, URL, zarr store or :class:`~ngffkit.Location` of it, or the
+        :class:`~ngffkit.Plate` :func:`write_plate` returned (whose store is then used as it is, and
+        ``storage_options``, ``retry`` and ``limits`` are not applied).
+    :param well: the well's path, as the plate lists it (``"A/1"``).
+    :param field: the field's path as the well lists it (``"0"``; an int is taken as its string, ``0`` for
+        ``"0"``).
+    :param data: the field's image, as for :func:`ngffkit.write_image`.
+    :param options: the write's choices as one object; keywords given beside it win. The ``version`` is always
+        the plate's.
+    :param storage_options: options for the fsspec filesystem of a URL destination, as for
+        :func:`ngffkit.write_image`.
+    :param retry: attempts and timeouts of the destination store's requests, as for :func:`ngffkit.open` (a
+        remote store's writes are retried too); None: :meth:`RetryPolicy.from_environment`.
+    :param limits: bounds on what the data may ask, as for :func:`ngffkit.open`; None:
+        :meth:`Limits.from_environment`.
+    :param overwrite: replace a field already written (only zarr data). False (the default): refuse with
+        :class:`~ngffkit.AlreadyExists`.
+    :param progress: True: a progress bar on stderr; a callable ``progress(done, total)``, which may stop the
+        write by raising :class:`~ngffkit.WriteCancelled`; None or False: silent.
+    :param choices: the choices of :func:`ngffkit.write_image`, described on :class:`~ngffkit.WriteOptions`.
+    :returns: the field's image.
+    :raises InvalidArgument: when the plate lists no such well, or the well no such field.
     """
     target = plate_dest.location if isinstance(plate_dest, reader.Plate) else plate_dest
     plate_location = Location.of(target, storage_options=storage_options, mode="w", retry=retry, limits=limits)

@@ -31,7 +31,7 @@ Target = str | os.PathLike[str] | Store | Location
 def write_planned(
     plan: ImagePlan, data: Any, *, overwrite: bool, progress: Progress, compute: bool,
     after: Callable[[], None] | None = None,
-) -> Any:  # fmt: skip
+) -> Image | Delayed:  # fmt: skip
     """Carry out a plan: refuse a destination that overlaps the data's sources, take the destination (the
     overwrite rules), write, and return the written node (or, with ``compute=False``, a dask ``Delayed``).
 
@@ -49,7 +49,15 @@ def write_planned(
             taken = destination.take_unproven(location, overwrite, why)
             plan = replace(plan, location=taken.location)
         delayed = Execution(plan, taken, after).run(progress, compute)
-    return delayed if delayed is not None else open_node(location)
+    return delayed if delayed is not None else _written(location)
+
+
+def _written(target: str | Location) -> Image:
+    """The image just written, read back as :func:`ngffkit.open` reads it (what a write returns)."""
+    node = open_node(target)
+    if not isinstance(node, Image):  # a write makes an image: anything else is a bug here, not bad input
+        raise TypeError(f"{node.url}: written as an image, read back as {type(node).__name__}")
+    return node
 
 
 def _proven_apart(destination_place: places.Place | None, sources: Sources) -> bool:
@@ -59,7 +67,7 @@ def _proven_apart(destination_place: places.Place | None, sources: Sources) -> b
 
 def _write_ozx(
     data: Any, dest: Any, settings: WriteOptions, *, overwrite: bool, compute: bool, progress: Progress
-) -> Any:
+) -> Image:
     """Write into a staging folder beside ``dest``, then pack it into the .ozx archive in one step."""
     fmt, _ = target_format(settings.storage.version)
     if not compute:
@@ -75,7 +83,7 @@ def _write_ozx(
         except LocationError as exc:
             raise _named_as(exc, folder.parent, os.fspath(dest)) from (exc.__cause__ or exc)
         ozx.pack(folder, dest, fmt, overwrite=overwrite)
-    return open_node(os.fspath(dest))
+    return _written(os.fspath(dest))
 
 
 def _named_as(error: LocationError, staging: pathlib.Path, dest: str) -> LocationError:
@@ -102,15 +110,43 @@ def write_image(
 ) -> Image | Delayed:
     """Write ``data`` (numpy, dask, or a list of levels) as a multiscale OME-Zarr image at ``dest``.
 
-    The choices -- pyramid (``levels``, ``scale_factors``, ``method``: mean, nearest, gaussian, mode, max, min),
-    storage (``chunks``, ``shards``, ``compressor``, ``version``) and metadata (``axes``, ``scale``,
-    ``translation``, ``units``, ``channels``, ``name``) -- come as keywords, as a
-    :class:`~ngffkit.writer.settings.WriteOptions`, or both (keywords win). Every level is computed from the one
-    before in a single dask graph (each input chunk is read once) and written with whatever dask scheduler is
-    active, ``dask.distributed`` included. Arrays are written first and the metadata last. Returns the written
-    :class:`~ngffkit.Image`, or with ``compute=False`` a dask ``Delayed`` that performs the write.
-    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
-    are retried so).
+    Every level is computed from the one before in a single dask graph (each input chunk is read once) and
+    written with whatever dask scheduler is active, ``dask.distributed`` included. Arrays are written first and
+    the metadata last, so an interrupted write never leaves metadata claiming levels that were not written; a
+    write that fails or is cancelled removes what it had begun. Every argument is checked before anything is
+    written.
+
+    :param data: the image: a numpy, dask or zarr array (or anything with a shape and a dtype) of booleans,
+        integers or floats, with 2 or 3 space axes; or a list of arrays, level 0 first, each smaller than the one
+        before -- levels computed elsewhere, written as they are.
+    :param dest: where to write: a local path (a name ending in ``.ozx`` writes a zipped OME-Zarr, NGFF 0.5 or
+        later), a URL (``s3://``, ``https://``, ... through fsspec), a zarr store, or a
+        :class:`~ngffkit.Location`.
+    :param options: the choices of the write as one object; keywords given beside it win. None: the defaults.
+    :param storage_options: options for the fsspec filesystem of a URL destination (``key``/``secret``,
+        ``{"anon": False}``, an endpoint); None: fsspec's defaults, with anonymous ``s3://`` access when no AWS
+        credentials are configured.
+    :param retry: attempts and timeouts of the destination store's requests, as for :func:`ngffkit.open` (a
+        remote store's writes are retried too); None: :meth:`RetryPolicy.from_environment`.
+    :param limits: bounds on what the data may ask, as for :func:`ngffkit.open`; None:
+        :meth:`Limits.from_environment`.
+    :param overwrite: replace what is at ``dest``. False (the default): existing data is refused with
+        :class:`~ngffkit.AlreadyExists`. Even when True, only zarr data is replaced (never a file or a folder
+        holding anything else), and never the data ``data`` is read from.
+    :param progress: True: a progress bar on stderr; a callable: called as ``progress(done, total)`` as the write
+        advances, and may stop it by raising :class:`~ngffkit.WriteCancelled`; None or False
+        (the default): silent.
+    :param compute: True (the default): write now. False: return a dask ``Delayed`` that performs the write when
+        computed, with the rest of a graph (not for ``.ozx`` destinations).
+    :param choices: the choices one by one -- pyramid (``levels``, ``scale_factors``, ``method``), storage
+        (``chunks``, ``shards``, ``compressor``, ``version``) and metadata (``axes``, ``scale``, ``translation``,
+        ``units``, ``channels``, ``name``, ``level_transforms``); each is described on
+        :class:`~ngffkit.WriteOptions`.
+    :returns: the written image, opened as :func:`ngffkit.open` opens it; with ``compute=False``, a dask
+        ``Delayed``.
+    :raises InvalidArgument: for a choice or data that cannot be written (nothing is written then).
+    :raises AlreadyExists: when something is at ``dest`` and ``overwrite`` is False, or when it may not be
+        replaced.
     """
     settings = WriteOptions.of(options, **choices)
     if ozx.is_ozx(dest):

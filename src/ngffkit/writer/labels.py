@@ -92,12 +92,38 @@ def write_labels(
     """Write ``labels`` as ``labels/<name>`` of the image at ``image_dest``, with ``image-label`` metadata.
 
     The label pyramid follows the image's own levels (same factors, so they overlay in viewers) with a label-safe
-    method (``mode`` by default, or nearest, max, min: never a value that was not there); the axes, placement and
-    NGFF version are the image's. Of the choices only ``method``, ``chunks``, ``shards`` and ``compressor`` apply.
-    ``colors`` maps label values to RGBA (0-255), or is "auto" (a fixed palette over the values found at the
-    lowest level); ``properties`` maps label values to dicts. Existing entries of the ``labels`` group are kept.
-    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
-    are retried so).
+    method; the axes, placement and NGFF version are the image's. Existing entries of the ``labels`` group are
+    kept.
+
+    :param labels: integer (or boolean) label values: an array with the image's level-0 shape, or without its
+        channel axis; or a list of arrays with the shapes of the image's levels, written as they are.
+    :param image_dest: the image the labels belong to (a path, URL, zarr store or :class:`~ngffkit.Location`);
+        it must exist.
+    :param name: the label image's name: it is written at ``labels/<name>`` and listed in the ``labels`` group.
+    :param options: the write's choices as one object; of them only ``method``, ``chunks``, ``shards`` and
+        ``compressor`` may differ from the defaults (the rest comes from the image).
+    :param colors: the colour of each label value: ``{value: rgba}`` or ``[{"label-value": value, "rgba": rgba}]``,
+        RGBA (or RGB) in 0..255 or as floats in 0..1; ``"auto"``: a fixed palette over the values found at the
+        lowest level; None: no colours.
+    :param properties: what is known about each label value: ``{value: {"class": ...}}`` or
+        ``[{"label-value": value, ...}]``; None: no properties.
+    :param storage_options: options for the fsspec filesystem of a URL destination, as for
+        :func:`ngffkit.write_image`.
+    :param retry: attempts and timeouts of the destination store's requests, as for :func:`ngffkit.open` (a
+        remote store's writes are retried too); None: :meth:`RetryPolicy.from_environment`.
+    :param limits: bounds on what the data may ask, as for :func:`ngffkit.open`; None:
+        :meth:`Limits.from_environment`.
+    :param overwrite: replace a label image already at ``labels/<name>`` (only zarr data; see
+        :func:`ngffkit.write_image`). False (the default): refuse with :class:`~ngffkit.AlreadyExists`.
+    :param progress: True: a progress bar on stderr; a callable ``progress(done, total)``, which may stop the
+        write by raising :class:`~ngffkit.WriteCancelled`; None or False: silent.
+    :param compute: True (the default): write now. False: return a dask ``Delayed`` that performs the write.
+    :param choices: ``method`` (None: ``"mode"``; or ``"nearest"``, ``"max"``, ``"min"``: never a value that was
+        not there), ``chunks``, ``shards`` and ``compressor`` (``"auto"``, the default, is zstd for labels), as
+        described on :class:`~ngffkit.WriteOptions`.
+    :returns: the written label image; with ``compute=False``, a dask ``Delayed``.
+    :raises InvalidArgument: when ``image_dest`` is no image, the labels do not fit it, or a choice is one the
+        image decides.
     """
     settings = WriteOptions.of(options, **choices)
     defaults = WriteOptions().choices()
@@ -170,12 +196,32 @@ def write_label_image(
     **choices: Unpack[Choices],
 ) -> Image:
     """Write a segmentation on its own, as a label image at ``dest`` (``multiscales`` + ``image-label``, no source
-    image): it opens as one labels layer, with its colours and properties. The choices are those of
-    :func:`ngffkit.write_image` (the pyramid method must be label-safe; ``mode`` by default). Use
-    :func:`write_labels` to add labels to an existing image instead.
+    image): it opens as one labels layer, with its colours and properties. Use :func:`write_labels` to add labels
+    to an existing image instead.
 
-    ``retry`` and ``limits`` are those of :func:`ngffkit.open`, for the destination's store (a remote one's writes
-    are retried so).
+    :param labels: integer (or boolean) label values: an array, or a list of arrays (level 0 first) written as
+        they are.
+    :param dest: where to write: a local path, a URL, a zarr store or a :class:`~ngffkit.Location`.
+    :param options: the write's choices as one object; keywords given beside it win. None: the defaults.
+    :param colors: the colour of each label value: ``{value: rgba}`` or ``[{"label-value": value, "rgba": rgba}]``,
+        RGBA (or RGB) in 0..255 or as floats in 0..1; ``"auto"`` (the default): a fixed palette over the values found at the
+        lowest level; None: no colours.
+    :param properties: what is known about each label value: ``{value: {"class": ...}}`` or
+        ``[{"label-value": value, ...}]``; None: no properties.
+    :param storage_options: options for the fsspec filesystem of a URL destination, as for
+        :func:`ngffkit.write_image`.
+    :param retry: attempts and timeouts of the destination store's requests, as for :func:`ngffkit.open` (a
+        remote store's writes are retried too); None: :meth:`RetryPolicy.from_environment`.
+    :param limits: bounds on what the data may ask, as for :func:`ngffkit.open`; None:
+        :meth:`Limits.from_environment`.
+    :param overwrite: replace what is at ``dest`` (only zarr data; see :func:`ngffkit.write_image`). False (the
+        default): refuse with :class:`~ngffkit.AlreadyExists`.
+    :param progress: True: a progress bar on stderr; a callable ``progress(done, total)``, which may stop the
+        write by raising :class:`~ngffkit.WriteCancelled`; None or False: silent.
+    :param choices: the choices of :func:`ngffkit.write_image`, described on :class:`~ngffkit.WriteOptions`; the
+        pyramid ``method`` must be label-safe (``"mode"``, the default, ``"nearest"``, ``"max"`` or ``"min"``),
+        and ``compressor="auto"`` is zstd.
+    :returns: the written label image.
     """
     settings = WriteOptions.of(options, **choices)
     location = Location.of(dest, storage_options=storage_options, mode="w", retry=retry, limits=limits)

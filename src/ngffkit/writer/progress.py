@@ -17,7 +17,7 @@ class _TaskCounter(Callback):
     """Calls ``report(done, total)`` as dask finishes tasks (local schedulers)."""
 
     def __init__(self, report: Callable[[int, int], None]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # dask.callbacks.Callback is not annotated
         self.report = report
         self.done = 0
         self.total = 0

@@ -73,7 +73,7 @@ def worker_count() -> int:
     """Threads that will run tasks: a dask.distributed client's, the configured pool's, or the cores'."""
     client = _client()
     if client is not None:
-        return max(1, sum(client.nthreads().values()))
+        return max(1, int(sum(client.nthreads().values())))
     return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
 
 

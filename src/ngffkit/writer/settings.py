@@ -89,7 +89,60 @@ _PART_OF = {
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """All the choices of a write, grouped; frozen, so one object can serve many writes (a plate's fields)."""
+    """All the choices of a write, grouped; frozen, so one object can serve many writes (a plate's fields).
+
+    Every writer (:func:`~ngffkit.write_image`, :func:`~ngffkit.write_labels`, :func:`~ngffkit.write_field`, ...)
+    also takes each choice below as a keyword; keywords win over an options object. Build one with
+    :meth:`of` (``WriteOptions.of(levels=3, version="0.4")``). The choices, by name:
+
+    **Pyramid** (:attr:`pyramid`):
+
+    * ``levels`` -- the total number of levels, level 0 included. None: levels are added until y and x are at
+      most 64 pixels (or stop shrinking).
+    * ``scale_factors`` -- by how much each level shrinks: an int ``f`` (y and x shrink by ``f`` from one level to
+      the next; None means 2), a per-axis dict ``{"z": 2, "y": 2, "x": 2}`` (per level; z shrinks only when named),
+      a list of ints ``[3, 9]`` (cumulative factors of levels 1, 2, ... relative to level 0), or a list of per-axis
+      dicts (cumulative). Channel and time axes never shrink; odd sizes round up.
+    * ``method`` -- how a level is computed from the one before: ``"mean"``, ``"nearest"``, ``"gaussian"``,
+      ``"mode"``, ``"max"`` or ``"min"``. None: ``"mean"`` for images, ``"mode"`` for label images (which accept
+      only ``"mode"``, ``"nearest"``, ``"max"`` and ``"min"``: the methods that invent no label value).
+
+    **Storage** (:attr:`storage`):
+
+    * ``chunks`` -- the chunk shape, one entry per axis of the data (clipped to the data). None: about 2 MiB
+      per chunk over the space axes (a power of two per side) and 1 along the others.
+    * ``shards`` -- the shard shape (zarr v3 sharding, NGFF 0.5 or later), each entry a multiple of the chunk's.
+      None: not sharded.
+    * ``compressor`` -- ``"auto"`` (the default: blosc-lz4 with shuffle for images, zstd for labels),
+      ``"zstd"``, ``"blosc"``, ``"gzip"``, ``"none"`` (or None: uncompressed), or a codec object passed to zarr as
+      it is (a zarr v3 codec for NGFF 0.5 and later, a numcodecs codec for 0.4).
+    * ``version`` -- the NGFF version written: ``"0.4"`` (zarr v2), ``"0.5"`` (zarr v3, the default) or
+      ``"0.6rc0"``, or a :class:`~ngffkit.Format`.
+
+    **Image metadata** (:attr:`image`):
+
+    * ``axes`` -- the axis names, as a string (``"czyx"``), or a list of names, of dicts (``{"name": "z", "type":
+      "space", "unit": "micrometer"}``) or of axis objects; one per dimension, with 2 or 3 space axes. None:
+      guessed from the number of dimensions (yx, zyx -- cyx when the first of 3 axes has at most 4 entries --,
+      czyx, tczyx).
+    * ``scale`` -- the size of a level-0 pixel in physical units: one number (the space axes; the others stay 1),
+      a list (one per axis), or a dict by axis name. Positive. None: 1 on every axis.
+    * ``translation`` -- where level 0's first pixel sits: a list (one per axis) or a dict by axis name. None: 0.
+    * ``units`` -- the unit of the axes (``"micrometer"``, ...): a string (every space axis) or a dict by axis
+      name. None: the units ``axes`` carry, if any.
+    * ``channels`` -- one entry per channel (the length of the channel axis, or 1 without one): a name, a dict
+      (``label``/``name``, ``color`` as RRGGBB hex or RGB(A) in 0..1, ``window``/``contrast_limits`` as
+      (start, end), ``active``/``visible``) or a channel object; written as ``omero`` metadata, with windows
+      measured on the smallest level where none is given. None: no ``omero`` metadata.
+    * ``name`` -- the multiscale's ``name``. None: left out.
+    * ``level_transforms`` -- only for levels the caller gives (a list of arrays): the (scale, translation) of
+      each level, level 0 first, as another tool wrote them. None: worked out from the level shapes.
+
+    :param pyramid: how the levels are made (``levels``, ``scale_factors``, ``method``).
+    :param storage: how the arrays are stored (``chunks``, ``shards``, ``compressor``, ``version``).
+    :param image: what the metadata says (``axes``, ``scale``, ``translation``, ``units``, ``channels``, ``name``,
+        ``level_transforms``).
+    """
 
     pyramid: Pyramid = field(default_factory=Pyramid)
     storage: Storage = field(default_factory=Storage)
@@ -97,10 +150,21 @@ class WriteOptions:
 
     @classmethod
     def of(cls, options: WriteOptions | None = None, **choices: Any) -> WriteOptions:
-        """``options`` (or the defaults) with the keyword ``choices`` on top; an unknown choice is refused."""
+        """``options`` (or the defaults) with the keyword ``choices`` on top; an unknown choice is refused.
+
+        :param options: the options to start from. None: every choice at its default.
+        :param choices: any of the choices listed on :class:`WriteOptions`, by name; they replace those of
+            ``options``.
+        :returns: a new :class:`WriteOptions`.
+        :raises InvalidArgument: for a keyword that is not a choice (nothing else is checked before a write).
+        """
         return (options or cls()).with_choices(**choices)
 
     def with_choices(self, **choices: Any) -> WriteOptions:
+        """A copy of these options with the keyword ``choices`` (see :class:`WriteOptions`) replacing theirs.
+
+        :raises InvalidArgument: for a keyword that is not a choice.
+        """
         unknown = sorted(set(choices) - set(_PART_OF))
         if unknown:
             raise InvalidArgument(
