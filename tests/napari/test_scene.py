@@ -7,6 +7,7 @@ import json
 import pathlib
 
 import numpy as np
+import pytest
 
 import ngffkit
 
@@ -94,3 +95,57 @@ def test_the_dock_places_every_scene_image_in_the_chosen_system(make_napari_view
             level0 = ngffkit.open(root / path).level_paths[0]
             expected = scene.map_points(LANDMARKS, source=f"{path}/{level0}", target=system)
             np.testing.assert_allclose([layer.data_to_world(p) for p in LANDMARKS], expected, atol=1e-6)
+
+
+ANGLE = np.deg2rad(20)
+ROTATION_2D = [[np.cos(ANGLE), -np.sin(ANGLE)], [np.sin(ANGLE), np.cos(ANGLE)]]
+#: Ways a 0.6rc0 scene places images with a channel axis (c, y, x) in a y/x "world": each is linear on y and x.
+CHANNEL_PLACEMENTS = {
+    "translation on y,x": {"type": "translation", "translation": [4, 96]},
+    "scale on y,x": {"type": "scale", "scale": [0.5, 2]},
+    "affine on y,x": {"type": "affine", "affine": [[*ROTATION_2D[0], 64], [*ROTATION_2D[1], 10]]},
+    "sequence on y,x": {"type": "sequence", "transformations": [{"type": "rotation", "rotation": ROTATION_2D},
+                                                                {"type": "translation", "translation": [3, 7]}]},
+    "byDimension dropping c": {"type": "byDimension", "transformations": [
+        {"transformation": {"type": "affine", "affine": [[1, 0.5, 2], [0, 2, -3]]}, "inputAxes": [1, 2],
+         "outputAxes": [0, 1]}]},
+    "mapAxis dropping c": {"type": "mapAxis", "mapAxis": [2, 1]},
+}  # fmt: skip
+
+
+def write_channel_scene(root: pathlib.Path, transformation: dict) -> pathlib.Path:
+    """Two images c, y, x (two channels, two levels): tile_0 at the origin, tile_1 placed by ``transformation``,
+    each from its own "physical" (c, y, x) into the scene's "world" (y, x), as the specification's scenes do."""
+    steps = []
+    for path, step in {"tile_0": {"type": "translation", "translation": [0, 0]}, "tile_1": transformation}.items():
+        pixels = np.random.default_rng(1).integers(0, 255, (2, 32, 32), dtype=np.uint8)
+        ngffkit.write_image(pixels, root / path, axes="cyx", scale={"y": 2.0, "x": 3.0}, levels=2, version="0.6rc0")
+        steps.append({**step, "input": {"path": path, "name": "physical"}, "output": {"name": "world"}})
+    document = {"zarr_format": 3, "node_type": "group", "attributes": {"ome": {"version": "0.6rc0", "scene": {
+        "coordinateSystems": [{"name": "world", "axes": YX}], "coordinateTransformations": steps}}}}  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps(document))
+    return root
+
+
+@pytest.mark.parametrize("placed_by", CHANNEL_PLACEMENTS)
+def test_a_2d_scene_transformation_places_images_with_a_channel_axis(
+    make_napari_viewer,  # type: ignore[no-untyped-def]
+    tmp_path: pathlib.Path,
+    placed_by: str,
+) -> None:
+    root = write_channel_scene(tmp_path / "scene.ome.zarr", CHANNEL_PLACEMENTS[placed_by])
+    viewer = make_napari_viewer()
+    start = notification_count()
+    layers = viewer.open(str(root), plugin="ngffkit")
+    assert not [m for m in notifications_since(start) if "unwarped" in m or "not linear" in m]
+    scene = ngffkit.open(root)
+    assert len(layers) == 4  # two images, each split into its two channels
+    for layer in layers:
+        path = layer.metadata["ngff_scene_source"].split("/")[0]
+        level0 = ngffkit.open(root / path).level_paths[0]
+        assert layer.multiscale and layer.ndim == 2
+        for channel in (0, 1):
+            in_array = np.insert(LANDMARKS, 0, channel, axis=1)
+            expected = scene.map_points(in_array, source=f"{path}/{level0}", target="world")
+            napari_world = np.array([layer.data_to_world(point) for point in LANDMARKS])
+            np.testing.assert_allclose(napari_world, expected, atol=1e-6)

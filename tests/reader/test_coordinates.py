@@ -269,3 +269,36 @@ def test_parameters_kept_in_an_array_are_said_not_guessed(tmp_path: pathlib.Path
     node = opened(scene(tmp_path / "s.ome.zarr", [between({"type": "affine", "path": "params"})]))
     with pytest.raises(ngffkit.InvalidMetadata, match="keeps its parameters in the array 'params'"):
         node.map_points([[1, 2]], source="input", target="output")
+
+
+def test_a_2d_transformation_of_a_channel_image_acts_on_the_axes_named_like_its_output(tmp_path: pathlib.Path) -> None:
+    """A scene's 2D translation from a (c, y, x) image's "physical" into a (y, x) "world" moves y and x and drops
+    the channel; the way back is a clear error (the channel cannot be recovered), not a wrong answer."""
+    root = tmp_path / "scene.ome.zarr"
+    ngffkit.write_image(np.zeros((2, 8, 8), dtype="uint8"), root / "tile", axes="cyx", scale={"y": 2.0, "x": 3.0},
+                        version="0.6rc0", levels=1)  # fmt: skip
+    step = {"type": "translation", "translation": [10, 20], "input": {"path": "tile", "name": "physical"},
+            "output": {"name": "world"}}  # fmt: skip
+    attrs(root, {"ome": {"version": "0.6rc0", "scene": {"coordinateTransformations": [step],
+          "coordinateSystems": [{"name": "world", "axes": YX}]}}}, zarr_format=3)  # fmt: skip
+    node = opened(root)
+    np.testing.assert_allclose(node.map_points([[1, 1, 1], [0, 2, 3]], source="tile#physical", target="world"),
+                               [[11, 21], [12, 23]])  # fmt: skip
+    level0 = ngffkit.open(root / "tile").level_paths[0]
+    np.testing.assert_allclose(node.map_points([[1, 1, 1]], source=f"tile/{level0}", target="world"), [[12, 23]])
+    with pytest.raises(ngffkit.InvalidMetadata, match="cannot map points from 'world' to 'tile#physical'"):
+        node.map_points([[1, 1]], source="world", target="tile#physical")
+
+
+def test_an_image_placed_on_its_spatial_axes_alone(tmp_path: pathlib.Path) -> None:
+    """A (c, y, x) image's own transformation from "physical" to a (y, x) "aligned" system, a 2D affine."""
+    root = tmp_path / "image.ome.zarr"
+    ngffkit.write_image(np.zeros((2, 8, 8), dtype="uint8"), root, axes="cyx", version="0.6rc0", levels=1)
+    document = json.loads((root / "zarr.json").read_text())
+    multiscale = document["attributes"]["ome"]["multiscales"][0]
+    multiscale["coordinateSystems"].append({"name": "aligned", "axes": YX})
+    multiscale["coordinateTransformations"] = [{"type": "affine", "affine": [[0, 1, 5], [1, 0, 7]],
+                                                "input": {"name": "physical"}, "output": {"name": "aligned"}}]  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps(document))
+    image = opened(root)
+    np.testing.assert_allclose(image.map_points([[1, 2, 3]], source="physical", target="aligned"), [[8, 9]])

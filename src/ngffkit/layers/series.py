@@ -94,13 +94,17 @@ def scene_layers(scene: Scene, system: str | None = None) -> list[LayerData]:
 def warn_unwarped(url: str, members: list[str], system: str) -> None:
     """The one warning (napari: notification) for a scene's images that cannot be placed in ``system``."""
     warnings.warn(f"{url}: shown unwarped, where their own metadata places them: {', '.join(members)} "
-                  f"(their transformations into {system!r} are not linear, which napari cannot draw)",
+                  f"(their transformations into {system!r} are not linear or have no inverse, which napari cannot draw)",
                   NGFFWarning, stacklevel=3)  # fmt: skip
 
 
 def placement(graph: SystemGraph, source: str, target: str | None, channel_axis: int | None) -> dict[str, Any] | None:
     """napari's ``scale``/``translate`` (a diagonal placement) or ``affine`` for a layer whose level 0 is the system
-    ``source``, shown in ``target``; None when the chain between them is not linear (or there is none)."""
+    ``source``, shown in ``target``; None when the chain between them is not linear (or there is none).
+
+    napari splits the channel axis into layers, so the placement is the matrix without it: its row and column when
+    ``target`` keeps the channel (as many axes as ``source``), its column alone when ``target`` has only the other
+    axes (a (c, y, x) image in a (y, x) world) -- where the channel must not move anything."""
     start = graph.find(source)
     end = graph.find(target) if target is not None else None
     ndim = graph.systems.get(start) if start is not None else None
@@ -110,10 +114,16 @@ def placement(graph: SystemGraph, source: str, target: str | None, channel_axis:
         matrix = graph.linear_matrix(start, end, ndim)
     except NoRoute:
         return None
-    if matrix is None or matrix.shape != (ndim + 1, ndim + 1):
+    if matrix is None or matrix.shape[1] != ndim + 1:
         return None
-    keep = [i for i in range(ndim) if i != channel_axis] + [ndim]
-    placed = matrix[np.ix_(keep, keep)]
+    columns = [i for i in range(ndim) if i != channel_axis] + [ndim]
+    if matrix.shape[0] == ndim + 1:
+        rows = columns
+    elif channel_axis is not None and matrix.shape[0] == ndim and np.allclose(matrix[:, channel_axis], 0):
+        rows = list(range(ndim))  # the target has no channel axis, and the channel moves nothing
+    else:
+        return None
+    placed = matrix[np.ix_(rows, columns)]
     linear = placed[:-1, :-1]
     if np.allclose(linear, np.diag(np.diag(linear))):
         return {"scale": np.diag(linear).tolist(), "translate": placed[:-1, -1].tolist()}

@@ -111,7 +111,7 @@ class Scene(MapsPoints, Node):
         cannot be opened is left out, with a warning)."""
         graph = scene_graph(self.metadata.scene) if self.metadata.scene else SystemGraph()
         if not members or not self.member_paths:
-            return graph
+            return graph.fitted()
         locations = [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
         nodes = read_many_or_errors(locations, expect="group")
         for path, node in zip(self.member_paths, nodes, strict=True):
@@ -125,18 +125,20 @@ class Scene(MapsPoints, Node):
                 continue
             if meta.multiscales:
                 graph = graph.merged(multiscale_graph(meta.multiscales[0]), path)
-        return graph
+        return graph.fitted()
 
     def map_points(self, points: Any, *, source: str, target: str) -> np.ndarray:
         """``points`` (N, ndim) mapped from ``source`` to ``target``, systems of the scene or of its members: as
         :meth:`ngffkit.Image.map_points`. Member images are read only when the scene's own transformations do not
-        connect the two systems."""
+        connect the two systems through systems the scene itself describes (a member's system has axes only its
+        own metadata names: a 2D step from a (c, y, x) member acts on its y and x, which only the member tells)."""
         own = self.system_graph(members=False)
         if own.find(source) is not None and own.find(target) is not None:
             try:
-                own.route(own.find(source), own.find(target))  # type: ignore[arg-type]
+                steps = own.route(own.find(source), own.find(target))  # type: ignore[arg-type]
             except NoRoute:
                 pass
             else:
-                return map_points(self.location, own, points, source, target)
+                if all(s.edge.source in own.axes and s.edge.target in own.axes for s in steps):
+                    return map_points(self.location, own, points, source, target)
         return map_points(self.location, self.system_graph(), points, source, target)

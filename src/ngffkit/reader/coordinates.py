@@ -41,7 +41,7 @@ class MapsPoints:
 
     def system_graph(self) -> SystemGraph:
         """The coordinate systems of this node and the transformations between them."""
-        return multiscale_graph(self.metadata.multiscales[0]) if self.metadata.multiscales else SystemGraph()
+        return multiscale_graph(self.metadata.multiscales[0]).fitted() if self.metadata.multiscales else SystemGraph()
 
     @property
     def coordinate_systems(self) -> list[str]:
