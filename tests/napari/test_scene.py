@@ -8,6 +8,7 @@ import pathlib
 
 import numpy as np
 import pytest
+import zarr
 
 import ngffkit
 
@@ -149,3 +150,27 @@ def test_a_2d_scene_transformation_places_images_with_a_channel_axis(
             expected = scene.map_points(in_array, source=f"{path}/{level0}", target="world")
             napari_world = np.array([layer.data_to_world(point) for point in LANDMARKS])
             np.testing.assert_allclose(napari_world, expected, atol=1e-6)
+
+
+def test_a_scene_transformation_with_its_parameters_in_an_array_places_the_image(
+    make_napari_viewer,  # type: ignore[no-untyped-def]
+    tmp_path: pathlib.Path,
+) -> None:
+    """0.6rc0: an affine whose matrix is the array ``coordinateTransformations/tile_1`` of the scene."""
+    matrix = np.array([[*ROTATION_2D[0], 64], [*ROTATION_2D[1], 10]])
+    root = write_channel_scene(tmp_path / "scene.ome.zarr", {"type": "affine",
+                                                             "path": "coordinateTransformations/tile_1"})  # fmt: skip
+    stored = zarr.create_array(str(root / "coordinateTransformations" / "tile_1"), shape=matrix.shape, dtype="f8")
+    stored[...] = matrix
+    viewer = make_napari_viewer()
+    start = notification_count()
+    layers = viewer.open(str(root), plugin="ngffkit")
+    assert not [m for m in notifications_since(start) if "unwarped" in m or "not linear" in m]
+    scene = ngffkit.open(root)
+    tile_1 = [layer for layer in layers if layer.metadata["ngff_scene_source"].startswith("tile_1/")]
+    assert len(tile_1) == 2
+    level0 = ngffkit.open(root / "tile_1").level_paths[0]
+    expected = scene.map_points(np.insert(LANDMARKS, 0, 0, axis=1), source=f"tile_1/{level0}", target="world")
+    np.testing.assert_allclose(expected[0], matrix[:, 2])  # pixel (0, 0) of tile_1 is the affine's translation
+    for layer in tile_1:
+        np.testing.assert_allclose([layer.data_to_world(p) for p in LANDMARKS], expected, atol=1e-6)

@@ -200,8 +200,8 @@ def forward(t: Transformation, points: np.ndarray, fields: FieldSampler) -> np.n
         return points + np.asarray(fields(t, points), dtype=float)
     stored = getattr(t, "path", None)
     if stored:
-        raise InvalidMetadata(f"the {_describe(t)} keeps its parameters in the array {stored!r}, which ngffkit does "
-                              "not read for mapping points yet")  # fmt: skip
+        raise InvalidMetadata(f"the {_describe(t)} keeps its parameters in the array {stored!r}, which was not read "
+                              "(ngffkit.reader.parameters reads it)")  # fmt: skip
     raise InvalidMetadata(f"ngffkit cannot apply the {_describe(t)} (its parameters are missing or malformed)")
 
 

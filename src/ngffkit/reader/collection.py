@@ -14,6 +14,7 @@ from ngffkit.metadata.transforms import Ref, Transformation
 from ngffkit.reader.coordinates import MapsPoints, map_points
 from ngffkit.reader.image import Image, load_images, parse_node
 from ngffkit.reader.node import Node
+from ngffkit.reader.parameters import graph_with_parameters
 from ngffkit.store import adapter
 from ngffkit.store.batch import read_many, read_many_or_errors
 from ngffkit.store.location import Location
@@ -111,7 +112,7 @@ class Scene(MapsPoints, Node):
         cannot be opened is left out, with a warning)."""
         graph = scene_graph(self.metadata.scene) if self.metadata.scene else SystemGraph()
         if not members or not self.member_paths:
-            return graph.fitted()
+            return graph_with_parameters(graph, self.location).fitted()
         locations = [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
         nodes = read_many_or_errors(locations, expect="group")
         for path, node in zip(self.member_paths, nodes, strict=True):
@@ -125,7 +126,7 @@ class Scene(MapsPoints, Node):
                 continue
             if meta.multiscales:
                 graph = graph.merged(multiscale_graph(meta.multiscales[0]), path)
-        return graph.fitted()
+        return graph_with_parameters(graph, self.location).fitted()
 
     def map_points(self, points: Any, *, source: str, target: str) -> np.ndarray:
         """``points`` (N, ndim) mapped from ``source`` to ``target``, systems of the scene or of its members: as
