@@ -13,6 +13,7 @@ import zarr
 import ngffkit
 
 from .conftest import notification_count, notifications_since
+from .test_open import OME_XML, write_bioformats2raw
 
 YX = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
 #: Landmarks in each image's level-0 pixel indices.
@@ -174,3 +175,53 @@ def test_a_scene_transformation_with_its_parameters_in_an_array_places_the_image
     np.testing.assert_allclose(expected[0], matrix[:, 2])  # pixel (0, 0) of tile_1 is the affine's translation
     for layer in tile_1:
         np.testing.assert_allclose([layer.data_to_world(p) for p in LANDMARKS], expected, atol=1e-6)
+
+
+def docked(viewer, qtbot):  # type: ignore[no-untyped-def]
+    """The coordinate-systems dock the reader docked (napari hands back the open one; it docks it only once)."""
+    qtbot.waitUntil(lambda: any("Coordinate systems" in name for name in viewer.window.dock_widgets))
+    _, dock = viewer.window.add_plugin_dock_widget("ngffkit", "Coordinate systems")
+    return dock
+
+
+def test_the_dock_the_reader_docks_lays_out_series_and_places_scenes(  # type: ignore[no-untyped-def]
+    make_napari_viewer, qtbot, tmp_path: pathlib.Path, shoot
+) -> None:
+    """One dock for both groups: a bioformats2raw container's series, side by side or one at a time, and a
+    scene's coordinate system -- the series laid out again by the code that laid them out first."""
+    viewer = make_napari_viewer(show=True)
+    series = viewer.open(str(write_bioformats2raw(tmp_path / "scan.zarr", OME_XML)), plugin="ngffkit")
+    dock = docked(viewer, qtbot)
+    qtbot.waitUntil(lambda: dock.series.visible)  # shown with the dock; the scene's choice is not offered
+    assert not dock.system.visible
+    assert dock.series.value == "side by side"
+    side_by_side = [layer.extent.world.copy() for layer in series]
+    assert side_by_side[1][0, -1] > side_by_side[0][1, -1]  # the second series starts right of the first
+    shoot(viewer, "side-by-side")
+
+    dock.series.value = "one at a time"
+    assert [layer.visible for layer in series] == [True, False, False]
+    np.testing.assert_allclose(series[1].extent.world[0], [0, 0], atol=1e-9)  # back where its metadata puts it
+    pixels = shoot(viewer, "one-at-a-time")
+    columns = np.nonzero(pixels[..., :3].max(axis=(0, 2)) > 20)[0]
+    assert np.diff(columns).max() == 1  # one picture, no gap
+
+    dock.series.value = "side by side"
+    assert all(layer.visible for layer in series)
+    for layer, before in zip(series, side_by_side, strict=True):
+        np.testing.assert_allclose(layer.extent.world, before)
+
+    scene_root = write_channel_scene(tmp_path / "scene.ome.zarr", {"type": "translation", "translation": [0, 200]})
+    placed = viewer.open(str(scene_root), plugin="ngffkit")
+    qtbot.waitUntil(lambda: dock.system.visible)
+    assert dock is docked(viewer, qtbot) and dock.system.value == "world" and dock.series.visible
+    world = [layer.extent.world.copy() for layer in placed]
+    start = notification_count()
+    dock.system.value = "tile_1#physical"  # tile_0's 2D step cannot come back to (c, y, x): it stays, one notification
+    said = [m for m in notifications_since(start) if "unwarped" in m]
+    assert len(said) == 1 and "tile_0" in said[0] and "no inverse" in said[0], said
+    np.testing.assert_allclose(placed[0].extent.world, world[0])
+    dock.system.value = "world"
+    for layer, before in zip(placed, world, strict=True):
+        np.testing.assert_allclose(layer.extent.world, before)
+    assert [layer.visible for layer in series] == [True, True, True]  # the scene's choice leaves the series be
