@@ -373,3 +373,35 @@ def test_an_image_placed_on_its_spatial_axes_alone(tmp_path: pathlib.Path) -> No
     (root / "zarr.json").write_text(json.dumps(document))
     image = opened(root)
     np.testing.assert_allclose(image.map_points([[1, 2, 3]], source="physical", target="aligned"), [[8, 9]])
+
+
+def test_a_scene_input_naming_only_the_image_means_its_first_coordinate_system(tmp_path: pathlib.Path) -> None:
+    """``"input": {"path": "tile"}`` -- "the authoritative coordinate system for the respective image is the first
+    coordinateSystem defined therein" (0.6rc0): here the image's "physical" (c, y, x), placed in "world" by 2D."""
+    root = tmp_path / "scene.ome.zarr"
+    ngffkit.write_image(np.zeros((2, 8, 8), dtype="uint8"), root / "tile", axes="cyx", scale={"y": 2.0, "x": 3.0},
+                        version="0.6rc0", levels=1)  # fmt: skip
+    step = {"type": "scale", "scale": [10, 100], "input": {"path": "tile"}, "output": {"name": "world"}}
+    attrs(root, {"ome": {"version": "0.6rc0", "scene": {"coordinateTransformations": [step],
+          "coordinateSystems": [{"name": "world", "axes": YX}]}}}, zarr_format=3)  # fmt: skip
+    node = opened(root)
+    level0 = ngffkit.open(root / "tile").level_paths[0]
+    np.testing.assert_allclose(node.map_points([[1, 1, 1]], source=f"tile/{level0}", target="world"), [[20, 300]])
+    assert "tile" not in node.coordinate_systems  # no system of that name: it is "tile#physical"
+
+
+def test_an_image_transform_reads_parameters_kept_in_an_array(tmp_path: pathlib.Path) -> None:
+    """A 0.6rc0 image whose level-0 scale is the array ``coordinateTransformations/s0``: its placement (napari's)
+    and map_points read it."""
+    root = tmp_path / "image.ome.zarr"
+    ngffkit.write_image(np.zeros((8, 8), dtype="uint8"), root, axes="yx", version="0.6rc0", levels=1)
+    document = json.loads((root / "zarr.json").read_text())
+    dataset = document["attributes"]["ome"]["multiscales"][0]["datasets"][0]
+    dataset["coordinateTransformations"][0] = {**dataset["coordinateTransformations"][0], "scale": None,
+                                               "path": "coordinateTransformations/s0"}  # fmt: skip
+    del dataset["coordinateTransformations"][0]["scale"]
+    (root / "zarr.json").write_text(json.dumps(document))
+    array(root / "coordinateTransformations" / "s0", np.array([0.5, 4.0]), zarr_format=3)
+    image = ngffkit.open(root)
+    np.testing.assert_allclose(image.transform(0), np.diag([0.5, 4.0, 1.0]))
+    np.testing.assert_allclose(image.map_points([[2, 2]], source=dataset["path"], target="physical"), [[1, 8]])

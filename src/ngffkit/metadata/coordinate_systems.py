@@ -117,6 +117,21 @@ class SystemGraph:
         axes = {**self.axes, **{system.under(prefix): names for system, names in other.axes.items()}}
         return SystemGraph(systems, self.edges + edges, axes)
 
+    def aliased(self, aliases: Mapping[SystemId, SystemId]) -> SystemGraph:
+        """This graph with the systems ``aliases`` names called by their other names: a scene transformation whose
+        ``input`` is ``{"path": "tile_0"}`` alone means the member's first coordinate system (``tile_0#physical``)."""
+        if not aliases:
+            return self
+        edges = tuple(
+            Edge(aliases.get(e.source, e.source), aliases.get(e.target, e.target), e.transformation, e.base)
+            for e in self.edges
+        )
+        systems = {system: ndim for system, ndim in self.systems.items() if system not in aliases}
+        for old, new in aliases.items():
+            if old in self.systems:
+                systems.setdefault(new, self.systems[old])
+        return SystemGraph(systems, edges, self.axes)
+
     def fitted(self) -> SystemGraph:
         """This graph with every transformation that acts on fewer axes than its input system has made explicit.
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ngffkit.errors import NGFFError, NGFFWarning
 from ngffkit.metadata import OMEMetadata, ome_xml, parse_attributes
-from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, multiscale_graph, scene_graph
+from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, SystemId, multiscale_graph, scene_graph
 from ngffkit.metadata.transforms import Ref, Transformation
 from ngffkit.reader.coordinates import MapsPoints, map_points
 from ngffkit.reader.image import Image, load_images, parse_node
@@ -115,6 +115,7 @@ class Scene(MapsPoints, Node):
             return graph_with_parameters(graph, self.location).fitted()
         locations = [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
         nodes = read_many_or_errors(locations, expect="group")
+        aliases: dict[SystemId, SystemId] = {}
         for path, node in zip(self.member_paths, nodes, strict=True):
             try:
                 if isinstance(node, NGFFError):
@@ -126,7 +127,10 @@ class Scene(MapsPoints, Node):
                 continue
             if meta.multiscales:
                 graph = graph.merged(multiscale_graph(meta.multiscales[0]), path)
-        return graph_with_parameters(graph, self.location).fitted()
+                named = [cs.name for cs in meta.multiscales[0].coordinate_systems if cs.name]
+                if named:  # {"path": "tile_0"} alone: the image's first coordinate system, as the specification says
+                    aliases[SystemId(path, None)] = SystemId(path, named[0])
+        return graph_with_parameters(graph.aliased(aliases), self.location).fitted()
 
     def map_points(self, points: Any, *, source: str, target: str) -> np.ndarray:
         """``points`` (N, ndim) mapped from ``source`` to ``target``, systems of the scene or of its members: as
