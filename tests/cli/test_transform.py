@@ -14,7 +14,7 @@ from loopback.servers import http_file_server
 import ngffkit
 
 from ..clirun import one_line_error, run
-from ..reader.test_coordinates import BY_DIMENSION, between, scene
+from ..reader.test_coordinates import BY_DIMENSION, between, scene, stored_scene
 
 SECRET = "s3cr3t-Pa55"
 
@@ -58,3 +58,18 @@ def test_the_password_of_a_url_is_never_printed(tmp_path: pathlib.Path) -> None:
         proc = run("transform", url, "input", "nowhere", "[[1, 2]]")
     assert proc.returncode == 1 and "nowhere" in proc.stdout
     assert SECRET not in proc.stdout and SECRET not in proc.stderr
+
+
+def test_parameters_kept_in_an_array_are_read(tmp_path: pathlib.Path) -> None:
+    path = stored_scene(tmp_path / "s.ome.zarr", "affine", np.array([[0, 2, 5], [-2, 0, 7]], dtype=float))
+    proc = run("transform", str(path), "input", "output", "[[1, 2]]")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"coordinates": [[9.0, 5.0]]}
+
+
+def test_a_missing_parameter_array_is_a_message_naming_it(tmp_path: pathlib.Path) -> None:
+    path = scene(tmp_path / "s.ome.zarr", [between({"type": "scale", "path": "coordinateTransformations/gone"})])
+    proc = run("transform", str(path), "input", "output", "[[1, 2]]")
+    said = one_line_error(proc)
+    assert proc.returncode == 1
+    assert "s.ome.zarr/coordinateTransformations/gone" in said and "'coordinateTransformations/gone'" in said

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 import pytest
+import zarr
 
 import ngffkit
 from ngffkit.metadata.transform_parsing import DRAFT_FORM
@@ -265,7 +267,141 @@ def test_scene_members_systems_are_reached_through_the_scene(tmp_path: pathlib.P
     assert json.loads((root / "zarr.json").read_text())["attributes"]["ome"]["version"] == "0.6rc0"
 
 
-def test_parameters_kept_in_an_array_are_said_not_guessed(tmp_path: pathlib.Path) -> None:
-    node = opened(scene(tmp_path / "s.ome.zarr", [between({"type": "affine", "path": "params"})]))
-    with pytest.raises(ngffkit.InvalidMetadata, match="keeps its parameters in the array 'params'"):
+#: name -> (the transformation with its parameters inline, the array that holds them).
+STORED = {
+    "scale": ({"type": "scale", "scale": [10, 20]}, np.array([10.0, 20.0])),
+    "translation": ({"type": "translation", "translation": [10, 20]}, np.array([10, 20], dtype="int32")),
+    "affine": ({"type": "affine", "affine": [[0, 2, 5], [-2, 0, 7]]}, np.array([[0, 2, 5], [-2, 0, 7]], float)),
+    "affine with its last row": ({"type": "affine", "affine": [[0, 2, 5], [-2, 0, 7]]},
+                                 np.array([[0, 2, 5], [-2, 0, 7], [0, 0, 1]], float)),
+    "rotation": ({"type": "rotation", "rotation": ROTATION}, np.array(ROTATION)),
+}  # fmt: skip
+
+
+def stored_scene(root: pathlib.Path, kind: str, values: np.ndarray, *, zarr_format: int = 3) -> pathlib.Path:
+    """A scene whose one transformation keeps its parameters in ``coordinateTransformations/input-to-output``, the
+    place the specification recommends, written relative to the group that holds the transformation."""
+    path = "coordinateTransformations/input-to-output"
+    scene(root, [between({"type": kind, "path": path})])
+    array(root / path, values, zarr_format=zarr_format)
+    return root
+
+
+@pytest.mark.parametrize("name", STORED)
+def test_parameters_kept_in_an_array_map_points_as_inline_ones(tmp_path: pathlib.Path, name: str) -> None:
+    inline, values = STORED[name]
+    stored = opened(stored_scene(tmp_path / "stored.ome.zarr", inline["type"], values))
+    given = opened(scene(tmp_path / "inline.ome.zarr", [between(inline)]))
+    points = [[1.0, 2.0], [-3.0, 0.5]]
+    for source, target in [("input", "output"), ("output", "input")]:
+        np.testing.assert_allclose(stored.map_points(points, source=source, target=target),
+                                   given.map_points(points, source=source, target=target), atol=1e-12)  # fmt: skip
+
+
+def test_a_parameter_array_nested_in_a_sequence(tmp_path: pathlib.Path) -> None:
+    root = tmp_path / "s.ome.zarr"
+    steps = {"type": "sequence", "transformations": [{"type": "scale", "path": "params/scale"},
+                                                     {"type": "translation", "translation": [1, 1]}]}  # fmt: skip
+    scene(root, [between(steps)])
+    array(root / "params" / "scale", np.array([2.0, 3.0]), zarr_format=3)
+    np.testing.assert_allclose(opened(root).map_points([[1, 1]], source="input", target="output"), [[3, 4]])
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "said"),
+    [
+        ("affine", np.zeros(6), "a affine keeps its parameters in a 2D array; this one is 1D [6]"),
+        ("scale", np.ones((2, 2)), "a scale keeps its parameters in a 1D array; this one is 2D [2, 2]"),
+        ("rotation", np.ones((2, 3)), "a rotation array is square"),
+        ("translation", np.array([True, False]), "data type bool is not a real number type"),
+        ("scale", np.array([1.0, np.nan]), "not finite numbers"),
+    ],
+)
+def test_an_unusable_parameter_array_is_one_error_naming_it(
+    tmp_path: pathlib.Path, kind: str, values: np.ndarray, said: str
+) -> None:
+    node = opened(stored_scene(tmp_path / "s.ome.zarr", kind, values))
+    with pytest.raises(ngffkit.InvalidMetadata, match=re.escape(said)) as caught:
         node.map_points([[1, 2]], source="input", target="output")
+    assert caught.value.where.endswith("s.ome.zarr/coordinateTransformations/input-to-output")
+    assert caught.value.key == f"{kind}.path"
+
+
+def test_a_missing_parameter_array_is_one_error_naming_it(tmp_path: pathlib.Path) -> None:
+    node = opened(scene(tmp_path / "s.ome.zarr", [between({"type": "affine", "path": "nowhere"})]))
+    with pytest.raises(ngffkit.InvalidMetadata, match="parameter array 'nowhere' does not exist") as caught:
+        node.map_points([[1, 2]], source="input", target="output")
+    assert caught.value.where.endswith("s.ome.zarr/nowhere") and caught.value.key == "affine.path"
+
+
+def test_a_huge_parameter_array_is_refused_from_its_metadata(tmp_path: pathlib.Path) -> None:
+    """A billion-value "scale" (8 GB, no chunk written): refused by its shape, before a value is read."""
+    root = scene(tmp_path / "s.ome.zarr", [between({"type": "scale", "path": "huge"})])
+    zarr.create_array(str(root / "huge"), shape=(10**9,), chunks=(10**6,), dtype="float64", zarr_format=3)
+    with pytest.raises(ngffkit.InvalidMetadata, match="holds one value per axis"):
+        opened(root).map_points([[1, 2]], source="input", target="output")
+
+
+def test_a_2d_transformation_of_a_channel_image_acts_on_the_axes_named_like_its_output(tmp_path: pathlib.Path) -> None:
+    """A scene's 2D translation from a (c, y, x) image's "physical" into a (y, x) "world" moves y and x and drops
+    the channel; the way back is a clear error (the channel cannot be recovered), not a wrong answer."""
+    root = tmp_path / "scene.ome.zarr"
+    ngffkit.write_image(np.zeros((2, 8, 8), dtype="uint8"), root / "tile", axes="cyx", scale={"y": 2.0, "x": 3.0},
+                        version="0.6rc0", levels=1)  # fmt: skip
+    step = {"type": "translation", "translation": [10, 20], "input": {"path": "tile", "name": "physical"},
+            "output": {"name": "world"}}  # fmt: skip
+    attrs(root, {"ome": {"version": "0.6rc0", "scene": {"coordinateTransformations": [step],
+          "coordinateSystems": [{"name": "world", "axes": YX}]}}}, zarr_format=3)  # fmt: skip
+    node = opened(root)
+    np.testing.assert_allclose(node.map_points([[1, 1, 1], [0, 2, 3]], source="tile#physical", target="world"),
+                               [[11, 21], [12, 23]])  # fmt: skip
+    level0 = ngffkit.open(root / "tile").level_paths[0]
+    np.testing.assert_allclose(node.map_points([[1, 1, 1]], source=f"tile/{level0}", target="world"), [[12, 23]])
+    with pytest.raises(ngffkit.InvalidMetadata, match="cannot map points from 'world' to 'tile#physical'"):
+        node.map_points([[1, 1]], source="world", target="tile#physical")
+
+
+def test_an_image_placed_on_its_spatial_axes_alone(tmp_path: pathlib.Path) -> None:
+    """A (c, y, x) image's own transformation from "physical" to a (y, x) "aligned" system, a 2D affine."""
+    root = tmp_path / "image.ome.zarr"
+    ngffkit.write_image(np.zeros((2, 8, 8), dtype="uint8"), root, axes="cyx", version="0.6rc0", levels=1)
+    document = json.loads((root / "zarr.json").read_text())
+    multiscale = document["attributes"]["ome"]["multiscales"][0]
+    multiscale["coordinateSystems"].append({"name": "aligned", "axes": YX})
+    multiscale["coordinateTransformations"] = [{"type": "affine", "affine": [[0, 1, 5], [1, 0, 7]],
+                                                "input": {"name": "physical"}, "output": {"name": "aligned"}}]  # fmt: skip
+    (root / "zarr.json").write_text(json.dumps(document))
+    image = opened(root)
+    np.testing.assert_allclose(image.map_points([[1, 2, 3]], source="physical", target="aligned"), [[8, 9]])
+
+
+def test_a_scene_input_naming_only_the_image_means_its_first_coordinate_system(tmp_path: pathlib.Path) -> None:
+    """``"input": {"path": "tile"}`` -- "the authoritative coordinate system for the respective image is the first
+    coordinateSystem defined therein" (0.6rc0): here the image's "physical" (c, y, x), placed in "world" by 2D."""
+    root = tmp_path / "scene.ome.zarr"
+    ngffkit.write_image(np.zeros((2, 8, 8), dtype="uint8"), root / "tile", axes="cyx", scale={"y": 2.0, "x": 3.0},
+                        version="0.6rc0", levels=1)  # fmt: skip
+    step = {"type": "scale", "scale": [10, 100], "input": {"path": "tile"}, "output": {"name": "world"}}
+    attrs(root, {"ome": {"version": "0.6rc0", "scene": {"coordinateTransformations": [step],
+          "coordinateSystems": [{"name": "world", "axes": YX}]}}}, zarr_format=3)  # fmt: skip
+    node = opened(root)
+    level0 = ngffkit.open(root / "tile").level_paths[0]
+    np.testing.assert_allclose(node.map_points([[1, 1, 1]], source=f"tile/{level0}", target="world"), [[20, 300]])
+    assert "tile" not in node.coordinate_systems  # no system of that name: it is "tile#physical"
+
+
+def test_an_image_transform_reads_parameters_kept_in_an_array(tmp_path: pathlib.Path) -> None:
+    """A 0.6rc0 image whose level-0 scale is the array ``coordinateTransformations/s0``: its placement (napari's)
+    and map_points read it."""
+    root = tmp_path / "image.ome.zarr"
+    ngffkit.write_image(np.zeros((8, 8), dtype="uint8"), root, axes="yx", version="0.6rc0", levels=1)
+    document = json.loads((root / "zarr.json").read_text())
+    dataset = document["attributes"]["ome"]["multiscales"][0]["datasets"][0]
+    dataset["coordinateTransformations"][0] = {**dataset["coordinateTransformations"][0], "scale": None,
+                                               "path": "coordinateTransformations/s0"}  # fmt: skip
+    del dataset["coordinateTransformations"][0]["scale"]
+    (root / "zarr.json").write_text(json.dumps(document))
+    array(root / "coordinateTransformations" / "s0", np.array([0.5, 4.0]), zarr_format=3)
+    image = ngffkit.open(root)
+    np.testing.assert_allclose(image.transform(0), np.diag([0.5, 4.0, 1.0]))
+    np.testing.assert_allclose(image.map_points([[2, 2]], source=dataset["path"], target="physical"), [[1, 8]])

@@ -6,10 +6,14 @@ import json
 import pathlib
 import shutil
 
+import numpy as np
 import pytest
 
 from ngffkit import validate
 from ngffkit.samples.examples import write_coins, write_plate
+
+from ..reader.builders import array
+from ..reader.test_coordinates import between, scene
 
 
 def errors(report) -> set[str]:  # type: ignore[no-untyped-def]
@@ -69,3 +73,26 @@ def test_json_file_that_is_not_json(tmp_path: pathlib.Path) -> None:
     bad.write_text("{nope")
     report = validate(bad)
     assert not report.valid and errors(report) == {"json-parse"}
+
+
+@pytest.mark.parametrize(
+    ("values", "rule"),
+    [
+        (np.array([[0, 2, 5], [-2, 0, 7]], dtype=float), None),
+        (np.zeros(6), "transform-parameters-array"),
+        (np.array([[True, False, True]]), "transform-parameters-array"),
+        (None, "transform-parameters-missing"),
+    ],
+    ids=["usable", "1D affine", "booleans", "missing"],
+)
+def test_06_parameter_arrays_are_checked(tmp_path: pathlib.Path, values: np.ndarray | None, rule: str | None) -> None:
+    """0.6rc0 transformations that keep their parameters in an array: the array is there, 2D for an affine, numbers."""
+    root = scene(tmp_path / "s.ome.zarr", [between({"type": "affine", "path": "coordinateTransformations/a"})])
+    if values is not None:
+        array(root / "coordinateTransformations" / "a", values, zarr_format=3)
+    report = validate(root)
+    if rule is None:
+        assert report.valid, report.errors
+    else:
+        (finding,) = [f for f in report.errors if f.rule == rule]
+        assert "coordinateTransformations/a" in finding.message

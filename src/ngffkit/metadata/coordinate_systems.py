@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ngffkit.metadata.multiscales import Multiscale
-from ngffkit.metadata.point_maps import invertible, linear_matrix
+from ngffkit.metadata.point_maps import invertible, linear_matrix, on_named_axes
 from ngffkit.metadata.scene import Scene
 from ngffkit.metadata.transforms import Bijection, Ref, Sequence, Transformation
 
@@ -87,6 +87,8 @@ class SystemGraph:
 
     systems: Mapping[SystemId, int | None] = field(default_factory=dict)
     edges: tuple[Edge, ...] = ()
+    #: The axis names of the systems that name their axes (named systems; an image's arrays, by its axes).
+    axes: Mapping[SystemId, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -112,7 +114,41 @@ class SystemGraph:
             Edge(e.source.under(prefix), e.target.under(prefix), e.transformation, _join(prefix, e.base))
             for e in other.edges
         )
-        return SystemGraph(systems, self.edges + edges)
+        axes = {**self.axes, **{system.under(prefix): names for system, names in other.axes.items()}}
+        return SystemGraph(systems, self.edges + edges, axes)
+
+    def aliased(self, aliases: Mapping[SystemId, SystemId]) -> SystemGraph:
+        """This graph with the systems ``aliases`` names called by their other names: a scene transformation whose
+        ``input`` is ``{"path": "tile_0"}`` alone means the member's first coordinate system (``tile_0#physical``)."""
+        if not aliases:
+            return self
+        edges = tuple(
+            Edge(aliases.get(e.source, e.source), aliases.get(e.target, e.target), e.transformation, e.base)
+            for e in self.edges
+        )
+        systems = {system: ndim for system, ndim in self.systems.items() if system not in aliases}
+        for old, new in aliases.items():
+            if old in self.systems:
+                systems.setdefault(new, self.systems[old])
+        return SystemGraph(systems, edges, self.axes)
+
+    def fitted(self) -> SystemGraph:
+        """This graph with every transformation that acts on fewer axes than its input system has made explicit.
+
+        A scene places images of axes (c, y, x) in a "world" of (y, x) with a 2D translation, scale or affine, as
+        the specification's scenes and 0.6rc0 data do: such a transformation acts on the input axes named like the
+        output system's (y and x), and the others (the channel) are dropped. Written as the ``byDimension`` that
+        says so, it maps points and becomes a (non-square) matrix like any other; a transformation whose axes
+        cannot be told by name is left as it is (mapping points through it is then an error that says so)."""
+        edges = tuple(self._fit(edge) for edge in self.edges)
+        return SystemGraph(self.systems, edges, self.axes)
+
+    def _fit(self, edge: Edge) -> Edge:
+        source, target = self.axes.get(edge.source), self.axes.get(edge.target)
+        if source is None or target is None or len(target) >= len(source):
+            return edge
+        explicit = on_named_axes(edge.transformation, source, target)
+        return edge if explicit is None else Edge(edge.source, edge.target, explicit, edge.base)
 
     def route(self, source: SystemId, target: SystemId) -> list[Step]:
         """The shortest chain of steps from ``source`` to ``target``, walking a transformation backwards only
@@ -213,6 +249,10 @@ def multiscale_graph(ms: Multiscale) -> SystemGraph:
         systems[SystemId("", PHYSICAL)] = ndim
     systems.update({SystemId(p, None): ndim for p in paths})
     default = SystemId("", next(iter(named_systems), PHYSICAL))
+    axes = {SystemId("", cs.name): tuple(a.name for a in cs.axes) for cs in ms.coordinate_systems if cs.name}
+    if not named_systems:
+        axes[default] = ms.axis_names
+    axes.update({SystemId(p, None): ms.axis_names for p in paths})
     edges: list[Edge] = []
     for dataset in ms.datasets:
         chain = dataset.transformations
@@ -233,7 +273,7 @@ def multiscale_graph(ms: Multiscale) -> SystemGraph:
             edges.append(Edge(start, end, t))
             systems.setdefault(start, None)
             systems.setdefault(end, None)
-    return SystemGraph(systems, tuple(edges))
+    return SystemGraph(systems, tuple(edges), axes)
 
 
 def scene_graph(scene: Scene) -> SystemGraph:
@@ -249,4 +289,5 @@ def scene_graph(scene: Scene) -> SystemGraph:
         systems.setdefault(start, None)
         systems.setdefault(end, None)
         edges.append(Edge(start, end, t))
-    return SystemGraph(systems, tuple(edges))
+    axes = {SystemId("", cs.name): tuple(a.name for a in cs.axes) for cs in scene.coordinate_systems if cs.name}
+    return SystemGraph(systems, tuple(edges), axes)

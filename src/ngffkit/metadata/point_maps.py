@@ -22,6 +22,7 @@ from ngffkit.metadata.transforms import (
     Bijection,
     ByDimension,
     Coordinates,
+    DimensionEntry,
     Displacements,
     Identity,
     MapAxis,
@@ -122,6 +123,20 @@ def by_dimension_matrix(t: ByDimension, ndim_in: int | None = None, ndim_out: in
     return m
 
 
+def on_named_axes(t: Transformation, source: tuple[str, ...], target: tuple[str, ...]) -> ByDimension | None:
+    """``t`` -- a linear transformation of as many axes as the ``target`` system has, from a ``source`` system with
+    more -- as the byDimension that applies it to the source axes named like the target's, in the target's order
+    (the others, such as a channel axis, are dropped). None when ``t`` is not such a transformation or the target's
+    axis names are not all (once each) the source's."""
+    m = linear_matrix(t, len(target)) if not isinstance(t, Identity) else np.eye(len(target) + 1)
+    if m is None or m.shape != (len(target) + 1, len(target) + 1):
+        return None
+    if len(set(target)) != len(target) or any(source.count(name) != 1 for name in target):
+        return None
+    part = DimensionEntry(t, tuple(source.index(name) for name in target), tuple(range(len(target))))
+    return ByDimension(name=t.name, input=t.input, output=t.output, transformations=(part,))
+
+
 def _axis_indices(axes: tuple[object, ...]) -> list[int] | None:
     if all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
         return [int(a) for a in axes]  # type: ignore[call-overload]
@@ -150,9 +165,18 @@ def invertible(t: Transformation) -> bool:
         e.transformation is None or not invertible(e.transformation) for e in t.transformations
     ):
         return False
+    if isinstance(t, ByDimension) and _drops_axes(t):
+        return False
     ndim = len(t.scale) if isinstance(t, Scale) and t.scale else None
     m = linear_matrix(t, ndim if ndim is not None else 1 if isinstance(t, Identity) else None)
     return m is not None and m.shape[0] == m.shape[1] and abs(np.linalg.det(m)) > 1e-12
+
+
+def _drops_axes(t: ByDimension) -> bool:
+    """Whether a byDimension leaves input axes unread (a channel dropped on the way to a y/x system): then points
+    cannot come back through it."""
+    read = [axis for e in t.transformations for axis in (_axis_indices(e.input_axes) or [])]
+    return len(set(read)) != max(read, default=-1) + 1
 
 
 def forward(t: Transformation, points: np.ndarray, fields: FieldSampler) -> np.ndarray:
@@ -176,8 +200,8 @@ def forward(t: Transformation, points: np.ndarray, fields: FieldSampler) -> np.n
         return points + np.asarray(fields(t, points), dtype=float)
     stored = getattr(t, "path", None)
     if stored:
-        raise InvalidMetadata(f"the {_describe(t)} keeps its parameters in the array {stored!r}, which ngffkit does "
-                              "not read for mapping points yet")  # fmt: skip
+        raise InvalidMetadata(f"the {_describe(t)} keeps its parameters in the array {stored!r}, which was not read "
+                              "(ngffkit.reader.parameters reads it)")  # fmt: skip
     raise InvalidMetadata(f"ngffkit cannot apply the {_describe(t)} (its parameters are missing or malformed)")
 
 

@@ -1,10 +1,17 @@
-"""Plugins > ngffkit OME-Zarr > Coordinate systems: show the open scenes' images in the system a person chooses.
+"""Plugins > ngffkit OME-Zarr > Coordinate systems: how the groups of images open in the viewer are laid out.
 
-A 0.6rc0 scene opens in its first coordinate system (``ngffkit.layers.series.scene_system``). This dock lists the
-named systems of every scene whose layers are in the viewer and, when one is chosen, places each of those layers
-in it again (:func:`ngffkit.layers.series.placement`: napari's scale/translate, or an affine). An image whose chain
-into the chosen system is not linear is left where it is, and one notification per scene says so. Only layers the
-ngffkit reader made from a scene take part: their metadata names the scene and the system of their level 0.
+One dock for both kinds of group (:mod:`ngffkit.layers.series`), docked by the reader when it opens one:
+
+* **scenes** (0.6rc0): a scene opens in its first coordinate system (``ngffkit.layers.series.scene_system``). "show
+  scenes in" lists the named systems of every scene whose layers are in the viewer and, when one is chosen, places
+  each of those layers in it again (:func:`ngffkit.layers.series.placement`: napari's scale/translate, or an
+  affine). An image whose chain into the chosen system is not linear is left where it is, and one notification per
+  scene says so.
+* **series** (bioformats2raw containers): they open side by side; "show series" lays them out again, side by side or
+  one at a time (:func:`ngffkit.layers.series.arrange_series`, the code that laid them out first).
+
+Only layers the ngffkit reader made take part: their metadata names their group (``ngff_group``), and for scenes
+the system of their level 0.
 """
 
 from __future__ import annotations
@@ -19,30 +26,39 @@ from napari.viewer import Viewer
 
 import ngffkit
 from ngffkit.errors import NGFFError, NGFFWarning
-from ngffkit.layers.series import placement, scene_system, warn_unwarped
+from ngffkit.layers.arrange import Box
+from ngffkit.layers.series import GROUP, SERIES_MODES, arrange_series, placement, scene_system, warn_unwarped
 from ngffkit.metadata.coordinate_systems import SystemGraph
+from ngffkit.napari._group_open import DOCK_NAME
 
-DOCK_NAME = "Coordinate systems"
+__all__ = ["DOCK_NAME", "CoordinateSystemDock"]
 
 
 class CoordinateSystemDock(Container[Any]):
-    """A choice of coordinate system for the scenes open in the viewer."""
+    """A choice of coordinate system for the scenes open in the viewer, and of layout for the series."""
 
     def __init__(self, napari_viewer: Viewer) -> None:
         self.viewer = napari_viewer
         self._names: list[str] = []
         self.system = ComboBox(label="show scenes in", choices=lambda _: self._names, nullable=True)
+        self.series = ComboBox(label="show series", choices=list(SERIES_MODES), value=SERIES_MODES[0])
         self.status = Label(value="")
-        super().__init__(widgets=[self.system, self.status])
+        super().__init__(widgets=[self.system, self.series, self.status])
         self._graphs: dict[str, SystemGraph] = {}
+        #: The visibility a layer had before "one at a time" hid it, given back when it is shown again.
+        self._hidden: dict[int, bool] = {}
         self._refreshing = False
         self.system.changed.connect(self._place_all)
+        self.series.changed.connect(self._arrange_series)
         napari_viewer.layers.events.inserted.connect(self._refresh)
         napari_viewer.layers.events.removed.connect(self._refresh)
         self._refresh()
 
     def _scene_layers(self) -> list[Any]:
         return [layer for layer in self.viewer.layers if "ngff_scene" in layer.metadata]
+
+    def _series_layers(self) -> list[Any]:
+        return [layer for layer in self.viewer.layers if layer.metadata.get(GROUP, {}).get("kind") == "series"]
 
     def _graph(self, url: str) -> SystemGraph | None:
         """The scene's graph, read once per scene (metadata only)."""
@@ -79,7 +95,35 @@ class CoordinateSystemDock(Container[Any]):
                 self.system.value = _default(first, names)
         finally:
             self._refreshing = False
-        self.status.value = f"{len(self._scene_layers())} layers from scenes" if names else "no scene open"
+        series = self._series_layers()
+        self.system.visible, self.series.visible = bool(names), bool(series)
+        said = [f"{len(self._scene_layers())} layers from scenes"] if names else []
+        said += [f"{len(series)} layers from series"] if series else []
+        self.status.value = ", ".join(said) or "no scene or series open"
+
+    def _arrange_series(self, *_: Any) -> None:
+        """Every container's series laid out as chosen, from each layer's own placement (its "home")."""
+        mode = self.series.value
+        by_container: dict[str, dict[int, list[Any]]] = {}
+        for layer in self._series_layers():
+            group = layer.metadata[GROUP]
+            by_container.setdefault(group["url"], {}).setdefault(group["member"], []).append(layer)
+        for members in by_container.values():
+            ordered = [members[m] for m in sorted(members)]
+            boxes = [Box(*member[0].metadata[GROUP]["box"]) for member in ordered]
+            homes = [[layer.metadata[GROUP]["home"] for layer in member] for member in ordered]
+            for member, places in zip(ordered, arrange_series(boxes, homes, mode), strict=True):
+                for layer, placed in zip(member, places, strict=True):
+                    _apply(layer, placed)
+                    self._show(layer, placed.get("visible", True) is not False)
+        self.viewer.reset_view()
+
+    def _show(self, layer: Any, shown: bool) -> None:
+        if not shown:
+            self._hidden.setdefault(id(layer), bool(layer.visible))
+            layer.visible = False
+        elif id(layer) in self._hidden:
+            layer.visible = self._hidden.pop(id(layer))
 
     def _place_all(self, *_: Any) -> None:
         target = self.system.value

@@ -27,6 +27,7 @@ import ngffkit
 from ngffkit.errors import NGFFWarning
 from ngffkit.formats.sections import SECTION_KINDS
 from ngffkit.layers import LayerData
+from ngffkit.napari._group_open import offer_layout_dock
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_open import offer_navigator
@@ -153,4 +154,6 @@ def read(path: str, _: Any = None) -> list[Any]:
     for other in (w for w in caught if not issubclass(w.category, NGFFWarning)):
         warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     offer_navigator(node)
+    if layers:
+        offer_layout_dock(node)
     return layers or NOTHING

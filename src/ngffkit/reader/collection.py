@@ -9,11 +9,12 @@ import numpy as np
 
 from ngffkit.errors import NGFFError, NGFFWarning
 from ngffkit.metadata import OMEMetadata, ome_xml, parse_attributes
-from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, multiscale_graph, scene_graph
+from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, SystemId, multiscale_graph, scene_graph
 from ngffkit.metadata.transforms import Ref, Transformation
 from ngffkit.reader.coordinates import MapsPoints, map_points
 from ngffkit.reader.image import Image, load_images, parse_node
 from ngffkit.reader.node import Node
+from ngffkit.reader.parameters import graph_with_parameters
 from ngffkit.store import adapter
 from ngffkit.store.batch import read_many, read_many_or_errors
 from ngffkit.store.location import Location
@@ -128,9 +129,10 @@ class Scene(MapsPoints, Node):
         """
         graph = scene_graph(self.metadata.scene) if self.metadata.scene else SystemGraph()
         if not members or not self.member_paths:
-            return graph
+            return graph_with_parameters(graph, self.location).fitted()
         locations = [self.location.child(p, key="scene.coordinateTransformations.path") for p in self.member_paths]
         nodes = read_many_or_errors(locations, expect="group")
+        aliases: dict[SystemId, SystemId] = {}
         for path, node in zip(self.member_paths, nodes, strict=True):
             try:
                 if isinstance(node, NGFFError):
@@ -142,12 +144,16 @@ class Scene(MapsPoints, Node):
                 continue
             if meta.multiscales:
                 graph = graph.merged(multiscale_graph(meta.multiscales[0]), path)
-        return graph
+                named = [cs.name for cs in meta.multiscales[0].coordinate_systems if cs.name]
+                if named:  # {"path": "tile_0"} alone: the image's first coordinate system, as the specification says
+                    aliases[SystemId(path, None)] = SystemId(path, named[0])
+        return graph_with_parameters(graph.aliased(aliases), self.location).fitted()
 
     def map_points(self, points: Any, *, source: str, target: str) -> np.ndarray:
         """``points`` (N, ndim) mapped from ``source`` to ``target``, systems of the scene or of its members: as
         :meth:`ngffkit.Image.map_points`. Member images are read only when the scene's own transformations do not
-        connect the two systems.
+        connect the two systems through systems the scene itself describes (a member's system has axes only its
+        own metadata names: a 2D step from a (c, y, x) member acts on its y and x, which only the member tells).
 
         :param points: the points, an (N, ndim) array (or list of coordinate lists) in the axis order of ``source``.
         :param source: the system the points are in: the scene's own, or a member's (``"tile_0#physical"``,
@@ -158,9 +164,10 @@ class Scene(MapsPoints, Node):
         own = self.system_graph(members=False)
         if own.find(source) is not None and own.find(target) is not None:
             try:
-                own.route(own.find(source), own.find(target))  # type: ignore[arg-type]
+                steps = own.route(own.find(source), own.find(target))  # type: ignore[arg-type]
             except NoRoute:
                 pass
             else:
-                return map_points(self.location, own, points, source, target)
+                if all(s.edge.source in own.axes and s.edge.target in own.axes for s in steps):
+                    return map_points(self.location, own, points, source, target)
         return map_points(self.location, self.system_graph(), points, source, target)

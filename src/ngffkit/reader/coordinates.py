@@ -19,6 +19,7 @@ from ngffkit.metadata import OMEMetadata
 from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph, SystemId, multiscale_graph
 from ngffkit.metadata.point_maps import backward, forward, linear_matrix
 from ngffkit.metadata.transforms import Displacements, Sequence
+from ngffkit.reader.parameters import graph_with_parameters
 from ngffkit.store import limits
 from ngffkit.store.location import Location
 
@@ -41,7 +42,9 @@ class MapsPoints:
 
     def system_graph(self) -> SystemGraph:
         """The coordinate systems of this node and the transformations between them."""
-        return multiscale_graph(self.metadata.multiscales[0]) if self.metadata.multiscales else SystemGraph()
+        if not self.metadata.multiscales:
+            return SystemGraph()
+        return graph_with_parameters(multiscale_graph(self.metadata.multiscales[0]), self.location).fitted()
 
     @property
     def coordinate_systems(self) -> list[str]:

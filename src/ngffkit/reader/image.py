@@ -23,6 +23,7 @@ from ngffkit.metadata.transforms import Ref, Transformation, compose_matrix
 from ngffkit.reader.arrays import dask_array, read_now
 from ngffkit.reader.coordinates import MapsPoints
 from ngffkit.reader.node import Node
+from ngffkit.reader.parameters import chain_with_parameters
 from ngffkit.reader.regions import Region, level_index, selection
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many, read_many_or_errors
@@ -181,8 +182,8 @@ class Image(MapsPoints, Node):
         """The full homogeneous matrix from ``level`` indices to the image's physical coordinates.
 
         For 0.4/0.5 it is the scale and translation; for 0.6rc0 the dataset transformation, followed by the
-        multiscale transformations that start from its output system (rotations, affines). None when a step
-        is not linear (displacement fields, ...).
+        multiscale transformations that start from its output system (rotations, affines); parameters kept in an
+        array (``path``) are read. None when a step is not linear (displacement fields, ...).
 
         :param level: the level's index, 0 (the default) the highest resolution.
         """
@@ -193,7 +194,7 @@ class Image(MapsPoints, Node):
             if system is not None and _input_name(t) == system:
                 chain.append(t)
                 system = _output_name(t)
-        return compose_matrix(tuple(chain), self.ndim)
+        return compose_matrix(chain_with_parameters(chain, self.location), self.ndim)
 
     @property
     def units(self) -> tuple[str | None, ...]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ngffkit.errors import NGFFError, UnsafePath
 from ngffkit.formats import Format, detect
+from ngffkit.metadata.parameter_arrays import dtype_problem, paths_in, shape_problem
 from ngffkit.store import claim
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.batch import read_many_or_errors
@@ -144,6 +145,9 @@ class HierarchyValidator:
         if fmt is None:
             return []
         tasks = self._image_tasks(node, fmt, ome) if isinstance(ome.get("multiscales"), list) else []
+        if fmt.has_coordinate_systems:
+            for kind, path, key in paths_in(ome):
+                tasks += self._child(node.location, path, self._parameter_array(kind, path, key), expect="array")
         handlers: dict[str, Callable[[NodeMetadata], list[_Task]]] = {
             "labels": self._labels_group_of(fmt),
             "label": self._expect("label"),
@@ -280,6 +284,28 @@ class HierarchyValidator:
                     "",
                     f"array {url} has dimension_names {names}, but the axes are {image.axis_names}",
                 )
+            return []
+
+        return handle
+
+    def _parameter_array(self, kind: str, path: str, key: str) -> Callable[[NodeMetadata], list[_Task]]:
+        """The check of an array a 0.6rc0 transformation keeps its parameters in: there, and shaped and typed as
+        :mod:`ngffkit.metadata.parameter_arrays` says -- from its metadata, nothing read."""
+
+        def handle(node: NodeMetadata) -> list[_Task]:
+            url = node.location.url
+            if not node.exists or not node.is_array or node.shape is None:
+                self.out.error("transform-parameters-missing", key,
+                               f"the {kind} transformation's parameter array {path!r} is not an array at {url}")  # fmt: skip
+                return []
+            problem = shape_problem(kind, node.shape)
+            if problem is None:
+                try:
+                    problem = dtype_problem(zarr_array(node).dtype)
+                except NGFFError as exc:
+                    problem = exc.message
+            if problem is not None:
+                self.out.error("transform-parameters-array", key, f"parameter array {url}: {problem}")
             return []
 
         return handle
