@@ -41,6 +41,11 @@ class Limits:
     max_download_chunks: int = 10_000_000
     #: Channels napari gets as separate layers; beyond this, the channel axis stays one layer with a slider.
     max_channel_layers: int = 64
+    #: Bytes of one table read whole (a condition table's columns), and of one chunk of variable-length text in any
+    #: array (strings: the array's shape cannot tell their size). A 1536-well condition table is ~100 KB.
+    max_table_bytes: int = 64 * MiB
+    #: Cells (rows x columns) of one table read whole.
+    max_table_cells: int = 1_000_000
 
     @classmethod
     def from_environment(cls) -> Limits:
