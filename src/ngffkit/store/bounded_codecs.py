@@ -30,8 +30,8 @@ from typing import Any
 import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
-from zarr.buffer import default_buffer_prototype
 from zarr import codecs as zarr_codecs
+from zarr.buffer import default_buffer_prototype
 from zarr.codecs import BloscCodec, GzipCodec, ShardingCodec, ZstdCodec
 
 from ngffkit.errors import CorruptData, NGFFError

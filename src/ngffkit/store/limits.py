@@ -91,9 +91,10 @@ def check(limit: str, value: float, *, what: str, where: str | None = None, limi
 
 #: Store keys that hold metadata documents: each is bounded by ``max_document_bytes``.
 DOCUMENT_NAMES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata", ".ngffkit-writing"})
-#: Other documents read whole, bounded like metadata (bioformats2raw's OME-XML, which names the series); not
-#: zarr's own, so not in :data:`DOCUMENT_NAMES` (which says what a zarr node may hold).
-OTHER_DOCUMENTS = frozenset({"METADATA.ome.xml"})
+#: Other documents read whole, bounded like metadata (bioformats2raw's OME-XML, which names the series; ngio's
+#: csv tables, whose rows are then counted against ``max_table_bytes``); not zarr's own, so not in
+#: :data:`DOCUMENT_NAMES` (which says what a zarr node may hold).
+OTHER_DOCUMENTS = frozenset({"METADATA.ome.xml", "table.csv"})
 
 
 @dataclass(frozen=True)
