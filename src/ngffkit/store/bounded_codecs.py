@@ -40,7 +40,14 @@ from ngffkit.store import limits
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def _too_large(declared: int, limit: int, codec: str) -> CorruptData:
+class TextLimit(int):
+    """The bound of a chunk of text: a setting (``max_table_bytes``), not the array's shape -- so exceeding it is
+    :class:`~ngffkit.LimitExceeded`, which says how to raise it, rather than corrupt data."""
+
+
+def _too_large(declared: int, limit: int, codec: str) -> NGFFError:
+    if isinstance(limit, TextLimit):
+        return limits.exceeded("max_table_bytes", declared, limit, what=f"a {codec} chunk of text")
     return CorruptData(f"a {codec} chunk claims {declared} bytes; chunks of this array hold at most {limit}")
 
 
@@ -52,6 +59,8 @@ def inflate(data: bytes, limit: int, *, wbits: int, codec: str) -> bytes:
     except zlib.error as exc:
         raise CorruptData(f"not {codec} data: {exc}") from exc
     if len(out) > limit or decompressor.unconsumed_tail:
+        if isinstance(limit, TextLimit):
+            raise _too_large(len(out), limit, codec)
         raise CorruptData(f"a {codec} chunk inflates to more than {limit} bytes, the most a chunk of this array holds")
     return out
 
@@ -96,7 +105,7 @@ def variable_length(dtype: np.dtype[Any]) -> bool:
 
 def text_chunk_bytes() -> int:
     """The most bytes one chunk of variable-length items may decode to (``max_table_bytes``)."""
-    return limits.current().max_table_bytes
+    return TextLimit(limits.current().max_table_bytes)
 
 
 def _chunk_bytes(chunk_spec: Any) -> int:
