@@ -95,6 +95,14 @@ def test_a_huge_table_is_refused_before_it_is_read(tmp_path: pathlib.Path, versi
         read_table_columns(location, "anndata")
     assert caught.value.where == location.url and time.monotonic() - started < 5
 
+    table, location = hostile(tmp_path / "categories", fmt)  # a categorical column's categories count too
+    drug = zarr.open_group(str(table / "obs" / "drug"), mode="a", zarr_format=fmt)  # type: ignore[arg-type]
+    drug.create_array("categories", shape=(10**12,), chunks=(1,), dtype=str, overwrite=True)
+    started = time.monotonic()
+    with pytest.raises(ngffkit.LimitExceeded, match="max_table_cells"):
+        read_table_columns(location, "anndata")
+    assert time.monotonic() - started < 5
+
 
 def test_text_beyond_the_byte_limit_is_refused_as_it_is_read(
     tmp_path: pathlib.Path, version: str, monkeypatch: pytest.MonkeyPatch

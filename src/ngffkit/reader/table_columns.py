@@ -199,6 +199,7 @@ class _Column:
             codes = _read_1d(self.parts["codes"], f"{self.key}/codes", rows, budget, self.table)
             categories = self.parts["categories"]
             count = categories.shape[0] if categories.shape and len(categories.shape) == 1 else -1
+            budget.check_cells(count, 1)  # categories are read whole too: no more of them than a table has cells
             names = _as_text(_read_1d(categories, f"{self.key}/categories", count, budget, self.table))
             if codes.dtype.kind not in "iu":
                 raise InvalidMetadata(f"categorical codes must be integers, not {codes.dtype}", where=self.table.url,
