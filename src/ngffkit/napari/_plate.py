@@ -2,12 +2,12 @@
 
 The overview (the stitched plate with its well names) comes from the reader. This dock lists the wells (row,
 column, fields, acquisitions; the columns of the plate's condition tables, read in the background as the plate
-opens; and columns a person loads from a CSV such as condition or drug), filters them,
-and opens the selected well's field -- image and labels, every level -- as its own layers placed exactly on the
-well's cell, replacing the previous well's layers. A well is chosen in the table, with Previous/Next, or by
+opens, and of a CSV a person loads, such as condition or drug), filters them, and opens the selected well's
+field -- image and labels, every level -- as its own layers placed exactly on the well's cell, replacing the
+previous well's layers. A well is chosen in the table, with Previous/Next, or by
 clicking it in the overview. Opening runs in a worker thread; a newer choice supersedes an older one, whose
 late answer is dropped. Everything it knows about the plate comes from the GUI-free core
-(:mod:`ngffkit.reader.plate_map`, :mod:`ngffkit.tools.well_columns`, :mod:`ngffkit.tools.condition_columns`).
+(:mod:`ngffkit.reader.plate_map`; its columns: :mod:`ngffkit.napari._plate_columns`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from napari.layers import Layer
 from napari.qt.threading import thread_worker
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_error
 from napari.viewer import Viewer
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
@@ -40,6 +40,7 @@ from ngffkit.errors import redact
 from ngffkit.layers.identity import source_key
 from ngffkit.metadata.text import printable
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plate_columns import cell_text, csv_columns, read_conditions
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
@@ -52,8 +53,7 @@ from ngffkit.reader.plate_map import (
     well_table,
     with_columns,
 )
-from ngffkit.tools.condition_columns import read_condition_columns
-from ngffkit.tools.well_columns import WellColumns, read_well_columns
+from ngffkit.tools.well_columns import WellColumns
 
 
 class PlateNavigator(QWidget):
@@ -167,7 +167,8 @@ class PlateNavigator(QWidget):
         self.acquisition.blockSignals(False)
         self._fill_table()
         self._read_wells()
-        self._read_conditions()
+        plate = self.plate  # its condition tables (ngio's), read in a worker, join the table like a CSV's columns
+        read_conditions(plate, lambda found: self._add_columns(found) if plate is self.plate else None)
 
     def _read_wells(self) -> Any:
         """Read every well's metadata in a worker (a remote plate of 1536 wells takes seconds), then show the
@@ -192,41 +193,6 @@ class PlateNavigator(QWidget):
         if self.status.text() == "reading the wells…":
             self.status.setText("")
 
-    def _read_conditions(self) -> Any:
-        """Read the plate's condition tables (ngio's: the plate's own and each well's) in a worker; their columns
-        join the table like a CSV's. Tables that cannot be read, and lines about no well of the plate, are one
-        notification; so is a failure of the whole read -- the plate works on. Returns the worker."""
-        plate = self.plate
-        if plate is None:
-            return None
-        worker = thread_worker(read_condition_columns, ignore_errors=True)(plate)
-        worker.returned.connect(lambda found: self._conditions_read(plate, found))
-        worker.errored.connect(lambda exc: self._conditions_failed(plate, exc))
-        worker.start()
-        return worker
-
-    def _conditions_read(self, plate: ngffkit.Plate, found: WellColumns) -> None:
-        if plate is not self.plate:
-            return  # another plate meanwhile
-        if found.values:
-            self._add_columns(found)
-        added = (f"Condition tables: added {', '.join(printable(c) for c in found.columns)} columns for "
-                 f"{len(found.values)} wells") if found.values else "Condition tables: no columns added"  # fmt: skip
-        problems = [f"not read: {printable(reason)}" for reason in found.skipped]
-        if found.unmatched:
-            shown = ", ".join(printable(u) for u in found.unmatched[:5])
-            problems.append(f"{len(found.unmatched)} lines match no well ({shown})")
-        if problems:
-            show_warning(f"{added}; {'; '.join(problems)}")
-        elif found.values:
-            show_info(added)
-
-    def _conditions_failed(self, plate: ngffkit.Plate, exc: BaseException) -> None:
-        if plate is not self.plate:
-            return
-        reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else redact(f"{type(exc).__name__}: {exc}")
-        show_error(f"Could not read the plate's condition tables: {printable(reason)}")
-
     def _detach_if_gone(self) -> None:
         """The plate's overview was removed: forget the plate (and show the next one still open, if any)."""
         if self.overview is None or self.overview in self.viewer.layers:
@@ -248,10 +214,7 @@ class PlateNavigator(QWidget):
         self.table.setHorizontalHeaderLabels([printable(h) for h in headers])
         for i, row in enumerate(self.rows):
             for j, column in enumerate(headers):
-                text = str(row.value(column))
-                if column not in WELL_COLUMNS:  # strangers' text: shown, never interpreted; no URL's secret
-                    text = printable(redact(text))
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(cell_text(row, column))
                 if column == "fields":
                     item.setData(0, row.fields)  # sorts as a number
                 self.table.setItem(i, j, item)
@@ -264,24 +227,14 @@ class PlateNavigator(QWidget):
         if self.plate is None:
             show_error("Open a plate first.")
             return
-        try:
-            table = read_well_columns(path, self.plate)
-        except ngffkit.NGFFError as exc:
-            show_error(f"Could not read the table: {describe(exc)}")
-            return
-        unmatched = f"{len(table.unmatched)} lines match no well ({', '.join(table.unmatched[:5])})"
-        if not table.values:
-            show_warning(f"Nothing added: no line of the table names a well of this plate; {unmatched} -- in {path}")
-            return
-        self._add_columns(table)
-        added = f"Added {', '.join(table.columns)} columns for {len(table.values)} wells"
-        if table.unmatched:
-            show_warning(f"{added}; {unmatched} -- in {path}")
-        else:
-            show_info(added)
+        table = csv_columns(path, self.plate)
+        if table is not None:
+            self._add_columns(table)
 
     def _add_columns(self, table: WellColumns) -> None:
         """Add per-well columns (a CSV's, or the plate's condition tables') to the table."""
+        if not table.values:
+            return
         self.columns = tuple(dict.fromkeys((*self.columns, *table.columns)))
         for well, columns in table.values.items():
             self.values.setdefault(well, {}).update(columns)

@@ -113,6 +113,7 @@ def _anndata_columns(location: Location, budget: _Budget) -> tuple[dict[str, tup
         raise InvalidMetadata("'column-order' must be a list of column names", where=location.url, key="obs")
     if not isinstance(index, str):
         raise InvalidMetadata("the 'obs' dataframe names no '_index'", where=location.url, key="obs")
+    budget.check_cells(1, len(order))  # before a read per column: a list of a million names is refused here
     keys = [f"obs/{index}", *(f"obs/{c}" for c in order)]
     x_index = _x_index(location, var, x)
     if x_index is not None:
