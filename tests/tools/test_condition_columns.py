@@ -198,3 +198,13 @@ def test_a_broken_table_does_not_hide_the_others(tmp_path: pathlib.Path) -> None
     assert found.columns == ("drug", "replicate", "dose") and found.values["B/3"]["drug"] == "nocodazole"
     assert len(found.skipped) == 1 and found.skipped[0].startswith("broken: ")
     assert "[obs/column]" in found.skipped[0] and "the table has 1 rows" in found.skipped[0]
+
+
+def test_the_callers_limits_bound_the_tables(tmp_path: pathlib.Path) -> None:
+    path = write_plate(tmp_path / "plate.zarr", "0.5", fields=1)
+    anndata_table(path, "conditions", CONDITIONS)
+    plate = ngffkit.open(path, limits=ngffkit.Limits(max_table_cells=5))  # 3 rows x 4 columns
+    assert isinstance(plate, ngffkit.Plate)
+    found = read_condition_columns(plate)
+    assert found.values == {} and len(found.skipped) == 1
+    assert "max_table_cells" in found.skipped[0] and "NGFFKIT_MAX_TABLE_CELLS" in found.skipped[0]
