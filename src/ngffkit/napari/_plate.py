@@ -168,7 +168,7 @@ class PlateNavigator(QWidget):
         self._fill_table()
         self._read_wells()
         plate = self.plate  # its condition tables (ngio's), read in a worker, join the table like a CSV's columns
-        read_conditions(plate, lambda found: self._add_columns(found) if plate is self.plate else None)
+        read_conditions(plate, self._add_columns, current=lambda: plate is self.plate)
 
     def _read_wells(self) -> Any:
         """Read every well's metadata in a worker (a remote plate of 1536 wells takes seconds), then show the

@@ -29,18 +29,25 @@ def cell_text(row: WellRow, column: str) -> str:
     return text if column in WELL_COLUMNS else printable(redact(text))
 
 
-def read_conditions(plate: ngffkit.Plate, take: Callable[[WellColumns], None]) -> Any:
+def read_conditions(plate: ngffkit.Plate, take: Callable[[WellColumns], None], current: Callable[[], bool]) -> Any:
     """Read ``plate``'s condition tables in a worker and hand what they hold to ``take`` (on the GUI thread), after
     one notification of what was added, what was not read and which lines name no well; a failure of the whole
-    read is one error notification. Returns the started worker."""
+    read is one error notification. While ``current()`` is False -- the plate was closed, the navigator is gone --
+    the answer is dropped, notification and all (a remote plate's read may end long after its window). Returns the
+    started worker."""
 
     def read(found: WellColumns) -> None:
-        take(found)
-        announce_conditions(found)
+        if current():
+            take(found)
+            announce_conditions(found)
+
+    def failed(exc: BaseException) -> None:
+        if current():
+            conditions_failed(exc)
 
     worker = thread_worker(read_condition_columns, ignore_errors=True)(plate)
     worker.returned.connect(read)
-    worker.errored.connect(conditions_failed)
+    worker.errored.connect(failed)
     worker.start()
     return worker
 
