@@ -74,6 +74,40 @@ def write_plate(path: str, version: str, data: str, wells: list[list[str]]) -> d
     return jsonable({"wells": [f"{r}/{c}" for r, c in wells], "tables": plate.list_tables()})
 
 
+def write_condition_tables(path: str, version: str, wells: list[list[str]], backends: list[str]) -> dict[str, Any]:
+    """A plate with one 16x16 field "0" per (row, column) of ``wells`` and one condition table per backend of
+    ``backends`` ("conditions_<backend>": one line per well -- row, column (a number), drug, dose (floating point),
+    replicate (an integer)); and in the first well a well-level condition table "treatment" (anndata: one line,
+    incubation). Answers each table's lines as ngio reads them back (text: the rows, column and values)."""
+    import numpy as np
+    import pandas as pd
+    import zarr
+    from ngio import ConditionTable, ImageInWellPath, create_empty_plate, create_ome_zarr_from_array
+    from ngio.tables import open_tables_container
+
+    images = [ImageInWellPath(row=row, column=column, path="0") for row, column in wells]
+    plate = create_empty_plate(path, name="conditions", images=images, ngff_version=version)
+    pixels = np.zeros((1, 16, 16), dtype=np.uint8)
+    for row, column in wells:
+        create_ome_zarr_from_array(plate.get_image_store(row, column, "0"), pixels, pixelsize=0.5,
+                                   axes_names=["c", "y", "x"], levels=1, ngff_version=version, overwrite=True)  # fmt: skip
+    drugs = ["dmso", "taxol", "nocodazole", "dmso"]
+    frame = pd.DataFrame({"row": [r for r, _ in wells], "column": [int(c) for _, c in wells],
+                          "drug": [drugs[i % len(drugs)] for i in range(len(wells))],
+                          "dose": [0.5 * i for i in range(len(wells))],
+                          "replicate": list(range(1, len(wells) + 1))})  # fmt: skip
+    for backend in backends:
+        plate.add_table(f"conditions_{backend}", ConditionTable(frame), backend=backend)
+    first = plate.wells_paths()[0]  # ngio's own path of the first well ("A/01": it pads column names)
+    zarr_format = 2 if version == "0.4" else 3  # the well's own format (a new group would be zarr v3)
+    well_tables = open_tables_container(zarr.open_group(f"{path}/{first}/tables", mode="a", zarr_format=zarr_format))
+    well_tables.add("treatment", ConditionTable(pd.DataFrame({"incubation": ["24 h"]})), backend="anndata")
+    read_back = {name: plate.get_table(name).dataframe.astype(str).to_dict(orient="list")
+                 for name in plate.list_tables()}  # fmt: skip
+    return jsonable({"tables": plate.list_tables(), "read_back": read_back,
+                     "well_tables": {first: well_tables.list()}})  # fmt: skip
+
+
 def read(path: str, out: str) -> dict[str, Any]:
     """``open_ome_zarr_container(path)``: version, axes, pixel size, channels, labels, tables; level 0 as .npy."""
     from ngio import open_ome_zarr_container
@@ -90,4 +124,4 @@ def read(path: str, out: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main([write_image, write_plate, read])
+    main([write_image, write_plate, write_condition_tables, read])

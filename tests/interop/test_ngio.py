@@ -1,6 +1,6 @@
 """ngio 1.1 (fractal), in its own environment (peers/), both ways (issue 37): ngffkit reads ngio's 0.4/0.5 images,
-labels, plates and tables (every table listed with its type, backend and rows where metadata gives them), and ngio
-reads ngffkit's 0.4/0.5 images with their labels."""
+labels, plates and tables (every table listed with its type, backend and rows where metadata gives them; condition
+tables of every backend as per-well columns), and ngio reads ngffkit's 0.4/0.5 images with their labels."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 from peers import NGIO
 
 import ngffkit
+from ngffkit.reader.table_columns import read_table_columns
+from ngffkit.tools.condition_columns import read_condition_columns
 
 from ..clirun import run
 from ..conftest import use_peer
@@ -86,3 +88,33 @@ def test_ngio_reads_what_we_write(tmp_path: pathlib.Path, version: str) -> None:
     assert theirs["pixel_size"] == {"x": 0.5, "y": 0.5} and theirs["channels"] == ["DAPI", "GFP"]
     assert theirs["labels"] == ["cells"] and theirs["tables"] == []
     np.testing.assert_array_equal(np.load(theirs["pixels"]), VALUES)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_ngio_condition_tables_become_per_well_columns(tmp_path: pathlib.Path, version: str) -> None:
+    """Every backend ngio writes a condition table with, at the plate, and a well's own table: the anndata, json and
+    csv tables give the same columns as ngio reads back; parquet is listed as not read."""
+    path = tmp_path / "plate.zarr"
+    wells = [["A", "1"], ["A", "2"], ["B", "1"]]
+    answer = use_peer(NGIO).call("write_condition_tables", path=path, version=version, wells=wells,
+                                 backends=["anndata", "json", "csv", "parquet"])  # fmt: skip
+    assert answer["well_tables"] == {"A/01": ["treatment"]}
+    plate = ngffkit.open(path)
+    assert isinstance(plate, ngffkit.Plate)
+    location = plate.location.child("tables")
+    theirs = answer["read_back"]["conditions_anndata"]  # ngio's own reading, as text
+    for backend in ("anndata", "json", "csv"):
+        ours = read_table_columns(location.child(f"conditions_{backend}"), backend)
+        assert ours.rows == 3 and set(ours.columns) == set(theirs)
+        for column in ("row", "drug", "column", "replicate"):
+            assert list(ours.values[column]) == theirs[column], (backend, column)
+        assert [float(v) for v in ours.values["dose"]] == [float(v) for v in theirs["dose"]]
+    found = read_condition_columns(plate)
+    assert found.columns == ("drug", "replicate", "dose", "incubation")
+    assert found.values == {
+        "A/01": {"drug": "dmso", "replicate": "1", "dose": "0", "incubation": "24 h"},
+        "A/02": {"drug": "taxol", "replicate": "2", "dose": "0.5"},
+        "B/01": {"drug": "nocodazole", "replicate": "3", "dose": "1"},
+    }  # three backends, one set of values: each table's line for a well repeats, it is not shown twice
+    assert found.skipped == (f"conditions_parquet: parquet tables are not read -- in {path}/tables/conditions_parquet",)
+    assert found.unmatched == () and len(found.sources) == 4

@@ -8,12 +8,16 @@ import pathlib
 
 import numpy as np
 import pytest
+import zarr
 from loopback.servers import http_file_server
+from peers import NGIO
 
 import ngffkit
 from ngffkit.napari._plate import WELL_VIEW
 from ngffkit.samples.examples import write_plate, write_plate_conditions
 
+from ..conftest import use_peer
+from ..reader.ngio_tables import anndata_table, csv_table, json_table
 from .conftest import notification_count, notifications_since
 
 DOCK = "Plate navigator"
@@ -416,3 +420,77 @@ def test_napari_still_holds_slicing_back_for_the_well_view(make_napari_viewer) -
     viewer = make_napari_viewer()
     assert can_slice_once(viewer.add_image(np.zeros((8, 8), np.uint8)))
     assert can_slice_once(viewer.add_labels(np.zeros((8, 8), np.uint8)))
+
+
+def headers_of(navigator) -> list[str]:  # type: ignore[no-untyped-def]
+    return [navigator.table.horizontalHeaderItem(j).text() for j in range(navigator.table.columnCount())]
+
+
+def test_condition_tables_become_columns_as_the_plate_opens(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """ngio's condition tables (the plate's, a well's own) join the well table by themselves, filterable like a
+    CSV's; a parquet table, which is not read, and a line about no well are one notification."""
+    anndata_table(plate_path, "conditions", {"row": ["A", "A", "B", "B"], "column": [1, 2, 1, 3],
+                                             "drug": ["dmso", "taxol", "taxol", "nocodazole"],
+                                             "dose": [0.0, 1.5, 3.0, 0.25]})  # fmt: skip
+    json_table(plate_path, "layout", {"well": ["A1", "H12"], "note": ["edge\x1b[31m", "gone"]})
+    csv_table(plate_path, "fast", "PAR1", backend="parquet")
+    anndata_table(plate_path / "B" / "2", "treatment", {"incubation": ["24 h"]})
+    viewer = make_napari_viewer()
+    before = notification_count()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    qtbot.waitUntil(lambda: "incubation" in headers_of(navigator), timeout=30_000)
+    assert headers_of(navigator)[5:] == ["drug", "dose", "note", "incubation"]
+    qtbot.waitUntil(lambda: len(notifications_since(before)) > 0, timeout=10_000)
+    told = notifications_since(before)
+    assert len(told) == 1, told
+    assert "added drug, dose, note, incubation columns" in told[0]
+    assert "fast: parquet tables are not read" in told[0] and "1 lines match no well (H12)" in told[0]
+    navigator.filter.setText("taxol")
+    assert navigator.visible_wells() == ["A/2", "B/1"]
+    navigator.filter.setText("24 h")
+    assert navigator.visible_wells() == ["B/2"]
+    navigator.filter.setText("")
+    assert navigator.table.item(0, headers_of(navigator).index("note")).text() == "edge\\x1b[31m"  # shown, not run
+    navigator.filter.setText("nocodazole")
+    navigator.step(1)
+    wait_for_well(viewer, qtbot, "B/3")
+
+
+def test_a_hostile_condition_table_is_one_notification_and_the_plate_works(  # type: ignore[no-untyped-def]
+    make_napari_viewer, qtbot, plate_path
+) -> None:
+    table = anndata_table(plate_path, "conditions", {"row": ["A", "B"], "column": [1, 2], "drug": ["x", "y"]})
+    obs = zarr.open_group(str(table / "obs"), mode="a")
+    obs.create_array("column", shape=(10**12,), chunks=(10**6,), dtype="int64", overwrite=True)
+    viewer = make_napari_viewer()
+    before = notification_count()
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    qtbot.waitUntil(lambda: len(notifications_since(before)) > 0, timeout=30_000)
+    told = notifications_since(before)
+    assert len(told) == 1 and "Condition tables: no columns added; not read: conditions" in told[0], told
+    assert "[obs/column]" in told[0] and "the table has 2 rows" in told[0]
+    assert headers_of(navigator) == ["well", "row", "column", "fields", "acquisition"]
+    navigator.select("B/2")
+    wait_for_well(viewer, qtbot, "B/2")
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_a_plate_ngio_wrote_opens_with_its_condition_columns(make_napari_viewer, qtbot, tmp_path, version) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ngio.zarr"
+    use_peer(NGIO).call("write_condition_tables", path=path, version=version, wells=[["A", "1"], ["A", "2"], ["B", "1"]],
+                        backends=["anndata", "csv", "parquet"])  # fmt: skip
+    viewer = make_napari_viewer()
+    before = notification_count()
+    navigator = open_plate(viewer, qtbot, str(path))
+    qtbot.waitUntil(lambda: "incubation" in headers_of(navigator), timeout=30_000)
+    assert headers_of(navigator)[5:] == ["drug", "replicate", "dose", "incubation"]
+    qtbot.waitUntil(lambda: len(notifications_since(before)) > 0, timeout=10_000)
+    told = notifications_since(before)
+    assert len(told) == 1 and "conditions_parquet: parquet tables are not read" in told[0], told
+    navigator.filter.setText("taxol")
+    assert navigator.visible_wells() == ["A/02"]
+    navigator.filter.setText("24 h")  # the first well's own condition table
+    assert navigator.visible_wells() == ["A/01"]
+    navigator.step(1)
+    wait_for_well(viewer, qtbot, "A/01")

@@ -44,3 +44,9 @@ def test_bad_tables_are_clear_errors(plate: ngffkit.Plate, tmp_path: pathlib.Pat
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(ngffkit.InvalidArgument, match="the table is empty"):
         read_well_columns(tmp_path / "empty.csv", plate)
+
+
+def test_lines_about_one_well_keep_their_different_values(plate: ngffkit.Plate, tmp_path: pathlib.Path) -> None:
+    (tmp_path / "t.csv").write_text("well,drug,dose\nA1,DMSO,0\nA01,taxol,0\nA/1,DMSO,\n")
+    table = read_well_columns(tmp_path / "t.csv", plate)
+    assert table.values == {"A/1": {"drug": "DMSO, taxol", "dose": "0"}}  # nothing silently overwritten

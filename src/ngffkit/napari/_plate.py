@@ -1,12 +1,13 @@
 """Plugins ▸ ngffkit OME-Zarr ▸ Plate navigator: from the whole plate to any well and field at full resolution.
 
 The overview (the stitched plate with its well names) comes from the reader. This dock lists the wells (row,
-column, fields, acquisitions, and columns a person loads from a CSV such as condition or drug), filters them,
-and opens the selected well's field -- image and labels, every level -- as its own layers placed exactly on the
-well's cell, replacing the previous well's layers. A well is chosen in the table, with Previous/Next, or by
+column, fields, acquisitions; the columns of the plate's condition tables, read in the background as the plate
+opens, and of a CSV a person loads, such as condition or drug), filters them, and opens the selected well's
+field -- image and labels, every level -- as its own layers placed exactly on the well's cell, replacing the
+previous well's layers. A well is chosen in the table, with Previous/Next, or by
 clicking it in the overview. Opening runs in a worker thread; a newer choice supersedes an older one, whose
 late answer is dropped. Everything it knows about the plate comes from the GUI-free core
-(:mod:`ngffkit.reader.plate_map`, :mod:`ngffkit.tools.well_columns`).
+(:mod:`ngffkit.reader.plate_map`; its columns: :mod:`ngffkit.napari._plate_columns`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from napari.layers import Layer
 from napari.qt.threading import thread_worker
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_error
 from napari.viewer import Viewer
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
@@ -37,7 +38,9 @@ from qtpy.QtWidgets import (
 import ngffkit
 from ngffkit.errors import redact
 from ngffkit.layers.identity import source_key
+from ngffkit.metadata.text import printable
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plate_columns import cell_text, csv_columns, read_conditions
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
@@ -50,7 +53,7 @@ from ngffkit.reader.plate_map import (
     well_table,
     with_columns,
 )
-from ngffkit.tools.well_columns import read_well_columns
+from ngffkit.tools.well_columns import WellColumns
 
 
 class PlateNavigator(QWidget):
@@ -62,7 +65,7 @@ class PlateNavigator(QWidget):
         self.plate: ngffkit.Plate | None = None
         self.overview: Layer | None = None
         self.rows: list[WellRow] = []
-        self.columns: tuple[str, ...] = ()  # columns added from CSV tables, and their values by well
+        self.columns: tuple[str, ...] = ()  # columns of condition tables and CSVs, and their values by well
         self.values: dict[str, dict[str, str]] = {}
         self.well: str | None = None
         self._choice = 0  # the newest request; older answers are dropped
@@ -164,6 +167,8 @@ class PlateNavigator(QWidget):
         self.acquisition.blockSignals(False)
         self._fill_table()
         self._read_wells()
+        plate = self.plate  # its condition tables (ngio's), read in a worker, join the table like a CSV's columns
+        read_conditions(plate, self._add_columns, current=lambda: plate is self.plate)
 
     def _read_wells(self) -> Any:
         """Read every well's metadata in a worker (a remote plate of 1536 wells takes seconds), then show the
@@ -205,11 +210,11 @@ class PlateNavigator(QWidget):
         self.table.setSortingEnabled(False)
         self.table.clear()
         self.table.setColumnCount(len(headers))
-        self.table.setHorizontalHeaderLabels(headers)
         self.table.setRowCount(len(self.rows))
+        self.table.setHorizontalHeaderLabels([printable(h) for h in headers])
         for i, row in enumerate(self.rows):
             for j, column in enumerate(headers):
-                item = QTableWidgetItem(str(row.value(column)))
+                item = QTableWidgetItem(cell_text(row, column))
                 if column == "fields":
                     item.setData(0, row.fields)  # sorts as a number
                 self.table.setItem(i, j, item)
@@ -222,25 +227,19 @@ class PlateNavigator(QWidget):
         if self.plate is None:
             show_error("Open a plate first.")
             return
-        try:
-            table = read_well_columns(path, self.plate)
-        except ngffkit.NGFFError as exc:
-            show_error(f"Could not read the table: {describe(exc)}")
-            return
-        unmatched = f"{len(table.unmatched)} lines match no well ({', '.join(table.unmatched[:5])})"
+        table = csv_columns(path, self.plate)
+        if table is not None:
+            self._add_columns(table)
+
+    def _add_columns(self, table: WellColumns) -> None:
+        """Add per-well columns (a CSV's, or the plate's condition tables') to the table."""
         if not table.values:
-            show_warning(f"Nothing added: no line of the table names a well of this plate; {unmatched} -- in {path}")
             return
-        self.rows = with_columns(self.rows, table.values)
         self.columns = tuple(dict.fromkeys((*self.columns, *table.columns)))
         for well, columns in table.values.items():
             self.values.setdefault(well, {}).update(columns)
+        self.rows = with_columns(self.rows, self.values)
         self._fill_table(self.columns)
-        added = f"Added {', '.join(table.columns)} columns for {len(table.values)} wells"
-        if table.unmatched:
-            show_warning(f"{added}; {unmatched} -- in {path}")
-        else:
-            show_info(added)
 
     def _choose_csv(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Per-well columns", "", "Tables (*.csv *.tsv *.txt)")

@@ -70,5 +70,7 @@ def _bound_chunks(node: NodeMetadata, array: zarr.Array[Any]) -> None:
     itemsize = int(array.dtype.itemsize)
     unit = array.shards or array.chunks
     pieces = math.prod(-(-u // c) for u, c in zip(unit, array.chunks, strict=True)) if array.shards else 1
-    if itemsize > 0:
+    if bounded_codecs.variable_length(array.dtype):  # text: its shape cannot tell its size
+        budget.register_array(node.location.path, bounded_codecs.text_chunk_bytes(), pieces)
+    elif itemsize > 0:
         budget.register_array(node.location.path, math.prod(unit) * itemsize, pieces)

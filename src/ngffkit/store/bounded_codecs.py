@@ -5,7 +5,10 @@ the decoder then allocates; zarr's codecs decode whatever they are given. Every 
 codecs instead: each knows how many bytes its chunk decodes to (chunk shape x item size) and refuses more with
 :class:`~ngffkit.CorruptData` -- gzip and zlib by inflating at most that much, zstd, blosc and lz4 by checking the
 size their header declares before anything is allocated. (A zstd frame that declares no size is decoded as zarr
-would; ngffkit and zarr always declare it.)
+would; ngffkit and zarr always declare it.) Variable-length text (AnnData's strings, a table's columns) has no
+size its shape can tell: a chunk of it decodes to at most ``max_table_bytes``, and the vlen codecs check the number
+of items a chunk claims against its shape before numcodecs allocates one object per claimed item (a 4-byte chunk
+claiming 2**28 strings took 2 GB and 17 s).
 
 They enter through zarr's public API: :func:`bound_document` puts codec *objects* in place of the codec entries of
 an array's metadata document before zarr parses it (zarr takes either), subclasses of zarr's public codec classes
@@ -27,15 +30,24 @@ from typing import Any
 import numcodecs
 import numpy as np
 from numcodecs.abc import Codec
+from zarr import codecs as zarr_codecs
 from zarr.buffer import default_buffer_prototype
 from zarr.codecs import BloscCodec, GzipCodec, ShardingCodec, ZstdCodec
 
 from ngffkit.errors import CorruptData, NGFFError
+from ngffkit.store import limits
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-def _too_large(declared: int, limit: int, codec: str) -> CorruptData:
+class TextLimit(int):
+    """The bound of a chunk of text: a setting (``max_table_bytes``), not the array's shape -- so exceeding it is
+    :class:`~ngffkit.LimitExceeded`, which says how to raise it, rather than corrupt data."""
+
+
+def _too_large(declared: int, limit: int, codec: str) -> NGFFError:
+    if isinstance(limit, TextLimit):
+        return limits.exceeded("max_table_bytes", declared, limit, what=f"a {codec} chunk of text")
     return CorruptData(f"a {codec} chunk claims {declared} bytes; chunks of this array hold at most {limit}")
 
 
@@ -47,6 +59,8 @@ def inflate(data: bytes, limit: int, *, wbits: int, codec: str) -> bytes:
     except zlib.error as exc:
         raise CorruptData(f"not {codec} data: {exc}") from exc
     if len(out) > limit or decompressor.unconsumed_tail:
+        if isinstance(limit, TextLimit):
+            raise _too_large(len(out), limit, codec)
         raise CorruptData(f"a {codec} chunk inflates to more than {limit} bytes, the most a chunk of this array holds")
     return out
 
@@ -84,10 +98,32 @@ def _head(chunk_bytes: Any) -> bytes:
     return bytes(chunk_bytes.as_numpy_array()[:32])
 
 
+def variable_length(dtype: np.dtype[Any]) -> bool:
+    """Whether items of ``dtype`` have no fixed size (numpy's variable-width strings, Python objects)."""
+    return dtype.kind in ("O", "T")
+
+
+def text_chunk_bytes() -> int:
+    """The most bytes one chunk of variable-length items may decode to (``max_table_bytes``)."""
+    return TextLimit(limits.current().max_table_bytes)
+
+
 def _chunk_bytes(chunk_spec: Any) -> int:
-    """How many bytes one chunk of ``chunk_spec`` decodes to (its shape times its item size)."""
-    itemsize = int(chunk_spec.dtype.to_native_dtype().itemsize)
-    return int(math.prod(chunk_spec.shape)) * max(itemsize, 1)
+    """How many bytes one chunk of ``chunk_spec`` decodes to (its shape times its item size; for variable-length
+    text, :func:`text_chunk_bytes`)."""
+    dtype = chunk_spec.dtype.to_native_dtype()
+    if variable_length(dtype):
+        return text_chunk_bytes()
+    return math.prod(chunk_spec.shape) * max(int(dtype.itemsize), 1)
+
+
+def check_vlen_items(data: bytes, items: int, codec: str) -> None:
+    """Refuse a vlen chunk whose header (its first 4 bytes: the number of items, little-endian) claims other than
+    ``items``, the chunk's shape -- before numcodecs allocates an object for each claimed item."""
+    if len(data) >= 4:
+        claimed = int.from_bytes(data[:4], "little")
+        if claimed != items:
+            raise CorruptData(f"a {codec} chunk claims {claimed} items; chunks of this array hold {items}")
 
 
 class _FromConfiguration:
@@ -136,21 +172,59 @@ class BoundedBloscCodec(_FromConfiguration, BloscCodec):
         return await super()._decode_single(chunk_bytes, chunk_spec)
 
 
+class VLenUTF8Codec(_FromConfiguration, zarr_codecs.VLenUTF8Codec):
+    """zarr's vlen-utf8 codec, refusing chunks that claim more strings than their shape holds. (It keeps zarr's
+    class name: zarr 3.4 tells a text array's codec by its class name, not by its id or class.)"""
+
+    def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        check_vlen_items(_head(chunk_bytes), math.prod(chunk_spec.shape), "vlen-utf8")
+        return super()._decode_sync(chunk_bytes, chunk_spec)
+
+    async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        return self._decode_sync(chunk_bytes, chunk_spec)
+
+
+class VLenBytesCodec(_FromConfiguration, zarr_codecs.VLenBytesCodec):
+    """zarr's vlen-bytes codec, refusing chunks that claim more items than their shape holds."""
+
+    def _decode_sync(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        check_vlen_items(_head(chunk_bytes), math.prod(chunk_spec.shape), "vlen-bytes")
+        return super()._decode_sync(chunk_bytes, chunk_spec)
+
+    async def _decode_single(self, chunk_bytes: Any, chunk_spec: Any) -> Any:
+        return self._decode_sync(chunk_bytes, chunk_spec)
+
+
 class BoundedNumcodec(Codec):  # type: ignore[misc]  # numcodecs ships no annotations: Codec is Any to mypy
-    """A zarr v2 compressor that decodes at most ``limit`` bytes (the array's chunk)."""
+    """A zarr v2 compressor that decodes at most ``limit`` bytes (the array's chunk). With no ``inner`` codec it
+    passes the stored bytes on (an uncompressed array of text still gets its check). With ``vlen_items``, the text
+    it hands the vlen filter must claim that many items (the chunk's shape): numcodecs allocates one object per
+    claimed item before it looks further."""
 
     codec_id = "ngffkit-bounded"  # zarr checks that the class names one; decoding follows the inner codec's
 
-    def __init__(self, inner: Codec, limit: int) -> None:
+    def __init__(self, inner: Codec | None, limit: int, vlen_items: int | None = None) -> None:
         self.inner = inner
         self.limit = limit
+        self.vlen_items = vlen_items
 
     def encode(self, buf: Any) -> Any:
-        return self.inner.encode(buf)
+        return self.inner.encode(buf) if self.inner is not None else buf
 
     def decode(self, buf: Any, out: Any = None) -> Any:
-        kind = self.inner.codec_id
+        decoded = self._decode(buf, out)
+        if self.vlen_items is not None:
+            head = numcodecs.compat.ensure_contiguous_ndarray(decoded).view(np.uint8).reshape(-1)[:4].tobytes()
+            check_vlen_items(head, self.vlen_items, "vlen")
+        return decoded
+
+    def _decode(self, buf: Any, out: Any) -> Any:
         view = numcodecs.compat.ensure_contiguous_ndarray(buf).view(np.uint8).reshape(-1)
+        if self.inner is None:
+            if view.size > self.limit:
+                raise _too_large(view.size, self.limit, "uncompressed")
+            return buf
+        kind = self.inner.codec_id
         if kind in ("gzip", "zlib"):
             inflated = inflate(view.tobytes(), self.limit, wbits=47 if kind == "gzip" else 15, codec=kind)
             return numcodecs.compat.ndarray_copy(inflated, out) if out is not None else inflated
@@ -158,7 +232,7 @@ class BoundedNumcodec(Codec):  # type: ignore[misc]  # numcodecs ships no annota
         return self.inner.decode(buf, out)
 
     def get_config(self) -> dict[str, Any]:
-        return dict(self.inner.get_config())
+        return dict(self.inner.get_config()) if self.inner is not None else {"id": self.codec_id}
 
 
 #: zarr v3 codec names and the bounded codec that replaces each.
@@ -166,7 +240,11 @@ _V3: dict[str, type[_FromConfiguration]] = {
     "gzip": BoundedGzipCodec,
     "zstd": BoundedZstdCodec,
     "blosc": BoundedBloscCodec,
+    "vlen-utf8": VLenUTF8Codec,
+    "vlen-bytes": VLenBytesCodec,
 }
+#: zarr v2 filters that turn bytes into text (numcodecs' object codecs for strings).
+_V2_TEXT = frozenset({"vlen-utf8", "vlen-bytes"})
 #: numcodecs compressors (zarr v2) that BoundedNumcodec bounds. Any other (the pickle codec above all) is left as
 #: it is, so that zarr's own checks of it still apply.
 _V2 = frozenset({"gzip", "zlib", "zstd", "blosc", "lz4"})
@@ -190,14 +268,29 @@ def _bounded_v3(entries: Any) -> Any:
     return out
 
 
-def _v2_itemsize(dtype: Any) -> int:
-    """The item size of a zarr v2 data type (numpy's type strings, structured types as lists of fields)."""
+def _v2_chunk_bytes(dtype: Any, chunks: Any) -> int:
+    """How many bytes one chunk of a zarr v2 array decodes to: its shape times its item size (numpy's type strings,
+    structured types as lists of fields); for Python objects (text), :func:`text_chunk_bytes`."""
     spec = [tuple(_v2_field(f) for f in field) for field in dtype] if isinstance(dtype, list) else dtype
-    return int(np.dtype(spec).itemsize)
+    native = np.dtype(spec)
+    if variable_length(native):
+        return text_chunk_bytes()
+    return math.prod(chunks) * max(int(native.itemsize), 1)
 
 
 def _v2_field(part: Any) -> Any:
     return [tuple(_v2_field(f) for f in field) for field in part] if isinstance(part, list) else part
+
+
+def _v2_text_items(filters: Any, chunks: Any) -> int | None:
+    """For a zarr v2 array of text (its last filter -- the first to decode -- a vlen codec), the items one chunk
+    holds; None for other arrays. A vlen filter anywhere else could not be checked: refused."""
+    ids = [f.get("id") if isinstance(f, dict) else None for f in filters] if isinstance(filters, list) else []
+    if not any(i in _V2_TEXT for i in ids):
+        return None
+    if ids[-1] not in _V2_TEXT:
+        raise TypeError(f"a text filter must be the last of the filters, not {ids}")
+    return math.prod(chunks)
 
 
 def bound_document(document: dict[str, Any]) -> dict[str, Any]:
@@ -207,9 +300,12 @@ def bound_document(document: dict[str, Any]) -> dict[str, Any]:
     doc = dict(document)
     if doc.get("zarr_format") == 2:
         compressor = doc.get("compressor")
+        items = _v2_text_items(doc.get("filters"), doc["chunks"])
         if isinstance(compressor, dict) and compressor.get("id") in _V2:
-            limit = math.prod(doc["chunks"]) * max(_v2_itemsize(doc["dtype"]), 1)
-            doc["compressor"] = BoundedNumcodec(numcodecs.get_codec(dict(compressor)), limit)
+            limit = _v2_chunk_bytes(doc["dtype"], doc["chunks"])
+            doc["compressor"] = BoundedNumcodec(numcodecs.get_codec(dict(compressor)), limit, items)
+        elif compressor is None and items is not None:
+            doc["compressor"] = BoundedNumcodec(None, text_chunk_bytes(), items)
     elif "codecs" in doc:
         doc["codecs"] = _bounded_v3(doc["codecs"])
     return doc

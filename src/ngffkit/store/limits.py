@@ -43,6 +43,10 @@ class Limits:
         Default 10,000,000.
     :param max_channel_layers: channels napari gets as separate layers; beyond this, the channel axis stays one
         layer with a slider. Default 64.
+    :param max_table_bytes: bytes of one table read whole (a condition table's columns), and of one chunk of
+        variable-length text in any array (for strings the array's shape cannot tell their size). A 1536-well
+        condition table is about 100 KB. Default 64 MiB.
+    :param max_table_cells: cells (rows x columns) of one table read whole. Default 1,000,000.
     """
 
     max_document_bytes: int = 64 * MiB
@@ -54,6 +58,8 @@ class Limits:
     max_fields: int = 10_000
     max_download_chunks: int = 10_000_000
     max_channel_layers: int = 64
+    max_table_bytes: int = 64 * MiB
+    max_table_cells: int = 1_000_000
 
     @classmethod
     def from_environment(cls) -> Limits:
@@ -99,9 +105,10 @@ def check(limit: str, value: float, *, what: str, where: str | None = None, limi
 
 #: Store keys that hold metadata documents: each is bounded by ``max_document_bytes``.
 DOCUMENT_NAMES = frozenset({"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata", ".ngffkit-writing"})
-#: Other documents read whole, bounded like metadata (bioformats2raw's OME-XML, which names the series); not
-#: zarr's own, so not in :data:`DOCUMENT_NAMES` (which says what a zarr node may hold).
-OTHER_DOCUMENTS = frozenset({"METADATA.ome.xml"})
+#: Other documents read whole, bounded like metadata (bioformats2raw's OME-XML, which names the series; ngio's
+#: csv tables, whose rows are then counted against ``max_table_bytes``); not zarr's own, so not in
+#: :data:`DOCUMENT_NAMES` (which says what a zarr node may hold).
+OTHER_DOCUMENTS = frozenset({"METADATA.ome.xml", "table.csv"})
 
 
 @dataclass(frozen=True)

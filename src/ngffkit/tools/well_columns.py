@@ -2,7 +2,9 @@
 
 Screening labs keep the plate layout in a spreadsheet, with wells written ``B3``, ``B03``, ``b/3`` or as separate
 row and column columns. This reads such a CSV, matches each line to a well of the plate, and reports the lines
-that match nothing instead of dropping them silently.
+that match nothing instead of dropping them silently. Lines that name the same well are kept too: each column
+then shows their different values, comma-separated. The matching (:func:`match_wells`) also places the condition
+tables ngio writes beside a plate (:mod:`ngffkit.tools.condition_columns`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ngffkit.errors import InvalidArgument, NotFound
@@ -28,6 +30,10 @@ class WellColumns:
     columns: tuple[str, ...]
     values: dict[str, dict[str, str]]
     unmatched: tuple[str, ...]
+    #: Where the columns come from (a CSV's path; the URLs of a plate's condition tables).
+    sources: tuple[str, ...] = ()
+    #: Tables that were not read, each with why (a parquet table; one that could not be read).
+    skipped: tuple[str, ...] = ()
 
 
 def _key(row: str, column: str) -> tuple[str, str]:
@@ -70,10 +76,28 @@ def read_well_columns(path: str | os.PathLike[str], plate: Plate) -> WellColumns
         raise InvalidArgument(
             "the table is empty (a header line and one line per well are needed)", where=os.fspath(path)
         )
-    well_column = _find(header, "well", "well name", "wellname", "well_id", "position")
-    row_column, column_column = _find(header, "row"), _find(header, "column", "col")
+    return match_wells(header, lines, plate, where=os.fspath(path))
+
+
+#: Column names that say which well a line is about.
+WELL_NAMES = ("well", "well name", "wellname", "well_id", "position")
+
+
+def key_columns(header: Sequence[str]) -> tuple[str | None, str | None, str | None]:
+    """The columns that name a line's well: ``(well, row, column)``, each None when absent."""
+    return _find(header, *WELL_NAMES), _find(header, "row"), _find(header, "column", "col")
+
+
+def match_wells(
+    header: Sequence[str], lines: Sequence[Mapping[str, str | None]], plate: Plate, *, where: str
+) -> WellColumns:
+    """Match ``lines`` (column -> text, as :class:`csv.DictReader` gives them) to ``plate``'s wells by their
+    ``well`` column (``B3``, ``B03``, ``B/3``) or their ``row`` and ``column`` columns; every other column of
+    ``header`` becomes a column of the well table. :class:`~ngffkit.InvalidArgument` (naming ``where``) when no
+    column names the well."""
+    well_column, row_column, column_column = key_columns(header)
     if well_column is None and (row_column is None or column_column is None):
-        raise InvalidArgument("the table needs a 'well' column, or 'row' and 'column' columns", where=os.fspath(path))
+        raise InvalidArgument("the table needs a 'well' column, or 'row' and 'column' columns", where=where)
     used = {c for c in (well_column, row_column, column_column) if c is not None}
     columns = tuple(h for h in header if h not in used and h is not None)
     keys = _well_keys(plate)
@@ -85,11 +109,22 @@ def read_well_columns(path: str | os.PathLike[str], plate: Plate) -> WellColumns
             key = _key(match.group(1), match.group(2)) if match else None
             shown = line.get(well_column) or ""
         else:
-            key = _key(line.get(row_column) or "", line.get(column_column) or "")
-            shown = f"{line.get(row_column)}{line.get(column_column)}"
+            key = _key(line.get(row_column or "") or "", line.get(column_column or "") or "")
+            shown = f"{line.get(row_column or '')}{line.get(column_column or '')}"
         well = keys.get(key) if key is not None else None
         if well is None:
             unmatched.append(shown)
             continue
-        values[well] = {c: (line.get(c) or "") for c in columns}
-    return WellColumns(columns, values, tuple(unmatched))
+        merge_line(values.setdefault(well, {}), {c: (line.get(c) or "") for c in columns})
+    return WellColumns(columns, values, tuple(unmatched), (where,))
+
+
+def merge_line(cells: dict[str, str], line: Mapping[str, str]) -> None:
+    """Add a line's values to a well's ``cells``: a value the well already shows for that column is not repeated,
+    a different one is added after a comma (several lines about one well: every field, every treatment)."""
+    for column, value in line.items():
+        shown = cells.get(column)
+        if shown is None:
+            cells[column] = value
+        elif value and value not in shown.split(", "):
+            cells[column] = f"{shown}, {value}" if shown else value
