@@ -150,7 +150,9 @@ class OzxStore(Store):
         """The whole contents of many entries (None: no such entry), read in bulk and checked as ``zipfile`` checks
         them (:func:`ngffkit.store.zip_entries.read_entries`): a read of the file per span of neighbouring entries
         instead of ``zipfile``'s open, seek and read of each (~100 µs an entry, against a few there)."""
-        contents, read = zip_entries.read_entries(self.archive(), keys, self.budget, self.get_sync, where=str(self.path))
+        contents, read = zip_entries.read_entries(
+            self.archive(), keys, self.budget, self.get_sync, where=str(self.path)
+        )
         self.entries_read += read
         return contents
 
