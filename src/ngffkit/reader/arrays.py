@@ -52,8 +52,11 @@ def dask_array(node: NodeMetadata) -> da.Array:
     """A lazy dask array over an array node: blocks of whole zarr chunks (or shards), see the module docstring."""
     array = zarr_array(node)
     adapter.settle_at_exit()
-    units = entry_reads.BLOCK_CHUNKS if entry_reads.region_reader(array) is not None else 0
-    chunks = block_shape(array.shape, array.shards or array.chunks, _itemsize(array), max_units=units)
+    stored, itemsize = array.shards or array.chunks, _itemsize(array)
+    if entry_reads.region_reader(array) is not None:
+        chunks = plane_blocks(array.shape, stored, itemsize, entry_reads.BLOCK_CHUNKS)
+    else:
+        chunks = block_shape(array.shape, stored, itemsize)
     name = "ngffkit-" + tokenize(node.location.url, array.shape, str(array.dtype), chunks)
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)  # so dask does not probe the array to learn its type
     # fancy=True lets dask fuse a slice of a block into the block's read, so that a plane or a window of a block
@@ -101,6 +104,25 @@ def block_shape(
     return tuple(
         b * max(1, math.ceil(math.ceil(s / b) / MAX_BLOCKS_PER_AXIS)) if s > 0 else b
         for s, b in zip(shape, block, strict=True)
+    )
+
+
+def plane_blocks(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int, max_units: int) -> tuple[int, ...]:
+    """Blocks of at most ``max_units`` stored units grown within a plane (the last two axes) first, one unit deep
+    along the others until a block holds a whole plane. napari slices with dask's fusion off, so it reads every
+    block that holds the plane it shows: blocks as deep as wide made it read every plane of a volume of tiny chunks
+    (8 planes in blocks 8 deep) to show one."""
+    lead = max(0, len(shape) - 2)
+    inner = block_shape(shape[lead:], stored[lead:], itemsize, max_units=max_units)
+    block = [min(u, max(1, s)) if u > 0 else max(1, s) for s, u in zip(shape[:lead], stored[:lead], strict=True)]
+    in_plane = math.prod(-(-b // u) for b, u in zip(inner, stored[lead:], strict=True) if u > 0)
+    if lead and all(b >= s for b, s in zip(inner, shape[lead:], strict=True)):  # whole planes: stack a few
+        deeper = max(1, max_units // max(1, in_plane)) * block[-1]
+        block[-1] = min(deeper, _whole_units(shape[lead - 1], block[-1]))
+    full = (*block, *inner)
+    return tuple(
+        b * max(1, math.ceil(math.ceil(s / b) / MAX_BLOCKS_PER_AXIS)) if s > 0 else b
+        for s, b in zip(shape, full, strict=True)
     )
 
 
