@@ -143,7 +143,8 @@ class OzxStore(Store):
                     entry.close()
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
             raise CorruptData(f"cannot read this entry of the archive: {exc}", where=where) from exc
-        self.entries_read += 1
+        with self._lock:  # dask's threads read at once: no count is lost
+            self.entries_read += 1
         return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
 
     def read_entries(self, keys: builtins.list[str]) -> builtins.list[bytes | None]:
@@ -153,7 +154,8 @@ class OzxStore(Store):
         contents, read = zip_entries.read_entries(
             self.archive(), keys, self.budget, self.get_sync, where=str(self.path)
         )
-        self.entries_read += read
+        with self._lock:
+            self.entries_read += read
         return contents
 
     async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
