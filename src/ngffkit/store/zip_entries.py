@@ -37,6 +37,7 @@ Entry = tuple[int, zipfile.ZipInfo]
 
 def read_entries(
     archive: zipfile.ZipFile,
+    fd: int,
     keys: list[str],
     budget: ReadBudget,
     read_one: Callable[[str], Any],
@@ -44,13 +45,13 @@ def read_entries(
     where: str,
 ) -> tuple[list[bytes | None], int]:
     """The contents of ``keys`` (None: no such entry) and how many were read here in bulk; ``read_one(key)`` (the
-    store's ``get_sync``, a zarr buffer or None) reads any other. ``where`` names the archive in errors."""
+    store's ``get_sync``, a zarr buffer or None) reads any other; ``fd`` is the archive file's descriptor (read
+    with ``os.pread``, which leaves the file's position to ``zipfile``). ``where`` names the archive in errors."""
     out: list[bytes | None] = [None] * len(keys)
     stored, others = classify(archive, keys, budget, where)
     for i in others:
         out[i] = _alone(read_one, keys[i])
     read = 0
-    fd = archive.fp.fileno()  # type: ignore[union-attr]  # os.pread: the shared file's position stays where it is
     for span in spans(sorted(stored, key=lambda entry: entry[1].header_offset)):
         start, last = span[0][1].header_offset, span[-1][1]
         end = last.header_offset + LOCAL_HEADER.size + len(raw_name(last)) + len(last.extra) + last.compress_size
