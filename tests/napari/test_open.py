@@ -518,3 +518,51 @@ def test_a_level_of_a_trillion_tiny_chunks_is_one_notification(make_napari_viewe
     assert viewer.open(str(path), plugin="ngffkit") == []
     said = notifications_since(start)
     assert len(said) == 1 and "2,000,000 x 2,000,000 pixels" in said[0] and "too large for napari" in said[0], said
+
+
+def one_byte_chunks_ozx(volume: np.ndarray, path: pathlib.Path) -> pathlib.Path:
+    """A .ozx of ``volume`` (uint8) in 1x1x1 chunks, packed as the writer packs it (every zarr.json first, stored
+    entries) from a level written in one chunk and re-chunked in its metadata: the writer takes minutes for 20,000
+    chunk files, which belong to no reader."""
+    import zipfile
+
+    from ngffkit.formats import get_format
+    from ngffkit.store.ozx import archive_comment
+
+    folder = path.with_suffix(".zarr")
+    ngffkit.write_image(volume, folder, axes="zyx", levels=1, chunks=volume.shape, compressor="none", version="0.5")
+    level = json.loads((folder / "0" / "zarr.json").read_text())
+    level["chunk_grid"]["configuration"]["chunk_shape"] = [1, 1, 1]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.write(folder / "zarr.json", "zarr.json")
+        archive.writestr("0/zarr.json", json.dumps(level))
+        for (z, y, x), value in np.ndenumerate(volume):
+            archive.writestr(f"0/c/{z}/{y}/{x}", bytes((int(value),)))
+        archive.comment = archive_comment(get_format("0.5"))
+    assert ngffkit.validate(path).valid
+    return path
+
+
+@pytest.mark.parametrize("planes", [160, 320])
+def test_first_picture_of_a_tiny_chunked_ozx_reads_a_bounded_number_of_entries(  # type: ignore[no-untyped-def]
+    make_napari_viewer, tmp_path: pathlib.Path, shoot, planes: int
+) -> None:
+    """issue 31: napari's first picture of a .ozx of one-byte chunks reads the dask blocks that hold the planes it
+    slices (napari turns dask's fusion off, so it reads whole blocks) -- blocks of at most BLOCK_CHUNKS entries, read
+    in bulk: as many entries for 320 planes as for 160, not every chunk of the level. napari slices twice: the
+    layer's constructor plane 0, then the viewer its centre plane."""
+    from ngffkit.reader.entry_reads import BLOCK_CHUNKS
+    from ngffkit.store import dask_graphs
+
+    volume = (np.arange(planes * 8 * 8) % 251).astype(np.uint8).reshape(planes, 8, 8)
+    path = one_byte_chunks_ozx(volume, tmp_path / "tiny.ozx")
+    viewer = make_napari_viewer(show=True)
+    (layer,) = viewer.open(str(path), plugin="ngffkit")
+    store = dask_graphs.sole_source(layer.data).array.store_path.store
+    pixels = shoot(viewer, f"{planes} planes")
+    assert pixels[..., :3].std() > 10  # drawn: the ramp of the middle plane
+    shown = viewer.dims.current_step[0]
+    assert shown == (planes - 1) // 2  # napari's centre plane
+    np.testing.assert_array_equal(np.asarray(layer._slice.image.raw), volume[shown])
+    chunks_read = store.entries_read - 2  # the image's and the level's zarr.json
+    assert 64 <= chunks_read <= 2 * BLOCK_CHUNKS < volume.size  # two blocks of planes, not the whole level

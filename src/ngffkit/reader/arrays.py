@@ -33,6 +33,7 @@ import zarr
 from dask.base import tokenize
 
 from ngffkit.errors import CorruptData, LocationError, NGFFError
+from ngffkit.reader import entry_reads
 from ngffkit.store import adapter
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.nodes import NodeMetadata, gather_all
@@ -51,7 +52,11 @@ def dask_array(node: NodeMetadata) -> da.Array:
     """A lazy dask array over an array node: blocks of whole zarr chunks (or shards), see the module docstring."""
     array = zarr_array(node)
     adapter.settle_at_exit()
-    chunks = block_shape(array.shape, array.shards or array.chunks, _itemsize(array))
+    stored, itemsize = array.shards or array.chunks, _itemsize(array)
+    if entry_reads.region_reader(array) is not None:
+        chunks = plane_blocks(array.shape, stored, itemsize, entry_reads.BLOCK_CHUNKS)
+    else:
+        chunks = block_shape(array.shape, stored, itemsize)
     name = "ngffkit-" + tokenize(node.location.url, array.shape, str(array.dtype), chunks)
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)  # so dask does not probe the array to learn its type
     # fancy=True lets dask fuse a slice of a block into the block's read, so that a plane or a window of a block
@@ -71,13 +76,14 @@ def read_now(node: NodeMetadata, selection: tuple[int | slice, ...]) -> np.ndarr
 
 
 def block_shape(
-    shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int, limit: int = BLOCK_BYTES
+    shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int, limit: int = BLOCK_BYTES, max_units: int = 0
 ) -> tuple[int, ...]:
     """The dask block shape for an array of ``shape`` stored in chunks (or shards) of ``stored``.
 
     A block starts as one stored unit and doubles along the axis it spans least (in elements), so that blocks
     stay about as deep as they are wide; it stops before passing ``limit`` bytes, or when it holds the whole
-    array. Its edges always fall on the edges of stored units. Along an axis that would still have more than
+    array, or (``max_units``, when given) before it would hold more than that many stored units. Its edges always
+    fall on the edges of stored units. Along an axis that would still have more than
     :data:`MAX_BLOCKS_PER_AXIS` blocks, a block spans as many units as it takes (an array of 10^12 elements in a
     row with 1-element chunks is valid zarr; as 10^12 dask blocks it would exhaust memory before the first read).
     """
@@ -91,12 +97,32 @@ def block_shape(
         axis = min(growable, key=lambda i: block[i])
         wider = min(block[axis] * 2, _whole_units(shape[axis], unit[axis]))
         grown = size // block[axis] * wider
-        if grown > limit:
+        units = math.prod(-(-n // u) for n, u in zip(block, unit, strict=True)) // -(-block[axis] // unit[axis])
+        if grown > limit or (max_units and units * -(-wider // unit[axis]) > max_units):
             break
         block[axis], size = wider, grown
     return tuple(
         b * max(1, math.ceil(math.ceil(s / b) / MAX_BLOCKS_PER_AXIS)) if s > 0 else b
         for s, b in zip(shape, block, strict=True)
+    )
+
+
+def plane_blocks(shape: tuple[int, ...], stored: tuple[int, ...], itemsize: int, max_units: int) -> tuple[int, ...]:
+    """Blocks of at most ``max_units`` stored units grown within a plane (the last two axes) first, one unit deep
+    along the others until a block holds a whole plane. napari slices with dask's fusion off, so it reads every
+    block that holds the plane it shows: blocks as deep as wide made it read every plane of a volume of tiny chunks
+    (8 planes in blocks 8 deep) to show one."""
+    lead = max(0, len(shape) - 2)
+    inner = block_shape(shape[lead:], stored[lead:], itemsize, max_units=max_units)
+    block = [min(u, max(1, s)) if u > 0 else max(1, s) for s, u in zip(shape[:lead], stored[:lead], strict=True)]
+    in_plane = math.prod(-(-b // u) for b, u in zip(inner, stored[lead:], strict=True) if u > 0)
+    if lead and all(b >= s for b, s in zip(inner, shape[lead:], strict=True)):  # whole planes: stack a few
+        deeper = max(1, max_units // max(1, in_plane)) * block[-1]
+        block[-1] = min(deeper, _whole_units(shape[lead - 1], block[-1]))
+    full = (*block, *inner)
+    return tuple(
+        b * max(1, math.ceil(math.ceil(s / b) / MAX_BLOCKS_PER_AXIS)) if s > 0 else b
+        for s, b in zip(shape, full, strict=True)
     )
 
 
@@ -122,10 +148,16 @@ class GuardedArray:
         self.shape = array.shape
         self.dtype = array.dtype
         self.ndim = array.ndim
+        #: Uncompressed arrays in a .ozx: regions read as whole archive entries in bulk (entry_reads), not by zarr.
+        self.in_bulk = entry_reads.region_reader(array)
 
     def __getitem__(self, index: Any) -> Any:
         _check_steps(index)  # outside the guard below: a caller's bad index is theirs, raised as Python raises it
         try:
+            if self.in_bulk is not None:
+                pixels = self.in_bulk(index)
+                if pixels is not None:
+                    return pixels
             if _is_fancy(index):
                 return self.array.oindex[index]  # dask passes list/array indices orthogonally
             return self.array[index]
