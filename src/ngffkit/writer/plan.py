@@ -126,6 +126,7 @@ def plan_image(
     options.check_dtype(base.dtype)
     described = settings.image
     axes = options.resolve_axes(described.axes, base.shape, described.units)
+    options.check_axes_order(axes, fmt)
     scale = options.per_axis_values(described.scale, axes, 1.0, "scale")
     if any(s <= 0 for s in scale):
         raise InvalidArgument(f"scale must be positive, got {scale}")
