@@ -219,6 +219,29 @@ def test_0_6rc0_states_no_axis_order_and_writes_z_c_y_x(tmp_path: pathlib.Path) 
     assert_valid(tmp_path / "x.zarr")
 
 
+def test_computed_scales_and_translations_are_written_as_the_decimals_meant(tmp_path: pathlib.Path) -> None:
+    """Level 2 of scale 0.2 sits at 0.1 + 0.2, which binary floating point makes 0.30000000000000004: the
+    metadata says 0.3. A number that is no short decimal (1/3) keeps every digit."""
+    ngffkit.write_image(np.zeros((256, 256), "u2"), tmp_path / "f.zarr", scale=0.2, levels=3)
+    text = (tmp_path / "f.zarr" / "zarr.json").read_text()
+    assert "0000000" not in text and "9999999" not in text, text
+    datasets = json.loads(text)["attributes"]["ome"]["multiscales"][0]["datasets"]
+    assert datasets[2]["coordinateTransformations"][1]["translation"] == [0.3, 0.3]
+    ngffkit.write_image(np.zeros((64, 64), "u2"), tmp_path / "third.zarr", scale=1 / 3, levels=1)
+    assert ngffkit.open(tmp_path / "third.zarr").scale(0) == (1 / 3, 1 / 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(0.1 + 0.2, 0.3), (0.2 * 3, 0.6), (0.20000000000000004, 0.2), (1 / 3, 1 / 3), (0.30000000001, 0.30000000001),
+     (1e-300 * 3, 3e-300), (1.1 * 1.1, 1.21), (-0.1 - 0.2, -0.3), (0.0, 0.0), (2.0**60, 2.0**60)],
+)  # fmt: skip
+def test_short_decimal_removes_representation_noise_only(value: float, written: float) -> None:
+    from ngffkit.writer.plan import short_decimal
+
+    assert short_decimal(value) == written
+
+
 def test_zero_size_and_non_integer_labels(tmp_path: pathlib.Path) -> None:
     with pytest.raises(InvalidArgument, match="0-size"):
         ngffkit.write_image(np.zeros((0, 10)), tmp_path / "z.zarr")
