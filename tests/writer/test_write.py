@@ -198,7 +198,7 @@ def test_axes_in_an_order_the_version_forbids_are_refused_before_writing(tmp_pat
     ngffkit.write_image(np.moveaxis(data, 0, 1), tmp_path / "x.ome.zarr", axes="czyx", version=version)
     assert_valid(tmp_path / "x.ome.zarr")
     labels = np.zeros((64, 10, 64), "u4")
-    with pytest.raises(InvalidArgument, match=r"np\.moveaxis\(data, 1, 0\), and write it with axes='tyx'"):
+    with pytest.raises(InvalidArgument, match=r"np\.moveaxis\(data, 0, 1\), and write it with axes='tyx'"):
         ngffkit.write_label_image(labels, tmp_path / "l.ome.zarr", axes=["y", "t", "x"], version=version)
     assert not (tmp_path / "l.ome.zarr").exists()
     ngffkit.write_plate(tmp_path / "p.zarr", ["A"], ["1"], ["A1"], version=version)
