@@ -87,6 +87,28 @@ def test_demo_builds_validates_and_refuses_foreign_folders(tmp_path: pathlib.Pat
     assert proc.returncode == 1 and (foreign / "data.txt").read_text() == "keep me"
 
 
+def test_demo_says_why_napari_does_not_open(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line suggested pip install 'ngffkit[napari]' (which PyPI cannot answer) even when napari was
+    installed and only the display was missing: each case now says its own remedy."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    proc = run("demo", "--output", str(tmp_path / "demo"))
+    said = " ".join(proc.stdout.split())  # rich wraps long lines
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "napari is installed, but there is no display here" in said and "pip install" not in said
+    # napari missing: Python's documented way to make an import fail (a None entry in sys.modules), set up by a
+    # sitecustomize module on the child's path before ngffkit runs
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text("import sys\nsys.modules['napari'] = None\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    monkeypatch.setenv("DISPLAY", ":99")
+    proc = run("demo", "--output", str(tmp_path / "demo"))
+    said = " ".join(proc.stdout.split())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "napari is not installed" in said and 'pip install -e ".[napari]"' in said, said[-400:]
+    assert "ngffkit[napari]" not in said
+
+
 def test_every_command_documents_examples() -> None:
     from ngffkit.cli.main import build_parser
 

@@ -314,6 +314,54 @@ def test_a_layer_with_a_c_axis_saves_and_exports_its_channels(
     np.testing.assert_array_equal(exported.levels[0].compute(), data)
 
 
+def test_layers_labelled_out_of_ngff_order_are_saved_with_the_axes_moved(
+    make_napari_viewer, tmp_path: pathlib.Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A layer labelled z, c, y, x (napari allows any order; its user cannot reorder) was saved as written and
+    then failed validation (``axes-order``): now the axes are moved into t, c, z, y, x order, with their scale."""
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(1).integers(0, 4000, (6, 3, 32, 32), dtype=np.uint16)
+    image = viewer.add_image(data, name="cells", axis_labels=("z", "c", "y", "x"), scale=(2.0, 1.0, 0.5, 0.5))
+    viewer.layers.selection = {image}
+    path = tmp_path / "cells.zarr"
+    assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+    assert ngffkit.validate(path).valid, ngffkit.validate(path).findings
+    saved = ngffkit.open(path)
+    assert saved.axis_names == ("c", "z", "y", "x") and saved.scale(0) == (1.0, 2.0, 0.5, 0.5)
+    np.testing.assert_array_equal(saved.levels[0].compute(), np.moveaxis(data, 1, 0))
+    timed = np.zeros((4, 5, 32, 32), np.uint8)
+    timed[:, 2, 4:9, 4:9] = 7
+    labels = viewer.add_labels(timed, name="nuclei", axis_labels=("z", "t", "y", "x"))
+    viewer.layers.selection = {labels}
+    path = tmp_path / "nuclei.zarr"
+    assert viewer.layers.save(str(path), selected=True, plugin="ngffkit") == [str(path)]
+    assert ngffkit.validate(path).valid, ngffkit.validate(path).findings
+    saved = ngffkit.open(path)
+    assert saved.axis_names == ("t", "z", "y", "x")
+    np.testing.assert_array_equal(saved.levels[0].compute(), np.moveaxis(timed, 1, 0))
+
+
+def test_a_layer_scaled_0_2_is_saved_and_exported_as_0_2(make_napari_viewer, qtbot, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """napari's scale 0.2 was written as 0.20000000000000004 (and level 2's translation as 0.30000000000000004)
+    by File > Save Selected Layers and by the Export widget: both write the decimals the layer shows."""
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.zeros((256, 256), np.uint16), name="cells", scale=(0.2, 0.2), translate=(0.1, 0.7))
+    viewer.layers.selection = {layer}
+    assert viewer.layers.save(str(tmp_path / "saved.zarr"), selected=True, plugin="ngffkit") == [
+        str(tmp_path / "saved.zarr")
+    ]
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
+    widget.layer.value = layer
+    widget.folder.value = tmp_path
+    widget.open_result.value = False
+    with qtbot.waitSignal(widget.start().finished, timeout=60_000):
+        pass
+    for path in (tmp_path / "saved.zarr", tmp_path / "cells.ome.zarr"):
+        text = (path / "zarr.json").read_text()
+        assert "0000000" not in text and "9999999" not in text, (path.name, text)
+        assert ngffkit.open(path).scale(0) == (0.2, 0.2)
+
+
 def test_labels_painted_after_a_reopen_get_napari_colours(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
     """The file lists colours for the values it holds; a value painted after reopening (napari's next label) or
     too small for the smallest level was drawn grey. Values without a colour keep napari's cycling colours."""

@@ -30,7 +30,7 @@ def test_multichannel_plate_layer(examples: dict[str, pathlib.Path]) -> None:
     (data, kw, kind), (wells, wkw, wkind) = ngffkit.layers(ngffkit.open(examples["plate-0.5"]))
     assert kind == "image" and kw["channel_axis"] == 0
     assert kw["name"] == ["GFP", "DAPI"] and kw["colormap"] == ["#00ff00", "#0000ff"]
-    assert kw["contrast_limits"] == [[100.0, 4000.0], [100.0, 1100.0]] and kw["visible"] == [True, True]
+    assert kw["contrast_limits"] == [[75.0, 3931.0], [75.0, 2222.0]] and kw["visible"] == [True, True]
     assert kw["scale"] == [0.65, 0.65] and kw["axis_labels"] == ["y", "x"]
     assert [d.shape for d in data] == [(2, 256, 384), (2, 128, 192)]
     assert kw["metadata"]["plate"]["tile_shape"] == [2, 128, 128]

@@ -8,6 +8,7 @@ import numpy as np
 
 import ngffkit
 from ngffkit.samples import data
+from ngffkit.samples.examples import write_plate
 
 from ..clirun import run
 
@@ -41,3 +42,19 @@ def test_create_every_kind(tmp_path: pathlib.Path) -> None:
     movie = ngffkit.open(tmp_path / "timelapse.zarr")
     assert movie.axis_names == ("t", "c", "z", "y", "x") and movie.label_names == ("cells",)
     assert [s[-1] for s in movie.shapes] == [96, 48, 24] and all(s[2] == 16 for s in movie.shapes)
+
+
+def test_the_sample_plate_channels_are_shown_with_windows_that_fit_them(tmp_path: pathlib.Path) -> None:
+    """The DAPI channel was a flat background of about 1100 shown with the window 100-1100: the plate looked solid
+    blue. Now each channel's window is measured from the plate (percentiles), and a field is mostly dark with
+    bright objects: the background sits in the lowest quarter of the window, little saturates."""
+    plate = ngffkit.open(write_plate(tmp_path / "plate.zarr"))
+    image = plate.fields(0)["A/1"]
+    assert image is not None
+    pixels = image.levels[0].compute()
+    for channel, info in enumerate(image.channels):
+        assert info.contrast_limits is not None
+        low, high = info.contrast_limits
+        values = pixels[channel]
+        assert low < np.median(values) < low + (high - low) / 4, (info.name, info.contrast_limits)
+        assert (values >= high).mean() < 0.01 and values.max() > low + (high - low) / 2, info.name

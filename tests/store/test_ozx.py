@@ -16,6 +16,7 @@ import ngffkit
 from ngffkit import UnsafePath, validate
 from ngffkit.samples.examples import write_coins, write_plate
 
+from ..clirun import one_line_error
 from ..conftest import require
 
 
@@ -54,6 +55,21 @@ def test_write_image_to_ozx_and_read_over_http(tmp_path: pathlib.Path) -> None:
         img = ngffkit.open(f"{server.url}/i.ozx")
         np.testing.assert_array_equal(img.levels[0].compute(), data)
         assert any(e["path"] == "/i.ozx" for e in server.log.entries)
+
+
+def test_a_server_that_ignores_byte_ranges_is_one_clear_error(tmp_path: pathlib.Path) -> None:
+    """Python's ``http.server`` (like many static hosts) answers a range request with 200 and the whole file; a
+    .ozx is read by seeking, so it cannot be read there. It was fsspec's advice to "open with block_size=0"; now
+    it is one error naming the URL and the reason, in Python and on the command line."""
+    ngffkit.write_image(np.zeros((64, 64), "u2"), tmp_path / "a.ozx")
+    with http_file_server(tmp_path, ignore_range=True) as server:
+        url = f"{server.url}/a.ozx"
+        with pytest.raises(ngffkit.LocationError) as caught:
+            ngffkit.open(url)
+        assert caught.value.where == url and "does not honour byte ranges" in str(caught.value)
+        assert "block_size" not in str(caught.value)
+        line = one_line_error(run("info", url))
+    assert url in line and "does not honour byte ranges" in line and "block_size" not in line
 
 
 def test_nested_ozx_is_refused(tmp_path: pathlib.Path) -> None:

@@ -183,6 +183,65 @@ def test_bad_arguments_write_nothing(tmp_path: pathlib.Path, kwargs: dict, match
     assert not (tmp_path / "bad.zarr").exists()
 
 
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
+def test_axes_in_an_order_the_version_forbids_are_refused_before_writing(tmp_path: pathlib.Path, version: str) -> None:
+    """z, c, y, x passed the writer and then failed its own validator (``axes-order``); now every writer refuses
+    it up front, says the allowed order and how to move the axis, and leaves nothing behind."""
+    data = np.zeros((10, 3, 64, 64), "u2")
+    with pytest.raises(InvalidArgument) as caught:
+        ngffkit.write_image(data, tmp_path / "x.ome.zarr", axes="zcyx", version=version)
+    message = str(caught.value)
+    assert "time, then channel or custom axes, then space axes" in message
+    assert "np.moveaxis(data, 0, 1)" in message and "axes='czyx'" in message
+    assert not (tmp_path / "x.ome.zarr").exists()
+    # the hint works: moved as it says, the same data is written and validates
+    ngffkit.write_image(np.moveaxis(data, 0, 1), tmp_path / "x.ome.zarr", axes="czyx", version=version)
+    assert_valid(tmp_path / "x.ome.zarr")
+    labels = np.zeros((64, 10, 64), "u4")
+    with pytest.raises(InvalidArgument, match=r"np\.moveaxis\(data, 0, 1\), and write it with axes='tyx'"):
+        ngffkit.write_label_image(labels, tmp_path / "l.ome.zarr", axes=["y", "t", "x"], version=version)
+    assert not (tmp_path / "l.ome.zarr").exists()
+    ngffkit.write_plate(tmp_path / "p.zarr", ["A"], ["1"], ["A1"], version=version)
+    with pytest.raises(InvalidArgument, match="axes='czyx'"):
+        ngffkit.write_field(tmp_path / "p.zarr", "A/1", 0, data, axes="zcyx")
+    assert not (tmp_path / "p.zarr" / "A" / "1" / "0").exists()
+
+
+def test_ozx_with_misordered_axes_writes_nothing(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(InvalidArgument, match="axes='czyx'"):
+        ngffkit.write_image(np.zeros((10, 3, 64, 64), "u2"), tmp_path / "x.ozx", axes="zcyx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_0_6rc0_states_no_axis_order_and_writes_z_c_y_x(tmp_path: pathlib.Path) -> None:
+    """Coordinate systems (0.6rc0) state no order, and the validator checks none there: the writer agrees."""
+    ngffkit.write_image(np.zeros((10, 3, 64, 64), "u2"), tmp_path / "x.zarr", axes="zcyx", version="0.6rc0")
+    assert_valid(tmp_path / "x.zarr")
+
+
+def test_computed_scales_and_translations_are_written_as_the_decimals_meant(tmp_path: pathlib.Path) -> None:
+    """Level 2 of scale 0.2 sits at 0.1 + 0.2, which binary floating point makes 0.30000000000000004: the
+    metadata says 0.3. A number that is no short decimal (1/3) keeps every digit."""
+    ngffkit.write_image(np.zeros((256, 256), "u2"), tmp_path / "f.zarr", scale=0.2, levels=3)
+    text = (tmp_path / "f.zarr" / "zarr.json").read_text()
+    assert "0000000" not in text and "9999999" not in text, text
+    datasets = json.loads(text)["attributes"]["ome"]["multiscales"][0]["datasets"]
+    assert datasets[2]["coordinateTransformations"][1]["translation"] == [0.3, 0.3]
+    ngffkit.write_image(np.zeros((64, 64), "u2"), tmp_path / "third.zarr", scale=1 / 3, levels=1)
+    assert ngffkit.open(tmp_path / "third.zarr").scale(0) == (1 / 3, 1 / 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(0.1 + 0.2, 0.3), (0.2 * 3, 0.6), (0.20000000000000004, 0.2), (1 / 3, 1 / 3), (0.30000000001, 0.30000000001),
+     (1e-300 * 3, 3e-300), (1.1 * 1.1, 1.21), (-0.1 - 0.2, -0.3), (0.0, 0.0), (2.0**60, 2.0**60)],
+)  # fmt: skip
+def test_short_decimal_removes_representation_noise_only(value: float, written: float) -> None:
+    from ngffkit.writer.plan import short_decimal
+
+    assert short_decimal(value) == written
+
+
 def test_zero_size_and_non_integer_labels(tmp_path: pathlib.Path) -> None:
     with pytest.raises(InvalidArgument, match="0-size"):
         ngffkit.write_image(np.zeros((0, 10)), tmp_path / "z.zarr")

@@ -62,21 +62,36 @@ def run_demo(output: str | pathlib.Path, *, show: bool = False) -> int:
             console.print(f"  {finding.format()}")
         render(describe(path), console)
     console.print(f"\nExamples are in {out.resolve()}; open them with [bold]ngffkit info PATH[/bold].")
-    if show and _can_show():
+    shown = datasets[:1] + datasets[2:3]
+    why_not = _why_napari_cannot_show() if show else None
+    if show and why_not is None:
         # napari runs in its own process: the CLI never imports the GUI (and the window's fate is not ours)
-        subprocess.run([sys.executable, "-m", "ngffkit.napari", *(str(p) for p in datasets[:1] + datasets[2:3])],
-                       check=False)  # fmt: skip
-    elif show:
-        console.print(
-            escape(
-                "(napari opens these when a display and the napari extra are present: pip install 'ngffkit[napari]')"
-            )
-        )
+        subprocess.run([sys.executable, "-m", "ngffkit.napari", *(str(p) for p in shown)], check=False)
+    elif why_not is not None:
+        console.print(escape(why_not))
     return 0 if all_valid else 1
 
 
-def _can_show() -> bool:
-    return (
-        bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-        and importlib.util.find_spec("napari") is not None
-    )
+def _why_napari_cannot_show() -> str | None:
+    """Why the examples cannot open in napari here, in words that say what to do; None when they can. napari
+    missing and no display are different problems: the first needs an install (from the clone: ngffkit is not on
+    PyPI), the second a screen (napari being installed does not help)."""
+    if importlib.util.find_spec("napari") is None:
+        return (
+            "(napari is not installed, so the examples do not open in it: from the ngffkit clone, "
+            'pip install -e ".[napari]" -- ngffkit is not on PyPI yet)'
+        )
+    if not _has_display():
+        return (
+            "(napari is installed, but there is no display here (DISPLAY and WAYLAND_DISPLAY are unset): "
+            "on a machine with a screen, python -m ngffkit.napari PATH opens an example)"
+        )
+    return None
+
+
+def _has_display() -> bool:
+    """Whether a window can be shown: always on macOS and Windows, on other systems when an X or Wayland display
+    is set."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -1,6 +1,13 @@
 """NGFF versions as objects: detection, zarr format, where attributes live, how axes and transforms look."""
 
-from ngffkit.formats.base import AxesStyle, Format, TransformStyle
+from ngffkit.formats.base import (
+    AXES_ORDER_RULE,
+    AxesStyle,
+    Format,
+    TransformStyle,
+    axes_in_order,
+    axes_order_permutation,
+)
 from ngffkit.formats.versions import (
     ALIASES,
     DEFAULT_WRITE,
@@ -24,6 +31,7 @@ from ngffkit.formats.versions import (
 
 __all__ = [
     "ALIASES",
+    "AXES_ORDER_RULE",
     "DEFAULT_WRITE",
     "FORMATS",
     "LATEST_STABLE",
@@ -40,6 +48,8 @@ __all__ = [
     "Detection",
     "Format",
     "TransformStyle",
+    "axes_in_order",
+    "axes_order_permutation",
     "detect",
     "get_format",
     "known_versions",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,32 @@ class TransformStyle(enum.Enum):
     NONE = "none"  # <= 0.3: unit scale, no translation
     SCALE_TRANSLATION = "scale_translation"  # 0.4, 0.5: a scale, then an optional translation
     COORDINATE_SYSTEMS = "coordinate_systems"  # 0.6rc0: RFC-5 transformations between named systems
+
+
+#: The order 0.4 and 0.5 allow for axis objects, in words (the validator's ``axes-order`` finding and the
+#: writer's refusal both say it so).
+AXES_ORDER_RULE = "time, then channel or custom axes, then space axes"
+#: The place of each axis type in that order; a custom type (anything else, or none) sits with channel.
+_AXIS_TYPE_RANK = {"time": 0, "space": 2}
+
+
+def axis_type_rank(axis_type: object) -> int:
+    """Where an axis of ``axis_type`` belongs in the 0.4/0.5 order: 0 time, 1 channel or custom, 2 space."""
+    return _AXIS_TYPE_RANK.get(axis_type, 1) if isinstance(axis_type, str) else 1
+
+
+def axes_in_order(axis_types: Sequence[object]) -> bool:
+    """Whether axes of these types follow :data:`AXES_ORDER_RULE` (the one rule of 0.4 and 0.5).
+
+    The validator reports ``axes-order`` with it and the writer refuses to write what it would report."""
+    ranks = [axis_type_rank(t) for t in axis_types]
+    return ranks == sorted(ranks)
+
+
+def axes_order_permutation(axis_types: Sequence[object]) -> tuple[int, ...]:
+    """The axis indices in the order :data:`AXES_ORDER_RULE` allows, keeping axes of one rank as they are
+    (``np.transpose(data, permutation)`` puts data in that order)."""
+    return tuple(sorted(range(len(axis_types)), key=lambda i: axis_type_rank(axis_types[i])))
 
 
 @dataclass(frozen=True)
@@ -101,6 +128,12 @@ class Format:
     @property
     def has_axis_objects(self) -> bool:
         """Whether axes are objects with a name, type and unit (0.4, 0.5)."""
+        return self.axes_style is AxesStyle.OBJECTS
+
+    @property
+    def orders_axes(self) -> bool:
+        """Whether the version requires :data:`AXES_ORDER_RULE` of an image's axes (0.4, 0.5). 0.3 has its own
+        rule of names (t, c, z, y, x); 0.6rc0's coordinate systems state no order."""
         return self.axes_style is AxesStyle.OBJECTS
 
     @property

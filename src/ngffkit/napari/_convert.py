@@ -21,6 +21,7 @@ from napari.utils.colormaps import ensure_colormap
 
 import ngffkit
 from ngffkit.errors import InvalidArgument
+from ngffkit.formats import axes_in_order, axes_order_permutation
 from ngffkit.layers import RGB_COLORS, RGB_NAMES
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
 from ngffkit.napari._level_places import level_transforms
@@ -57,6 +58,32 @@ def axes_for(meta: dict[str, Any], ndim: int) -> list[dict[str, Any]]:
     for extra in spaces[: max(0, len(spaces) - 3)]:  # e.g. four unnamed axes: only the last three are space
         extra["type"] = "time" if not any(a["type"] == "time" for a in axes) else "channel"
     return axes
+
+
+@dataclass
+class Placed:
+    """A layer's levels with their axes and physical placement, axis by axis."""
+
+    levels: list[Any]
+    axes: list[dict[str, Any]]
+    scale: list[float]
+    translation: list[float]
+
+
+def in_ngff_order(placed: Placed) -> Placed:
+    """The layer with its axes moved into the order NGFF 0.4/0.5 allow (time, channel or custom, space): a napari
+    user cannot reorder a layer's axes, so a layer labelled z, c, y, x is saved as c, z, y, x rather than refused.
+    Axes already in order are left as they are."""
+    types = [a["type"] for a in placed.axes]
+    if axes_in_order(types):
+        return placed
+    order = axes_order_permutation(types)
+    return Placed(
+        levels=[da.transpose(da.asarray(level), order) for level in placed.levels],
+        axes=[placed.axes[i] for i in order],
+        scale=[placed.scale[i] for i in order],
+        translation=[placed.translation[i] for i in order],
+    )
 
 
 def color_hex(colormap: Any) -> str | None:
@@ -141,10 +168,12 @@ def image_write(images: Sequence[LayerPair]) -> ImageWrite:
         translation.insert(at, 0.0)
         if at:
             levels = [da.moveaxis(level, 0, at) for level in levels]
-    names = [a["name"] for a in axes]
+    placed = in_ngff_order(Placed(levels, axes, scale, translation))
+    names = [a["name"] for a in placed.axes]
     return ImageWrite(
-        levels=levels, axes=axes, scale=scale, translation=translation, channels=channels, name=meta.get("name"),
-        level_transforms=level_transforms(levels, meta, names, scale, translation),
+        levels=placed.levels, axes=placed.axes, scale=placed.scale, translation=placed.translation,
+        channels=channels, name=meta.get("name"),
+        level_transforms=level_transforms(placed.levels, meta, names, placed.scale, placed.translation),
     )  # fmt: skip
 
 
@@ -252,13 +281,16 @@ def write_label_image(
     """A labels layer on its own: a label image that reopens as just this labels layer."""
     levels = levels_of(data)
     ndim = len(np.shape(levels[0]))
-    axes = axes_for(meta, ndim)
-    scale, translation = physical(meta, "scale", ndim, 1.0), physical(meta, "translate", ndim, 0.0)
+    placed = in_ngff_order(
+        Placed(levels, axes_for(meta, ndim), physical(meta, "scale", ndim, 1.0), physical(meta, "translate", ndim, 0.0))
+    )
+    names = [a["name"] for a in placed.axes]
     from_layer = WriteOptions.of(
-        axes=axes, scale=scale, translation=translation, name=meta.get("name") or label_name(meta),
-        level_transforms=level_transforms(levels, meta, [a["name"] for a in axes], scale, translation),
+        axes=placed.axes, scale=placed.scale, translation=placed.translation,
+        name=meta.get("name") or label_name(meta),
+        level_transforms=level_transforms(placed.levels, meta, names, placed.scale, placed.translation),
     )  # fmt: skip
-    written, settings = to_write(levels, from_layer, options)
+    written, settings = to_write(placed.levels, from_layer, options)
     return ngffkit.write_label_image(
         written, path, settings, overwrite=overwrite, progress=progress,
         colors=label_colors(data, meta) or "auto", properties=label_properties(meta),

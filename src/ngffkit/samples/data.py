@@ -26,11 +26,16 @@ def astronaut() -> np.ndarray:
 
 
 def well_field(row: int, column: int, field: int, size: int = 128) -> np.ndarray:
-    """A 2-channel synthetic field of view: a blob (channel 0) on a background (channel 1), uint16."""
+    """A 2-channel synthetic field of view, uint16: a blob (channel 0, GFP) and small nuclei (channel 1, DAPI)
+    scattered over a dark background -- each channel has a range worth a display window, where a flat DAPI
+    background showed as solid blue."""
     rng = np.random.default_rng(1 + row * 100 + column * 10 + field)
     yy, xx = np.mgrid[0:size, 0:size]
     blob = np.exp(-((yy - size / 2 - 8 * field) ** 2 + (xx - size / 2) ** 2) / (200 + 40 * row + 20 * column))
-    image = np.stack([blob * 4000, (1 - blob) * 1000]) + rng.normal(100, 10, (2, size, size))
+    nuclei = np.zeros((size, size))
+    for y, x in rng.uniform(8, size - 8, (12, 2)):
+        nuclei += np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / 18)
+    image = np.stack([blob * 4000, np.minimum(nuclei, 1.5) * 2000]) + rng.normal(100, 10, (2, size, size))
     return image.astype(np.uint16)
 
 

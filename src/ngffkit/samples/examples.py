@@ -11,6 +11,8 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ngffkit.formats import DEFAULT_WRITE, Format, get_format
 from ngffkit.samples import data
 from ngffkit.store.location import Location
@@ -33,6 +35,14 @@ def write_coins(path: Any, version: str | Format = DEFAULT_WRITE, *, levels: int
     return path
 
 
+def _display_windows(images: Sequence[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Per channel, the window the whole plate is shown with: the 0.5th to the 99.8th percentile of its pixels
+    (every well in one contrast, which a plate view compares; the extremes of noise do not set it)."""
+    stacked = np.stack(list(images))  # field, channel, y, x
+    low, high = np.percentile(stacked, [0.5, 99.8], axis=(0, 2, 3))
+    return [float(round(v)) for v in low], [float(round(v)) for v in high]
+
+
 def write_plate(
     path: Any,
     version: str | Format = DEFAULT_WRITE,
@@ -53,11 +63,13 @@ def write_plate(
     write_plate_layout(path, list(rows), list(columns), wells, fields=fields, name="demo plate", version=fmt,
                        acquisitions=passes, field_acquisitions=[f % len(passes) for f in range(fields)],
                        overwrite=overwrite)  # fmt: skip
+    by_well = data.plate(rows, tuple(columns), fields)
+    low, high = _display_windows([image for field_data in by_well.values() for image, _ in field_data])
     channels = [
-        {"label": "GFP", "color": "00FF00", "window": [100, 4000]},
-        {"label": "DAPI", "color": "0000FF", "window": [100, 1100]},
+        {"label": "GFP", "color": "00FF00", "window": [low[0], high[0]]},
+        {"label": "DAPI", "color": "0000FF", "window": [low[1], high[1]]},
     ]
-    for well, field_data in data.plate(rows, tuple(columns), fields).items():
+    for well, field_data in by_well.items():
         for f, (image, cells) in enumerate(field_data):
             write_field(path, well, f, image, axes="cyx", scale={"y": 0.65, "x": 0.65}, units="micrometer",
                         levels=2, channels=channels, name=f"{well.replace('/', '')} field {f}")  # fmt: skip

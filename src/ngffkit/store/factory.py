@@ -17,7 +17,7 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore, MemoryStore
 
 from ngffkit.errors import LocationError, NotFound, safe_cause
-from ngffkit.store import ozx, paths, remote
+from ngffkit.store import failures, ozx, paths, remote
 from ngffkit.store.limits import Limits
 from ngffkit.store.local import ConfinedLocalStore
 
@@ -97,6 +97,13 @@ def _zip_store(
             f"zip::{target}", {protocol: options}, policy, read_only=True, limits=limits
         )
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        if failures.ignores_byte_ranges(exc):
+            raise LocationError(
+                "the server does not honour byte ranges (it answers a range request with the whole file), which "
+                "reading a .ozx archive over HTTP needs; download the archive and open the local copy, or serve "
+                "it from a server that answers ranges (ngffkit serve does)",
+                where=target,
+            ) from None
         raise LocationError(f"cannot open the zip archive: {exc}", where=target) from safe_cause(exc)
     return store, target
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ngffkit.formats import Format
+from ngffkit.formats import AXES_ORDER_RULE, Format, axes_in_order
 from ngffkit.metadata.omero import parse_hex
 from ngffkit.store.paths import unsafe_reason
 from ngffkit.validate.findings import Collector
@@ -116,11 +116,8 @@ def _axes_objects(value: JSON, path: str, out: Collector) -> bool:
     if types.count("channel") > 1:
         out.error("axes-channel-count", path, "allows at most one axis of type 'channel'")
         ok = False
-    # Order: time first, then channel or custom types, then the space axes.
-    rank = {"time": 0, "space": 2}
-    ranks = [rank.get(t, 1) if isinstance(t, str) else 1 for t in types]
-    if ranks != sorted(ranks):
-        out.error("axes-order", path, "axes must be ordered: time, then channel or custom axes, then space axes")
+    if not axes_in_order(types):
+        out.error("axes-order", path, f"axes must be ordered: {AXES_ORDER_RULE}")
         ok = False
     for i, axis in enumerate(value):
         unit = axis.get("unit")

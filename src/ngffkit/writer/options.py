@@ -16,7 +16,7 @@ import numpy as np
 from zarr.codecs import BloscCodec, GzipCodec, ZstdCodec
 
 from ngffkit.errors import InvalidArgument
-from ngffkit.formats import Format
+from ngffkit.formats import AXES_ORDER_RULE, Format, axes_in_order, axes_order_permutation
 from ngffkit.metadata import Axis, Channel, Window
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
 from ngffkit.metadata.omero import parse_hex
@@ -69,6 +69,40 @@ def resolve_axes(axes: AxesLike, shape: Sequence[int], units: str | Mapping[str,
             raise InvalidArgument(f"units for unknown axes {sorted(unknown)}")
         items = [Axis(a.name, a.type, units.get(a.name, a.unit), a.extra) for a in items]
     return tuple(items)
+
+
+def check_axes_order(axes: Sequence[Axis], fmt: Format) -> None:
+    """Refuse axes in an order ``fmt`` forbids (the rule the validator reports as ``axes-order``), saying which
+    order is allowed and how to move the data into it: the writer never writes what its validator rejects."""
+    types = [a.type for a in axes]
+    if not fmt.orders_axes or axes_in_order(types):
+        return
+    permutation = axes_order_permutation(types)
+    names = [a.name for a in axes]
+    ordered = [names[i] for i in permutation]
+    raise InvalidArgument(
+        f"NGFF {fmt} does not allow axes in the order {', '.join(names)}: they must be {AXES_ORDER_RULE}. "
+        f"Move the data's axes first, e.g. {_reorder_hint(permutation)}, "
+        f"and write it with axes={_axes_argument(ordered)}"
+    )
+
+
+def _reorder_hint(permutation: Sequence[int]) -> str:
+    """The numpy call that puts the axes in ``permutation``'s order: one ``np.moveaxis`` when moving a single
+    axis is enough, else ``np.transpose``."""
+    count = len(permutation)
+    for source in range(count):
+        for target in range(count):
+            moved = list(range(count))
+            moved.insert(target, moved.pop(source))
+            if tuple(moved) == tuple(permutation):
+                return f"data = np.moveaxis(data, {source}, {target})"
+    return f"data = np.transpose(data, {tuple(permutation)})"
+
+
+def _axes_argument(names: Sequence[str]) -> str:
+    """``names`` as the caller would pass them: a string when every name is one letter, else a list."""
+    return repr("".join(names)) if all(len(n) == 1 for n in names) else repr(list(names))
 
 
 def per_axis_values(

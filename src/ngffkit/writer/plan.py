@@ -9,6 +9,7 @@ metadata written at the end, from measurements of the lowest level made once it 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +38,31 @@ def target_format(version: str | Format) -> tuple[Format, Format]:
         written = ", ".join(str(f) for f in sorted(WRITE_FORMATS, key=lambda f: f.rank))
         raise InvalidArgument(f"ngffkit writes NGFF {written}, not {fmt}")
     return fmt, (DEFAULT_WRITE if fmt.is_newer_than(DEFAULT_WRITE) else fmt)
+
+
+#: How far (in units in the last place) a number may be from a short decimal and still be written as that decimal:
+#: the error of a few float operations (0.1 + 0.2, 0.2 * 3), far below any difference a person meant.
+_NOISE_ULPS = 4
+
+
+def short_decimal(value: float) -> float:
+    """``value`` as the shortest decimal (up to 15 significant digits) within :data:`_NOISE_ULPS` units in the last
+    place of it, else unchanged. Scales and translations are computed (level scale = scale * factor, translation
+    + (factor - 1) * scale / 2), and binary floating point turns 0.1 + 0.2 into 0.30000000000000004: the metadata
+    says 0.3, which is what was meant, while a value such as 1/3 keeps every digit (it is no short decimal)."""
+    if not math.isfinite(value) or value == 0:
+        return value
+    tolerance = _NOISE_ULPS * math.ulp(value)
+    for digits in range(1, 16):
+        candidate = float(f"{value:.{digits}g}")
+        if abs(candidate - value) <= tolerance:
+            return candidate
+    return value
+
+
+def short_decimals(values: Sequence[float]) -> tuple[float, ...]:
+    """:func:`short_decimal` of each value: the one place the writer tidies the numbers its metadata states."""
+    return tuple(short_decimal(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,10 @@ class ImagePlan:
     def metadata(self, lowest: np.ndarray) -> OMEMetadata:
         """The image's metadata; channel windows and automatic label colours come from ``lowest``, the smallest
         level as written (small, and nothing is computed twice)."""
-        datasets = tuple(Dataset(str(k), scale_translation_transforms(s, t)) for k, (s, t) in enumerate(self.placement))
+        datasets = tuple(
+            Dataset(str(k), scale_translation_transforms(short_decimals(s), short_decimals(t)))
+            for k, (s, t) in enumerate(self.placement)
+        )
         multiscale = Multiscale(datasets, self.axes, name=self.name, type=self.method,
                                 metadata={"method": f"ngffkit.writer.pyramid.{self.method}"})  # fmt: skip
         meta = OMEMetadata(format=self.build_fmt, multiscales=(multiscale,), omero=self._omero(lowest),
@@ -126,6 +155,7 @@ def plan_image(
     options.check_dtype(base.dtype)
     described = settings.image
     axes = options.resolve_axes(described.axes, base.shape, described.units)
+    options.check_axes_order(axes, fmt)
     scale = options.per_axis_values(described.scale, axes, 1.0, "scale")
     if any(s <= 0 for s in scale):
         raise InvalidArgument(f"scale must be positive, got {scale}")
