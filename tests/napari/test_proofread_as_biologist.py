@@ -81,3 +81,28 @@ def test_a_new_label_in_an_editing_layer_is_new_to_the_whole_label_image(make_na
     assert "editing" in editing.name
     press(qtbot, Qt.Key.Key_M)
     assert editing.selected_label not in set(np.unique(pixels)), editing.selected_label
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the editing layer is added without the labels' units and axis labels: napari warns 'Inconsistent units "
+    "across layers; units will not be used for rendering' at every Edit labels on data in micrometres",
+)
+def test_the_editing_layer_keeps_the_units_of_the_labels(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from napari.layers import Labels
+    from qtpy.QtCore import Qt
+
+    from ngffkit.samples.examples import write_coins
+
+    path = tmp_path / "coins.ome.zarr"
+    write_coins(str(path))  # the docs' example: micrometre axes
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(path), plugin="ngffkit")
+    labels = next(layer for layer in viewer.layers if isinstance(layer, Labels))
+    assert str(labels.units[-1]) == "micrometer"
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Proofread labels")
+    viewer.layers.selection.active = labels
+    qtbot.mouseClick(widget.edit_button, Qt.MouseButton.LeftButton)
+    editing = viewer.layers.selection.active
+    assert "editing" in editing.name
+    assert editing.units == labels.units and editing.axis_labels == labels.axis_labels
