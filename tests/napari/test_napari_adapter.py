@@ -132,3 +132,14 @@ def test_naparis_main_window_is_found(make_napari_viewer) -> None:  # type: igno
         f"napari {_version()} keeps its Qt window elsewhere: update _napari_adapter.main_window (the proofreading "
         "dock asks about unsaved edits from a filter on it)"
     )
+
+
+def test_naparis_canvas_size_is_found(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(900, 700)
+    qtbot.waitUntil(lambda: adapter.canvas_size(viewer) is not None, timeout=5_000)
+    height, width = adapter.canvas_size(viewer)  # type: ignore[misc]
+    assert 0 < height < 700 and 0 < width <= 900, (
+        f"napari {_version()} gives its canvas size elsewhere: update _napari_adapter.canvas_size (Edit labels opens "
+        "the part of the labels in view from it)"
+    )

@@ -1,5 +1,5 @@
-"""Defects a biologist proofreading in napari meets (issue 34, found by the bio34 walk-through), pinned as strict
-xfails until the dock is fixed: the person zooms, presses Edit labels (Ctrl+Alt+E) and the "new label" key (M)."""
+"""Defects a biologist proofreading in napari meets (issue 34, found by the bio34 walk-through), each a test
+(a strict xfail while a defect is open): the person zooms, presses Edit labels (Ctrl+Alt+E) and the "new label" key (M)."""
 
 from __future__ import annotations
 
@@ -22,11 +22,6 @@ def press(qtbot: Any, key: Any, modifiers: Any = None) -> None:
     qtbot.keyClick(canvas, key, modifiers or Qt.KeyboardModifier.NoModifier)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Edit labels opens napari's corner_pixels (expanded to chunk boundaries, and kept while the view moves "
-    "inside them), not the part in view: on a 4096 x 4096 plane the middle 2048 of that opens, away from the view",
-)
 def test_edit_labels_opens_the_region_in_view_of_a_large_plane(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from napari.layers import Labels
     from qtpy.QtCore import Qt
@@ -83,11 +78,6 @@ def test_a_new_label_in_an_editing_layer_is_new_to_the_whole_label_image(make_na
     assert editing.selected_label not in set(np.unique(pixels)), editing.selected_label
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the editing layer is added without the labels' units and axis labels: napari warns 'Inconsistent units "
-    "across layers; units will not be used for rendering' at every Edit labels on data in micrometres",
-)
 def test_the_editing_layer_keeps_the_units_of_the_labels(make_napari_viewer, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from napari.layers import Labels
     from qtpy.QtCore import Qt

@@ -147,6 +147,18 @@ def forget_cached_chunks() -> None:
         clear()
 
 
+def canvas_size(viewer: Any) -> tuple[int, int] | None:
+    """The canvas's (height, width) in screen pixels (``viewer.window._qt_viewer.canvas.size``; napari has no
+    public one), or None without a window. With the camera's centre and zoom it gives the part of the world in
+    view: ``layer.corner_pixels`` is stretched to chunk boundaries and kept while the view moves inside them."""
+    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    size = getattr(canvas, "size", None)
+    if size is None or len(size) != 2:
+        return None
+    height, width = (int(s) for s in size)
+    return (height, width) if height > 0 and width > 0 else None
+
+
 def main_window(viewer: Any) -> Any:
     """napari's Qt main window (``viewer.window._qt_window``), or None: napari has no public hook that can veto
     closing, so the proofreading dock asks about unsaved edits from a Qt event filter on this window."""

@@ -33,7 +33,7 @@ from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 import ngffkit
-from ngffkit.napari._napari_adapter import forget_cached_chunks, forget_kept_level, main_window
+from ngffkit.napari._napari_adapter import camera, canvas_size, forget_cached_chunks, forget_kept_level, main_window
 
 #: The key that opens the region on screen for editing (napari binds Ctrl+S and most single keys already).
 EDIT_KEY = "Control-Alt-E"
@@ -64,19 +64,18 @@ def is_ngffkit_labels(layer: Any) -> bool:
 
 def box_on_screen(layer: Labels, viewer: Viewer, shape: tuple[int, ...]) -> tuple[slice, ...]:
     """The level-0 box of ``layer`` shown now: the current plane of every axis not displayed, and the part of the
-    displayed ones in view (napari's ``corner_pixels`` at the level drawn), at most :data:`MOST_PIXELS` across."""
+    displayed ones in view, at most :data:`MOST_PIXELS` across (around the view's centre)."""
     point = np.asarray(layer.world_to_data(viewer.dims.point))
     displayed = set(viewer.dims.displayed[-layer.ndim :]) if layer.ndim <= viewer.dims.ndim else set()
     offset = viewer.dims.ndim - layer.ndim
-    corners = np.asarray(layer.corner_pixels, dtype=float)
-    factors = np.asarray(layer.downsample_factors[layer.data_level]) if layer.multiscale else np.ones(layer.ndim)
+    corners = view_corners(layer, viewer)
     box = []
     for axis, size in enumerate(shape):
         if axis + offset not in displayed:
             index = int(np.clip(np.round(point[axis]), 0, size - 1))
             box.append(slice(index, index + 1))
             continue
-        lo, hi = corners[0, axis] * factors[axis], (corners[1, axis] + 1) * factors[axis]
+        lo, hi = corners[0, axis], corners[1, axis]
         if hi - lo < 2:  # not drawn yet: the middle of the axis
             lo, hi = 0, size
         lo, hi = int(max(0, np.floor(lo))), int(min(size, np.ceil(hi)))
@@ -85,6 +84,25 @@ def box_on_screen(layer: Labels, viewer: Viewer, shape: tuple[int, ...]) -> tupl
             lo, hi = max(0, middle - MOST_PIXELS // 2), min(size, middle + MOST_PIXELS // 2)
         box.append(slice(lo, hi))
     return tuple(box)
+
+
+def view_corners(layer: Labels, viewer: Viewer) -> np.ndarray:
+    """The (2, ndim) level-0 data coordinates of the view's corners: the camera's centre and zoom over the canvas
+    in a 2D view; in 3D (or without a window) napari's ``corner_pixels`` at the level drawn, which are stretched to
+    chunk boundaries."""
+    size = canvas_size(viewer)
+    view = camera(viewer)
+    if size is not None and viewer.dims.ndisplay == 2:
+        axes = list(viewer.dims.displayed[-2:])
+        half = np.asarray(size, dtype=float) / 2 / float(view.zoom)
+        centre = np.asarray(view.center, dtype=float)[-2:]
+        low, high = np.asarray(viewer.dims.point, dtype=float), np.asarray(viewer.dims.point, dtype=float)
+        low[axes], high[axes] = centre - half, centre + half
+        ends = np.asarray([layer.world_to_data(low), layer.world_to_data(high)], dtype=float)
+        return np.asarray([ends.min(axis=0), ends.max(axis=0)])
+    corners = np.asarray(layer.corner_pixels, dtype=float)
+    factors = np.asarray(layer.downsample_factors[layer.data_level]) if layer.multiscale else np.ones(layer.ndim)
+    return np.asarray([corners[0] * factors, (corners[1] + 1) * factors])
 
 
 def refresh(layer: Labels) -> None:
@@ -231,9 +249,17 @@ class ProofreadWidget(QWidget):
             return None
         scale = np.asarray(layer.scale)
         translate = np.asarray(layer.translate) + np.asarray([s.start for s in shown]) * scale
-        editing = self.viewer.add_labels(pixels.reshape(tuple(s.stop - s.start for s in shown)), name=f"{layer.name} (editing)", scale=scale, translate=translate,
-                                         colormap=layer.colormap, opacity=max(layer.opacity, 0.7),
-                                         metadata={EDITS: session.url})  # fmt: skip
+        editing = self.viewer.add_labels(
+            pixels.reshape(tuple(s.stop - s.start for s in shown)),
+            name=f"{layer.name} (editing)",
+            scale=scale,
+            translate=translate,
+            units=layer.units,  # in the labels' units and axes: napari then keeps drawing in physical units
+            axis_labels=layer.axis_labels,
+            colormap=layer.colormap,
+            opacity=max(layer.opacity, 0.7),
+            metadata={EDITS: session.url},
+        )
         editing.mode = "paint"
         session.layers.append((editing, tuple(box), pixels.copy()))
         self.viewer.layers.selection.active = editing
