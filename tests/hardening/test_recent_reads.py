@@ -1,0 +1,39 @@
+"""Issue 31's second review: hostile inputs to what changed last (bulk reads of a .ozx's entries, condition tables,
+0.6rc0 parameter arrays). Each ends in one clear NGFFError naming the file and key, with bounded memory."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import zarr
+
+from ..clirun import one_line_error, run
+from ..reader.test_coordinates import between, scene
+from .bounded import run_cases
+
+
+def scale_in_array(root: pathlib.Path, values: np.ndarray, chunks: tuple[int, ...]) -> pathlib.Path:
+    """A scene whose scale keeps its parameters in ``c/scale``, chunked as given."""
+    scene(root, [between({"type": "scale", "path": "c/scale"})])
+    array = zarr.create_array(str(root / "c" / "scale"), shape=values.shape, dtype=values.dtype, chunks=chunks)
+    array[...] = values
+    return root
+
+
+def test_a_parameter_array_with_a_giant_chunk_is_refused_before_it_is_read(tmp_path: pathlib.Path) -> None:
+    """Two numbers in one chunk of 2^27 float64s (a few hundred compressed bytes) decoded a GiB to map a point."""
+    path = scale_in_array(tmp_path / "s.ome.zarr", np.array([2.0, 3.0]), chunks=(2**27,))
+    said = one_line_error(run("transform", str(path), "input", "output", "[[1, 2]]"))
+    assert "c/scale" in said and "scale.path" in said and "chunks" in said
+    code = f"ngffkit.open({str(path)!r}).map_points([[1, 2]], source='input', target='output')"
+    outcome = run_cases({"giant chunk": code})["giant chunk"]
+    assert outcome.ngff and outcome.raised == "InvalidMetadata", outcome
+    assert outcome.peak_mib < 400, outcome
+
+
+def test_a_parameter_array_chunked_as_its_shape_is_read(tmp_path: pathlib.Path) -> None:
+    path = scale_in_array(tmp_path / "s.ome.zarr", np.array([2.0, 3.0]), chunks=(2,))
+    proc = run("transform", str(path), "input", "output", "[[1, 2]]")
+    assert proc.returncode == 0, proc.stderr
+    assert '"coordinates": [[2.0, 6.0]]' in proc.stdout
