@@ -6,9 +6,15 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
+import pytest
 import zarr
 
+import ngffkit
+from ngffkit.samples.examples import write_plate
+from ngffkit.tools.condition_columns import read_condition_columns
+
 from ..clirun import one_line_error, run
+from ..reader.ngio_tables import anndata_table
 from ..reader.test_coordinates import between, scene
 from .bounded import run_cases
 
@@ -37,3 +43,22 @@ def test_a_parameter_array_chunked_as_its_shape_is_read(tmp_path: pathlib.Path) 
     proc = run("transform", str(path), "input", "output", "[[1, 2]]")
     assert proc.returncode == 0, proc.stderr
     assert '"coordinates": [[2.0, 6.0]]' in proc.stdout
+
+
+@pytest.mark.parametrize("key", ["obs/n", "obs/drug/codes", "X"])
+def test_a_table_column_of_three_rows_in_a_giant_chunk_counts_the_whole_chunk(tmp_path: pathlib.Path,
+                                                                               key: str) -> None:  # fmt: skip
+    """A column's bytes are counted as decoded -- whole chunks: three rows stored as one chunk of 2^27 values decoded
+    a GiB while max_table_bytes counted 24 bytes. (A chunk of 2^21 values against a 1 MiB budget shows it here, cheaply.)"""
+    plate = write_plate(tmp_path / "plate.zarr", "0.5", fields=1)
+    columns = {"row": ["A", "A", "B"], "column": [1, 2, 3], "drug": ["a", "b", "a"], "n": [4, 5, 6], "dose": [0.5] * 3}
+    table = anndata_table(plate, "conditions", columns)
+    old = zarr.open_array(str(table / key))
+    chunks = (2**21, *old.chunks[1:])
+    array = zarr.create_array(str(table / key), shape=old.shape, dtype=old.dtype, chunks=chunks,
+                              attributes=dict(old.attrs), overwrite=True)  # fmt: skip
+    array[...] = old[...]
+    found = read_condition_columns(ngffkit.open(plate, limits=ngffkit.Limits(max_table_bytes=2**20)))
+    assert found.values == {}
+    (said,) = found.skipped
+    assert f"[{key}]" in said and "max_table_bytes" in said, said

@@ -12,8 +12,8 @@ four backends:
 * **parquet**: ``table.parquet`` -- not read (it would need a parquet parser).
 
 Only zarr and numpy read them, bounded like every read of strangers' data (docs/robustness.md): the number of rows
-and columns is checked from metadata before anything is read (``max_table_cells``); the bytes decoded, text
-included, count against ``max_table_bytes`` as they are read (text one chunk at a time: its size is in no
+and columns is checked from metadata before anything is read (``max_table_cells``); the bytes decoded (whole
+chunks, text included) count against ``max_table_bytes`` as they are read (text one chunk at a time: its size is in no
 metadata). Every failure is one :class:`~ngffkit.NGFFError` naming the table's URL and the key inside it.
 """
 
@@ -243,7 +243,7 @@ def _read_1d(node: NodeMetadata, key: str, rows: int, budget: _Budget, table: Lo
         raise InvalidMetadata(f"the column has shape {array.shape}; the table has {rows} rows", where=table.url,
                               key=key)  # fmt: skip
     if not variable_length(array.dtype):
-        budget.spend(rows * array.dtype.itemsize, key)
+        budget.spend(_decoded_bytes(array), key)
         return _read(array, slice(None), key, table)
     step = max(1, array.chunks[0])
     pieces = []
@@ -252,6 +252,13 @@ def _read_1d(node: NodeMetadata, key: str, rows: int, budget: _Budget, table: Lo
         budget.spend(sum(len(v) for v in piece.tolist() if isinstance(v, str | bytes)), key)
         pieces.append(piece)
     return np.concatenate(pieces) if pieces else np.asarray([], dtype=object)
+
+
+def _decoded_bytes(array: Any) -> int:
+    """The bytes decoding the whole of a fixed-size array takes: whole chunks, so a 3-row column stored as one
+    chunk of 2^27 values costs a GiB, not 24 bytes (its chunk shape is in its metadata, like its shape)."""
+    padded = (-(-size // chunk) * chunk for size, chunk in zip(array.shape, array.chunks, strict=True))
+    return math.prod(padded) * array.dtype.itemsize
 
 
 def _read(array: Any, selection: Any, key: str, table: Location) -> np.ndarray:
@@ -268,7 +275,7 @@ def _matrix_columns(table: Location, node: NodeMetadata, budget: _Budget) -> lis
     array = _checked_array(node, "X", table)
     if array.dtype.kind not in _NUMBER_KINDS:
         raise InvalidMetadata(f"X must hold numbers, not {array.dtype}", where=table.url, key="X")
-    budget.spend(math.prod(array.shape) * array.dtype.itemsize, "X")
+    budget.spend(_decoded_bytes(array), "X")
     matrix = _read(array, slice(None), "X", table)
     return [_as_text(matrix[:, j]) for j in range(matrix.shape[1])]
 
