@@ -14,7 +14,7 @@ from ngffkit.samples.examples import write_plate
 from ngffkit.tools.condition_columns import read_condition_columns
 
 from ..clirun import one_line_error, run
-from ..reader.ngio_tables import anndata_table
+from ..reader.ngio_tables import anndata_table, csv_table
 from ..reader.test_coordinates import between, scene
 from .bounded import run_cases
 
@@ -62,3 +62,22 @@ def test_a_table_column_of_three_rows_in_a_giant_chunk_counts_the_whole_chunk(tm
     assert found.values == {}
     (said,) = found.skipped
     assert f"[{key}]" in said and "max_table_bytes" in said, said
+
+
+def test_a_csv_line_of_millions_of_commas_is_refused_before_it_is_parsed(tmp_path: pathlib.Path) -> None:
+    """A 60 MiB line of commas (within max_table_bytes) was parsed into 63 million empty cells -- a GiB -- before
+    its length was compared with the header's; it is over max_table_cells, and is refused as such first."""
+    plate = write_plate(tmp_path / "plate.zarr", "0.5", fields=1)
+    csv_table(plate, "wide", "a\n" + "," * 2_000_000 + "\n")
+    found = read_condition_columns(ngffkit.open(plate))
+    (said,) = found.skipped
+    assert "table.csv" in said or "wide" in said
+    assert "max_table_cells" in said, said
+
+
+def test_csv_tables_with_old_mac_line_endings_and_quoted_newlines_still_read(tmp_path: pathlib.Path) -> None:
+    plate = write_plate(tmp_path / "plate.zarr", "0.5", fields=1)
+    csv_table(plate, "layout", 'row,column,note\rA,1,"two\nlines"\r\nB,2,x')
+    found = read_condition_columns(ngffkit.open(plate))
+    assert not found.skipped
+    assert found.values["A/1"]["note"] == "two\nlines" and found.values["B/2"]["note"] == "x"

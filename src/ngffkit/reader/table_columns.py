@@ -20,9 +20,9 @@ metadata). Every failure is one :class:`~ngffkit.NGFFError` naming the table's U
 from __future__ import annotations
 
 import csv
-import io
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,8 @@ CSV_FILE = "table.csv"
 #: numpy kinds a column may have: booleans, integers, floating point, and text.
 _NUMBER_KINDS = "biuf"
 _TEXT_KINDS = "OTUS"
+#: A line of a csv text with its ending (``\n``, ``\r\n`` or ``\r``), as ``open(newline="")`` gives it to csv.
+_PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,7 @@ def _csv_columns(location: Location, budget: _Budget) -> tuple[dict[str, tuple[s
     except UnicodeDecodeError:
         raise InvalidMetadata("the table is not UTF-8 text", where=location.url, key=CSV_FILE) from None
     try:
-        lines = list(csv.reader(io.StringIO(text, newline="")))
+        lines = _csv_records(text, budget)
     except csv.Error as exc:
         raise InvalidMetadata(f"cannot read the table: {exc}", where=location.url, key=CSV_FILE) from None
     if not lines:
@@ -348,3 +350,28 @@ def _csv_columns(location: Location, budget: _Budget) -> tuple[dict[str, tuple[s
             raise InvalidMetadata(f"line {number} has {len(line)} values; the header names {len(header)}",
                                   where=location.url, key=CSV_FILE)  # fmt: skip
     return {name: tuple(line[j] for line in body) for j, name in enumerate(header)}, len(body)
+
+
+def _csv_records(text: str, budget: _Budget) -> list[list[str]]:
+    """The records of a csv text, its cells counted against ``max_table_cells`` as they are parsed: a 64 MB line of
+    commas is 67 million empty cells (half a GiB of list) if it is parsed before it is counted. A line holding more
+    separators than a table may have cells is refused before it is parsed; the records so far are counted at each
+    record."""
+    limit = budget.limits.max_table_cells
+
+    def physical_lines() -> Iterator[str]:
+        for match in _PHYSICAL_LINE.finditer(text):  # as open(newline="") splits (io.StringIO copies to UCS-4)
+            line = match.group()
+            separators = line.count(",")
+            if separators >= limit:
+                budget.check_cells(1, separators + 1)
+            yield line
+
+    records: list[list[str]] = []
+    width = 0
+    for record in csv.reader(physical_lines()):
+        records.append(record)
+        width = width or len(record)
+        if (len(records) - 1) * width > limit:
+            budget.check_cells(len(records) - 1, width)
+    return records
