@@ -225,3 +225,23 @@ def test_the_dock_the_reader_docks_lays_out_series_and_places_scenes(  # type: i
     for layer, before in zip(placed, world, strict=True):
         np.testing.assert_allclose(layer.extent.world, before)
     assert [layer.visible for layer in series] == [True, True, True]  # the scene's choice leaves the series be
+
+
+def test_a_scene_parameter_array_with_a_giant_chunk_is_one_notification_naming_it(
+    make_napari_viewer,  # type: ignore[no-untyped-def]
+    tmp_path: pathlib.Path,
+) -> None:
+    """Issue 31's review: six numbers kept in one chunk of 2^16 rows (1.5 MiB decoded; a GiB is as cheap to write)
+    are refused from the array's metadata; napari says so once, naming the array and the key, with no traceback."""
+    root = write_channel_scene(tmp_path / "scene.ome.zarr", {"type": "affine",
+                                                             "path": "coordinateTransformations/tile_1"})  # fmt: skip
+    stored = zarr.create_array(str(root / "coordinateTransformations" / "tile_1"), shape=(2, 3), dtype="f8",
+                               chunks=(2**16, 3))  # fmt: skip
+    stored[...] = np.array([[1.0, 0, 64], [0, 1.0, 10]])
+    viewer = make_napari_viewer()
+    start = notification_count()
+    viewer.open(str(root), plugin="ngffkit")
+    said = notifications_since(start)
+    named = [m for m in said if "tile_1" in m and "affine.path" in m and "chunks" in m]
+    assert len(named) == 1, said
+    assert "Traceback" not in named[0]

@@ -16,6 +16,7 @@ is a few numbers, never a reason to read megabytes) and rebuilds a transformatio
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +35,10 @@ from ngffkit.metadata.transforms import (
 
 #: The most axes a parameter array may describe (the 0.6rc0 schemas allow 5; a little room beyond).
 MAX_AXES = 32
+#: The most bytes one chunk of a parameter array may decode to. The largest parameter array (an affine of
+#: (MAX_AXES + 1)^2 float64s) is ~8.5 KiB; a chunk far larger than its array is a reason to read megabytes for a few
+#: numbers -- a 2-value array whose one chunk is 2^27 values would decode a GiB.
+MAX_CHUNK_BYTES = 2**20
 #: The transformation types that may keep their parameters in an array, and that array's number of dimensions.
 ARRAY_DIMENSIONS = {"scale": 1, "translation": 1, "affine": 2, "rotation": 2}
 
@@ -59,6 +64,15 @@ def dtype_problem(dtype: np.dtype) -> str | None:
     if dtype.kind in "iuf":
         return None
     return f"its data type {dtype} is not a real number type (integers or floats)"
+
+
+def chunk_problem(chunks: tuple[int, ...], itemsize: int) -> str | None:
+    """Why reading an array whose chunks are ``chunks`` (of ``itemsize``-byte values) would cost far more than the
+    few numbers it holds, or None."""
+    size = math.prod(chunks) * itemsize
+    if size <= MAX_CHUNK_BYTES:
+        return None
+    return f"its chunks {list(chunks)} decode to {size} bytes each (at most {MAX_CHUNK_BYTES} for a few parameters)"
 
 
 def stored(t: Transformation) -> Stored | None:

@@ -1,8 +1,8 @@
 """Reading the arrays 0.6rc0 transformations keep their parameters in (``path``), so that they map points and
 place layers like inline ones.
 
-What such an array may be is :mod:`ngffkit.metadata.parameter_arrays`; here it is read -- its shape and data type
-checked from its metadata first, so that only a few numbers are ever fetched -- and a problem is one
+What such an array may be is :mod:`ngffkit.metadata.parameter_arrays`; here it is read -- its shape, data type and
+chunk size checked from its metadata first, so that only a few numbers are ever fetched -- and a problem is one
 :class:`~ngffkit.InvalidMetadata` naming the array's URL and the transformation's ``path`` key.
 """
 
@@ -15,7 +15,14 @@ import numpy as np
 
 from ngffkit.errors import InvalidMetadata
 from ngffkit.metadata.coordinate_systems import SystemGraph
-from ngffkit.metadata.parameter_arrays import Stored, dtype_problem, inlined, needs_reading, shape_problem
+from ngffkit.metadata.parameter_arrays import (
+    Stored,
+    chunk_problem,
+    dtype_problem,
+    inlined,
+    needs_reading,
+    shape_problem,
+)
 from ngffkit.metadata.transforms import Transformation
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.location import Location
@@ -37,7 +44,7 @@ def read_parameters(location: Location, t: Stored) -> np.ndarray:
     problem = shape_problem(t.type, node.shape)
     if problem is None:
         array = zarr_array(node)
-        problem = dtype_problem(array.dtype)
+        problem = dtype_problem(array.dtype) or chunk_problem(tuple(array.chunks), array.dtype.itemsize)
     if problem is not None:
         raise InvalidMetadata(f"unusable parameter array {t.path!r}: {problem}", where=array_at.url, key=key)
     values = np.asarray(array[...], dtype=float)

@@ -12,17 +12,17 @@ four backends:
 * **parquet**: ``table.parquet`` -- not read (it would need a parquet parser).
 
 Only zarr and numpy read them, bounded like every read of strangers' data (docs/robustness.md): the number of rows
-and columns is checked from metadata before anything is read (``max_table_cells``); the bytes decoded, text
-included, count against ``max_table_bytes`` as they are read (text one chunk at a time: its size is in no
+and columns is checked from metadata before anything is read (``max_table_cells``); the bytes decoded (whole
+chunks, text included) count against ``max_table_bytes`` as they are read (text one chunk at a time: its size is in no
 metadata). Every failure is one :class:`~ngffkit.NGFFError` naming the table's URL and the key inside it.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,8 @@ CSV_FILE = "table.csv"
 #: numpy kinds a column may have: booleans, integers, floating point, and text.
 _NUMBER_KINDS = "biuf"
 _TEXT_KINDS = "OTUS"
+#: A line of a csv text with its ending (``\n``, ``\r\n`` or ``\r``), as ``open(newline="")`` gives it to csv.
+_PHYSICAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def _read_1d(node: NodeMetadata, key: str, rows: int, budget: _Budget, table: Lo
         raise InvalidMetadata(f"the column has shape {array.shape}; the table has {rows} rows", where=table.url,
                               key=key)  # fmt: skip
     if not variable_length(array.dtype):
-        budget.spend(rows * array.dtype.itemsize, key)
+        budget.spend(_decoded_bytes(array), key)
         return _read(array, slice(None), key, table)
     step = max(1, array.chunks[0])
     pieces = []
@@ -252,6 +254,13 @@ def _read_1d(node: NodeMetadata, key: str, rows: int, budget: _Budget, table: Lo
         budget.spend(sum(len(v) for v in piece.tolist() if isinstance(v, str | bytes)), key)
         pieces.append(piece)
     return np.concatenate(pieces) if pieces else np.asarray([], dtype=object)
+
+
+def _decoded_bytes(array: Any) -> int:
+    """The bytes decoding the whole of a fixed-size array takes: whole chunks, so a 3-row column stored as one
+    chunk of 2^27 values costs a GiB, not 24 bytes (its chunk shape is in its metadata, like its shape)."""
+    padded = (-(-size // chunk) * chunk for size, chunk in zip(array.shape, array.chunks, strict=True))
+    return math.prod(padded) * array.dtype.itemsize
 
 
 def _read(array: Any, selection: Any, key: str, table: Location) -> np.ndarray:
@@ -268,7 +277,7 @@ def _matrix_columns(table: Location, node: NodeMetadata, budget: _Budget) -> lis
     array = _checked_array(node, "X", table)
     if array.dtype.kind not in _NUMBER_KINDS:
         raise InvalidMetadata(f"X must hold numbers, not {array.dtype}", where=table.url, key="X")
-    budget.spend(math.prod(array.shape) * array.dtype.itemsize, "X")
+    budget.spend(_decoded_bytes(array), "X")
     matrix = _read(array, slice(None), "X", table)
     return [_as_text(matrix[:, j]) for j in range(matrix.shape[1])]
 
@@ -329,7 +338,7 @@ def _csv_columns(location: Location, budget: _Budget) -> tuple[dict[str, tuple[s
     except UnicodeDecodeError:
         raise InvalidMetadata("the table is not UTF-8 text", where=location.url, key=CSV_FILE) from None
     try:
-        lines = list(csv.reader(io.StringIO(text, newline="")))
+        lines = _csv_records(text, budget)
     except csv.Error as exc:
         raise InvalidMetadata(f"cannot read the table: {exc}", where=location.url, key=CSV_FILE) from None
     if not lines:
@@ -341,3 +350,28 @@ def _csv_columns(location: Location, budget: _Budget) -> tuple[dict[str, tuple[s
             raise InvalidMetadata(f"line {number} has {len(line)} values; the header names {len(header)}",
                                   where=location.url, key=CSV_FILE)  # fmt: skip
     return {name: tuple(line[j] for line in body) for j, name in enumerate(header)}, len(body)
+
+
+def _csv_records(text: str, budget: _Budget) -> list[list[str]]:
+    """The records of a csv text, its cells counted against ``max_table_cells`` as they are parsed: a 64 MB line of
+    commas is 67 million empty cells (half a GiB of list) if it is parsed before it is counted. A line holding more
+    separators than a table may have cells is refused before it is parsed; the records so far are counted at each
+    record."""
+    limit = budget.limits.max_table_cells
+
+    def physical_lines() -> Iterator[str]:
+        for match in _PHYSICAL_LINE.finditer(text):  # as open(newline="") splits (io.StringIO copies to UCS-4)
+            line = match.group()
+            separators = line.count(",")
+            if separators >= limit:
+                budget.check_cells(1, separators + 1)
+            yield line
+
+    records: list[list[str]] = []
+    width = 0
+    for record in csv.reader(physical_lines()):
+        records.append(record)
+        width = width or len(record)
+        if (len(records) - 1) * width > limit:
+            budget.check_cells(len(records) - 1, width)
+    return records
