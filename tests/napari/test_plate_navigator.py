@@ -358,6 +358,28 @@ def test_switching_wells_reuses_the_well_layers(make_napari_viewer, qtbot, plate
     np.testing.assert_array_equal(shoot(viewer, "B2-refreshed", reset=False), shown)
 
 
+def test_napari_gets_a_turn_between_the_layers_of_the_next_well(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """Giving all three layers the next well at once stopped napari's event loop 100-200 ms a switch: they are
+    given one per turn of the loop. What the loop runs once the first layer has its pixels finds the others still
+    on the previous well; in the end all three show the next one."""
+    from qtpy.QtCore import QTimer
+
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    navigator.select("A/1")
+    first, *others = wait_for_well(viewer, qtbot, "A/1")
+    seen: list[list[str]] = []
+
+    def next_turn() -> None:
+        seen.append([layer.metadata[WELL_VIEW]["well"] for layer in others])
+
+    first.events.data.connect(lambda _: QTimer.singleShot(0, next_turn))
+    navigator.select("B/2")
+    wait_for_well(viewer, qtbot, "B/2")
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+    assert seen[0] == ["A/1", "A/1"]
+
+
 def test_the_overview_does_not_show_through_the_opened_well(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
     """With Field 1, the opened field was drawn over the overview's field 0 (every channel added): each cell
     showed the nuclei of two fields at once. The overview is hidden under the opened well."""

@@ -12,6 +12,8 @@ late answer is dropped. Everything it knows about the plate comes from the GUI-f
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, Literal
 
 from napari.layers import Layer
@@ -44,7 +46,7 @@ from ngffkit.napari._plate_columns import cell_text, csv_columns, read_condition
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
-from ngffkit.napari._well_layers import show_well
+from ngffkit.napari._well_layers import one_layer_each, show_steps
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -54,6 +56,12 @@ from ngffkit.reader.plate_map import (
     with_columns,
 )
 from ngffkit.tools.well_columns import WellColumns
+
+
+def _layers_each(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
+    """The field's layers, one per channel (:func:`one_layer_each`); in the worker thread, since cutting dask arrays
+    by channel took napari's GUI thread 10-30 ms a switch."""
+    return one_layer_each(well_layer_data(plate, well, field))
 
 
 class PlateNavigator(QWidget):
@@ -369,7 +377,7 @@ class PlateNavigator(QWidget):
         choice, well = self._choice, self.well
         self.status.setText(f"opening {well}, field {field}…")
         zoom_to(self.viewer, self.overview, self.plate, self.rows, well)
-        worker = thread_worker(well_layer_data, ignore_errors=True)(self.plate, well, field)
+        worker = thread_worker(_layers_each, ignore_errors=True)(self.plate, well, field)
         worker.returned.connect(lambda layers: self._show(choice, well, field, layers))
         worker.errored.connect(lambda exc: self._failed(choice, exc))
         worker.start()
@@ -383,10 +391,22 @@ class PlateNavigator(QWidget):
             oy, ox = field_offset(self.plate, well, field)
             dy, dx = dy + oy * self.overview.scale[-2], dx + ox * self.overview.scale[-1]
         placed = [(data, placed_on_cell(kwargs, well, field, dy, dx), kind) for data, kwargs, kind in layers]
-        show_well(self.viewer, placed, [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)])
-        self.status.setText(f"{well}, field {field}: full resolution")
+        steps = show_steps(self.viewer, placed, [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)])
+        self._next_step(choice, steps, f"{well}, field {field}: full resolution")
+
+    def _next_step(self, choice: int, steps: list[Callable[[], None]], done: str) -> None:
+        """Run the first of ``steps``, and the rest each on a later turn of the event loop (napari draws and
+        answers in between: all at once stopped it 100-200 ms a switch); a newer choice abandons them."""
+        if choice != self._choice:
+            return
+        if not steps:
+            self.status.setText(done)
+            return
+        steps.pop(0)()
+        QTimer.singleShot(0, functools.partial(self._next_step, choice, steps, done))
 
     def _remove_well_layers(self) -> None:
+        self._choice += 1  # a well still being shown step by step stops there
         for layer in [lay for lay in self.viewer.layers if lay.metadata.get(WELL_VIEW)]:
             self.viewer.layers.remove(layer)
 

@@ -7,6 +7,11 @@ same labels -- so they are kept and given the next well's pixels, scale, transla
 what a person set on them (visibility, contrast, colours, blending, opacity) stays, so that wells are compared
 alike. Only when the next well's layers do not fit (another number of channels or dimensions) are they replaced.
 
+Giving a layer the next well costs napari 30-60 ms on its GUI thread (the viewer's dimensions recomputed at each
+change of place and data, the layer sliced and its thumbnail drawn), 100-200 ms for the three layers of a well --
+longer than the event loop should stop. :func:`show_steps` therefore hands the work out one layer a step, and the
+plate navigator runs each step on its own turn of the event loop (napari draws and answers between them).
+
 napari splits an image with ``channel_axis`` into one layer per channel when it adds it; here that split is made
 first (:func:`one_layer_each`), with napari's own defaults for the channels' blending, so that every layer of a
 well can be matched to the layer that shows it.
@@ -14,7 +19,8 @@ well can be matched to the layer that shows it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,19 +97,30 @@ def _same_colours(wanted: Any, shown_dict: Any, shown: Any) -> bool:
 _SHOWN = "ngffkit_label_colours"
 
 
-def show_well(viewer: Any, layers: Sequence[LayerData], previous: Sequence[Layer]) -> list[Layer]:
-    """Show ``layers`` (already placed), reusing ``previous`` when every one fits; returns the layers on show."""
+def show_steps(viewer: Any, layers: Sequence[LayerData], previous: Sequence[Layer]) -> list[Callable[[], None]]:
+    """The work of showing ``layers`` (already placed), in steps to run one after the other on separate turns of
+    the event loop: one step per layer of ``previous`` when every one fits (each is given its layer of the next
+    well), else a single step that replaces them."""
     wanted = one_layer_each(layers)
     if len(previous) == len(wanted) and all(fits(lay, *w) for lay, w in zip(previous, wanted, strict=True)):
-        for layer, (data, kwargs, _) in zip(previous, wanted, strict=True):
-            reuse(layer, data, kwargs)
-        return list(previous)
+        return [
+            functools.partial(reuse, layer, data, kwargs)
+            for layer, (data, kwargs, _) in zip(previous, wanted, strict=True)
+        ]
+    return [functools.partial(_replace, viewer, wanted, list(previous))]
+
+
+def show_well(viewer: Any, layers: Sequence[LayerData], previous: Sequence[Layer]) -> None:
+    """Show ``layers`` (already placed) at once, reusing ``previous`` when every one fits."""
+    for step in show_steps(viewer, layers, previous):
+        step()
+
+
+def _replace(viewer: Any, wanted: Sequence[LayerData], previous: Sequence[Layer]) -> None:
     for layer in previous:
-        viewer.layers.remove(layer)
-    shown = []
+        if layer in viewer.layers:
+            viewer.layers.remove(layer)
     for data, kwargs, kind in wanted:
         layer = getattr(viewer, f"add_{kind}")(data, **kwargs)
         if kind == "labels" and isinstance(kwargs.get("colormap"), dict):
             layer.metadata = {**layer.metadata, _SHOWN: kwargs["colormap"]}
-        shown.append(layer)
-    return shown
