@@ -25,7 +25,7 @@ from pathlib import Path
 PLUGINS = ("ngffkit", "napari-ome-zarr")
 # What either plugin imports on first use and napari does not (napari itself imports dask, pint and the
 # `ngffkit` package for its manifest); already in the child before its first open, they would be off the clock.
-PLUGIN_IMPORTS = ("dask.array", "zarr", "ngffkit.layers", "napari_ome_zarr", "ome_zarr", "fsspec")
+PLUGIN_IMPORTS = ("dask.array", "zarr", "ngffkit.layer_data", "napari_ome_zarr", "ome_zarr", "fsspec")
 
 
 def child(plugin: str, path: str) -> None:

@@ -87,7 +87,7 @@ def sequential_validate(url: str) -> ngffkit.Report:
         expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
         return [loc.read(e) for loc, e in zip(locations, expects, strict=True)]
 
-    hierarchy = importlib.import_module("ngffkit.validate.hierarchy")
+    hierarchy = importlib.import_module("ngffkit.validation.hierarchy")
     hierarchy.read_many_or_errors = one_by_one  # type: ignore[assignment]
     try:
         return ngffkit.validate(url)

@@ -8,15 +8,15 @@ import pathlib
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "src" / "ngffkit"
 
 #: Each room and the rooms it may import (docs/architecture.md, "may import").
-_CORE = {"errors", "formats", "store", "metadata", "reader", "validate", "layers", "writer", "samples"}
+_CORE = {"errors", "formats", "store", "metadata", "reader", "validation", "layer_data", "writer", "samples"}
 BELOW: dict[str, set[str]] = {
     "errors": set(),
     "formats": {"errors"},
     "store": {"errors", "formats"},
     "metadata": {"errors", "formats"},
     "reader": {"errors", "formats", "store", "metadata"},
-    "validate": {"errors", "formats", "store", "metadata"},
-    "layers": {"errors", "store", "metadata", "reader"},
+    "validation": {"errors", "formats", "store", "metadata"},
+    "layer_data": {"errors", "store", "metadata", "reader"},
     "writer": {"errors", "formats", "store", "metadata", "reader"},
     "samples": {"formats", "store", "writer"},
     "tools": _CORE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ GUI_MODULES = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicg
 
 def test_core_imports_no_gui_modules() -> None:
     code = (
-        "import sys, ngffkit, ngffkit.cli.main, ngffkit.validate, ngffkit.tools.info, ngffkit.metadata, ngffkit.samples.examples\n"
+        "import sys, ngffkit, ngffkit.cli.main, ngffkit.validation, ngffkit.tools.info, ngffkit.metadata, ngffkit.samples.examples\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {GUI_MODULES!r})\n"
         "print(','.join(bad))\n"
     )
@@ -57,10 +58,17 @@ def test_every_public_name_resolves() -> None:
     assert ngffkit.samples.data.coins().shape == (303, 384)
 
 
-def test_functions_named_like_their_modules_stay_functions() -> None:
+def test_no_module_is_named_like_a_public_function() -> None:
+    """``ngffkit.validate`` and ``ngffkit.layers`` are functions, whatever is imported: their modules are
+    ``ngffkit.validation`` and ``ngffkit.layer_data`` (the package once swapped its module class to keep the
+    functions from being shadowed by modules of the same name)."""
+    import ngffkit
+
+    shadowed = [name for name in ngffkit.__all__ if importlib.util.find_spec(f"ngffkit.{name}") is not None]
+    assert not shadowed, shadowed
     code = (
-        "import ngffkit, ngffkit.validate, ngffkit.layers\n"
-        "from ngffkit.validate.shapes import Arr\n"
+        "import ngffkit, ngffkit.validation, ngffkit.layer_data\n"
+        "from ngffkit.validation.shapes import Arr\n"
         "print(callable(ngffkit.validate) and callable(ngffkit.layers), type(ngffkit.validate).__name__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,8 +8,6 @@ load only when a reader, writer or validator is first touched.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from ngffkit.errors import (
@@ -36,7 +34,7 @@ _LAZY = {
     "FORMATS": "ngffkit.formats",
     "Format": "ngffkit.formats",
     "get_format": "ngffkit.formats",
-    "layers": "ngffkit.layers",
+    "layers": "ngffkit.layer_data",
     "Location": "ngffkit.store.location",
     "Limits": "ngffkit.store.limits",
     "RetryPolicy": "ngffkit.store.remote",
@@ -48,9 +46,9 @@ _LAZY = {
     "Scene": "ngffkit.reader",
     "Well": "ngffkit.reader",
     "open": "ngffkit.reader",
-    "Report": "ngffkit.validate",
-    "validate": "ngffkit.validate",
-    "validate_attributes": "ngffkit.validate",
+    "Report": "ngffkit.validation",
+    "validate": "ngffkit.validation",
+    "validate_attributes": "ngffkit.validation",
     "LabelEditor": "ngffkit.writer",
     "edit_labels": "ngffkit.writer",
     "write_region": "ngffkit.writer",
@@ -83,30 +81,14 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-class _Package(types.ModuleType):
-    """``ngffkit.validate`` and ``ngffkit.layers`` are functions that live in modules of the same name. Importing
-    such a module binds it as an attribute of the package, which would hide the function; the package keeps the
-    function (the modules stay reachable in ``sys.modules`` and through ``from ngffkit.validate import ...``)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-#: Public functions named like the module that defines them.
-_SHADOWED = frozenset({"validate", "layers"})
-sys.modules[__name__].__class__ = _Package
-
-
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from ngffkit.formats import FORMATS, Format, get_format
-    from ngffkit.layers import layers
+    from ngffkit.layer_data import layers
     from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, open
     from ngffkit.store.limits import Limits
     from ngffkit.store.location import Location
     from ngffkit.store.remote import RetryPolicy
-    from ngffkit.validate import Report, validate, validate_attributes
+    from ngffkit.validation import Report, validate, validate_attributes
     from ngffkit.writer import (
         LabelEditor,
         edit_labels,

@@ -25,7 +25,7 @@ from zarr.storage import MemoryStore
 import ngffkit
 from ngffkit.metadata import parse_attributes
 from ngffkit.samples.examples import write_coins, write_plate
-from ngffkit.validate.findings import Severity
+from ngffkit.validation.findings import Severity
 
 # Each example validates twice (the determinism property): on a loaded CI machine this takes minutes.
 pytestmark = pytest.mark.timeout(900)

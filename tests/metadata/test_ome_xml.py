@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ngffkit import InvalidMetadata
-from ngffkit.layers.arrange import Box, arrange, moved
+from ngffkit.layer_data.arrange import Box, arrange, moved
 from ngffkit.metadata.ome_xml import series_names
 
 NS = b'xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"'

@@ -73,7 +73,7 @@ def test_a_plate_opens_with_names_and_its_navigator(make_napari_viewer, qtbot, p
 def test_a_large_plate_is_a_grid_with_its_rows_and_columns_named(
     make_napari_viewer, qtbot, plate_path, shoot, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(importlib.import_module("ngffkit.layers"), "NAMED_WELLS", 5)  # 6 wells count as many
+    monkeypatch.setattr(importlib.import_module("ngffkit.layer_data"), "NAMED_WELLS", 5)  # 6 wells count as many
     viewer = make_napari_viewer(show=True)
     navigator = open_plate(viewer, qtbot, str(plate_path))
     assert navigator.visible_wells() == ["A/1", "A/2", "A/3", "B/1", "B/2", "B/3"]  # the table lists every well

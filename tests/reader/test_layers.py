@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ngffkit
-from ngffkit.layers import EMPTY_FACE, TRANSPARENT, grid_path
+from ngffkit.layer_data import EMPTY_FACE, TRANSPARENT, grid_path
 from ngffkit.samples.examples import write_plate
 
 
@@ -82,7 +82,7 @@ def test_empty_positions_are_grey_and_named(tmp_path: pathlib.Path) -> None:
 def test_a_large_plate_is_a_grid_with_rows_and_columns_named_around_it(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importlib.import_module("ngffkit.layers"), "NAMED_WELLS", 5)  # 6 wells count as many
+    monkeypatch.setattr(importlib.import_module("ngffkit.layer_data"), "NAMED_WELLS", 5)  # 6 wells count as many
     plate = without_well(write_plate(tmp_path / "p.ome.zarr", fields=1), "B/2")
     _, (wells, wkw, _) = ngffkit.layers(ngffkit.open(plate))
     assert wkw["shape_type"] == ["path"] + ["rectangle"] * 6  # the grid, 5 names, 1 empty position

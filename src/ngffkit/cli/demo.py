@@ -24,7 +24,7 @@ from ngffkit.formats import V04, V05
 from ngffkit.samples.examples import write_coins, write_plate
 from ngffkit.store import ozx
 from ngffkit.tools.info import describe
-from ngffkit.validate import validate
+from ngffkit.validation import validate
 
 MARKER = ".ngffkit-demo"
 

@@ -35,7 +35,7 @@ from ngffkit.formats import DEFAULT_WRITE, FORMATS, LATEST_STABLE, UPGRADE_TARGE
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ngffkit.validate import validate
+    from ngffkit.validation import validate
 
     options = storage_options(args.storage_options)
     all_valid = True
@@ -113,7 +113,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from ngffkit.tools.upgrade import upgrade_store
-    from ngffkit.validate import validate
+    from ngffkit.validation import validate
 
     actions = upgrade_store(args.path, args.to, dry_run=args.dry_run)
     for action in actions:

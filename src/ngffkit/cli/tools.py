@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _validate_and_report(path: str) -> None:
-    from ngffkit.validate import validate
+    from ngffkit.validation import validate
 
     try:
         report = validate(path)

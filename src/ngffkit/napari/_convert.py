@@ -22,7 +22,7 @@ from napari.utils.colormaps import ensure_colormap
 import ngffkit
 from ngffkit.errors import InvalidArgument
 from ngffkit.formats import axes_in_order, axes_order_permutation
-from ngffkit.layers import RGB_COLORS, RGB_NAMES
+from ngffkit.layer_data import RGB_COLORS, RGB_NAMES
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
 from ngffkit.napari._level_places import level_transforms
 from ngffkit.writer.settings import WriteOptions

@@ -1,14 +1,14 @@
 """Plugins > ngffkit OME-Zarr > Coordinate systems: how the groups of images open in the viewer are laid out.
 
-One dock for both kinds of group (:mod:`ngffkit.layers.series`), docked by the reader when it opens one:
+One dock for both kinds of group (:mod:`ngffkit.layer_data.series`), docked by the reader when it opens one:
 
-* **scenes** (0.6rc0): a scene opens in its first coordinate system (``ngffkit.layers.series.scene_system``). "show
+* **scenes** (0.6rc0): a scene opens in its first coordinate system (``ngffkit.layer_data.series.scene_system``). "show
   scenes in" lists the named systems of every scene whose layers are in the viewer and, when one is chosen, places
-  each of those layers in it again (:func:`ngffkit.layers.series.placement`: napari's scale/translate, or an
+  each of those layers in it again (:func:`ngffkit.layer_data.series.placement`: napari's scale/translate, or an
   affine). An image whose chain into the chosen system is not linear is left where it is, and one notification per
   scene says so.
 * **series** (bioformats2raw containers): they open side by side; "show series" lays them out again, side by side or
-  one at a time (:func:`ngffkit.layers.series.arrange_series`, the code that laid them out first).
+  one at a time (:func:`ngffkit.layer_data.series.arrange_series`, the code that laid them out first).
 
 Only layers the ngffkit reader made take part: their metadata names their group (``ngff_group``), and for scenes
 the system of their level 0.
@@ -26,8 +26,8 @@ from napari.viewer import Viewer
 
 import ngffkit
 from ngffkit.errors import NGFFError, NGFFWarning
-from ngffkit.layers.arrange import Box
-from ngffkit.layers.series import GROUP, SERIES_MODES, arrange_series, placement, scene_system, warn_unwarped
+from ngffkit.layer_data.arrange import Box
+from ngffkit.layer_data.series import GROUP, SERIES_MODES, arrange_series, placement, scene_system, warn_unwarped
 from ngffkit.metadata.coordinate_systems import SystemGraph
 from ngffkit.napari._group_open import DOCK_NAME
 

@@ -39,7 +39,7 @@ def plate_label_colours(plate: Any, name: str, field: int, own: dict[str, Any], 
     (``own``: its label image's attributes, as the reader keeps them in the layer's metadata) on top -- so that
     consecutive wells share one colormap, which napari builds a texture for once (a new colormap for every well
     cost 0.1-0.4 s a switch on 16-bit labels)."""
-    from ngffkit.layers import label_colormap
+    from ngffkit.layer_data import label_colormap
     from ngffkit.metadata import parse_attributes
 
     declared: dict[Any, Any] = {}

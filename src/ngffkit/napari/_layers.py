@@ -21,7 +21,7 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_warning
 
 import ngffkit
-from ngffkit.layers import LayerData
+from ngffkit.layer_data import LayerData
 from ngffkit.napari._label_colours import with_napari_colours
 from ngffkit.napari._pixel_types import drawable
 from ngffkit.napari._responsive import responsive

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from napari.utils.notifications import show_warning
 
-from ngffkit.layers import LayerData
+from ngffkit.layer_data import LayerData
 
 #: numpy kinds napari draws, by layer type: booleans, unsigned and signed integers, floats.
 DRAWN = {"image": "biuf", "labels": "biu"}

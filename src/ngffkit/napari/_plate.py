@@ -39,7 +39,7 @@ from qtpy.QtWidgets import (
 
 import ngffkit
 from ngffkit.errors import redact
-from ngffkit.layers.identity import source_key
+from ngffkit.layer_data.identity import source_key
 from ngffkit.metadata.text import printable
 from ngffkit.napari._notify import describe
 from ngffkit.napari._plate_columns import cell_text, csv_columns, read_conditions
@@ -284,7 +284,7 @@ class PlateNavigator(QWidget):
 
     def _plate_layers(self, plate: ngffkit.Plate) -> list[Layer]:
         """The overview's label and well-name layers (not the well on show), found by the plate's source key
-        (the shown ``ngff_url`` is redacted: see :mod:`ngffkit.layers.identity`)."""
+        (the shown ``ngff_url`` is redacted: see :mod:`ngffkit.layer_data.identity`)."""
         key = source_key(plate.url)
         return [lay for lay in self.viewer.layers
                 if lay.metadata.get("ngff_source") == key and not lay.metadata.get(WELL_VIEW)]  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 from napari.layers import Shapes
 
 import ngffkit
-from ngffkit.layers import well_names_layer
+from ngffkit.layer_data import well_names_layer
 from ngffkit.napari._layers import fit
 from ngffkit.napari._napari_adapter import camera
 from ngffkit.reader.plate_map import WellRow, grid_cells
@@ -48,7 +48,7 @@ def inside_grid(overview: Any, y: float, x: float) -> bool:
 
 
 def wells_layer(plate: ngffkit.Plate, shape: Sequence[int], overview: Any) -> Shapes:
-    """The plate's wells layer (:func:`ngffkit.layers.well_names_layer`) for cells dividing a grid of ``shape``,
+    """The plate's wells layer (:func:`ngffkit.layer_data.well_names_layer`) for cells dividing a grid of ``shape``,
     placed like the overview layer."""
     placement = {"scale": list(overview.scale), "translate": list(overview.translate),
                  "units": [str(u) for u in overview.units], "axis_labels": list(overview.axis_labels)}  # fmt: skip

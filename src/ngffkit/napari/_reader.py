@@ -26,7 +26,7 @@ from napari.utils.notifications import show_error, show_warning
 import ngffkit
 from ngffkit.errors import NGFFWarning
 from ngffkit.formats.sections import SECTION_KINDS
-from ngffkit.layers import LayerData
+from ngffkit.layer_data import LayerData
 from ngffkit.napari._group_open import offer_layout_dock
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe

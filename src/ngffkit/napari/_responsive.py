@@ -32,7 +32,7 @@ import numpy as np
 from napari.utils.notifications import show_error
 
 import ngffkit
-from ngffkit.layers import LayerData
+from ngffkit.layer_data import LayerData
 from ngffkit.napari._background import Pyramid, Region, compute, full_region, index_of
 from ngffkit.napari._napari_adapter import forget_kept_level, napari_draws, open_viewers
 from ngffkit.napari._notify import describe

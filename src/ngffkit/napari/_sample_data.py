@@ -6,7 +6,7 @@ from __future__ import annotations
 from zarr.storage import MemoryStore
 
 import ngffkit
-from ngffkit.layers import LayerData
+from ngffkit.layer_data import LayerData
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._plate_open import offer_navigator
 from ngffkit.samples.examples import write_coins, write_plate, write_timelapse

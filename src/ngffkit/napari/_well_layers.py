@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from napari.layers import Layer
 
-from ngffkit.layers import LayerData
+from ngffkit.layer_data import LayerData
 from ngffkit.napari._napari_adapter import sliced_once
 
 #: What a channel of a split image shares with the others (per-channel values are lists, one per channel).

@@ -1,6 +1,6 @@
 """Validation of OME-Zarr metadata and hierarchies.
 
-Two layers: schema-level shapes (:mod:`~ngffkit.validate.shapes`, rule ids ``schema-*``) and semantic rules
+Two layers: schema-level shapes (:mod:`~ngffkit.validation.shapes`, rule ids ``schema-*``) and semantic rules
 (axes order, well paths, label colours, levels shrinking, arrays matching the axes, ...). Every finding has
 a stable rule id, a severity, a JSON path and the file or URL it came from.
 """
@@ -21,9 +21,9 @@ from ngffkit.store.jsonfile import parse_json
 from ngffkit.store.limits import Limits
 from ngffkit.store.location import Location
 from ngffkit.store.remote import RetryPolicy
-from ngffkit.validate.document import validate_attributes
-from ngffkit.validate.findings import Collector, Finding, Report, Severity
-from ngffkit.validate.hierarchy import HierarchyValidator, metadata_document_url
+from ngffkit.validation.document import validate_attributes
+from ngffkit.validation.findings import Collector, Finding, Report, Severity
+from ngffkit.validation.hierarchy import HierarchyValidator, metadata_document_url
 
 __all__ = ["Finding", "Report", "Severity", "validate", "validate_attributes"]
 

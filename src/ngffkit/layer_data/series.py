@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ngffkit.errors import NGFFError, NGFFWarning
-from ngffkit.layers import LayerData, arrange, image_layer, layers
+from ngffkit.layer_data import LayerData, arrange, image_layer, layers
 from ngffkit.metadata.coordinate_systems import NoRoute, SystemGraph
 from ngffkit.metadata.text import printable
 from ngffkit.reader import Collection, Scene
@@ -27,7 +27,7 @@ from ngffkit.reader import Collection, Scene
 #: Layer metadata key: the group of images a layer belongs to -- ``{"url", "kind": "series" | "scene", "member"}``,
 #: and for series the member's ``box`` (top, left, height, width) and the layer's ``home`` placement.
 GROUP = "ngff_group"
-#: The ways series can be laid out (:mod:`ngffkit.layers.arrange`); the first is how they open.
+#: The ways series can be laid out (:mod:`ngffkit.layer_data.arrange`); the first is how they open.
 SERIES_MODES: tuple[arrange.Mode, ...] = ("side by side", "one at a time")
 
 

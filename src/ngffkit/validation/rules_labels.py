@@ -6,8 +6,8 @@ from typing import Any
 
 from ngffkit.formats import Format
 from ngffkit.store.paths import unsafe_reason
-from ngffkit.validate.findings import Collector
-from ngffkit.validate.shapes import JSON, Arr, Check, Num, Obj, Shape, Str, child_path
+from ngffkit.validation.findings import Collector
+from ngffkit.validation.shapes import JSON, Arr, Check, Num, Obj, Shape, Str, child_path
 
 
 def image_label_shape(fmt: Format, strict: bool) -> Obj:

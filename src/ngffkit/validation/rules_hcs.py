@@ -7,8 +7,8 @@ from typing import Any
 from ngffkit.formats import Format
 from ngffkit.formats.sections import PLATE_NAME_PATTERN
 from ngffkit.store.paths import unsafe_reason
-from ngffkit.validate.findings import Collector
-from ngffkit.validate.shapes import Arr, Check, Num, Obj, Str, child_path, is_integer, is_number
+from ngffkit.validation.findings import Collector
+from ngffkit.validation.shapes import Arr, Check, Num, Obj, Str, child_path, is_integer, is_number
 
 _NAME = Str(pattern=PLATE_NAME_PATTERN, what="contain only letters and digits")
 _WELL_PATH = Str(pattern=f"{PLATE_NAME_PATTERN}/{PLATE_NAME_PATTERN}", what="be '<row>/<column>' (letters and digits)")

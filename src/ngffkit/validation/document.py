@@ -12,9 +12,9 @@ from ngffkit.metadata import parse_attributes
 from ngffkit.metadata._base import Notes
 from ngffkit.metadata.multiscales import Multiscale
 from ngffkit.metadata.transform_parsing import DRAFT_FORM
-from ngffkit.validate import rules_coordinates, rules_hcs, rules_image, rules_labels
-from ngffkit.validate.findings import Collector, Report
-from ngffkit.validate.shapes import Arr, Num, Shape, child_path
+from ngffkit.validation import rules_coordinates, rules_hcs, rules_image, rules_labels
+from ngffkit.validation.findings import Collector, Report
+from ngffkit.validation.shapes import Arr, Num, Shape, child_path
 
 
 @cache

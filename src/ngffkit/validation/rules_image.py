@@ -1,6 +1,6 @@
 """Rules for images up to 0.5: ``multiscales`` (axes, scale/translation per level) and ``omero``.
 
-0.6rc0 images, which use coordinate systems, are checked in :mod:`ngffkit.validate.rules_coordinates`.
+0.6rc0 images, which use coordinate systems, are checked in :mod:`ngffkit.validation.rules_coordinates`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 from ngffkit.formats import AXES_ORDER_RULE, Format, axes_in_order
 from ngffkit.metadata.omero import parse_hex
 from ngffkit.store.paths import unsafe_reason
-from ngffkit.validate.findings import Collector
-from ngffkit.validate.shapes import (
+from ngffkit.validation.findings import Collector
+from ngffkit.validation.shapes import (
     JSON,
     Arr,
     Bool,

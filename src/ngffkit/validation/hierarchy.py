@@ -22,8 +22,8 @@ from ngffkit.store.limits import exceeded
 from ngffkit.store.location import Location
 from ngffkit.store.nodes import NodeMetadata
 from ngffkit.store.walk import Child, ome_children
-from ngffkit.validate.document import validate_attributes
-from ngffkit.validate.findings import Collector, Report
+from ngffkit.validation.document import validate_attributes
+from ngffkit.validation.findings import Collector, Report
 
 #: Upper bound on the nodes one validation visits, so a hostile plate cannot keep it busy forever.
 MAX_NODES = 200_000

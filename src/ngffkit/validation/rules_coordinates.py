@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ngffkit.store.paths import unsafe_reason
-from ngffkit.validate.findings import Collector
-from ngffkit.validate.rules_image import check_dataset_paths, check_unique_axis_names
-from ngffkit.validate.shapes import (
+from ngffkit.validation.findings import Collector
+from ngffkit.validation.rules_image import check_dataset_paths, check_unique_axis_names
+from ngffkit.validation.shapes import (
     JSON,
     AllOf,
     Arr,

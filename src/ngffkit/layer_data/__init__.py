@@ -16,7 +16,7 @@ import dask.array as da
 import numpy as np
 
 from ngffkit.errors import LocationError, NGFFError, NGFFWarning, NotFound, redact_url
-from ngffkit.layers.identity import source_key
+from ngffkit.layer_data.identity import source_key
 from ngffkit.metadata.text import printable
 from ngffkit.reader import Collection, Image, Labels, Node, Plate, Scene, Well, plate_map
 from ngffkit.reader.image import ChannelInfo
@@ -56,8 +56,8 @@ def layers(node: Node, *, include_labels: bool = True) -> list[LayerData]:
         return well_layers(node)
     if isinstance(node, Labels):
         return [label_layer(img) for img in node.images()]
-    if isinstance(node, Collection | Scene):  # several images: ngffkit.layers.series lays them out
-        from ngffkit.layers.series import collection_layers, scene_layers
+    if isinstance(node, Collection | Scene):  # several images: ngffkit.layer_data.series lays them out
+        from ngffkit.layer_data.series import collection_layers, scene_layers
 
         return (
             collection_layers(node, include_labels=include_labels)
@@ -102,7 +102,7 @@ def _placement(image: Image, axis: int | None) -> dict[str, Any]:
 def _metadata(node: Node, **extra: Any) -> dict[str, Any]:
     """A layer's metadata. napari shows it to the person (its console, layer metadata views) and other plugins may
     save it, so the URL in it is redacted (:func:`~ngffkit.errors.redact_url`: no password, no signature); what
-    identifies the node for matching is :func:`~ngffkit.layers.identity.source_key`."""
+    identifies the node for matching is :func:`~ngffkit.layer_data.identity.source_key`."""
     return {
         "ngff_url": redact_url(node.url), "ngff_source": source_key(node.url), "ngff_version": node.version,
         "ngff": node.metadata.to_attributes(), **extra,

@@ -3,7 +3,7 @@
 Why not a JSON-Schema engine? The specification's schemas cannot ship with ngffkit, and a schema engine's
 messages ("is not valid under any of the given schemas") do not tell a microscopist what to fix. These
 shapes say the same things the schemas say -- types, required keys, item counts, patterns, uniqueness --
-and every failure becomes a :class:`~ngffkit.validate.findings.Finding` with a stable ``schema-*`` rule
+and every failure becomes a :class:`~ngffkit.validation.findings.Finding` with a stable ``schema-*`` rule
 id, a JSON path and a plain sentence. Checks that need more than one key live in the semantic rules.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from ngffkit.validate.findings import Collector
+from ngffkit.validation.findings import Collector
 
 JSON = Any
 
