@@ -110,12 +110,6 @@ def show_steps(viewer: Any, layers: Sequence[LayerData], previous: Sequence[Laye
     return [functools.partial(_replace, viewer, wanted, list(previous))]
 
 
-def show_well(viewer: Any, layers: Sequence[LayerData], previous: Sequence[Layer]) -> None:
-    """Show ``layers`` (already placed) at once, reusing ``previous`` when every one fits."""
-    for step in show_steps(viewer, layers, previous):
-        step()
-
-
 def _replace(viewer: Any, wanted: Sequence[LayerData], previous: Sequence[Layer]) -> None:
     for layer in previous:
         if layer in viewer.layers:
