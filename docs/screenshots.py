@@ -27,6 +27,7 @@ def main() -> None:
         viewer = napari.Viewer(show=True)
         viewer.window.resize(900, 700)
         viewer.open(str(path), plugin="ngffkit")
+        _settle()
         viewer.reset_view()
         if first == "coins-with-labels":
             _shoot(viewer, first)
@@ -36,6 +37,7 @@ def main() -> None:
         else:  # the plate: first as it opens, then a well chosen in the navigator that docked itself
             _, navigator = viewer.window.add_plugin_dock_widget("ngffkit", "Plate navigator")
             viewer.window.resize(1300, 760)
+            _settle()
             viewer.reset_view()
             _shoot(viewer, first)
             write_plate_conditions(tmp / "conditions.csv")
@@ -50,6 +52,7 @@ def main() -> None:
     fixed, moving = viewer.open(str(write_registration(tmp / "registration.ome.zarr")), plugin="ngffkit")
     fixed.colormap, moving.colormap, moving.blending = "magenta", "green", "additive"
     viewer.window.add_plugin_dock_widget("ngffkit", "Coordinate systems")
+    _settle()
     viewer.reset_view()
     _shoot(viewer, "scene-registered")
     viewer.close()
@@ -99,11 +102,18 @@ def _wait(condition: Callable[[], bool], seconds: float = 30) -> None:
         time.sleep(0.02)
 
 
-def _shoot(viewer: napari.Viewer, name: str) -> None:
+def _settle() -> None:
+    """Let Qt apply a resize or lay out a newly docked widget: ``reset_view`` fits the data to the canvas size Qt
+    has applied, so called straight after ``resize`` it fits the old, smaller canvas (plates came out cropped)."""
     from qtpy.QtWidgets import QApplication
 
-    for _ in range(5):  # let Qt lay out a newly docked widget before the picture is taken
+    for _ in range(5):
         QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def _shoot(viewer: napari.Viewer, name: str) -> None:
+    _settle()
     imsave(OUT / f"{name}.png", viewer.screenshot(canvas_only=False, flash=False), check_contrast=False)
     print(OUT / f"{name}.png")  # noqa: T201 -- a script for people: it says what it wrote
 
