@@ -12,6 +12,8 @@ level it keeps, and the responsive reader's fetched planes are forgotten), so th
 someone else saved the same shards meanwhile, the save is refused with a message naming the region, and the
 editing layers stay (*Discard edits* drops them). An editing layer is an ordinary napari layer: if the multiscale
 layer is closed first, it stays, and its edits can still be saved; closing an editing layer drops its edits.
+napari's "new label" (key M) in an editing layer gives an id new to the whole label image, not just to the region
+(:mod:`ngffkit.napari._new_label`).
 Closing napari with unsaved edits asks whether to save them, drop them, or stay (a Qt event filter on napari's
 window: napari has no public way to veto closing).
 
