@@ -25,6 +25,7 @@ refused because someone else saved meanwhile reads it again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -91,6 +92,8 @@ class NewIds:
         #: The last read failed: the next press reads again.
         self.failed = False
         self._reads = 0
+        #: The dock shows the read's progress (a read of more than one block): it says when the read ends too.
+        self._progress_shown = False
         self._worker: Any = None
         self.read()
 
@@ -112,6 +115,7 @@ class NewIds:
 
     def _progressed(self, number: int, done: int, total: int) -> None:
         if number == self._reads and self.largest is None and total > 1:
+            self._progress_shown = True
             self._status(f"Finding the largest label id in {self.name}: {done} of {total} blocks read.")
 
     def _found(self, number: int, value: int | None, error: str) -> None:
@@ -124,7 +128,8 @@ class NewIds:
             show_error(f"Cannot find a label id new to {self.name}: {error}")
             return
         self.largest = value
-        self._status(f"The largest label id in {self.name} is {value}: M gives a new one.")
+        if self._progress_shown:  # else the dock keeps saying what it said (a small image: read at once)
+            self._status(f"The largest label id in {self.name} is {value}: M gives a new one.")
         layers = self._layers()
         for layer, selected in waiting:  # unless the layer is gone, or the person chose another label meanwhile
             if any(layer is known for known in layers) and layer.selected_label == selected:
@@ -181,5 +186,6 @@ def bind_new_label(viewer: Any, layer: Labels, ids: NewIds) -> None:
     for key in new_label_keys():
         layer.bind_key(key, press, overwrite=True)
     for button in new_label_buttons(viewer, layer):
-        button.clicked.disconnect()
+        with contextlib.suppress(TypeError, RuntimeError):  # PyQt refuses to disconnect what has no connection
+            button.clicked.disconnect()
         button.clicked.connect(lambda *_: ids.press(layer))
