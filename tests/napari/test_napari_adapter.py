@@ -143,3 +143,24 @@ def test_naparis_canvas_size_is_found(make_napari_viewer, qtbot) -> None:  # typ
         f"napari {_version()} gives its canvas size elsewhere: update _napari_adapter.canvas_size (Edit labels opens "
         "the part of the labels in view from it)"
     )
+
+
+def test_the_new_label_button_of_a_labels_layer_is_found(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from packaging.version import Version
+    from qtpy.QtCore import Qt
+
+    viewer = make_napari_viewer(show=True)
+    layer = viewer.add_labels(np.zeros((8, 8), np.uint8))
+    other = viewer.add_labels(np.zeros((8, 8), np.uint8))
+    buttons = adapter.new_label_buttons(viewer, layer)
+    if Version(_version()) < Version("0.9"):  # napari 0.8 has no "new" button beside the label
+        assert buttons == []
+        return
+    assert len(buttons) == 1, (
+        f"napari {_version()} keeps the labels controls' 'new' button elsewhere: update "
+        "_napari_adapter.new_label_buttons (in an editing layer it must give an id new to the whole label image)"
+    )
+    assert buttons[0] not in adapter.new_label_buttons(viewer, other)  # one per layer: only the editing layer's
+    layer.data[2, 2] = 4
+    qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)  # napari's own: the largest value + 1
+    assert layer.selected_label == 5

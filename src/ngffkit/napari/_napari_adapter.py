@@ -25,6 +25,10 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   (the pin test fails).
 * :func:`main_window`: ``viewer.window._qt_window``, whose close event the proofreading dock filters to ask about
   unsaved edits (napari has no public veto on closing).
+* :func:`new_label_buttons`: the *new* button of a labels layer's controls (``viewer.window._qt_viewer.controls``),
+  which napari connects to its own ``new_label`` function rather than to an action; an editing layer reconnects it
+  so that its new label is new to the whole label image. Should it move, the button keeps napari's behaviour (the
+  key M still gives an id new to the image) and the pin test fails.
 
 Differences between releases, public on each side: :func:`camera` (``viewer.scene.camera`` from 0.9, where
 ``viewer.camera`` is deprecated).
@@ -163,3 +167,17 @@ def main_window(viewer: Any) -> Any:
     """napari's Qt main window (``viewer.window._qt_window``), or None: napari has no public hook that can veto
     closing, so the proofreading dock asks about unsaved edits from a Qt event filter on this window."""
     return getattr(getattr(viewer, "window", None), "_qt_window", None)
+
+
+def new_label_buttons(viewer: Any, layer: Any) -> list[Any]:
+    """The *new* buttons of ``layer``'s controls (``viewer.window._qt_viewer.controls.widgets[layer]``, the
+    ``QPushButton`` napari names ``newLabelButton``; napari 0.9 has one, 0.8 none), or []: napari connects it to
+    its ``new_label`` function itself, not to the action a key binding can replace, so an editing layer whose new
+    label must be new to a whole label image reconnects it (:mod:`ngffkit.napari._new_label`)."""
+    from qtpy.QtWidgets import QPushButton
+
+    controls = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "controls", None)
+    widget = getattr(controls, "widgets", {}).get(layer)
+    if widget is None:
+        return []
+    return list(widget.findChildren(QPushButton, "newLabelButton"))

@@ -12,6 +12,8 @@ level it keeps, and the responsive reader's fetched planes are forgotten), so th
 someone else saved the same shards meanwhile, the save is refused with a message naming the region, and the
 editing layers stay (*Discard edits* drops them). An editing layer is an ordinary napari layer: if the multiscale
 layer is closed first, it stays, and its edits can still be saved; closing an editing layer drops its edits.
+napari's "new label" (key M) in an editing layer gives an id new to the whole label image, not just to the region
+(:mod:`ngffkit.napari._new_label`).
 Closing napari with unsaved edits asks whether to save them, drop them, or stay (a Qt event filter on napari's
 window: napari has no public way to veto closing).
 
@@ -22,6 +24,7 @@ Edit labels applies to it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,7 @@ from qtpy.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidge
 
 import ngffkit
 from ngffkit.napari._napari_adapter import camera, canvas_size, forget_cached_chunks, forget_kept_level, main_window
+from ngffkit.napari._new_label import NewIds, bind_new_label, largest_in
 
 #: The key that opens the region on screen for editing (napari binds Ctrl+S and most single keys already).
 EDIT_KEY = "Control-Alt-E"
@@ -51,6 +55,8 @@ class Session:
 
     url: str
     editor: ngffkit.LabelEditor
+    #: What napari's "new label" hands out in its editing layers: ids new to the whole label image.
+    ids: NewIds
     layers: list[tuple[Labels, tuple[slice, ...], np.ndarray]] = field(default_factory=list)
     #: A save was refused (someone else saved these labels since they were opened): the next one reads anew.
     reread: bool = False
@@ -196,6 +202,8 @@ class ProofreadWidget(QWidget):
 
         def forget(*_: Any) -> None:  # the Qt widget is being deleted: nothing may call into it any more
             napari_viewer.bind_key(EDIT_KEY, None, overwrite=True)
+            for session in self.sessions.values():
+                session.ids.stop()
             napari_viewer.layers.events.removed.disconnect(self._layer_removed)
 
         self.destroyed.connect(forget)
@@ -204,7 +212,7 @@ class ProofreadWidget(QWidget):
         """An editing layer closed by hand: its region's edits are dropped (the others stay)."""
         removed = event.value
         for session in self.sessions.values():
-            session.layers = [entry for entry in session.layers if entry[0] is not removed]
+            session.layers[:] = [entry for entry in session.layers if entry[0] is not removed]
 
     # --- which labels ---------------------------------------------------------------------------------
 
@@ -217,9 +225,17 @@ class ProofreadWidget(QWidget):
     def _session(self, layer: Labels) -> Session:
         url = layer.metadata["ngff_url"]
         session = self.sessions.get(url)
-        if session is None:
-            session = self.sessions[url] = Session(url, ngffkit.edit_labels(url))
+        if session is None:  # the label image's largest id starts being read now, for napari's "new label"
+            editor = ngffkit.edit_labels(url)
+            layers: list[tuple[Labels, tuple[slice, ...], np.ndarray]] = []
+            ids = NewIds(editor.labels, lambda: [entry[0] for entry in layers], self._say)
+            session = self.sessions[url] = Session(url, editor, ids, layers)
         return session
+
+    def _say(self, text: str) -> None:
+        """Show ``text`` in the dock, unless the dock is gone (a read off napari's thread may end after)."""
+        with contextlib.suppress(RuntimeError):
+            self.status.setText(text)
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -261,6 +277,7 @@ class ProofreadWidget(QWidget):
             metadata={EDITS: session.url},
         )
         editing.mode = "paint"
+        bind_new_label(self.viewer, editing, session.ids)
         session.layers.append((editing, tuple(box), pixels.copy()))
         self.viewer.layers.selection.active = editing
         self.status.setText(f"Editing {layer.name}: {len(session.layers)} region(s). Save edits writes them.")
@@ -285,6 +302,7 @@ class ProofreadWidget(QWidget):
                 report = editor.save()
             except ngffkit.EditConflict as exc:  # the editing layers keep the edits
                 session.reread = True
+                session.ids.read()  # their save may have new ids too
                 show_error(f"Not saved: {exc}")
                 self.status.setText(
                     "Not saved: someone else changed these labels since you opened them. Your "
@@ -295,6 +313,7 @@ class ProofreadWidget(QWidget):
                 show_error(f"Not saved: {exc}")
                 continue
             written += report.files
+            session.ids.saved(max(largest_in(editing) for editing, _, _ in session.layers))
             self._drop(session)
             for layer in self.viewer.layers:
                 if is_ngffkit_labels(layer) and layer.metadata.get("ngff_url") == url:
