@@ -143,3 +143,12 @@ def test_naparis_canvas_size_is_found(make_napari_viewer, qtbot) -> None:  # typ
         f"napari {_version()} gives its canvas size elsewhere: update _napari_adapter.canvas_size (Edit labels opens "
         "the part of the labels in view from it)"
     )
+
+
+def test_napari_save_dialog_is_found() -> None:
+    """The writer asks about replacing a file only when napari's Save dialog did not (issue 32): it recognises that
+    dialog on the call stack."""
+    assert adapter.save_dialog_code() is not None, (
+        f"napari {_version()} has no {adapter.SAVE_DIALOG}: update _napari_adapter.SAVE_DIALOG (until then a save "
+        "over an existing file asks twice)"
+    )
