@@ -3,8 +3,9 @@
 ``zipfile`` reads one entry with an open (a seek and a read of its local header), a read of its data and a close:
 ~100 µs of Python an entry. A region of one-byte chunks in a ``.ozx`` is thousands of entries, side by side in
 the file: here they are read with one ``os.pread`` per span of neighbours, and each is checked from the bytes of
-that span the way ``zipfile`` checks what it reads -- the local header's signature, name and method, then the
-CRC-32 of the contents -- and its declared size against the store's budget before any byte is read.
+that span the way ``zipfile`` checks what it reads -- the local header's signature, name and method, that the
+entry ends before the next one begins (overlapping entries), then the CRC-32 of the contents -- and its place (within
+the file) and declared size against the store's budget before any byte is read.
 
 Only *stored* entries (no zip compression, not encrypted: what ngffkit's writer and RFC-9 make) are read so;
 any other entry is read by the store's own ``get_sync`` (through ``zipfile``, inflating at most what the entry
@@ -56,12 +57,14 @@ def read_entries(
     # Where each stored entry must end: where the next entry begins (zipfile's check against overlapping entries).
     # The last entry of the archive has only the central directory after it: zipfile reads it, checking that.
     starts = np.fromiter((info.header_offset for _, info in stored), dtype=np.int64, count=len(stored))
+    count = len(layout.offsets)
     following = np.searchsorted(layout.offsets, starts, side="right")
+    nexts = layout.offsets[np.minimum(following, max(0, count - 1))].tolist() if count else []
     ends: dict[int, int] = {}
     bulk: list[Entry] = []
-    for (i, info), at in zip(stored, following.tolist(), strict=True):
-        if at < len(layout.offsets):
-            ends[i] = int(layout.offsets[at])
+    for (i, info), at, next_offset in zip(stored, following.tolist(), nexts, strict=True):
+        if at < count:
+            ends[i] = next_offset
             bulk.append((i, info))
         else:
             others.append(i)
