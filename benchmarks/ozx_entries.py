@@ -7,7 +7,13 @@ benchmarks.ozx_entries --child api|napari PATH WARM``) that first opens a tiny `
 napari's first layer are off the clock), then times
 
 * *API open*: ``ngffkit.open(path)`` (the archive's central directory and the metadata);
-* *napari first picture*: ``viewer.open(path, plugin="ngffkit")`` until a screenshot of the canvas is not blank.
+* *napari first picture*: ``viewer.open(path, plugin="ngffkit")`` until a screenshot of the canvas is not blank;
+* *napari's floor*: ``viewer.add_image`` of the same pixels as an in-memory numpy array (same shape and dtype,
+  warmed the same way) until the same event -- what napari takes to show these pixels when no reader is involved.
+
+The goal is read against the floor: ngffkit's cost in napari (first picture - floor) within twice the API open.
+At small counts napari's own cost of showing a first image (~0.45 s) is most of the picture, which no reader can
+remove.
 
 It also reports how many entries napari's first picture read (``OzxStore.entries_read``). The archive is packed
 here as ngffkit's writer packs it (every ``zarr.json`` first; stored entries; its comment) from a level written
@@ -20,6 +26,7 @@ which belong to no reader. Needs a display (``xvfb-run -a``).
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -97,6 +104,33 @@ def child_napari(path: str, warm: str) -> dict[str, Any]:
     return {"open": opened, "picture": picture, "entries_read": store.entries_read}
 
 
+def child_floor(path: str, warm: str) -> dict[str, Any]:
+    """napari showing the pixels of ``path`` from memory: the same warm-up and the same "first picture" event as
+    :func:`child_napari`, the array made before the clock starts."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import napari
+
+    side = int(Path(path).stem.removeprefix("tiny-"))  # named by main()
+    data = pixels(side)
+    viewer = napari.Viewer(show=True)
+    app = napari.qt.get_qapp()
+    viewer.open(warm, plugin="ngffkit")
+    app.processEvents()
+    viewer.layers.clear()
+    app.processEvents()
+    start = time.perf_counter()
+    viewer.add_image(data)
+    while np.asarray(viewer.screenshot(canvas_only=True, flash=False))[..., :3].std() <= 1.0:
+        app.processEvents()
+        if time.perf_counter() - start > 900:
+            raise SystemExit("no picture after 900 s")
+    picture = time.perf_counter() - start
+    viewer.close()
+    return {"picture": picture}
+
+
 def run_child(kind: str, path: Path, warm: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.ozx_entries", "--child", kind, str(path), str(warm)]
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -109,7 +143,8 @@ def run_child(kind: str, path: Path, warm: Path) -> dict[str, Any]:
 def main() -> int:
     if sys.argv[1:2] == ["--child"]:
         kind, path, warm = sys.argv[2:5]
-        result = child_api(path, warm) if kind == "api" else child_napari(path, warm)
+        child = {"api": child_api, "napari": child_napari, "floor": child_floor}[kind]
+        result = child(path, warm)
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     import ngffkit
@@ -119,29 +154,45 @@ def main() -> int:
     counts, repeat = MODES[mode]
     if mode != "smoke":
         ensure_bytecode()
+    load = os.getloadavg()[0]
     root = Path(tempfile.mkdtemp(prefix="ngffkit-bench-"))
     warm = root / "warm.ozx"
     ngffkit.write_image(pixels(64), warm, axes="yx", levels=1)
     rows = []
     for count in counts:
-        path = write_archive(root / f"tiny-{count}.ozx", count)
+        side = round(count**0.5)
+        path = write_archive(root / f"tiny-{side}.ozx", count)
         entries = len(zipfile.ZipFile(path).infolist())
-        api, picture, read = [], [], []
-        for _ in range(repeat):  # the two take turns, so that a busy moment of the machine falls on both
+        api, picture, floor, read = [], [], [], []
+        for _ in range(repeat):  # they take turns, so that a busy moment of the machine falls on each
             api.append(run_child("api", path, warm)["api"])
             shown = run_child("napari", path, warm)
             picture.append(shown["picture"])
             read.append(shown["entries_read"])
-        ratio = statistics.median(picture) / statistics.median(api)
-        rows.append([f"{entries:,}", f"{statistics.median(api):.2f} s", f"{statistics.median(picture):.2f} s",
-                     f"{ratio:.2f}x ({'met' if ratio <= GOAL else 'not met'})", f"{max(read):,}"])  # fmt: skip
+            floor.append(run_child("floor", path, warm)["picture"])
+        opened, shown_at, least = (statistics.median(values) for values in (api, picture, floor))
+        ratio, cost = shown_at / opened, shown_at - least
+        rows.append([f"{entries:,}", f"{opened:.2f} s", f"{shown_at:.2f} s", f"{ratio:.2f}x", f"{least:.2f} s",
+                     f"{cost:.2f} s", f"{GOAL * opened:.2f} s ({'met' if cost <= GOAL * opened else 'not met'})",
+                     f"{max(read):,}"])  # fmt: skip
         print(rows[-1], flush=True)
         path.unlink()
     write_table(
         "ozx_entries" + ("" if mode == "full" else f"_{mode}"),
-        f"A .ozx of one-byte chunks: ngffkit.open against napari's first picture (fresh processes, median of "
-        f"{repeat}; goal: at most {GOAL:g}x)",
-        ["entries", "API open", "napari first picture", "picture / open", "entries napari read"],
+        f"A .ozx of one-byte chunks: ngffkit.open against napari's first picture and napari's floor (the same pixels "
+        f"from a numpy array); fresh processes, median of {repeat}; goal: ngffkit's cost in napari (picture - floor) "
+        f"at most {GOAL:g}x the API open. Machine shared with other work: load average {load:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores",
+        [
+            "entries",
+            "API open",
+            "napari first picture",
+            "picture / open",
+            "napari floor (numpy)",
+            "ngffkit in napari (picture - floor)",
+            f"{GOAL:g}x API open",
+            "entries napari read",
+        ],
         rows,
     )
     return 0

@@ -27,8 +27,9 @@ def test_ozx_entries_benchmark_runs(tmp_path: pathlib.Path) -> None:
                           check=False, timeout=280)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     (row,) = table_rows((tmp_path / "ozx_entries_smoke.md").read_text())
-    entries, api, picture, ratio, read = row
+    entries, api, picture, ratio, floor, cost, goal, read = row
     assert int(entries.replace(",", "")) >= 2_000, row
-    assert re.fullmatch(r"\d+\.\d\d s", api) and re.fullmatch(r"\d+\.\d\d s", picture), row
-    assert re.fullmatch(r"\d+\.\d\dx \((met|not met)\)", ratio), row
+    assert all(re.fullmatch(r"-?\d+\.\d\d s", cell) for cell in (api, picture, floor, cost)), row
+    assert re.fullmatch(r"\d+\.\d\dx", ratio), row
+    assert re.fullmatch(r"\d+\.\d\d s \((met|not met)\)", goal), row
     assert int(read.replace(",", "")) <= int(entries.replace(",", "")), row  # napari read no entry twice

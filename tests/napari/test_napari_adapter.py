@@ -164,3 +164,12 @@ def test_the_new_label_button_of_a_labels_layer_is_found(make_napari_viewer, qtb
     layer.data[2, 2] = 4
     qtbot.mouseClick(buttons[0], Qt.MouseButton.LeftButton)  # napari's own: the largest value + 1
     assert layer.selected_label == 5
+
+
+def test_napari_save_dialog_is_found() -> None:
+    """The writer asks about replacing a file only when napari's Save dialog did not (issue 32): it recognises that
+    dialog on the call stack."""
+    assert adapter.save_dialog_code() is not None, (
+        f"napari {_version()} has no {adapter.SAVE_DIALOG}: update _napari_adapter.SAVE_DIALOG (until then a save "
+        "over an existing file asks twice)"
+    )

@@ -4,6 +4,7 @@ for layers opened from OME-Zarr and layers made in napari; reopening shows the s
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -408,3 +409,99 @@ def test_the_save_dialog_names_each_writer_once(make_napari_viewer, qtbot) -> No
             timer.stop()
     ours = sorted({f.split(" (")[0] for f in seen if f.startswith("ngffkit")})
     assert ours == ["ngffkit OME-Zarr image", "ngffkit OME-Zarr image with labels", "ngffkit OME-Zarr labels"], seen
+
+
+@pytest.mark.parametrize("colormap", ["gray", "green"])
+def test_one_layer_with_a_c_axis_comes_back_as_one_layer(
+    make_napari_viewer, tmp_path: pathlib.Path, colormap: str
+) -> None:  # type: ignore[no-untyped-def]
+    """issue 32: a grey layer with axis labels c, y, x (napari split nothing: one layer, a channel slider) came
+    back as three white channel layers added over each other. It comes back as it was: one layer, its colour and
+    contrast, napari's blending for one image (as it was added), not the additive blending of channels."""
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(0).integers(0, 4000, (3, 64, 64), dtype=np.uint16)
+    layer = viewer.add_image(data, name="cells", axis_labels=("c", "y", "x"), colormap=colormap,
+                             contrast_limits=(100, 3000))  # fmt: skip
+    before = {**view_of(layer), "blending": layer.blending}
+    (reopened,) = save_and_reopen(viewer, [layer], tmp_path / "cells.zarr")
+    assert {**view_of(reopened), "blending": reopened.blending} == before
+    assert reopened.blending != "additive"
+    np.testing.assert_array_equal(pixels(reopened), data)
+
+
+def test_layers_saved_as_channels_still_come_back_as_channels(make_napari_viewer, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """Several layers saved as the channels of one image -- even grey ones, shown alike -- come back split as they
+    were (their names are theirs, not one layer's)."""
+    viewer = make_napari_viewer()
+    data = np.random.default_rng(0).integers(0, 4000, (2, 64, 64), dtype=np.uint16)
+    layers = [viewer.add_image(data[i], name=f"cells {i + 1}", contrast_limits=(0, 4000)) for i in range(2)]
+    reopened = save_and_reopen(viewer, layers, tmp_path / "two.zarr")
+    assert [layer.name for layer in reopened] == ["cells 1", "cells 2"]
+
+
+@pytest.fixture
+def file_dialog_questions(qtbot) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """Click Yes on every question Qt's file dialog asks (its "already exists. Do you want to replace it?"); yields
+    the list of questions asked, which grows as they are."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+    asked: list[str] = []
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and isinstance(box.parent(), QFileDialog) and box.isVisible():
+            asked.append(box.text())
+            box.button(QMessageBox.StandardButton.Yes).click()
+
+    timer = QTimer()
+    timer.timeout.connect(click)
+    timer.start(50)
+    yield asked
+    timer.stop()
+
+
+def test_saving_over_an_archive_through_the_save_dialog_asks_once(
+    make_napari_viewer, qtbot, tmp_path: pathlib.Path, answer_dialogs, file_dialog_questions
+) -> None:  # type: ignore[no-untyped-def]
+    """issue 32: napari's Save dialog asked "replace?" and then ngffkit asked again. Qt's file dialog asks; ngffkit
+    does not ask a second time -- and still replaces only a zipped OME-Zarr."""
+    viewer = make_napari_viewer(show=True)
+    archive = tmp_path / "cells.ozx"
+    ngffkit.write_image(np.zeros((32, 32), np.uint8), archive)
+    notes = tmp_path / "notes.ozx"
+    notes.write_text("not an archive")
+    viewer.add_image(np.full((16, 16), 7, np.uint8), name="cells")
+    viewer.layers.selection = set(viewer.layers)
+    ours = answer_dialogs("No")  # were ngffkit to ask, the answer would keep the file
+    theirs = file_dialog_questions
+    save_with_the_menu(qtbot, archive, "OME-Zarr image (")
+    assert len(theirs) == 1 and "cells.ozx" in theirs[0] and ours == []
+    np.testing.assert_array_equal(ngffkit.open(archive).levels[0].compute(), np.full((16, 16), 7, np.uint8))
+    with pytest.raises(NotSaved, match=r"is not a zipped OME-Zarr; refusing to replace it"):
+        save_with_the_menu(qtbot, notes, "OME-Zarr image (")
+    assert len(theirs) == 2 and ours == [] and notes.read_text() == "not an archive"
+
+
+def test_a_failed_save_prints_no_traceback(make_napari_viewer, qtbot, tmp_path: pathlib.Path, capfd) -> None:  # type: ignore[no-untyped-def]
+    """issue 32: a refused save also printed napari's echo of the error to the terminal -- a traceback of ~200
+    lines with the layers' data in every frame's locals. napari's exception hook makes the writer's error a
+    notification (``Notification.from_exception``) and echoes it to the terminal (``show_console_notification``,
+    every notification by default): both are now the message alone."""
+    from napari.utils.notifications import Notification, show_console_notification
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((16, 16), np.uint8), name="small")
+    viewer.add_image(np.zeros((32, 32), np.uint8), name="large")
+    viewer.layers.selection = set(viewer.layers)
+    with pytest.raises(NotSaved) as failure:
+        save_with_the_menu(qtbot, tmp_path / "both.zarr", "OME-Zarr image with labels")
+    assert failure.tb is not None  # Python's traceback is there (pytest, debuggers); napari's formatting sees none
+    shown = Notification.from_exception(failure.value)
+    capfd.readouterr()
+    show_console_notification(shown)
+    out, err = capfd.readouterr()
+    reason = "Not saved: image layers saved together must have one shape, got [(16, 16), (32, 32)]"
+    assert shown.message == reason and reason in out + str(shown)
+    for text in (str(shown), shown.as_text(), out, err):  # the echo, "View traceback", what reached the terminal
+        assert "File " not in text and "_writer.py" not in text and "InvalidArgument" not in text, text

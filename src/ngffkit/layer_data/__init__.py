@@ -133,9 +133,9 @@ def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) ->
     Split channels get napari's own blending for channels (the first drawn over what is below, the others
     added), as ``viewer.add_image(channel_axis=...)`` gives them."""
     name = printable(name)
-    if axis is None and len(channels) > 1:  # channels kept as a dimension of one layer
+    if axis is None and len(channels) > 1 and not _alike(channels):  # channels kept as a dimension of one layer
         return {"name": name, "colormap": "gray", "contrast_limits": None, "visible": True}
-    if axis is None:
+    if axis is None:  # one channel, or channels shown alike: as they are all shown
         ch = channels[0]
         return {
             "name": name,
@@ -150,6 +150,26 @@ def _channel_kwargs(channels: list[ChannelInfo], axis: int | None, name: str) ->
         "contrast_limits": [list(c.contrast_limits) if c.contrast_limits else None for c in channels],
         "visible": [c.visible for c in channels],
     }
+
+
+def _alike(channels: list[ChannelInfo]) -> bool:
+    """Whether every channel is shown the same: one colour, one window, one visibility."""
+    first = channels[0]
+    return all((c.color, c.contrast_limits, c.visible) == (first.color, first.contrast_limits, first.visible)
+               for c in channels)  # fmt: skip
+
+
+def is_one_layer(image: Image) -> bool:
+    """Whether ``image`` holds one napari layer with a channel axis as ngffkit's napari writer writes one: its
+    channels named after the image -- ``"cells 0"``, ``"cells 1"``, ... -- and shown alike (one colour, window
+    and visibility: the layer's). napari showed that layer as one, with a channel slider (its person split
+    nothing), and it is shown so again: split, it came back as white channels added over each other."""
+    axis = image.channel_axis
+    channels = image.channels
+    if axis is None or len(channels) < 2:
+        return False
+    named = [c.name for c in channels] == [f"{image.name} {i}" for i in range(len(channels))]
+    return named and _alike(channels)
 
 
 def is_rgb(image: Image) -> bool:
@@ -176,10 +196,11 @@ def rgb_layer(image: Image) -> LayerData:
 
 
 def image_layer(image: Image) -> LayerData:
-    """One image layer (split into channels by napari through ``channel_axis``), or an RGB layer."""
+    """One image layer (split into channels by napari through ``channel_axis``, unless it was saved from one layer
+    with a channel axis: :func:`is_one_layer`), or an RGB layer."""
     if is_rgb(image):
         return rgb_layer(image)
-    axis = _split_axis(image)
+    axis = None if is_one_layer(image) else _split_axis(image)
     kwargs = _channel_kwargs(image.channels, axis, image.name)
     kwargs.update(_placement(image, axis))
     kwargs["multiscale"] = len(image.levels) > 1

@@ -23,6 +23,9 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   object ``resize_dask_cache`` returns) keeps chunks by dask key; labels saved in place
   (:mod:`ngffkit.napari._proofread`) would be drawn from it as they were. Should it move, the cache is left as it is
   (the pin test fails).
+* :func:`in_save_dialog`: whether a writer runs under napari's Save dialog (``QtViewer._save_layers_dialog``, on
+  the call stack), whose file dialog has already asked about replacing an existing file; napari hands a writer
+  only the path. Should it move, ngffkit asks again (two questions, never none).
 * :func:`main_window`: ``viewer.window._qt_window``, whose close event the proofreading dock filters to ask about
   unsaved edits (napari has no public veto on closing).
 * :func:`new_label_buttons`: the *new* button of a labels layer's controls (``viewer.window._qt_viewer.controls``),
@@ -39,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 import logging
 import threading
 from collections.abc import Iterator
@@ -53,6 +57,28 @@ DRAWING_FUNCTIONS = (
     ("napari.layers._scalar_field._slice", "_ScalarFieldSliceRequest._project_thick_slice"),
     ("napari.layers._scalar_field.scalar_field", "_make_level_materializer.<locals>._materializer"),
 )
+
+
+#: napari's Save dialog: the function that asks for a file name and then saves through the writers.
+SAVE_DIALOG = ("napari._qt.qt_viewer", "QtViewer._save_layers_dialog")
+
+
+@functools.cache
+def save_dialog_code() -> CodeType | None:
+    """The code of :data:`SAVE_DIALOG` in this napari (None: moved)."""
+    return _code_of(*SAVE_DIALOG)
+
+
+def in_save_dialog() -> bool:
+    """Whether the running code was called by napari's Save dialog (File > Save Layers), after its file dialog
+    returned a name: Qt's file dialog asks before it returns an existing file."""
+    code = save_dialog_code()
+    frame = inspect.currentframe()
+    while frame is not None and code is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @functools.cache

@@ -28,7 +28,7 @@ from zarr.buffer import default_buffer_prototype
 
 from ngffkit.errors import AlreadyExists, CorruptData, InvalidArgument, LocationError, NGFFWarning, UnsafePath
 from ngffkit.formats import Format
-from ngffkit.store import zip_entries
+from ngffkit.store import zip_entries, zip_layout
 from ngffkit.store.limits import Limits, ReadBudget
 from ngffkit.store.local import byte_span, check_byte_range
 
@@ -67,7 +67,10 @@ class OzxStore(Store):
         #: The archive's file, opened here and handed to ``zipfile``: bulk reads use its descriptor with
         #: ``os.pread`` (no shared position), without reaching into ``ZipFile``'s undocumented ``fp``.
         self._file: BinaryIO | None = None
+        #: Where the entries begin and the file's size (read at the first bulk read: a sort of every offset).
+        self._layout: zip_entries.Layout | None = None
         self._lock = threading.Lock()
+        self._size = 0  # the archive file's size, read when it is opened
         #: How many entries this store has read (every :meth:`get_sync` and :meth:`read_entries` key that was
         #: there): what tests and benchmarks count to prove a picture reads only the chunks it shows.
         self.entries_read = 0
@@ -104,6 +107,7 @@ class OzxStore(Store):
             if self._file is not None:
                 self._file.close()
                 self._file = None
+            self._layout = None
         super().close()
 
     def archive(self) -> zipfile.ZipFile:
@@ -120,6 +124,7 @@ class OzxStore(Store):
                         file.close()
                     raise LocationError(f"not a readable zip archive: {exc}", where=str(self.path)) from exc
                 self._file = file
+                self._size = os.fstat(file.fileno()).st_size
                 for problem in ambiguities(self._archive):
                     warnings.warn(f"{self.path}: {problem}", NGFFWarning, stacklevel=4)
             return self._archive
@@ -137,6 +142,7 @@ class OzxStore(Store):
         if info.is_dir():
             return None
         where = f"{self.path}/{key}"
+        zip_entries.check_place(info, self._size, where)  # zipfile would seek before the file: an OSError
         bound = self.budget.bound(key)
         if info.file_size > bound.limit:
             raise bound.error(info.file_size, where)
@@ -164,8 +170,12 @@ class OzxStore(Store):
         instead of ``zipfile``'s open, seek and read of each (~100 µs an entry, against a few there)."""
         archive = self.archive()
         assert self._file is not None  # opened with the archive
+        with self._lock:
+            if self._layout is None:
+                self._layout = zip_entries.Layout(archive, self._size)
+            layout = self._layout
         contents, read = zip_entries.read_entries(
-            archive, self._file.fileno(), keys, self.budget, self.get_sync, where=str(self.path)
+            archive, self._file.fileno(), keys, self.budget, self.get_sync, where=str(self.path), layout=layout
         )
         with self._lock:
             self.entries_read += read
@@ -274,24 +284,32 @@ def _repeated(archive: zipfile.ZipFile) -> list[str]:
     return twice
 
 
-def duplicate_entries(path: str | os.PathLike[str]) -> list[str]:
-    """Entry names that occur more than once in a zip archive: readers disagree on which copy wins.
-    (An archive that cannot be read has none here; reading it reports that.)"""
+def archive_problems(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """What the validator reports of a zip archive itself, as (rule, message) pairs, from one read of its central
+    directory: another archive before it (``ozx-concatenated``), names that repeat (``ozx-duplicate-entry``) and
+    what :func:`ngffkit.store.zip_layout.layout_problems` finds -- overlapping entries, entries out of range,
+    unclean names, local headers naming another entry. (An archive that cannot be read has none here; reading it
+    reports that.)"""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return _repeated(archive)
+        with open(path, "rb") as file, zipfile.ZipFile(file) as archive:
+            problems = []
+            before = _bytes_before_another_archive(archive)
+            if before:
+                problems.append(
+                    (
+                        "ozx-concatenated",
+                        f"holds another zip archive before the one it ends with ({before} bytes); "
+                        "readers disagree on which of the two they read",
+                    )
+                )
+            problems.extend(
+                ("ozx-duplicate-entry", f"holds {name!r} more than once; readers disagree on which copy is read")
+                for name in _repeated(archive)
+            )
+            problems.extend(zip_layout.layout_problems(archive, file.fileno()))
+            return problems
     except (OSError, zipfile.BadZipFile, ValueError):
         return []
-
-
-def concatenated(path: str | os.PathLike[str]) -> int:
-    """How many bytes of another zip archive precede the one a zip file ends with (0: none; an archive that
-    cannot be read has none here, reading it reports that)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _bytes_before_another_archive(archive)
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return 0
 
 
 def is_ozx(target: object) -> bool:

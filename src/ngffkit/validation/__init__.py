@@ -43,23 +43,14 @@ def _rule_for(exc: NGFFError) -> str:
 
 def _check_archive(target: object, out: Collector) -> None:
     """A zipped OME-Zarr is ambiguous when its entry names repeat (readers differ on which copy wins) or when it is
-    two archives one after the other (readers differ on which archive they read)."""
+    two archives one after the other (readers differ on which archive they read); it is unsafe when its entries
+    overlap or lie outside the file, or when their names are not clean relative paths or differ between the local
+    header and the central directory. The validator reads no chunks, so these are checked on the archive itself
+    (:func:`ngffkit.store.ozx.archive_problems`)."""
     if not (ozx.is_ozx(target) and isinstance(target, str | os.PathLike) and "://" not in os.fspath(target)):
         return
-    before = ozx.concatenated(target)
-    if before:
-        out.error(
-            "ozx-concatenated",
-            "",
-            f"{os.fspath(target)} holds another zip archive before the one it ends with ({before} bytes); readers "
-            "disagree on which of the two they read",
-        )
-    for name in ozx.duplicate_entries(target):
-        out.error(
-            "ozx-duplicate-entry",
-            "",
-            f"{os.fspath(target)} holds {name!r} more than once; readers disagree on which copy is read",
-        )
+    for rule, message in ozx.archive_problems(target):
+        out.error(rule, "", f"{os.fspath(target)} {message}")
 
 
 def _is_json_file(target: object) -> bool:
