@@ -14,6 +14,7 @@ import os
 import pathlib
 import shutil
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,3 +115,22 @@ def notification_count() -> int:
     from napari.utils.notifications import notification_manager
 
     return len(notification_manager.records)
+
+
+def in_view(viewer: Any, layers: Any) -> bool:
+    """Whether every one of ``layers`` lies whole in the part of the world the canvas shows (its last two axes):
+    the camera's centre plus and minus half the canvas over the zoom."""
+    from ngffkit.napari import _napari_adapter as adapter
+
+    size = adapter.canvas_size(viewer)
+    if size is None:
+        return False
+    camera = adapter.camera(viewer)
+    centre = np.asarray(camera.center[-2:], dtype=float)
+    half = np.asarray(size, dtype=float) / (2 * camera.zoom)
+    low, high = centre - half, centre + half
+    for layer in layers:
+        extent = layer.extent.world[:, -2:]
+        if np.any(extent[0] < low - 1e-6) or np.any(extent[1] > high + 1e-6):
+            return False
+    return True

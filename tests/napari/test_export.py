@@ -126,11 +126,12 @@ def test_replacing_asks_and_a_folder_that_is_not_zarr_is_never_deleted(
     answer_dialogs("No")
     widget.file_name.value = "coins.zarr"
     assert widget.start() is None and fingerprint(tmp_path) == untouched
-    answer_dialogs("Yes")
+    asked = answer_dialogs("Yes")
+    before = len(asked)
     widget.file_name.value = "analysis"
-    with qtbot.waitSignal(widget.start().finished, timeout=60_000):
-        pass
+    assert widget.start() is None  # refused at once: no question whose yes would be refused
     assert widget.status.value.startswith("not exported") and "not zarr" in widget.status.value
+    assert "'analysis'" in widget.status.value and len(asked) == before
     assert fingerprint(tmp_path) == untouched  # the widget deletes nothing; the library refused
     widget.file_name.value = "coins.zarr"
     with qtbot.waitSignal(widget.start().finished, timeout=60_000):

@@ -18,7 +18,7 @@ from ngffkit.samples.examples import write_plate, write_plate_conditions
 
 from ..conftest import use_peer
 from ..reader.ngio_tables import anndata_table, csv_table, json_table
-from .conftest import notification_count, notifications_since
+from .conftest import in_view, notification_count, notifications_since
 
 DOCK = "Plate navigator"
 
@@ -68,6 +68,18 @@ def test_a_plate_opens_with_names_and_its_navigator(make_napari_viewer, qtbot, p
     without = shoot(viewer, "overview-without-names")
     outlines = np.abs(with_names.astype(int) - without.astype(int)).sum(axis=-1) > 60
     assert outlines.sum() > 500  # outlines and names are drawn over the plate
+
+
+def test_a_plate_opens_whole_in_view_beside_its_navigator(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """The navigator docks after the plate's layers are added and narrows the canvas when Qt lays the window out
+    -- for a script that opens a plate and then shows napari (``napari.run()``), only once the window is shown:
+    the view is fitted to the canvas as laid out, not to the one before (the first and last columns were cut
+    off)."""
+    viewer = make_napari_viewer(show=False)
+    open_plate(viewer, qtbot, str(plate_path))
+    viewer.window.show()
+    overview = [layer for layer in viewer.layers if not layer.metadata.get(WELL_VIEW)]
+    qtbot.waitUntil(lambda: in_view(viewer, overview), timeout=10_000)
 
 
 def test_a_large_plate_is_a_grid_with_its_rows_and_columns_named(
@@ -430,8 +442,11 @@ def test_the_field_starts_at_0_for_the_next_plate(make_napari_viewer, qtbot, pla
     viewer.open(str(other), plugin="ngffkit")
     qtbot.waitUntil(lambda: navigator.plate is not None and navigator.plate.url.endswith("other.zarr"), timeout=10_000)
     assert navigator.field.value() == 0 and navigator.well is None
+    qtbot.waitUntil(lambda: well_layers(viewer) == [], timeout=10_000)  # the last plate's well went with it
+    assert "A/2" not in navigator.status.text()
     navigator.select("C/2")
     wait_for_well(viewer, qtbot, "C/2", field=0)
+    assert all(layer.name.startswith("C/2") for layer in well_layers(viewer))
 
 
 def test_napari_still_holds_slicing_back_for_the_well_view(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]

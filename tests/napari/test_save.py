@@ -189,9 +189,10 @@ def test_a_folder_that_is_not_zarr_is_never_replaced(
     analysis.mkdir()
     (analysis / "thesis.txt").write_text("years of work")
     viewer.add_image(np.ones((16, 16), np.uint8), name="ones")
-    answer_dialogs("Yes")
+    asked = answer_dialogs("Yes")
     with pytest.raises(NotSaved, match=r"^Not saved: the folder 'analysis\.zarr' is not empty and is not zarr"):
         viewer.layers.save(str(analysis), plugin="ngffkit")
+    assert asked == []  # refused without a question whose yes would be refused
     assert (analysis / "thesis.txt").read_text() == "years of work" and len(list(analysis.iterdir())) == 1
 
 

@@ -12,7 +12,7 @@ import zarr
 
 import ngffkit
 
-from .conftest import notification_count, notifications_since
+from .conftest import in_view, notification_count, notifications_since
 from .test_open import OME_XML, write_bioformats2raw
 
 YX = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
@@ -182,6 +182,16 @@ def docked(viewer, qtbot):  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: any("Coordinate systems" in name for name in viewer.window.dock_widgets))
     _, dock = viewer.window.add_plugin_dock_widget("ngffkit", "Coordinate systems")
     return dock
+
+
+def test_every_series_is_in_view_beside_the_dock(make_napari_viewer, qtbot, tmp_path: pathlib.Path) -> None:  # type: ignore[no-untyped-def]
+    """The series laid side by side are all in view once the dock has narrowed the canvas (the view was fitted
+    before, to the wider canvas: the second series was off screen)."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1300, 760)
+    series = viewer.open(str(write_bioformats2raw(tmp_path / "scan.zarr", OME_XML)), plugin="ngffkit")
+    docked(viewer, qtbot)
+    qtbot.waitUntil(lambda: in_view(viewer, series), timeout=10_000)
 
 
 def test_the_dock_the_reader_docks_lays_out_series_and_places_scenes(  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from qtpy.QtCore import QTimer
 
 import ngffkit
 from napari import current_viewer
+from ngffkit.napari._fit_view import fit_after_docking
 
 DOCK_NAME = "Coordinate systems"
 
@@ -27,5 +28,6 @@ def offer_layout_dock(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
         target = viewer or current_viewer()
         if target is not None:
             target.window.add_plugin_dock_widget("ngffkit", DOCK_NAME)  # an open one follows layers added since
+            fit_after_docking(target)  # every series or image of the scene in view, beside the narrower canvas
 
     QTimer.singleShot(0, dock)

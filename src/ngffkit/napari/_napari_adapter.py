@@ -34,7 +34,7 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   key M still gives an id new to the image) and the pin test fails.
 
 Differences between releases, public on each side: :func:`camera` (``viewer.scene.camera`` from 0.9, where
-``viewer.camera`` is deprecated).
+``viewer.camera`` is deprecated); :func:`canvas_size_event` (``viewer.canvas.events.size``, where a release has it).
 """
 
 from __future__ import annotations
@@ -207,3 +207,10 @@ def new_label_buttons(viewer: Any, layer: Any) -> list[Any]:
     if widget is None:
         return []
     return list(widget.findChildren(QPushButton, "newLabelButton"))
+
+
+def canvas_size_event(viewer: Any) -> Any:
+    """The event napari emits when the canvas changes size (``viewer.canvas.events.size``, public in napari 0.9),
+    or None on a release without it (the view is then fitted once, before Qt lays a new dock out)."""
+    events = getattr(getattr(viewer, "canvas", None), "events", None)
+    return getattr(events, "size", None)

@@ -156,9 +156,12 @@ class PlateNavigator(QWidget):
                                                                                    ngffkit.Plate)), None)  # fmt: skip
         if overview is None or overview is self.overview:
             return
+        if self.overview is not None:  # the last plate's well leaves with it: this navigator shows the new plate
+            QTimer.singleShot(0, self._remove_well_layers)  # after napari's insertion of the new plate's layers
         self.overview, self.plate = overview, overview.metadata["ngff_node"]
         assert self.plate is not None
         self.columns, self.values, self.well = (), {}, None
+        self.status.setText("")
         self.field.blockSignals(True)
         self.field.setValue(0)  # a new plate starts at its first field (another plate's choice means nothing here)
         self.field.blockSignals(False)

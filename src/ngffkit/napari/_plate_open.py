@@ -10,6 +10,7 @@ from qtpy.QtCore import QTimer
 
 import ngffkit
 from napari import current_viewer
+from ngffkit.napari._fit_view import fit_after_docking
 from ngffkit.napari._label_colours import plate_label_colours
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._responsive import warm_up
@@ -47,7 +48,7 @@ def offer_navigator(node: ngffkit.Node, viewer: Viewer | None = None) -> None:
         target = viewer or current_viewer()
         if target is not None:
             target.window.add_plugin_dock_widget("ngffkit", DOCK_NAME)
-            target.reset_view()  # the dock narrows the canvas: fit the plate again
+            fit_after_docking(target)  # the dock narrows the canvas: fit the plate again
 
     QTimer.singleShot(0, dock)
 

@@ -29,6 +29,7 @@ from ngffkit.napari import _convert
 from ngffkit.napari._dialogs import confirm_replace
 from ngffkit.napari._notify import describe
 from ngffkit.writer.choices import COMPRESSORS, LABEL_SAFE_METHODS
+from ngffkit.writer.destination import replace_refusal
 from ngffkit.writer.settings import WriteOptions
 
 VERSIONS = [(f"{fmt} -- {WRITE_PURPOSES[fmt]}", fmt.version) for fmt in WRITE_FORMATS]
@@ -84,6 +85,7 @@ class ExportWidget(Container[Any]):
         self.run_button = PushButton(text="Export")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        self.status.native.setWordWrap(True)  # a long reason wraps instead of widening the dock over the canvas
         super().__init__(widgets=[self.layer, self.with_labels, self.folder, self.file_name, self.version, self.levels,
                                   self.factors, self.method, self.chunks, self.compressor, self.shards,
                                   self.open_result, self.run_button, self.cancel_button, self.status])  # fmt: skip
@@ -157,6 +159,10 @@ class ExportWidget(Container[Any]):
             return None
         overwrite = False
         if dest.exists() or dest.is_symlink():
+            refusal = replace_refusal(dest) if dest.is_dir() else None  # a file: the .ozx writer's own rules
+            if refusal is not None:  # said at once: no question whose yes would be refused
+                self._not_exported(refusal)
+                return None
             if not confirm_replace(str(dest)):
                 self.status.value = f"kept {dest.name}: nothing written"
                 return None
@@ -251,6 +257,9 @@ class ExportWidget(Container[Any]):
 
     def _failed(self, exc: BaseException) -> None:
         self._finish()
+        self._not_exported(exc)
+
+    def _not_exported(self, exc: BaseException) -> None:
         reason = describe(exc) if isinstance(exc, ngffkit.NGFFError) else f"{type(exc).__name__}: {exc}"
         self.status.value = f"not exported: {reason}"
         show_error(f"Not exported: {reason}")

@@ -35,6 +35,7 @@ from ngffkit.napari import _convert
 from ngffkit.napari._dialogs import confirm_replace
 from ngffkit.napari._napari_adapter import in_save_dialog
 from ngffkit.napari._notify import describe
+from ngffkit.writer.destination import replace_refusal
 
 FullLayerData = tuple[Any, dict[str, Any], str]
 #: The descriptor of every exception's traceback, which :class:`NotSaved` hides behind its own.
@@ -73,6 +74,9 @@ def _guarded(path: str, work: Callable[[bool], Any]) -> list[str]:
     """Run a write, asking before anything existing is replaced -- once: not again when napari's Save dialog
     asked about this file -- every failure one :class:`NotSaved`."""
     overwrite = False
+    refusal = replace_refusal(path) if os.path.isdir(path) else None
+    if refusal is not None:  # refused whatever the person would answer: said without asking
+        raise NotSaved(describe(refusal), refusal)
     if os.path.lexists(path):
         asked = os.path.isfile(path) and in_save_dialog()  # napari's file dialog asked about this file
         if not asked and not confirm_replace(path):

@@ -124,6 +124,18 @@ def replaceable(location: Location, overwrite: bool) -> bool:
     return True
 
 
+def replace_refusal(target: str | os.PathLike[str]) -> NGFFError | None:
+    """Why the data at ``target`` may not be replaced even if a person agrees -- a folder that is not zarr, files
+    among the data that are not zarr's, another writer at work, metadata that cannot be read -- or None when it
+    may be. Asked before a person is asked "replace it?", so that nobody answers yes to a replacement that is then
+    refused. Reads only; deletes nothing."""
+    try:
+        replaceable(Location.of(target), overwrite=True)
+    except NGFFError as refusal:
+        return refusal
+    return None
+
+
 def refuse_foreign_keys(location: Location) -> None:
     """:class:`~ngffkit.AlreadyExists` naming the keys below ``location`` that are not zarr's: a replace would
     delete them."""
