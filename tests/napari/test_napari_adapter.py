@@ -143,3 +143,34 @@ def test_naparis_canvas_size_is_found(make_napari_viewer, qtbot) -> None:  # typ
         f"napari {_version()} gives its canvas size elsewhere: update _napari_adapter.canvas_size (Edit labels opens "
         "the part of the labels in view from it)"
     )
+
+
+def test_the_viewers_dimensions_follow_a_layer_changed_at_once(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    """The plate navigator gives a layer the next well's place and pixels together: napari's viewer recomputes its
+    dimensions once for both (``ViewerModel._on_layers_change``, blocked for that callback alone), not at each."""
+    from napari.utils._proxies import PublicOnlyProxy
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.zeros((8, 8), np.uint8))
+    assert adapter.updates_dims_once(viewer, layer), (
+        f"napari {_version()} no longer recomputes the viewer's dimensions through ViewerModel._on_layers_change on "
+        "a layer's scale, translate and data events: update _napari_adapter.dims_updated_once (the well view then "
+        "recomputes them twice a layer)"
+    )
+    ranges: list[Any] = []
+    viewer.dims.events.range.connect(lambda event: ranges.append(event.value))
+    # a plugin's dock reaches the viewer and its layers through napari's proxy: the same callbacks, no warning
+    proxy_viewer, proxy_layer = PublicOnlyProxy(viewer), PublicOnlyProxy(layer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with adapter.dims_updated_once(proxy_viewer, proxy_layer):
+            layer.translate = (100, 200)
+            layer.data = np.zeros((16, 32), np.uint8)
+    assert len(ranges) == 1, ranges
+    assert [(r.start, r.stop) for r in viewer.dims.range] == [(100, 115), (200, 231)]
+
+    ranges.clear()  # without the viewer's callback (a napari that moved it), each change updates them, as before
+    with adapter.dims_updated_once(object(), layer):
+        layer.translate = (0, 0)
+        layer.data = np.zeros((4, 4), np.uint8)
+    assert len(ranges) == 2 and [(r.start, r.stop) for r in viewer.dims.range] == [(0, 3), (0, 3)]

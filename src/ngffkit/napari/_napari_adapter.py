@@ -19,6 +19,11 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   a layer the next well). ``Layer._block_refresh`` holds the slicing back, and the level the layer was drawn at
   (``_data_level``) is kept for new data of as many levels. Should a release rename either, the changes are made
   as before, each slicing the layer (``tests/napari/test_plate_navigator.py`` fails loudly when that happens).
+* :func:`dims_updated_once`: the viewer recomputes its dimensions (``ViewerModel._on_layers_change``: the layers'
+  ranges, then the dims' range, units and axis labels, each validated) at every change of a layer's scale,
+  translation or data -- twice per layer when the navigator gives it the next well (10-20 ms apiece). Its
+  connection to the layer's events is blocked for that callback only (``EventEmitter.blocker(callback)``, public)
+  while the layer is changed, and it runs once after. Should a release rename it, the changes are made as before.
 * :func:`forget_cached_chunks`: napari's opportunistic dask cache (``napari.utils._dask_utils._DASK_CACHE``, the
   object ``resize_dask_cache`` returns) keeps chunks by dask key; labels saved in place
   (:mod:`ngffkit.napari._proofread`) would be drawn from it as they were. Should it move, the cache is left as it is
@@ -134,6 +139,51 @@ def can_slice_once(layer: Any) -> bool:
     return callable(getattr(layer, "_block_refresh", None)) and isinstance(getattr(layer, "_data_level", None), int)
 
 
+def _unwrapped(thing: Any) -> Any:
+    """The object behind napari's ``PublicOnlyProxy`` (what a plugin's dock is given as its viewer, and the layers
+    it reaches through it): its callbacks are the object's own."""
+    return getattr(thing, "__wrapped__", thing)
+
+
+#: The layer events through which napari's viewer recomputes its dimensions (:func:`dims_updated_once`).
+_PLACE_EVENTS = ("scale", "translate", "data")
+
+
+@contextlib.contextmanager
+def dims_updated_once(viewer: Any, layer: Any) -> Iterator[None]:
+    """Changes to ``layer``'s scale, translation and data made inside the block have ``viewer`` recompute its
+    dimensions once, at the end (napari does it at each change; the block is for changing them, so it is done
+    even when nothing changed)."""
+    viewer, layer = _unwrapped(viewer), _unwrapped(layer)
+    update = getattr(viewer, "_on_layers_change", None)
+    emitters = [getattr(layer.events, name, None) for name in _PLACE_EVENTS]
+    if not callable(update) or not all(callable(getattr(e, "blocker", None)) for e in emitters):
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for emitter in emitters:
+            stack.enter_context(emitter.blocker(update))  # type: ignore[union-attr]
+        yield
+    update()  # always: the blocker's count of held-back calls is lost for bound methods (napari keeps it weakly)
+
+
+def updates_dims_once(viewer: Any, layer: Any) -> bool:
+    """Whether :func:`dims_updated_once` holds back what it means to (for the test that pins it): the viewer's
+    callback is connected to each of ``layer``'s events, which can block it alone."""
+    viewer, layer = _unwrapped(viewer), _unwrapped(layer)
+    update = getattr(viewer, "_on_layers_change", None)
+    if not callable(update):
+        return False
+    for name in _PLACE_EVENTS:
+        emitter = getattr(layer.events, name, None)
+        callbacks = getattr(emitter, "callbacks", ())
+        if not callable(getattr(emitter, "blocker", None)) or not any(
+            isinstance(c, tuple) and c[0]() is viewer and c[1] == "_on_layers_change" for c in callbacks
+        ):
+            return False
+    return True
+
+
 def forget_cached_chunks() -> None:
     """Empty napari's opportunistic dask cache (``napari.utils.resize_dask_cache``: a ``dask.cache.Cache`` whose
     ``cache`` is a ``cachey.Cache``, as napari documents). It keeps chunks by their dask keys, which stay the same
@@ -151,7 +201,8 @@ def canvas_size(viewer: Any) -> tuple[int, int] | None:
     """The canvas's (height, width) in screen pixels (``viewer.window._qt_viewer.canvas.size``; napari has no
     public one), or None without a window. With the camera's centre and zoom it gives the part of the world in
     view: ``layer.corner_pixels`` is stretched to chunk boundaries and kept while the view moves inside them."""
-    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    window = getattr(_unwrapped(viewer), "window", None)  # a plugin's viewer is a proxy that warns of "_qt_viewer"
+    canvas = getattr(getattr(_unwrapped(window), "_qt_viewer", None), "canvas", None)
     size = getattr(canvas, "size", None)
     if size is None or len(size) != 2:
         return None
