@@ -380,6 +380,26 @@ def test_napari_gets_a_turn_between_the_layers_of_the_next_well(make_napari_view
     assert seen[0] == ["A/1", "A/1"]
 
 
+def test_choosing_a_well_centres_it_zoomed_as_before(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """The view is centred on the chosen well's cell at the zoom that fits the plate times 0.9 x the smaller of its
+    rows and columns -- computed, no longer reached by fitting the plate first (each camera change moves every
+    visual)."""
+    from ngffkit.napari._napari_adapter import camera
+
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))  # 2 rows x 3 columns, cells of 128 x 128 pixels
+    scale = viewer.layers["GFP"].scale[-2:]
+    view = camera(viewer)
+    for well, (row, column) in {"B/2": (1, 1), "A/3": (0, 2)}.items():
+        navigator.select(well)
+        wait_for_well(viewer, qtbot, well)
+        qtbot.waitUntil(lambda: navigator.status.text().endswith("full resolution"), timeout=10_000)
+        assert tuple(view.center)[-2:] == pytest.approx(((128 * row + 64) * scale[0], (128 * column + 64) * scale[1]))
+    zoom = view.zoom  # the second well's: the first was chosen as the new dock narrowed the canvas
+    viewer.reset_view()
+    assert zoom == pytest.approx(view.zoom * 0.9 * 2, rel=0.02)
+
+
 def test_the_overview_does_not_show_through_the_opened_well(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
     """With Field 1, the opened field was drawn over the overview's field 0 (every channel added): each cell
     showed the nuclei of two fields at once. The overview is hidden under the opened well."""
