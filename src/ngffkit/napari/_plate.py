@@ -57,6 +57,11 @@ from ngffkit.reader.plate_map import (
 )
 from ngffkit.tools.well_columns import WellColumns
 
+#: The pause between two steps of showing a well. A zero-time timer is a posted event in Qt 6, run before the
+#: draw that the step before asked for and before any timer that is due: two steps and a draw then ran as one
+#: stop of the event loop (60-140 ms). A pause of about a frame lets napari draw each step and answer between.
+STEP_PAUSE_MS = 20
+
 
 def _layers_each(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
     """The field's layers, one per channel (:func:`one_layer_each`); in the worker thread, since cutting dask arrays
@@ -395,15 +400,16 @@ class PlateNavigator(QWidget):
         self._next_step(choice, steps, f"{well}, field {field}: full resolution")
 
     def _next_step(self, choice: int, steps: list[Callable[[], None]], done: str) -> None:
-        """Run the first of ``steps``, and the rest each on a later turn of the event loop (napari draws and
-        answers in between: all at once stopped it 100-200 ms a switch); a newer choice abandons them."""
+        """Run the first of ``steps``, and the rest each on a later turn of the event loop, :data:`STEP_PAUSE_MS`
+        later (napari draws and answers in between: all at once stopped it 100-200 ms a switch); a newer choice
+        abandons them."""
         if choice != self._choice:
             return
         if not steps:
             self.status.setText(done)
             return
         steps.pop(0)()
-        QTimer.singleShot(0, functools.partial(self._next_step, choice, steps, done))
+        QTimer.singleShot(STEP_PAUSE_MS, functools.partial(self._next_step, choice, steps, done))
 
     def _remove_well_layers(self) -> None:
         self._choice += 1  # a well still being shown step by step stops there
