@@ -400,6 +400,21 @@ def test_choosing_a_well_centres_it_zoomed_as_before(make_napari_viewer, qtbot, 
     assert zoom == pytest.approx(view.zoom * 0.9 * 2, rel=0.02)
 
 
+def test_the_coarsest_level_of_a_well_is_read_in_the_worker() -> None:
+    """napari reads a 2D pyramid's coarsest level whole on its GUI thread whenever the data is replaced: the
+    navigator's worker reads it first (small 2D dask levels only; the rest stays lazy)."""
+    import dask.array as da
+
+    from ngffkit.napari._well_layers import COARSEST_READ_BYTES, coarsest_read
+
+    pyramid = [da.ones((64, 64), chunks=32), da.ones((32, 32), chunks=32)]
+    big = [da.ones((8192, 8192), chunks=1024), da.zeros((4096, 4096), chunks=1024)]  # 128 MiB coarsest: too big
+    layers = coarsest_read([(pyramid, {}, "image"), (big, {}, "labels"), (pyramid[0], {}, "image")])
+    (read, _, _), (left, _, _), (single, _, _) = layers
+    assert isinstance(read[0], da.Array) and isinstance(read[1], np.ndarray) and read[1].shape == (32, 32)
+    assert left is big and big[1].nbytes > COARSEST_READ_BYTES and single is pyramid[0]
+
+
 def test_the_overview_does_not_show_through_the_opened_well(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
     """With Field 1, the opened field was drawn over the overview's field 0 (every channel added): each cell
     showed the nuclei of two fields at once. The overview is hidden under the opened well."""

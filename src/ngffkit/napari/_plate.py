@@ -46,7 +46,7 @@ from ngffkit.napari._plate_columns import cell_text, csv_columns, read_condition
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
-from ngffkit.napari._well_layers import one_layer_each, show_steps
+from ngffkit.napari._well_layers import coarsest_read, one_layer_each, show_steps
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -66,7 +66,7 @@ STEP_PAUSE_MS = 20
 def _layers_each(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
     """The field's layers, one per channel (:func:`one_layer_each`); in the worker thread, since cutting dask arrays
     by channel took napari's GUI thread 10-30 ms a switch."""
-    return one_layer_each(well_layer_data(plate, well, field))
+    return coarsest_read(one_layer_each(well_layer_data(plate, well, field)))
 
 
 class PlateNavigator(QWidget):

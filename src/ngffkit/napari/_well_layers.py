@@ -25,6 +25,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import dask.array as da
 import numpy as np
 from napari.layers import Layer
 
@@ -56,6 +57,24 @@ def one_layer_each(layers: Sequence[LayerData]) -> list[LayerData]:
             own = {k: _pick(kwargs[k], c) for k in _PER_CHANNEL if k in kwargs}
             own.setdefault("blending", "translucent_no_depth" if c == 0 else "additive")
             out.append((cut if isinstance(data, list) else cut[0], {**shared, **own}, kind))
+    return out
+
+
+#: The largest coarsest level read ahead by :func:`coarsest_read` (napari reads that level whole anyway).
+COARSEST_READ_BYTES = 1 << 22
+
+
+def coarsest_read(layers: Sequence[LayerData]) -> list[LayerData]:
+    """``layers`` with the coarsest level of each 2D pyramid read into memory (up to :data:`COARSEST_READ_BYTES`):
+    napari reads that level whole on its GUI thread whenever a 2D pyramid's data is replaced (for the thumbnail)
+    -- a dask computation of 3-8 ms per layer there, here in the navigator's worker thread instead. Levels that
+    are not dask arrays (a remote image's views, which fetch it themselves) are left as they are."""
+    out: list[LayerData] = []
+    for data, kwargs, kind in layers:
+        last = data[-1] if isinstance(data, list) and len(data) > 1 else None
+        displayed = 3 if kwargs.get("rgb") else 2
+        read = isinstance(last, da.Array) and last.ndim == displayed and last.nbytes <= COARSEST_READ_BYTES
+        out.append(([*data[:-1], np.asarray(last)] if read else data, kwargs, kind))
     return out
 
 
