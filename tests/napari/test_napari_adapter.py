@@ -174,3 +174,27 @@ def test_the_viewers_dimensions_follow_a_layer_changed_at_once(make_napari_viewe
         layer.translate = (0, 0)
         layer.data = np.zeros((4, 4), np.uint8)
     assert len(ranges) == 2 and [(r.start, r.stop) for r in viewer.dims.range] == [(0, 3), (0, 3)]
+
+
+def test_a_layer_changed_at_once_has_its_visual_moved_with_the_slice(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Inside ``sliced_once`` napari's visual of a layer is not moved at each change of place (its
+    ``_on_matrix_change``, held back): the slice at the end moves it -- to where napari puts it when the changes
+    are made one by one, visible or not."""
+    viewer = make_napari_viewer(show=True)
+    visuals = viewer.window._qt_viewer.canvas.layer_to_visual
+    for visible in (True, False):
+        changed, reference = (viewer.add_labels(np.zeros((8, 8), np.uint8), visible=visible) for _ in range(2))
+        assert adapter._visual_movers(changed), (
+            f"napari {_version()}: a layer's visual no longer follows its translation through _on_matrix_change of "
+            "a napari._vispy layer: update _napari_adapter._visual_movers (the well view moves it twice a switch)"
+        )
+        with adapter.sliced_once(changed):
+            changed.translate = (10, 20)
+            changed.data = np.ones((16, 16), np.uint8)
+        reference.translate = (10, 20)
+        reference.data = np.ones((16, 16), np.uint8)
+        moved, expected = visuals[changed].node.transform, visuals[reference].node.transform
+        assert np.allclose(moved.matrix, expected.matrix), (visible, moved.matrix, expected.matrix)
+        assert not np.allclose(
+            moved.matrix, visuals[viewer.add_labels(np.zeros((8, 8), np.uint8))].node.transform.matrix
+        )

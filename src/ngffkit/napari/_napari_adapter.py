@@ -19,6 +19,8 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   a layer the next well). ``Layer._block_refresh`` holds the slicing back, and the level the layer was drawn at
   (``_data_level``) is kept for new data of as many levels. Should a release rename either, the changes are made
   as before, each slicing the layer (``tests/napari/test_plate_navigator.py`` fails loudly when that happens).
+  Its visual's move at each change of scale or translation (``_on_matrix_change`` of a ``napari._vispy`` layer) is
+  held back too: the slice at the end moves it (pinned by a test; not found, it moves at each change as before).
 * :func:`dims_updated_once`: the viewer recomputes its dimensions (``ViewerModel._on_layers_change``: the layers'
   ranges, then the dims' range, units and axis labels, each validated) at every change of a layer's scale,
   translation or data -- twice per layer when the navigator gives it the next well (10-20 ms apiece). Its
@@ -121,17 +123,42 @@ def camera(viewer: Any) -> Any:
 
 @contextlib.contextmanager
 def sliced_once(layer: Any) -> Iterator[None]:
-    """Changes to ``layer`` made inside the block are sliced and drawn once, at its end."""
+    """Changes to ``layer`` made inside the block are sliced and drawn once, at its end; its visual takes a new
+    scale or translation there too (:func:`_visual_movers`), with the new slice."""
+    layer = _unwrapped(layer)
     block = getattr(layer, "_block_refresh", None)
     if block is None:
         yield
         return
     level, levels = getattr(layer, "_data_level", None), len(layer.data) if layer.multiscale else 1
-    with block():
+    movers = _visual_movers(layer)
+    with block(), contextlib.ExitStack() as stack:
+        for emitter, callback in movers:
+            stack.enter_context(emitter.blocker(callback))
         yield
     if isinstance(level, int) and layer.multiscale and len(layer.data) == levels:
         layer._data_level = level  # the new well is drawn at the level the view needs, as the last one was
-    layer.refresh()
+    layer.refresh()  # a visible layer's visual takes its place with the slice (napari's _on_data_change moves it)
+    if not layer.visible:  # nothing sliced: the visual is moved now
+        for callback in dict.fromkeys(callback for _, callback in movers):
+            callback()
+
+
+def _visual_movers(layer: Any) -> list[tuple[Any, Any]]:
+    """The (event, callback) pairs by which napari's visual of ``layer`` follows its scale and translation
+    (``napari._vispy`` layers' ``_on_matrix_change``). The visual moves again at every slice (its
+    ``_on_data_change`` calls it, napari 0.8 and later): inside :func:`sliced_once` moving it at each change as
+    well is redundant -- 2-5 ms each for the plate navigator's layers. None found: nothing is held back."""
+    found = []
+    for name in ("scale", "translate"):
+        emitter = getattr(layer.events, name, None)
+        for ref in getattr(emitter, "callbacks", ()):
+            owner = ref[0]() if isinstance(ref, tuple) and callable(ref[0]) else None
+            if owner is None or ref[1] != "_on_matrix_change":
+                continue
+            if type(owner).__module__.startswith("napari._vispy") and callable(getattr(emitter, "blocker", None)):
+                found.append((emitter, getattr(owner, ref[1])))
+    return found
 
 
 def can_slice_once(layer: Any) -> bool:
