@@ -173,3 +173,58 @@ def test_napari_save_dialog_is_found() -> None:
         f"napari {_version()} has no {adapter.SAVE_DIALOG}: update _napari_adapter.SAVE_DIALOG (until then a save "
         "over an existing file asks twice)"
     )
+
+
+def test_the_viewers_dimensions_follow_a_layer_changed_at_once(make_napari_viewer) -> None:  # type: ignore[no-untyped-def]
+    """The plate navigator gives a layer the next well's place and pixels together: napari's viewer recomputes its
+    dimensions once for both (``ViewerModel._on_layers_change``, blocked for that callback alone), not at each."""
+    from napari.utils._proxies import PublicOnlyProxy
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(np.zeros((8, 8), np.uint8))
+    assert adapter.updates_dims_once(viewer, layer), (
+        f"napari {_version()} no longer recomputes the viewer's dimensions through ViewerModel._on_layers_change on "
+        "a layer's scale, translate and data events: update _napari_adapter.dims_updated_once (the well view then "
+        "recomputes them twice a layer)"
+    )
+    ranges: list[Any] = []
+    viewer.dims.events.range.connect(lambda event: ranges.append(event.value))
+    # a plugin's dock reaches the viewer and its layers through napari's proxy: the same callbacks, no warning
+    proxy_viewer, proxy_layer = PublicOnlyProxy(viewer), PublicOnlyProxy(layer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with adapter.dims_updated_once(proxy_viewer, proxy_layer):
+            layer.translate = (100, 200)
+            layer.data = np.zeros((16, 32), np.uint8)
+    assert len(ranges) == 1, ranges
+    assert [(r.start, r.stop) for r in viewer.dims.range] == [(100, 115), (200, 231)]
+
+    ranges.clear()  # without the viewer's callback (a napari that moved it), each change updates them, as before
+    with adapter.dims_updated_once(object(), layer):
+        layer.translate = (0, 0)
+        layer.data = np.zeros((4, 4), np.uint8)
+    assert len(ranges) == 2 and [(r.start, r.stop) for r in viewer.dims.range] == [(0, 3), (0, 3)]
+
+
+def test_a_layer_changed_at_once_has_its_visual_moved_with_the_slice(make_napari_viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Inside ``sliced_once`` napari's visual of a layer is not moved at each change of place (its
+    ``_on_matrix_change``, held back): the slice at the end moves it -- to where napari puts it when the changes
+    are made one by one, visible or not."""
+    viewer = make_napari_viewer(show=True)
+    visuals = viewer.window._qt_viewer.canvas.layer_to_visual
+    for visible in (True, False):
+        changed, reference = (viewer.add_labels(np.zeros((8, 8), np.uint8), visible=visible) for _ in range(2))
+        assert adapter._visual_movers(changed), (
+            f"napari {_version()}: a layer's visual no longer follows its translation through _on_matrix_change of "
+            "a napari._vispy layer: update _napari_adapter._visual_movers (the well view moves it twice a switch)"
+        )
+        with adapter.sliced_once(changed):
+            changed.translate = (10, 20)
+            changed.data = np.ones((16, 16), np.uint8)
+        reference.translate = (10, 20)
+        reference.data = np.ones((16, 16), np.uint8)
+        moved, expected = visuals[changed].node.transform, visuals[reference].node.transform
+        assert np.allclose(moved.matrix, expected.matrix), (visible, moved.matrix, expected.matrix)
+        assert not np.allclose(
+            moved.matrix, visuals[viewer.add_labels(np.zeros((8, 8), np.uint8))].node.transform.matrix
+        )

@@ -392,6 +392,41 @@ def test_napari_gets_a_turn_between_the_layers_of_the_next_well(make_napari_view
     assert seen[0] == ["A/1", "A/1"]
 
 
+def test_choosing_a_well_centres_it_zoomed_as_before(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
+    """The view is centred on the chosen well's cell at the zoom that fits the plate times 0.9 x the smaller of its
+    rows and columns -- computed, no longer reached by fitting the plate first (each camera change moves every
+    visual)."""
+    from ngffkit.napari._napari_adapter import camera
+
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))  # 2 rows x 3 columns, cells of 128 x 128 pixels
+    scale = viewer.layers["GFP"].scale[-2:]
+    view = camera(viewer)
+    for well, (row, column) in {"B/2": (1, 1), "A/3": (0, 2)}.items():
+        navigator.select(well)
+        wait_for_well(viewer, qtbot, well)
+        qtbot.waitUntil(lambda: navigator.status.text().endswith("full resolution"), timeout=10_000)
+        assert tuple(view.center)[-2:] == pytest.approx(((128 * row + 64) * scale[0], (128 * column + 64) * scale[1]))
+    zoom = view.zoom  # the second well's: the first was chosen as the new dock narrowed the canvas
+    viewer.reset_view()
+    assert zoom == pytest.approx(view.zoom * 0.9 * 2, rel=0.02)
+
+
+def test_the_coarsest_level_of_a_well_is_read_in_the_worker() -> None:
+    """napari reads a 2D pyramid's coarsest level whole on its GUI thread whenever the data is replaced: the
+    navigator's worker reads it first (small 2D dask levels only; the rest stays lazy)."""
+    import dask.array as da
+
+    from ngffkit.napari._well_layers import COARSEST_READ_BYTES, coarsest_read
+
+    pyramid = [da.ones((64, 64), chunks=32), da.ones((32, 32), chunks=32)]
+    big = [da.ones((8192, 8192), chunks=1024), da.zeros((4096, 4096), chunks=1024)]  # 128 MiB coarsest: too big
+    layers = coarsest_read([(pyramid, {}, "image"), (big, {}, "labels"), (pyramid[0], {}, "image")])
+    (read, _, _), (left, _, _), (single, _, _) = layers
+    assert isinstance(read[0], da.Array) and isinstance(read[1], np.ndarray) and read[1].shape == (32, 32)
+    assert left is big and big[1].nbytes > COARSEST_READ_BYTES and single is pyramid[0]
+
+
 def test_the_overview_does_not_show_through_the_opened_well(make_napari_viewer, qtbot, plate_path, shoot) -> None:  # type: ignore[no-untyped-def]
     """With Field 1, the opened field was drawn over the overview's field 0 (every channel added): each cell
     showed the nuclei of two fields at once. The overview is hidden under the opened well."""

@@ -19,6 +19,13 @@ what it keeps, or to list every open viewer. These reach-ins are confined here, 
   a layer the next well). ``Layer._block_refresh`` holds the slicing back, and the level the layer was drawn at
   (``_data_level``) is kept for new data of as many levels. Should a release rename either, the changes are made
   as before, each slicing the layer (``tests/napari/test_plate_navigator.py`` fails loudly when that happens).
+  Its visual's move at each change of scale or translation (``_on_matrix_change`` of a ``napari._vispy`` layer) is
+  held back too: the slice at the end moves it (pinned by a test; not found, it moves at each change as before).
+* :func:`dims_updated_once`: the viewer recomputes its dimensions (``ViewerModel._on_layers_change``: the layers'
+  ranges, then the dims' range, units and axis labels, each validated) at every change of a layer's scale,
+  translation or data -- twice per layer when the navigator gives it the next well (10-20 ms apiece). Its
+  connection to the layer's events is blocked for that callback only (``EventEmitter.blocker(callback)``, public)
+  while the layer is changed, and it runs once after. Should a release rename it, the changes are made as before.
 * :func:`forget_cached_chunks`: napari's opportunistic dask cache (``napari.utils._dask_utils._DASK_CACHE``, the
   object ``resize_dask_cache`` returns) keeps chunks by dask key; labels saved in place
   (:mod:`ngffkit.napari._proofread`) would be drawn from it as they were. Should it move, the cache is left as it is
@@ -146,22 +153,92 @@ def camera(viewer: Any) -> Any:
 
 @contextlib.contextmanager
 def sliced_once(layer: Any) -> Iterator[None]:
-    """Changes to ``layer`` made inside the block are sliced and drawn once, at its end."""
+    """Changes to ``layer`` made inside the block are sliced and drawn once, at its end; its visual takes a new
+    scale or translation there too (:func:`_visual_movers`), with the new slice."""
+    layer = _unwrapped(layer)
     block = getattr(layer, "_block_refresh", None)
     if block is None:
         yield
         return
     level, levels = getattr(layer, "_data_level", None), len(layer.data) if layer.multiscale else 1
-    with block():
+    movers = _visual_movers(layer)
+    with block(), contextlib.ExitStack() as stack:
+        for emitter, callback in movers:
+            stack.enter_context(emitter.blocker(callback))
         yield
     if isinstance(level, int) and layer.multiscale and len(layer.data) == levels:
         layer._data_level = level  # the new well is drawn at the level the view needs, as the last one was
-    layer.refresh()
+    layer.refresh()  # a visible layer's visual takes its place with the slice (napari's _on_data_change moves it)
+    if not layer.visible:  # nothing sliced: the visual is moved now
+        for callback in dict.fromkeys(callback for _, callback in movers):
+            callback()
+
+
+def _visual_movers(layer: Any) -> list[tuple[Any, Any]]:
+    """The (event, callback) pairs by which napari's visual of ``layer`` follows its scale and translation
+    (``napari._vispy`` layers' ``_on_matrix_change``). The visual moves again at every slice (its
+    ``_on_data_change`` calls it, napari 0.8 and later): inside :func:`sliced_once` moving it at each change as
+    well is redundant -- 2-5 ms each for the plate navigator's layers. None found: nothing is held back."""
+    found = []
+    for name in ("scale", "translate"):
+        emitter = getattr(layer.events, name, None)
+        for ref in getattr(emitter, "callbacks", ()):
+            owner = ref[0]() if isinstance(ref, tuple) and callable(ref[0]) else None
+            if owner is None or ref[1] != "_on_matrix_change":
+                continue
+            if type(owner).__module__.startswith("napari._vispy") and callable(getattr(emitter, "blocker", None)):
+                found.append((emitter, getattr(owner, ref[1])))
+    return found
 
 
 def can_slice_once(layer: Any) -> bool:
     """Whether :func:`sliced_once` holds napari's slicing back for ``layer`` (for the test that pins it)."""
     return callable(getattr(layer, "_block_refresh", None)) and isinstance(getattr(layer, "_data_level", None), int)
+
+
+def _unwrapped(thing: Any) -> Any:
+    """The object behind napari's ``PublicOnlyProxy`` (what a plugin's dock is given as its viewer, and the layers
+    it reaches through it): its callbacks are the object's own."""
+    return getattr(thing, "__wrapped__", thing)
+
+
+#: The layer events through which napari's viewer recomputes its dimensions (:func:`dims_updated_once`).
+_PLACE_EVENTS = ("scale", "translate", "data")
+
+
+@contextlib.contextmanager
+def dims_updated_once(viewer: Any, layer: Any) -> Iterator[None]:
+    """Changes to ``layer``'s scale, translation and data made inside the block have ``viewer`` recompute its
+    dimensions once, at the end (napari does it at each change; the block is for changing them, so it is done
+    even when nothing changed)."""
+    viewer, layer = _unwrapped(viewer), _unwrapped(layer)
+    update = getattr(viewer, "_on_layers_change", None)
+    emitters = [getattr(layer.events, name, None) for name in _PLACE_EVENTS]
+    if not callable(update) or not all(callable(getattr(e, "blocker", None)) for e in emitters):
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        for emitter in emitters:
+            stack.enter_context(emitter.blocker(update))  # type: ignore[union-attr]
+        yield
+    update()  # always: the blocker's count of held-back calls is lost for bound methods (napari keeps it weakly)
+
+
+def updates_dims_once(viewer: Any, layer: Any) -> bool:
+    """Whether :func:`dims_updated_once` holds back what it means to (for the test that pins it): the viewer's
+    callback is connected to each of ``layer``'s events, which can block it alone."""
+    viewer, layer = _unwrapped(viewer), _unwrapped(layer)
+    update = getattr(viewer, "_on_layers_change", None)
+    if not callable(update):
+        return False
+    for name in _PLACE_EVENTS:
+        emitter = getattr(layer.events, name, None)
+        callbacks = getattr(emitter, "callbacks", ())
+        if not callable(getattr(emitter, "blocker", None)) or not any(
+            isinstance(c, tuple) and c[0]() is viewer and c[1] == "_on_layers_change" for c in callbacks
+        ):
+            return False
+    return True
 
 
 def forget_cached_chunks() -> None:
@@ -181,7 +258,8 @@ def canvas_size(viewer: Any) -> tuple[int, int] | None:
     """The canvas's (height, width) in screen pixels (``viewer.window._qt_viewer.canvas.size``; napari has no
     public one), or None without a window. With the camera's centre and zoom it gives the part of the world in
     view: ``layer.corner_pixels`` is stretched to chunk boundaries and kept while the view moves inside them."""
-    canvas = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "canvas", None)
+    window = getattr(_unwrapped(viewer), "window", None)  # a plugin's viewer is a proxy that warns of "_qt_viewer"
+    canvas = getattr(getattr(_unwrapped(window), "_qt_viewer", None), "canvas", None)
     size = getattr(canvas, "size", None)
     if size is None or len(size) != 2:
         return None

@@ -46,7 +46,7 @@ from ngffkit.napari._plate_columns import cell_text, csv_columns, read_condition
 from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
-from ngffkit.napari._well_layers import one_layer_each, show_steps
+from ngffkit.napari._well_layers import coarsest_read, one_layer_each, show_steps
 from ngffkit.reader.plate_map import (
     WELL_COLUMNS,
     WellRow,
@@ -57,11 +57,16 @@ from ngffkit.reader.plate_map import (
 )
 from ngffkit.tools.well_columns import WellColumns
 
+#: The pause between two steps of showing a well. A zero-time timer is a posted event in Qt 6, run before the
+#: draw that the step before asked for and before any timer that is due: two steps and a draw then ran as one
+#: stop of the event loop (60-140 ms). A pause of about a frame lets napari draw each step and answer between.
+STEP_PAUSE_MS = 20
+
 
 def _layers_each(plate: ngffkit.Plate, well: str, field: int) -> list[Any]:
     """The field's layers, one per channel (:func:`one_layer_each`); in the worker thread, since cutting dask arrays
     by channel took napari's GUI thread 10-30 ms a switch."""
-    return one_layer_each(well_layer_data(plate, well, field))
+    return coarsest_read(one_layer_each(well_layer_data(plate, well, field)))
 
 
 class PlateNavigator(QWidget):
@@ -398,15 +403,16 @@ class PlateNavigator(QWidget):
         self._next_step(choice, steps, f"{well}, field {field}: full resolution")
 
     def _next_step(self, choice: int, steps: list[Callable[[], None]], done: str) -> None:
-        """Run the first of ``steps``, and the rest each on a later turn of the event loop (napari draws and
-        answers in between: all at once stopped it 100-200 ms a switch); a newer choice abandons them."""
+        """Run the first of ``steps``, and the rest each on a later turn of the event loop, :data:`STEP_PAUSE_MS`
+        later (napari draws and answers in between: all at once stopped it 100-200 ms a switch); a newer choice
+        abandons them."""
         if choice != self._choice:
             return
         if not steps:
             self.status.setText(done)
             return
         steps.pop(0)()
-        QTimer.singleShot(0, functools.partial(self._next_step, choice, steps, done))
+        QTimer.singleShot(STEP_PAUSE_MS, functools.partial(self._next_step, choice, steps, done))
 
     def _remove_well_layers(self) -> None:
         self._choice += 1  # a well still being shown step by step stops there

@@ -9,7 +9,10 @@ alike. Only when the next well's layers do not fit (another number of channels o
 
 Giving a layer the next well costs napari 30-60 ms on its GUI thread (the viewer's dimensions recomputed at each
 change of place and data, the layer sliced and its thumbnail drawn), 100-200 ms for the three layers of a well --
-longer than the event loop should stop. :func:`show_steps` therefore hands the work out one layer a step, and the
+longer than the event loop should stop. The dimensions are recomputed once a layer (:func:`dims_updated_once`),
+its visual moved once (:func:`sliced_once`), and the coarsest level napari reads for the thumbnail is read in the
+navigator's worker (:func:`coarsest_read`): 12-15 ms of CPU a layer are left (napari 0.9.2, 2 cores: the slice's
+dask read of the view's level, the dimensions, the visual's transform and texture, the thumbnail). :func:`show_steps` therefore hands the work out one layer a step, and the
 plate navigator runs each step on its own turn of the event loop (napari draws and answers between them).
 
 napari splits an image with ``channel_axis`` into one layer per channel when it adds it; here that split is made
@@ -23,11 +26,12 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import dask.array as da
 import numpy as np
 from napari.layers import Layer
 
 from ngffkit.layer_data import LayerData
-from ngffkit.napari._napari_adapter import sliced_once
+from ngffkit.napari._napari_adapter import dims_updated_once, sliced_once
 
 #: What a channel of a split image shares with the others (per-channel values are lists, one per channel).
 _PER_CHANNEL = ("name", "colormap", "contrast_limits", "visible", "blending", "opacity")
@@ -57,6 +61,24 @@ def one_layer_each(layers: Sequence[LayerData]) -> list[LayerData]:
     return out
 
 
+#: The largest coarsest level read ahead by :func:`coarsest_read` (napari reads that level whole anyway).
+COARSEST_READ_BYTES = 1 << 22
+
+
+def coarsest_read(layers: Sequence[LayerData]) -> list[LayerData]:
+    """``layers`` with the coarsest level of each 2D pyramid read into memory (up to :data:`COARSEST_READ_BYTES`):
+    napari reads that level whole on its GUI thread whenever a 2D pyramid's data is replaced (for the thumbnail)
+    -- a dask computation of 3-8 ms per layer there, here in the navigator's worker thread instead. Levels that
+    are not dask arrays (a remote image's views, which fetch it themselves) are left as they are."""
+    out: list[LayerData] = []
+    for data, kwargs, kind in layers:
+        last = data[-1] if isinstance(data, list) and len(data) > 1 else None
+        displayed = 3 if kwargs.get("rgb") else 2
+        read = isinstance(last, da.Array) and last.ndim == displayed and last.nbytes <= COARSEST_READ_BYTES
+        out.append(([*data[:-1], np.asarray(last)] if read else data, kwargs, kind))
+    return out
+
+
 def fits(layer: Layer, data: Any, kwargs: dict[str, Any], kind: str) -> bool:
     """Whether ``layer`` can show ``data`` by being given it: the same kind, dimensions and multiscale-ness."""
     first = data[0] if isinstance(data, list) else data
@@ -68,14 +90,15 @@ def fits(layer: Layer, data: Any, kwargs: dict[str, Any], kind: str) -> bool:
     )
 
 
-def reuse(layer: Layer, data: Any, kwargs: dict[str, Any]) -> None:
-    """Give ``layer`` the next well's pixels and place (see the module docstring), slicing it once: napari
-    slices a layer at every change of its scale, translation or data (:func:`sliced_once`). Only what differs
-    is set -- the wells of a plate share their scale, and a label colormap costs 0.1-0.4 s to build."""
+def reuse(viewer: Any, layer: Layer, data: Any, kwargs: dict[str, Any]) -> None:
+    """Give ``layer`` the next well's pixels and place (see the module docstring), slicing it once and having
+    ``viewer`` recompute its dimensions once: napari does both at every change of a layer's scale, translation
+    or data (:func:`sliced_once`, :func:`dims_updated_once`). Only what differs is set -- the wells of a plate
+    share their scale, and a label colormap costs 0.1-0.4 s to build."""
     shown_colours = layer.metadata.get(_SHOWN)
     colormap = kwargs.get("colormap")
     labels = type(layer).__name__ == "Labels" and colormap is not None
-    with sliced_once(layer):
+    with sliced_once(layer), dims_updated_once(viewer, layer):  # the dimensions first, then the slice
         for key in ("scale", "translate"):
             if key in kwargs and not np.allclose(getattr(layer, key), np.asarray(kwargs[key], dtype=float)):
                 setattr(layer, key, kwargs[key])
@@ -104,7 +127,7 @@ def show_steps(viewer: Any, layers: Sequence[LayerData], previous: Sequence[Laye
     wanted = one_layer_each(layers)
     if len(previous) == len(wanted) and all(fits(lay, *w) for lay, w in zip(previous, wanted, strict=True)):
         return [
-            functools.partial(reuse, layer, data, kwargs)
+            functools.partial(reuse, viewer, layer, data, kwargs)
             for layer, (data, kwargs, _) in zip(previous, wanted, strict=True)
         ]
     return [functools.partial(_replace, viewer, wanted, list(previous))]
