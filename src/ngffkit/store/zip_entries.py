@@ -281,11 +281,11 @@ def _checked(
     fits = at + LOCAL_HEADER.size <= length
     if length < LOCAL_HEADER.size:
         return np.zeros(count, dtype=bool), at
-    headers = span[np.where(fits, at, 0)[:, None] + np.arange(LOCAL_HEADER.size)].astype(np.int64)
+    headers = span[np.where(fits, at, 0)[:, None] + np.arange(LOCAL_HEADER.size)]
     signed = (headers[:, :4] == np.frombuffer(SIGNATURE, dtype=np.uint8)).all(axis=1)
-    method = headers[:, 8] | headers[:, 9] << 8
-    name_length = headers[:, 26] | headers[:, 27] << 8
-    extra_length = headers[:, 28] | headers[:, 29] << 8
+    method, name_length, extra_length = (
+        headers[:, k].astype(np.int64) | headers[:, k + 1].astype(np.int64) << 8 for k in (8, 26, 28)
+    )
     expected = layout.name_length[rows]
     good = fits & signed & (method == zipfile.ZIP_STORED) & (name_length == expected)
     good &= at + LOCAL_HEADER.size + expected <= length
