@@ -4,9 +4,9 @@ zarr reads a region chunk by chunk: for every chunk a coroutine, a store call ha
 pipeline and the copy into place -- 0.2-0.7 ms of Python per chunk. That is nothing for 64^3 chunks and everything
 for tiny ones: a 450 x 450 level of one-byte chunks in a ``.ozx`` (202,500 entries) took napari 137 s to draw,
 where opening the archive (reading its central directory) takes 8 s. Here such a region is one bulk read of its
-entries (:meth:`~ngffkit.store.ozx.OzxStore.read_entries`: a read of the file per span of neighbouring entries,
-each entry checked as ``zipfile`` checks it) and one numpy reshape that puts every chunk in place -- a few
-microseconds per chunk.
+entries into one array (:meth:`~ngffkit.store.ozx.OzxStore.read_fixed`: a read of the file per span of
+neighbouring entries, each entry checked as ``zipfile`` checks it, with numpy a span at a time) and one numpy
+reshape that puts every chunk in place -- ~1.6 µs a chunk, the archive's layout included.
 
 Only what needs no codec is read this way: zarr v3 arrays whose codecs are ``bytes`` alone (no compressor, no
 transpose, no sharding, no checksum) with a fixed-size data type, sliced with integers and step-1 slices. Anything

@@ -72,7 +72,7 @@ class OzxStore(Store):
         self._layout: zip_entries.Layout | None = None
         self._lock = threading.Lock()
         self._size = 0  # the archive file's size, read when it is opened
-        #: How many entries this store has read (every :meth:`get_sync` and :meth:`read_entries` key that was
+        #: How many entries this store has read (every :meth:`get_sync`, :meth:`read_entries` and :meth:`read_fixed` key that was
         #: there): what tests and benchmarks count to prove a picture reads only the chunks it shows.
         self.entries_read = 0
 
