@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
+import numpy as np
 from zarr.abc.store import ByteRequest, Store
 from zarr.buffer import default_buffer_prototype
 
@@ -71,7 +72,7 @@ class OzxStore(Store):
         self._layout: zip_entries.Layout | None = None
         self._lock = threading.Lock()
         self._size = 0  # the archive file's size, read when it is opened
-        #: How many entries this store has read (every :meth:`get_sync` and :meth:`read_entries` key that was
+        #: How many entries this store has read (every :meth:`get_sync`, :meth:`read_entries` and :meth:`read_fixed` key that was
         #: there): what tests and benchmarks count to prove a picture reads only the chunks it shows.
         self.entries_read = 0
 
@@ -168,18 +169,36 @@ class OzxStore(Store):
         """The whole contents of many entries (None: no such entry), read in bulk and checked as ``zipfile`` checks
         them (:func:`ngffkit.store.zip_entries.read_entries`): a read of the file per span of neighbouring entries
         instead of ``zipfile``'s open, seek and read of each (~100 µs an entry, against a few there)."""
+        fd, layout = self._bulk_source()
+        contents, read = zip_entries.read_entries(
+            fd, keys, self.budget, self.get_sync, where=str(self.path), layout=layout
+        )
+        self._count(read)
+        return contents
+
+    def read_fixed(self, keys: builtins.list[str], size: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`read_entries` for entries of ``size`` bytes each (the chunks of an uncompressed array): one
+        ``(len(keys), size)`` uint8 array holding every entry of that size in its row, and each entry's length
+        (-1: no such entry; a row whose length is not ``size`` is undefined) -- no Python object per entry
+        (:func:`ngffkit.store.zip_entries.read_fixed`)."""
+        fd, layout = self._bulk_source()
+        rows, lengths, read = zip_entries.read_fixed(
+            fd, keys, size, self.budget, self.get_sync, where=str(self.path), layout=layout
+        )
+        self._count(read)
+        return rows, lengths
+
+    def _bulk_source(self) -> tuple[int, zip_entries.Layout]:
         archive = self.archive()
         assert self._file is not None  # opened with the archive
         with self._lock:
             if self._layout is None:
                 self._layout = zip_entries.Layout(archive, self._size)
-            layout = self._layout
-        contents, read = zip_entries.read_entries(
-            archive, self._file.fileno(), keys, self.budget, self.get_sync, where=str(self.path), layout=layout
-        )
+            return self._file.fileno(), self._layout
+
+    def _count(self, read: int) -> None:
         with self._lock:
             self.entries_read += read
-        return contents
 
     async def get(self, key: str, prototype: Any = None, byte_range: ByteRequest | None = None) -> Any:
         check_byte_range(byte_range)

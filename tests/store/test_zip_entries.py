@@ -1,0 +1,169 @@
+"""Entries of a .ozx read in bulk are checked with numpy a span at a time (issue 31: per entry in Python the checks
+cost more than napari's first picture could afford). Every check zipfile makes on an entry still holds there: an
+entry that fails one in the middle of a span of many good ones is one CorruptData naming that entry, with the
+message the one-entry check gives; and what passes is what zipfile reads."""
+
+from __future__ import annotations
+
+import pathlib
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+
+import ngffkit
+from ngffkit.store import zip_entries
+from ngffkit.store.ozx import OzxStore
+
+#: Entries of one byte (their CRC-32 computed together), then larger ones (each by zlib), all in one span.
+SMALL = [f"0/c/{i}" for i in range(300)]
+LARGE = [f"1/c/{i}" for i in range(40)]
+MIDDLE = "0/c/150"
+MIDDLE_LARGE = "1/c/20"
+
+
+def content(key: str) -> bytes:
+    i = int(key.rsplit("/", 1)[1])
+    return bytes([i % 251]) if key.startswith("0/") else bytes((i + k) % 256 for k in range(100))
+
+
+def archive(path: pathlib.Path) -> pathlib.Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as out:
+        for key in SMALL + LARGE:
+            out.writestr(key, content(key))
+    return path
+
+
+def local_header(path: pathlib.Path, key: str) -> int:
+    with zipfile.ZipFile(path) as opened:
+        return opened.getinfo(key).header_offset
+
+
+def patch(path: pathlib.Path, at: int, new: bytes) -> None:
+    data = bytearray(path.read_bytes())
+    data[at : at + len(new)] = new
+    path.write_bytes(bytes(data))
+
+
+def central_record(data: bytes | bytearray, key: str) -> int:
+    name = key.encode()
+    at = data.find(b"PK\x01\x02")
+    while data[at + 46 : at + 46 + struct.unpack_from("<H", data, at + 28)[0]] != name:
+        at = data.find(b"PK\x01\x02", at + 4)
+    return at
+
+
+def read_both(path: pathlib.Path, keys: list[str]) -> tuple[list[bytes | None], np.ndarray, np.ndarray]:
+    store = OzxStore(path)
+    try:
+        listed = store.read_entries(keys)
+        rows, lengths = store.read_fixed(keys, 1)
+    finally:
+        store.close()
+    return listed, rows, lengths
+
+
+def test_a_span_of_good_entries_reads_as_zipfile_reads_it(tmp_path: pathlib.Path) -> None:
+    path = archive(tmp_path / "a.ozx")
+    keys = [*SMALL, *LARGE, "missing"]
+    listed, rows, lengths = read_both(path, keys)
+    with zipfile.ZipFile(path) as opened:
+        assert listed == [opened.read(key) for key in keys[:-1]] + [None]
+    assert lengths.tolist() == [1] * len(SMALL) + [100] * len(LARGE) + [-1]
+    assert rows[: len(SMALL), 0].tolist() == [content(key)[0] for key in SMALL]
+
+
+def test_the_bulk_crc_is_zlibs() -> None:
+    rng = np.random.default_rng(7)
+    for size in (0, 1, 2, 7, 64):
+        rows = rng.integers(0, 256, size=(50, size), dtype=np.uint8)
+        expected = [zlib.crc32(row.tobytes()) for row in rows]
+        assert zip_entries.crc32_rows(rows).tolist() == expected
+
+
+@pytest.mark.parametrize("key", [MIDDLE, MIDDLE_LARGE])
+@pytest.mark.parametrize(
+    ("where", "new", "message"),
+    [
+        (0, b"PK\x05\x06", "not a stored entry's"),  # the signature
+        (8, b"\x08\x00", r"not a stored entry's \(method 8\)"),  # deflated, says the local header
+        (33, b"X", "names another"),  # a byte of the name
+    ],
+    ids=["signature", "method", "name"],
+)
+def test_a_bad_local_header_amid_good_ones_is_corrupt_data_naming_it(
+    tmp_path: pathlib.Path, key: str, where: int, new: bytes, message: str
+) -> None:
+    path = archive(tmp_path / "a.ozx")
+    patch(path, local_header(path, key) + where, new)
+    for read in (OzxStore.read_entries, lambda store, keys: store.read_fixed(keys, 1)):
+        store = OzxStore(path)
+        with pytest.raises(ngffkit.CorruptData, match=message) as caught:
+            read(store, [*SMALL, *LARGE])
+        store.close()
+        assert caught.value.where == f"{path}/{key}"
+
+
+@pytest.mark.parametrize("key", [MIDDLE, MIDDLE_LARGE])
+def test_a_bad_crc_amid_good_entries_is_corrupt_data_naming_it(tmp_path: pathlib.Path, key: str) -> None:
+    path = archive(tmp_path / "a.ozx")
+    begin = local_header(path, key) + 30 + len(key)
+    patch(path, begin, bytes([content(key)[0] ^ 0xFF]))
+    with pytest.raises(ngffkit.CorruptData, match="Bad CRC-32") as caught:
+        read_both(path, [*SMALL, *LARGE])
+    assert caught.value.where == f"{path}/{key}"
+
+
+@pytest.mark.parametrize("key", [MIDDLE, MIDDLE_LARGE])
+def test_an_entry_reaching_into_the_next_amid_good_ones_is_corrupt_data_naming_it(
+    tmp_path: pathlib.Path, key: str
+) -> None:
+    path = archive(tmp_path / "a.ozx")
+    data = bytearray(path.read_bytes())
+    begin = local_header(path, key) + 30 + len(key)
+    grown = len(content(key)) + 16  # its sizes in the central directory reach 16 bytes into the next entry
+    struct.pack_into("<III", data, central_record(data, key) + 16, zlib.crc32(data[begin : begin + grown]), grown,
+                     grown)  # fmt: skip
+    path.write_bytes(bytes(data))
+    for read in (OzxStore.read_entries, lambda store, keys: store.read_fixed(keys, 1)):
+        store = OzxStore(path)
+        with pytest.raises(ngffkit.CorruptData, match="Overlapped entries") as caught:
+            read(store, [*SMALL, *LARGE])
+        store.close()
+        assert caught.value.where == f"{path}/{key}"
+
+
+def test_the_first_bad_entry_in_the_file_is_the_one_named(tmp_path: pathlib.Path) -> None:
+    path = archive(tmp_path / "a.ozx")
+    patch(path, local_header(path, "0/c/200") + 33, b"X")
+    patch(path, local_header(path, "0/c/100") + 30 + len("0/c/100"), b"\xff")
+    with pytest.raises(ngffkit.CorruptData, match="Bad CRC-32") as caught:
+        read_both(path, list(reversed(SMALL)))
+    assert caught.value.where == f"{path}/0/c/100"
+
+
+def test_a_local_header_longer_than_its_record_is_read_as_zipfile_reads_it(tmp_path: pathlib.Path) -> None:
+    """An extra field only in the local header: amid a span its entry's contents begin later (the local header
+    says where); at the end of a span they lie past what was read, so zipfile reads that entry alone."""
+    path = tmp_path / "a.ozx"
+    extra = struct.pack("<HH", 0xCAFE, 4) + b"abcd"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as out:
+        for key in SMALL:
+            info = zipfile.ZipInfo(key)
+            if key in (MIDDLE, "0/c/160"):
+                info.extra = extra
+            out.writestr(info, content(key))
+    data = bytearray(path.read_bytes())
+    for key in (MIDDLE, "0/c/160"):  # the central record: no extra field, its 8 bytes now its comment
+        record = central_record(data, key)
+        struct.pack_into("<HH", data, record + 30, 0, len(extra))
+    path.write_bytes(bytes(data))
+    keys = SMALL[:161]  # 0/c/160 last: its span ends where its record says its contents end
+    store = OzxStore(path)
+    try:
+        assert store.read_entries(keys) == [content(key) for key in keys]
+        assert store.entries_read == len(keys)  # 160 in bulk, 0/c/160 by zipfile
+    finally:
+        store.close()
