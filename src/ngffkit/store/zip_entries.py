@@ -378,11 +378,7 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
         raise CorruptData(f"cannot read this entry of the archive: its local header is not a stored entry's "
                           f"(method {method})", where=where)  # fmt: skip
     name = data[begin : begin + name_length]
-    try:  # zipfile's comparison: the local name as text, decoded as its own header's flag says
-        same = name.decode("utf-8" if flags & UTF8_FLAG else "cp437") == info.orig_filename
-    except UnicodeDecodeError:
-        same = False
-    if not same:
+    if not names_entry(name, flags, info):
         raise CorruptData(f"cannot read this entry of the archive: its local header names another ({name!r})",
                           where=where)  # fmt: skip
     begin += name_length + extra_length
@@ -401,6 +397,15 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
 def _alone(read_one: Callable[[str], Any], key: str) -> bytes | None:
     buffer = read_one(key)
     return None if buffer is None else bytes(buffer.to_bytes())
+
+
+def names_entry(name: bytes, flags: int, info: zipfile.ZipInfo) -> bool:
+    """Whether a local header's ``name`` (with its header's ``flags``) is ``info``'s, as zipfile compares them: the
+    name as text, decoded as its own header's UTF-8 flag says (a name that does not decode is another)."""
+    try:
+        return name.decode("utf-8" if flags & UTF8_FLAG else "cp437") == info.orig_filename
+    except UnicodeDecodeError:
+        return False
 
 
 def raw_name(info: zipfile.ZipInfo) -> bytes:
