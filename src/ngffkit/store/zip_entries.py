@@ -3,9 +3,11 @@
 ``zipfile`` reads one entry with an open (a seek and a read of its local header), a read of its data and a close:
 ~100 µs of Python an entry. A region of one-byte chunks in a ``.ozx`` is thousands of entries, side by side in
 the file: here they are read with one ``os.pread`` per span of neighbours, and each is checked from the bytes of
-that span the way ``zipfile`` checks what it reads -- the local header's signature, name and method, that the
-entry ends before the next one begins (overlapping entries), then the CRC-32 of the contents -- and its place (within
-the file) and declared size against the store's budget before any byte is read.
+that span the way ``zipfile`` checks what it reads -- the local header's signature, name (as text, decoded as its
+own header's UTF-8 flag says) and method, that the entry ends before the next one begins (overlapping entries:
+where the next record by offset begins, records of one offset ending, after the first of them, where they begin --
+zipfile's order), then the CRC-32 of the contents -- and its place (within the file) and declared size against the
+store's budget before any byte is read.
 
 The checks are made with numpy over a whole span at once (issue 31: per entry in Python they cost ~6 µs an entry,
 more than napari's first picture of a 50,000-entry archive could afford): the central directory's records are
@@ -16,7 +18,8 @@ handed to :func:`contents`, the one-entry check, in file order: it raises the er
 the local header longer than the span allows: that entry is read alone), so the bulk path accepts exactly what
 :func:`contents` accepts and fails exactly where it fails.
 
-Only *stored* entries (no zip compression, not encrypted: what ngffkit's writer and RFC-9 make) are read so;
+Only *stored* entries (no zip compression, not encrypted, no flag zipfile refuses: what ngffkit's writer and RFC-9
+make) are read so;
 any other entry is read by the store's own ``get_sync`` (through ``zipfile``, inflating at most what the entry
 may hold). An entry whose local header turns out longer than its central directory record says is read alone the
 same way.
