@@ -266,3 +266,41 @@ def test_zip64_values_past_int64_are_corrupt_data_naming_the_entry(tmp_path: pat
     with pytest.raises(ngffkit.NGFFError) as caught:
         read_both(path, SMALL)
     assert caught.value.where == f"{path}/{MIDDLE}"
+
+
+def test_overlapping_local_headers_with_long_names_cost_no_more_than_the_span(tmp_path: pathlib.Path) -> None:
+    """Entries whose local headers lie inside each other's long names (each name: its key, a NUL -- zipfile's key
+    ends there -- then the following headers): the names were gathered before the overlap check, int64 indices
+    ~40x the names' bytes (a 30 MB central directory took 965 MB). Entries that overlap are no longer compared by
+    name in bulk: they go to the one-entry check, which raises zipfile's error."""
+    import tracemalloc
+
+    count, length = 200, 20_000
+    keys = [f"0/c/{k}" for k in range(count)]
+    offsets, body = [], bytearray()
+    for key in keys:
+        offsets.append(len(body))
+        body += zip_entries.LOCAL_HEADER.pack(b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 1, 1, length, 0) + key.encode() + b"\0"
+    body += b"A" * (length + 1)
+    central = bytearray()
+    for at in offsets:
+        crc = zlib.crc32(body[at + 30 + length : at + 31 + length])
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, crc, 1, 1, length, 0, 0, 0, 0, 0, at)
+        central += body[at + 30 : at + 30 + length]
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(central), len(body), 0)
+    path = tmp_path / "a.ozx"
+    path.write_bytes(bytes(body + central) + end)
+    with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
+        opened.read(keys[0])
+    store = OzxStore(path)
+    try:
+        store.archive()
+        tracemalloc.start()
+        with pytest.raises(ngffkit.CorruptData, match="Overlapped") as caught:
+            store.read_fixed(keys, 1)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    finally:
+        store.close()
+    assert caught.value.where == f"{path}/{keys[0]}"
+    assert peak < 3 * count * length  # the layout (names once) and the span; not 8 bytes an index per name byte

@@ -317,7 +317,12 @@ def _checked(
     # the same bytes read as the same text: the local UTF-8 flag (bit 3 of the flags' high byte) as the record's
     good &= layout.ascii[rows] | ((headers[:, 7] >> 3) & 1 == layout.utf8[rows])
     good &= at + LOCAL_HEADER.size + expected <= length
-    # the names, all at once: each entry's name bytes against its record's, byte by byte
+    begins = at + LOCAL_HEADER.size + name_length + extra_length
+    good &= begins + layout.compress_size[rows] <= ends  # overlapping entries
+    good &= begins + layout.file_size[rows] <= length
+    # the names, all at once: each entry's name bytes against its record's, byte by byte -- of entries that overlap
+    # none (checked first), so the names compared lie side by side within the span: never more bytes than it holds
+    # (long names of headers lying inside each other's names made int64 indices ~40x the central directory's size)
     which = np.flatnonzero(good)
     lengths = expected[which]
     total = int(lengths.sum())
@@ -327,9 +332,6 @@ def _checked(
         local = span[np.repeat(at[which] + LOCAL_HEADER.size, lengths) + within]
         recorded = layout.names[np.repeat(layout.name_start[rows[which]], lengths) + within]
         good[which[np.unique(owner[local != recorded])]] = False
-    begins = at + LOCAL_HEADER.size + name_length + extra_length
-    good &= begins + layout.compress_size[rows] <= ends  # overlapping entries
-    good &= begins + layout.file_size[rows] <= length
     return good, np.where(good, begins, 0)
 
 
