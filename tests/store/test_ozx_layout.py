@@ -185,3 +185,13 @@ def test_a_local_name_flagged_in_another_encoding_is_a_finding(tmp_path: pathlib
     path.write_bytes(bytes(data))
     found = [message for rule, message in archive_problems(path) if rule == "ozx-local-name-differs"]
     assert len(found) == 1 and "0/c/\xe9" in found[0]
+
+
+def test_unclean_names_found_in_one_search_are_those_found_one_by_one() -> None:
+    """The joined search goes on at the next name after a match (a name full of control characters matched once a
+    character: 500 names of 60 KB took 8 s); what it finds is what each name's own search finds."""
+    from ngffkit.store.zip_layout import unclean_name, unclean_names
+
+    pool = ["0/c/1", "../x", "/a", "a//b", "C:/x", "a\\b", "a/./b", "ok/..", "a\x01", "fine/name", ".", "a/.b", "..."]
+    names = [pool[(7 * k) % len(pool)] for k in range(60)] + ["\x00" * 5000 + "/x", "last/ok", "last/.."]
+    assert unclean_names(names) == [name for name in names if unclean_name(name)]

@@ -98,7 +98,15 @@ def unclean_names(names: list[str]) -> list[str]:
     if joined.count("\n") != max(0, len(names) - 1):  # a name holds a newline: searched one by one
         return [name for name in names if unclean_name(name)]
     starts = np.cumsum([0] + [len(name) + 1 for name in names[:-1]])
-    lines = sorted({int(np.searchsorted(starts, m.start(), side="right")) - 1 for m in _UNCLEAN_LINES.finditer(joined)})
+    # one match a name: the search goes on at the next name (every match of names full of control characters --
+    # 500 names of 60 KB -- took 8 s)
+    lines, at, search = [], 0, _UNCLEAN_LINES.search
+    while (found := search(joined, at)) is not None:
+        line = int(np.searchsorted(starts, found.start(), side="right")) - 1
+        lines.append(line)
+        if line + 1 >= len(names):
+            break
+        at = int(starts[line + 1])
     return [names[i] for i in lines]
 
 
