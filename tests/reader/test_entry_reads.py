@@ -5,6 +5,8 @@ needs, and every check zipfile makes on an entry."""
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -126,3 +128,43 @@ def test_a_deflated_entry_is_read_bounded_by_zipfile(tmp_path: pathlib.Path) -> 
         assert archive.getinfo("0/c/0/0/0").compress_type == zipfile.ZIP_DEFLATED
         assert archive.read("0/c/0/0/0") == original
     np.testing.assert_array_equal(image.levels[0].compute(), volume())
+
+
+HUGE_CHUNKS = """
+import json, resource, sys, warnings, zipfile
+import numpy as np
+import ngffkit
+resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))  # the bug allocated (and filled) 9.3 GiB
+path = sys.argv[1]
+root = {"zarr_format": 3, "node_type": "group", "attributes": {"ome": {"version": "0.5", "multiscales": [{
+    "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+    "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0]}]}]}]}}}
+array = {"zarr_format": 3, "node_type": "array", "shape": [200000, 200000], "data_type": "uint8",
+         "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [100000, 100000]}},
+         "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+         "fill_value": 3, "codecs": [{"name": "bytes"}], "attributes": {}, "dimension_names": ["y", "x"]}
+with zipfile.ZipFile(path, "w") as out:
+    out.writestr("zarr.json", json.dumps(root))
+    out.writestr("0/zarr.json", json.dumps(array))
+warnings.simplefilter("ignore")
+image = ngffkit.open(path)
+print(image.read(0, region=(slice(0, 2), slice(0, 2))).tolist(), image.levels[0][5:6, 7:9].compute().tolist())
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
+"""
+
+
+def test_chunks_too_large_to_read_whole_are_read_by_zarr(tmp_path: pathlib.Path) -> None:
+    """Bulk reads take whole chunks, every chunk of a slab at once: an archive whose metadata declares 10 GB
+    chunks (none stored: the fill value) made reading a 2 x 2 region allocate and fill 9.3 GiB. zarr reads such
+    chunks (it fills only the region); the bulk path takes a slab of at most SLAB_BYTES."""
+    from ngffkit.reader import entry_reads
+
+    command = [sys.executable, "-c", HUGE_CHUNKS, str(tmp_path / "huge.ozx")]
+    run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    regions, peak_kib = run.stdout.splitlines()
+    assert regions == "[[3, 3], [3, 3]] [[3, 3]]"
+    assert int(peak_kib) < 1024 * 1024
+    slabs = entry_reads._slabs((0, 0), (1000, 1000), 64)
+    assert max(np.prod([hi - lo for lo, hi in slab]) for slab in slabs) <= 64
+    assert sum(np.prod([hi - lo for lo, hi in slab]) for slab in slabs) == 1000 * 1000

@@ -167,3 +167,140 @@ def test_a_local_header_longer_than_its_record_is_read_as_zipfile_reads_it(tmp_p
         assert store.entries_read == len(keys)  # 160 in bulk, 0/c/160 by zipfile
     finally:
         store.close()
+
+
+def test_a_second_record_of_a_name_at_the_same_local_header_is_refused_as_zipfile_refuses_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Two central records of one name pointing at one local header: zipfile reads the last record, whose entry
+    ends (for zipfile) where it begins -- the first record's local header -- so it is an overlapping entry."""
+    path = tmp_path / "a.ozx"
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(path, "w") as out:
+        for key in SMALL:
+            out.writestr(key, content(key))
+        out.writestr(MIDDLE, content(MIDDLE))
+    data = bytearray(path.read_bytes())
+    second = data.rfind(b"PK\x01\x02")  # the last record: the second of MIDDLE
+    first_offset = struct.unpack_from("<I", data, central_record(data, MIDDLE) + 42)[0]
+    struct.pack_into("<I", data, second + 42, first_offset)
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
+        opened.read(MIDDLE)
+    with pytest.warns(ngffkit.NGFFWarning), pytest.raises(ngffkit.CorruptData, match="Overlapped") as caught:
+        read_both(path, SMALL)
+    assert caught.value.where == f"{path}/{MIDDLE}"
+
+
+@pytest.mark.parametrize("bit", [5, 6])
+def test_an_entry_flagged_patched_or_strongly_encrypted_is_refused_as_zipfile_refuses_it(
+    tmp_path: pathlib.Path, bit: int
+) -> None:
+    path = archive(tmp_path / "a.ozx")
+    data = bytearray(path.read_bytes())
+    record = central_record(data, MIDDLE)
+    struct.pack_into("<H", data, record + 8, struct.unpack_from("<H", data, record + 8)[0] | 1 << bit)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ngffkit.CorruptData, match=f"flag bit {bit}") as caught:
+        read_both(path, SMALL)
+    assert caught.value.where == f"{path}/{MIDDLE}"
+
+
+def test_a_local_name_read_in_another_encoding_than_its_record_is_refused_as_zipfile_refuses_it(
+    tmp_path: pathlib.Path,
+) -> None:
+    """zipfile decodes the local header's name as that header's flags say (UTF-8 or cp437) and compares the text:
+    the same bytes flagged otherwise are another name."""
+    path = tmp_path / "a.ozx"
+    odd = "0/c/\xe9"
+    keys = [*SMALL[:150], odd, *SMALL[150:]]
+    with zipfile.ZipFile(path, "w") as out:
+        for key in keys:
+            out.writestr(key, b"\x01")
+    patch(path, local_header(path, odd) + 6, struct.pack("<H", 0))  # the local header: no UTF-8 flag
+    with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="differ"):
+        opened.read(odd)
+    with pytest.raises(ngffkit.CorruptData, match="names another") as caught:
+        read_both(path, keys)
+    assert caught.value.where == f"{path}/{odd}"
+
+
+def test_a_local_name_that_is_not_utf8_is_corrupt_data_read_alone_too(tmp_path: pathlib.Path) -> None:
+    """zipfile raises UnicodeDecodeError for a local name flagged UTF-8 that is not (a compressed entry is read
+    by zipfile): one CorruptData naming the entry, on either path."""
+    path = tmp_path / "a.ozx"
+    with zipfile.ZipFile(path, "w") as out:
+        out.writestr("0/c/\xe9", b"\x01")
+        out.writestr("0/c/\xe8", b"\x01", compress_type=zipfile.ZIP_DEFLATED)
+        out.writestr("0/c/9", b"\x01")
+    for key in ("0/c/\xe9", "0/c/\xe8"):
+        patch(path, local_header(path, key) + 34, b"\xff\xfe")
+        store = OzxStore(path)
+        try:
+            with pytest.raises(ngffkit.CorruptData) as caught:
+                store.read_entries([key])
+        finally:
+            store.close()
+        assert caught.value.where == f"{path}/{key}"
+
+
+@pytest.mark.parametrize("field", ["offset", "sizes"])
+def test_zip64_values_past_int64_are_corrupt_data_naming_the_entry(tmp_path: pathlib.Path, field: str) -> None:
+    """A ZIP64 extra field holds 8-byte unsigned values: 2**64 - 1 fits no numpy int64 column."""
+    path = archive(tmp_path / "a.ozx")
+    data = bytearray(path.read_bytes())
+    record = central_record(data, MIDDLE)
+    name_length, extra_length = struct.unpack_from("<HH", data, record + 28)
+    huge = 2**64 - 1
+    if field == "offset":
+        struct.pack_into("<I", data, record + 42, 0xFFFFFFFF)
+        extra = struct.pack("<HHQ", 1, 8, huge)
+    else:
+        struct.pack_into("<II", data, record + 20, 0xFFFFFFFF, 0xFFFFFFFF)
+        extra = struct.pack("<HHQQ", 1, 16, huge, huge)
+    struct.pack_into("<H", data, record + 30, extra_length + len(extra))
+    at = record + 46 + name_length + extra_length
+    data[at:at] = extra
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<I", data, end + 12, struct.unpack_from("<I", data, end + 12)[0] + len(extra))
+    path.write_bytes(bytes(data))
+    with pytest.raises(ngffkit.NGFFError) as caught:
+        read_both(path, SMALL)
+    assert caught.value.where == f"{path}/{MIDDLE}"
+
+
+def test_overlapping_local_headers_with_long_names_cost_no_more_than_the_span(tmp_path: pathlib.Path) -> None:
+    """Entries whose local headers lie inside each other's long names (each name: its key, a NUL -- zipfile's key
+    ends there -- then the following headers): the names were gathered before the overlap check, int64 indices
+    ~40x the names' bytes (a 30 MB central directory took 965 MB). Entries that overlap are no longer compared by
+    name in bulk: they go to the one-entry check, which raises zipfile's error."""
+    import tracemalloc
+
+    count, length = 200, 20_000
+    keys = [f"0/c/{k}" for k in range(count)]
+    offsets, body = [], bytearray()
+    for key in keys:
+        offsets.append(len(body))
+        body += zip_entries.LOCAL_HEADER.pack(b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 1, 1, length, 0) + key.encode() + b"\0"
+    body += b"A" * (length + 1)
+    central = bytearray()
+    for at in offsets:
+        crc = zlib.crc32(body[at + 30 + length : at + 31 + length])
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, crc, 1, 1, length, 0, 0, 0, 0, 0, at)
+        central += body[at + 30 : at + 30 + length]
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(central), len(body), 0)
+    path = tmp_path / "a.ozx"
+    path.write_bytes(bytes(body + central) + end)
+    with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
+        opened.read(keys[0])
+    store = OzxStore(path)
+    try:
+        store.archive()
+        tracemalloc.start()
+        with pytest.raises(ngffkit.CorruptData, match="Overlapped") as caught:
+            store.read_fixed(keys, 1)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    finally:
+        store.close()
+    assert caught.value.where == f"{path}/{keys[0]}"
+    assert peak < 3 * count * length  # the layout (names once) and the span; not 8 bytes an index per name byte

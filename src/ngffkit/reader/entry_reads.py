@@ -9,8 +9,8 @@ neighbouring entries, each entry checked as ``zipfile`` checks it, with numpy a 
 reshape that puts every chunk in place -- ~1.6 µs a chunk, the archive's layout included.
 
 Only what needs no codec is read this way: zarr v3 arrays whose codecs are ``bytes`` alone (no compressor, no
-transpose, no sharding, no checksum) with a fixed-size data type, sliced with integers and step-1 slices. Anything
-else is zarr's, as before (:func:`region_reader` answers None).
+transpose, no sharding, no checksum) with a fixed-size data type and chunks of at most :data:`SLAB_BYTES`, sliced
+with integers and step-1 slices. Anything else is zarr's, as before (:func:`region_reader` answers None).
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ BLOCK_CHUNKS = 4096
 #: A region read in one piece: more chunks than this are read a slab at a time (the keys and bytes of a slab are
 #: Python objects, ~100 bytes a chunk).
 SLAB_CHUNKS = 65_536
+#: A slab holds at most this many bytes of chunks (every chunk it touches whole, at once), and an array whose chunk
+#: is larger is zarr's: metadata declaring 10 GB chunks (none stored, the fill value) made a 2 x 2 region allocate
+#: and fill 9.3 GiB here, where zarr fills only the region. Bulk reads are for small chunks, whose per-chunk cost
+#: in zarr is the problem; a chunk of megabytes costs zarr little next to its bytes.
+SLAB_BYTES = 64 * 2**20
 
 Reader = Callable[[Any], np.ndarray | None]
 
@@ -53,6 +58,8 @@ def region_reader(array: zarr.Array[Any]) -> Reader | None:
     dtype = array.dtype
     if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.itemsize == 0 or dtype.kind in "OUSV":
         return None
+    if math.prod(array.chunks) * dtype.itemsize > SLAB_BYTES:
+        return None
     endian = getattr(codecs[0], "endian", None)
     named = str(getattr(endian, "value", endian))
     stored = (
@@ -71,6 +78,7 @@ class _Reader:
         self.prefix = array.store_path.path.strip("/")
         self.chunks = tuple(array.chunks)
         self.chunk_bytes = math.prod(self.chunks) * stored.itemsize
+        self.slab_chunks = max(1, min(SLAB_CHUNKS, SLAB_BYTES // max(1, self.chunk_bytes)))
 
     def __call__(self, index: Any) -> np.ndarray | None:
         box = _box(index, self.array.shape)
@@ -81,7 +89,7 @@ class _Reader:
         first = tuple(start // c for (start, _), c in zip(ranges, self.chunks, strict=True))
         last = tuple(-(-stop // c) for (_, stop), c in zip(ranges, self.chunks, strict=True))
         if out.size:
-            for slab in _slabs(first, last):
+            for slab in _slabs(first, last, self.slab_chunks):
                 self._read_slab(slab, ranges, out)
         return out[tuple(0 if axis in dropped else slice(None) for axis in range(out.ndim))]
 
@@ -162,14 +170,14 @@ def _box(index: Any, shape: tuple[int, ...]) -> tuple[list[tuple[int, int]], set
     return ranges, dropped
 
 
-def _slabs(first: tuple[int, ...], last: tuple[int, ...]) -> list[tuple[tuple[int, int], ...]]:
-    """The chunk box ``[first, last)`` cut along its leading axes into slabs of at most :data:`SLAB_CHUNKS`."""
+def _slabs(first: tuple[int, ...], last: tuple[int, ...], limit: int) -> list[tuple[tuple[int, int], ...]]:
+    """The chunk box ``[first, last)`` cut along its leading axes into slabs of at most ``limit`` chunks."""
     slabs: list[tuple[tuple[int, int], ...]] = [tuple(zip(first, last, strict=True))]
     for axis in range(len(first)):
-        if math.prod(stop - start for start, stop in slabs[0]) <= SLAB_CHUNKS:
+        if math.prod(stop - start for start, stop in slabs[0]) <= limit:
             break
         inner = math.prod(stop - start for start, stop in slabs[0][axis + 1 :])
-        step = max(1, SLAB_CHUNKS // max(1, inner))
+        step = max(1, limit // max(1, inner))
         slabs = [
             (*slab[:axis], (lo, min(lo + step, slab[axis][1])), *slab[axis + 1 :])
             for slab in slabs

@@ -159,7 +159,7 @@ class OzxStore(Store):
             finally:
                 with self._lock:
                     entry.close()
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, UnicodeDecodeError) as exc:
             raise CorruptData(f"cannot read this entry of the archive: {exc}", where=where) from exc
         with self._lock:  # dask's threads read at once: no count is lost
             self.entries_read += 1

@@ -3,9 +3,11 @@
 ``zipfile`` reads one entry with an open (a seek and a read of its local header), a read of its data and a close:
 ~100 µs of Python an entry. A region of one-byte chunks in a ``.ozx`` is thousands of entries, side by side in
 the file: here they are read with one ``os.pread`` per span of neighbours, and each is checked from the bytes of
-that span the way ``zipfile`` checks what it reads -- the local header's signature, name and method, that the
-entry ends before the next one begins (overlapping entries), then the CRC-32 of the contents -- and its place (within
-the file) and declared size against the store's budget before any byte is read.
+that span the way ``zipfile`` checks what it reads -- the local header's signature, name (as text, decoded as its
+own header's UTF-8 flag says) and method, that the entry ends before the next one begins (overlapping entries:
+where the next record by offset begins, records of one offset ending, after the first of them, where they begin --
+zipfile's order), then the CRC-32 of the contents -- and its place (within the file) and declared size against the
+store's budget before any byte is read.
 
 The checks are made with numpy over a whole span at once (issue 31: per entry in Python they cost ~6 µs an entry,
 more than napari's first picture of a 50,000-entry archive could afford): the central directory's records are
@@ -16,7 +18,8 @@ handed to :func:`contents`, the one-entry check, in file order: it raises the er
 the local header longer than the span allows: that entry is read alone), so the bulk path accepts exactly what
 :func:`contents` accepts and fails exactly where it fails.
 
-Only *stored* entries (no zip compression, not encrypted: what ngffkit's writer and RFC-9 make) are read so;
+Only *stored* entries (no zip compression, not encrypted, no flag zipfile refuses: what ngffkit's writer and RFC-9
+make) are read so;
 any other entry is read by the store's own ``get_sync`` (through ``zipfile``, inflating at most what the entry
 may hold). An entry whose local header turns out longer than its central directory record says is read alone the
 same way.
@@ -50,6 +53,15 @@ SPAN_GAP = 64 * 1024
 SMALL_ENTRY = 64
 #: Fixed-size contents of at most this many bytes are copied into place with one gather per span.
 GATHER_BYTES = 256
+#: Flag bits of an entry read only by ``zipfile``: encrypted (0), and compressed patched data (5) and strong
+#: encryption (6), which ``zipfile`` refuses to read.
+NOT_BULK_FLAGS = 1 | 1 << 5 | 1 << 6
+#: The flag bit saying a header's name is UTF-8 (else cp437): ``zipfile`` decodes the local name so and compares
+#: the text with the central directory's.
+UTF8_FLAG = 0x800
+#: What a column holds for a ZIP64 value past int64 (2**64 - 1 fits no numpy int64): past any file and any size
+#: limit, and far enough from int64's end that adding a header's length to it cannot wrap around.
+CLIPPED = 2**62
 
 
 def _crc_table() -> np.ndarray:
@@ -156,7 +168,8 @@ class Layout:
     """An archive's central directory as numpy columns, made once per archive (bulk reads look entries up here,
     not record by record): each entry's offset, sizes, CRC, whether it is a stored entry, a folder, its folder
     and its name as its headers hold it; where the entries begin, sorted and distinct, and the file's size --
-    what an entry's place is checked against (within the file, ending before the next entry begins)."""
+    what an entry's place is checked against (within the file, ending before the next entry begins, as zipfile
+    orders them)."""
 
     def __init__(self, archive: zipfile.ZipFile, size: int) -> None:
         infos = archive.infolist()
@@ -164,12 +177,19 @@ class Layout:
         self.infos = infos
         self.size = size
         fields = operator.attrgetter("header_offset", "compress_size", "file_size", "CRC", "compress_type", "flag_bits")
-        values = itertools.chain.from_iterable(map(fields, infos))
-        table = np.fromiter(values, dtype=np.int64, count=6 * count).reshape(count, 6)
-        columns = np.ascontiguousarray(table.T)
+        try:
+            values = itertools.chain.from_iterable(map(fields, infos))
+            table = np.fromiter(values, dtype=np.int64, count=6 * count)
+        except OverflowError:  # a ZIP64 value past int64: clipped (the entry is then refused by its info's value)
+            values = itertools.chain.from_iterable(map(fields, infos))
+            table = np.fromiter((min(value, CLIPPED) for value in values), dtype=np.int64, count=6 * count)
+        columns = np.ascontiguousarray(table.reshape(count, 6).T)
         self.header_offset, self.compress_size, self.file_size, self.crc, method, flags = columns
-        # what classify reads in bulk: no zip compression, no encryption, sizes that agree
-        self.stored = (method == zipfile.ZIP_STORED) & (self.compress_size == self.file_size) & (flags & 1 == 0)
+        # what classify reads in bulk: no zip compression, no encryption (nor what zipfile refuses), sizes that agree
+        self.stored = (
+            (method == zipfile.ZIP_STORED) & (self.compress_size == self.file_size) & (flags & NOT_BULK_FLAGS == 0)
+        )
+        self.utf8 = (flags & UTF8_FLAG != 0).astype(np.uint8)
         filenames = [info.filename for info in infos]
         # zipfile's NameToInfo: the last record of a name is the one read by that name
         self.index = dict(zip(filenames, range(count), strict=True))
@@ -183,16 +203,25 @@ class Layout:
         if joined.isascii():  # the same bytes in either encoding, and much faster to encode
             raw = joined.encode("ascii")
             lengths = np.fromiter(map(len, originals), dtype=np.int64, count=count)
+            #: names whose local header's UTF-8 flag does not matter (ASCII: the same text either way)
+            self.ascii = np.ones(count, dtype=bool)
         else:
             names = [raw_name(info) for info in infos]
             raw = b"".join(names)
             lengths = np.fromiter(map(len, names), dtype=np.int64, count=count)
+            self.ascii = np.fromiter(map(str.isascii, originals), dtype=bool, count=count)
         self.names = np.frombuffer(raw, dtype=np.uint8)
         self.name_length = lengths
         self.name_start = np.cumsum(lengths) - lengths
-        offsets = np.sort(self.header_offset)
-        # distinct (np.unique takes ~0.4 s for 200,000 offsets here; a sort and a comparison ~5 ms)
-        self.offsets = offsets[np.concatenate(([True], offsets[1:] != offsets[:-1]))] if offsets.size else offsets
+        # Where each entry must end, as zipfile computes it: the records by offset, highest first and records of
+        # one offset in their order, each ending where the one before it begins -- so of several records at one
+        # offset all but the first end where they begin (overlapping). The first of them all ends at the central
+        # directory (``final``: zipfile reads it, checking that).
+        descending = np.argsort(-self.header_offset, kind="stable")
+        self.end = np.empty(count, dtype=np.int64)
+        self.end[descending[1:]] = self.header_offset[descending[:-1]]
+        self.final = np.zeros(count, dtype=bool)
+        self.final[descending[:1]] = True
 
     def rows(self, keys: list[str]) -> np.ndarray:
         """The row of each key's record (-1: no such entry)."""
@@ -214,11 +243,8 @@ def read_bulk(
     stored, rows, others = classify(layout, keys, budget, where)
     # Where each stored entry must end: where the next entry begins (zipfile's check against overlapping entries).
     # The last entry of the archive has only the central directory after it: zipfile reads it, checking that.
-    starts = layout.header_offset[rows]
-    count = len(layout.offsets)
-    following = np.searchsorted(layout.offsets, starts, side="right")
-    inside = following < count
-    nexts = layout.offsets[np.minimum(following, max(0, count - 1))] if count else starts
+    starts, nexts = layout.header_offset[rows], layout.end[rows]
+    inside = ~layout.final[rows]
     for i in [*others, *stored[~inside].tolist()]:
         sink.one(i, _alone(read_one, keys[i]))
     order = np.argsort(starts[inside], kind="stable")
@@ -288,8 +314,15 @@ def _checked(
     )
     expected = layout.name_length[rows]
     good = fits & signed & (method == zipfile.ZIP_STORED) & (name_length == expected)
+    # the same bytes read as the same text: the local UTF-8 flag (bit 3 of the flags' high byte) as the record's
+    good &= layout.ascii[rows] | ((headers[:, 7] >> 3) & 1 == layout.utf8[rows])
     good &= at + LOCAL_HEADER.size + expected <= length
-    # the names, all at once: each entry's name bytes against its record's, byte by byte
+    begins = at + LOCAL_HEADER.size + name_length + extra_length
+    good &= begins + layout.compress_size[rows] <= ends  # overlapping entries
+    good &= begins + layout.file_size[rows] <= length
+    # the names, all at once: each entry's name bytes against its record's, byte by byte -- of entries that overlap
+    # none (checked first), so the names compared lie side by side within the span: never more bytes than it holds
+    # (long names of headers lying inside each other's names made int64 indices ~40x the central directory's size)
     which = np.flatnonzero(good)
     lengths = expected[which]
     total = int(lengths.sum())
@@ -299,9 +332,6 @@ def _checked(
         local = span[np.repeat(at[which] + LOCAL_HEADER.size, lengths) + within]
         recorded = layout.names[np.repeat(layout.name_start[rows[which]], lengths) + within]
         good[which[np.unique(owner[local != recorded])]] = False
-    begins = at + LOCAL_HEADER.size + name_length + extra_length
-    good &= begins + layout.compress_size[rows] <= ends  # overlapping entries
-    good &= begins + layout.file_size[rows] <= length
     return good, np.where(good, begins, 0)
 
 
@@ -347,13 +377,13 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
     None when ``data`` ends before the entry does (its local header is longer than ``info`` says)."""
     if at + LOCAL_HEADER.size > len(data):
         return None
-    signature, _, _, method, _, _, _, _, _, name_length, extra_length = LOCAL_HEADER.unpack_from(data, at)
+    signature, _, flags, method, _, _, _, _, _, name_length, extra_length = LOCAL_HEADER.unpack_from(data, at)
     begin = at + LOCAL_HEADER.size
     if signature != SIGNATURE or method != zipfile.ZIP_STORED:
         raise CorruptData(f"cannot read this entry of the archive: its local header is not a stored entry's "
                           f"(method {method})", where=where)  # fmt: skip
     name = data[begin : begin + name_length]
-    if name != raw_name(info):
+    if not names_entry(name, flags, info):
         raise CorruptData(f"cannot read this entry of the archive: its local header names another ({name!r})",
                           where=where)  # fmt: skip
     begin += name_length + extra_length
@@ -372,6 +402,15 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
 def _alone(read_one: Callable[[str], Any], key: str) -> bytes | None:
     buffer = read_one(key)
     return None if buffer is None else bytes(buffer.to_bytes())
+
+
+def names_entry(name: bytes, flags: int, info: zipfile.ZipInfo) -> bool:
+    """Whether a local header's ``name`` (with its header's ``flags``) is ``info``'s, as zipfile compares them: the
+    name as text, decoded as its own header's UTF-8 flag says (a name that does not decode is another)."""
+    try:
+        return name.decode("utf-8" if flags & UTF8_FLAG else "cp437") == info.orig_filename
+    except UnicodeDecodeError:
+        return False
 
 
 def raw_name(info: zipfile.ZipInfo) -> bytes:
