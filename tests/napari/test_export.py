@@ -163,3 +163,27 @@ def test_export_keeps_a_foreign_pyramid_unless_a_new_one_is_asked_for(
     assert ngffkit.open(tmp_path / "kept.zarr").shapes == source.shapes
     assert ngffkit.open(tmp_path / "kept.zarr").scale(4) == pytest.approx(source.scale(4))
     assert ngffkit.open(tmp_path / "rebuilt.zarr").shapes == [(203, 284), (102, 142)]
+
+
+def test_a_long_reason_does_not_widen_the_dock_over_the_canvas(
+    make_napari_viewer, qtbot, tmp_path: pathlib.Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A refusal naming a file name without spaces wraps or is cut at the dock's edge: it widened the dock to
+    twice its width and left the canvas a strip."""
+    from ngffkit.napari import _napari_adapter as adapter
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1300, 760)
+    viewer.add_image(np.zeros((8, 8), np.uint8), name="blank")
+    widget = open_widget(viewer, "add_plugin_dock_widget")
+    name = "a_rather_long_experiment_name_from_the_microscope_session_2026_12_07_plate_A1_field_3_final.ome.zarr"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "readme.txt").write_text("not zarr")
+    widget.folder.value, widget.file_name.value = tmp_path, name
+    for _ in range(10):  # let Qt lay the docked widget out
+        qtbot.wait(20)
+    before = adapter.canvas_size(viewer)[1]  # type: ignore[index]
+    assert widget.start() is None and name in widget.status.value  # refused at once, naming the folder
+    for _ in range(10):  # and again after the message
+        qtbot.wait(20)
+    assert adapter.canvas_size(viewer)[1] >= before - 10  # type: ignore[index]

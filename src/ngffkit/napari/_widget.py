@@ -22,6 +22,7 @@ from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from napari.viewer import Viewer
+from qtpy.QtWidgets import QSizePolicy
 
 import ngffkit
 from ngffkit.formats import DEFAULT_WRITE, V04, WRITE_FORMATS, WRITE_PURPOSES
@@ -85,7 +86,10 @@ class ExportWidget(Container[Any]):
         self.run_button = PushButton(text="Export")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
-        self.status.native.setWordWrap(True)  # a long reason wraps instead of widening the dock over the canvas
+        # A long reason wraps instead of widening the dock over the canvas; a word longer than the dock (a path,
+        # a file name without spaces) is cut at its edge rather than setting the dock's width (the toast says it all).
+        self.status.native.setWordWrap(True)
+        self.status.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         super().__init__(widgets=[self.layer, self.with_labels, self.folder, self.file_name, self.version, self.levels,
                                   self.factors, self.method, self.chunks, self.compressor, self.shards,
                                   self.open_result, self.run_button, self.cancel_button, self.status])  # fmt: skip
