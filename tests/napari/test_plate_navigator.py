@@ -566,4 +566,3 @@ def test_a_plate_ngio_wrote_opens_with_its_condition_columns(make_napari_viewer,
     assert navigator.visible_wells() == ["A/01"]
     navigator.step(1)
     wait_for_well(viewer, qtbot, "A/01")
-
