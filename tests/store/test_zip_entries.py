@@ -5,6 +5,7 @@ message the one-entry check gives; and what passes is what zipfile reads."""
 
 from __future__ import annotations
 
+import inspect
 import pathlib
 import struct
 import zipfile
@@ -22,6 +23,12 @@ SMALL = [f"0/c/{i}" for i in range(300)]
 LARGE = [f"1/c/{i}" for i in range(40)]
 MIDDLE = "0/c/150"
 MIDDLE_LARGE = "1/c/20"
+
+
+#: Whether this Python's zipfile refuses overlapping entries itself ("Overlapped entries": 3.12 and later, and
+#: some 3.11 patch releases; 3.11.7 reads them). ngffkit refuses them on every Python; what zipfile does is
+#: compared only where it checks.
+ZIPFILE_CHECKS_OVERLAPS = "Overlapped entries" in inspect.getsource(zipfile)
 
 
 def content(key: str) -> bytes:
@@ -184,8 +191,9 @@ def test_a_second_record_of_a_name_at_the_same_local_header_is_refused_as_zipfil
     first_offset = struct.unpack_from("<I", data, central_record(data, MIDDLE) + 42)[0]
     struct.pack_into("<I", data, second + 42, first_offset)
     path.write_bytes(bytes(data))
-    with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
-        opened.read(MIDDLE)
+    if ZIPFILE_CHECKS_OVERLAPS:
+        with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
+            opened.read(MIDDLE)
     with pytest.warns(ngffkit.NGFFWarning), pytest.raises(ngffkit.CorruptData, match="Overlapped") as caught:
         read_both(path, SMALL)
     assert caught.value.where == f"{path}/{MIDDLE}"
@@ -290,8 +298,9 @@ def test_overlapping_local_headers_with_long_names_cost_no_more_than_the_span(tm
     end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(central), len(body), 0)
     path = tmp_path / "a.ozx"
     path.write_bytes(bytes(body + central) + end)
-    with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
-        opened.read(keys[0])
+    if ZIPFILE_CHECKS_OVERLAPS:
+        with zipfile.ZipFile(path) as opened, pytest.raises(zipfile.BadZipFile, match="Overlapped"):
+            opened.read(keys[0])
     store = OzxStore(path)
     try:
         store.archive()
