@@ -16,6 +16,8 @@ import pytest
 
 import ngffkit
 
+from .zip_patches import central_record, give_zip64_values_past_int64
+
 LAYOUT_RULES = {"ozx-overlapping-entries", "ozx-entry-out-of-range", "ozx-unclean-name", "ozx-local-name-differs"}
 
 
@@ -26,15 +28,6 @@ def volume() -> np.ndarray:
 def write_volume(path: pathlib.Path, compressor: str = "none") -> pathlib.Path:
     ngffkit.write_image(volume(), path, axes="zyx", levels=1, chunks=(2, 3, 4), compressor=compressor)
     return path
-
-
-def central_record(data: bytes | bytearray, key: str) -> int:
-    """Where the central directory record of entry ``key`` begins."""
-    name = key.encode()
-    at = data.find(b"PK\x01\x02")
-    while data[at + 46 : at + 46 + struct.unpack_from("<H", data, at + 28)[0]] != name:
-        at = data.find(b"PK\x01\x02", at + 4)
-    return at
 
 
 def rules(path: pathlib.Path) -> set[str]:
@@ -147,22 +140,7 @@ def test_zip64_values_past_int64_are_findings_not_a_crash(tmp_path: pathlib.Path
     """A ZIP64 extra field holds 8-byte unsigned values: 2**64 - 1 fits no numpy int64 column (an OverflowError
     out of the validator before)."""
     path = write_volume(tmp_path / "v.ozx")
-    data = bytearray(path.read_bytes())
-    record = central_record(data, "0/c/1/2/1")
-    name_length, extra_length = struct.unpack_from("<HH", data, record + 28)
-    huge = 2**64 - 1
-    if field == "offset":
-        struct.pack_into("<I", data, record + 42, 0xFFFFFFFF)
-        extra = struct.pack("<HHQ", 1, 8, huge)
-    else:
-        struct.pack_into("<II", data, record + 20, 0xFFFFFFFF, 0xFFFFFFFF)
-        extra = struct.pack("<HHQQ", 1, 16, huge, huge)
-    struct.pack_into("<H", data, record + 30, extra_length + len(extra))
-    at = record + 46 + name_length + extra_length
-    data[at:at] = extra
-    end = data.rfind(b"PK\x05\x06")
-    struct.pack_into("<I", data, end + 12, struct.unpack_from("<I", data, end + 12)[0] + len(extra))
-    path.write_bytes(bytes(data))
+    give_zip64_values_past_int64(path, "0/c/1/2/1", field)
     found = [f for f in ngffkit.validate(path).errors if f.rule == "ozx-entry-out-of-range"]
     assert any("'0/c/1/2/1'" in f.message for f in found)
     with pytest.raises(ngffkit.CorruptData) as caught:

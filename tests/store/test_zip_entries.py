@@ -18,6 +18,8 @@ import ngffkit
 from ngffkit.store import zip_entries
 from ngffkit.store.ozx import OzxStore
 
+from .zip_patches import central_record, give_zip64_values_past_int64
+
 #: Entries of one byte (their CRC-32 computed together), then larger ones (each by zlib), all in one span.
 SMALL = [f"0/c/{i}" for i in range(300)]
 LARGE = [f"1/c/{i}" for i in range(40)]
@@ -52,14 +54,6 @@ def patch(path: pathlib.Path, at: int, new: bytes) -> None:
     data = bytearray(path.read_bytes())
     data[at : at + len(new)] = new
     path.write_bytes(bytes(data))
-
-
-def central_record(data: bytes | bytearray, key: str) -> int:
-    name = key.encode()
-    at = data.find(b"PK\x01\x02")
-    while data[at + 46 : at + 46 + struct.unpack_from("<H", data, at + 28)[0]] != name:
-        at = data.find(b"PK\x01\x02", at + 4)
-    return at
 
 
 def read_both(path: pathlib.Path, keys: list[str]) -> tuple[list[bytes | None], np.ndarray, np.ndarray]:
@@ -255,22 +249,7 @@ def test_a_local_name_that_is_not_utf8_is_corrupt_data_read_alone_too(tmp_path: 
 def test_zip64_values_past_int64_are_corrupt_data_naming_the_entry(tmp_path: pathlib.Path, field: str) -> None:
     """A ZIP64 extra field holds 8-byte unsigned values: 2**64 - 1 fits no numpy int64 column."""
     path = archive(tmp_path / "a.ozx")
-    data = bytearray(path.read_bytes())
-    record = central_record(data, MIDDLE)
-    name_length, extra_length = struct.unpack_from("<HH", data, record + 28)
-    huge = 2**64 - 1
-    if field == "offset":
-        struct.pack_into("<I", data, record + 42, 0xFFFFFFFF)
-        extra = struct.pack("<HHQ", 1, 8, huge)
-    else:
-        struct.pack_into("<II", data, record + 20, 0xFFFFFFFF, 0xFFFFFFFF)
-        extra = struct.pack("<HHQQ", 1, 16, huge, huge)
-    struct.pack_into("<H", data, record + 30, extra_length + len(extra))
-    at = record + 46 + name_length + extra_length
-    data[at:at] = extra
-    end = data.rfind(b"PK\x05\x06")
-    struct.pack_into("<I", data, end + 12, struct.unpack_from("<I", data, end + 12)[0] + len(extra))
-    path.write_bytes(bytes(data))
+    give_zip64_values_past_int64(path, MIDDLE, field)
     with pytest.raises(ngffkit.NGFFError) as caught:
         read_both(path, SMALL)
     assert caught.value.where == f"{path}/{MIDDLE}"
