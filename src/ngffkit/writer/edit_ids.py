@@ -13,12 +13,12 @@ image) are the fill value and cost no read.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator
 
 import numpy as np
 
 from ngffkit.reader import Image
+from ngffkit.reader.arrays import block_shape
 
 #: The most pixels read at once (64 MiB of uint32): whole storage units grouped up to this.
 BLOCK_PIXELS = 1 << 24
@@ -34,12 +34,10 @@ def listed_largest(labels: Image) -> int:
 
 
 def blocks(shape: tuple[int, ...], unit: tuple[int, ...], most: int = BLOCK_PIXELS) -> list[tuple[slice, ...]]:
-    """The boxes of ``shape`` in blocks of whole ``unit`` s (the stored chunks or shards), grown along the last
-    axes first up to ``most`` pixels, so that each read fetches many units concurrently."""
-    block = [min(u, s) for u, s in zip(unit, shape, strict=True)]
-    for axis in reversed(range(len(shape))):
-        while block[axis] < shape[axis] and math.prod(block) * 2 <= most:
-            block[axis] = min(shape[axis], block[axis] * 2)
+    """The boxes of ``shape`` in blocks of whole ``unit`` s (the stored chunks or shards) of at most ``most`` pixels
+    -- shaped as the reader shapes its dask blocks (:func:`ngffkit.reader.arrays.block_shape`) -- so that each
+    read fetches many units concurrently."""
+    block = block_shape(shape, unit, 1, limit=most)
     starts = [range(0, s, b) for s, b in zip(shape, block, strict=True)]
     return [
         tuple(slice(a, min(a + b, s)) for a, b, s in zip(corner, block, shape, strict=True))
