@@ -202,6 +202,12 @@ def _unwrapped(thing: Any) -> Any:
     return getattr(thing, "__wrapped__", thing)
 
 
+def _window_part(viewer: Any, name: str) -> Any:
+    """``viewer.window.<name>`` (``_qt_viewer``, ``_qt_window``), or None without a window -- reached behind the
+    proxies napari gives a plugin, which warn of private names read through them."""
+    return getattr(_unwrapped(getattr(_unwrapped(viewer), "window", None)), name, None)
+
+
 #: The layer events through which napari's viewer recomputes its dimensions (:func:`dims_updated_once`).
 _PLACE_EVENTS = ("scale", "translate", "data")
 
@@ -258,8 +264,7 @@ def canvas_size(viewer: Any) -> tuple[int, int] | None:
     """The canvas's (height, width) in screen pixels (``viewer.window._qt_viewer.canvas.size``; napari has no
     public one), or None without a window. With the camera's centre and zoom it gives the part of the world in
     view: ``layer.corner_pixels`` is stretched to chunk boundaries and kept while the view moves inside them."""
-    window = getattr(_unwrapped(viewer), "window", None)  # a plugin's viewer is a proxy that warns of "_qt_viewer"
-    canvas = getattr(getattr(_unwrapped(window), "_qt_viewer", None), "canvas", None)
+    canvas = getattr(_window_part(viewer, "_qt_viewer"), "canvas", None)
     size = getattr(canvas, "size", None)
     if size is None or len(size) != 2:
         return None
@@ -270,7 +275,7 @@ def canvas_size(viewer: Any) -> tuple[int, int] | None:
 def main_window(viewer: Any) -> Any:
     """napari's Qt main window (``viewer.window._qt_window``), or None: napari has no public hook that can veto
     closing, so the proofreading dock asks about unsaved edits from a Qt event filter on this window."""
-    return getattr(getattr(viewer, "window", None), "_qt_window", None)
+    return _window_part(viewer, "_qt_window")
 
 
 def new_label_buttons(viewer: Any, layer: Any) -> list[Any]:
@@ -280,7 +285,7 @@ def new_label_buttons(viewer: Any, layer: Any) -> list[Any]:
     label must be new to a whole label image reconnects it (:mod:`ngffkit.napari._new_label`)."""
     from qtpy.QtWidgets import QPushButton
 
-    controls = getattr(getattr(getattr(viewer, "window", None), "_qt_viewer", None), "controls", None)
+    controls = getattr(_window_part(viewer, "_qt_viewer"), "controls", None)
     widget = getattr(controls, "widgets", {}).get(layer)
     if widget is None:
         return []
