@@ -305,12 +305,7 @@ def test_a_layer_with_a_c_axis_saves_and_exports_its_channels(
     saved = ngffkit.open(path)
     assert saved.axis_names == ("c", "y", "x") and [c.name for c in saved.channels] == ["cells 0", "cells 1", "cells 2"]
     np.testing.assert_array_equal(saved.levels[0].compute(), data)
-    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
-    widget.layer.value = layer
-    widget.folder.value = tmp_path
-    widget.open_result.value = False
-    with qtbot.waitSignal(widget.start().finished, timeout=60_000):
-        pass
+    widget = export_with_the_dock(viewer, qtbot, layer, tmp_path)
     exported = ngffkit.open(tmp_path / "cells.ome.zarr")
     assert exported.axis_names == ("c", "y", "x") and len(exported.channels) == 3, widget.status.value
     np.testing.assert_array_equal(exported.levels[0].compute(), data)
@@ -352,12 +347,7 @@ def test_a_layer_scaled_0_2_is_saved_and_exported_as_0_2(make_napari_viewer, qtb
     assert viewer.layers.save(str(tmp_path / "saved.zarr"), selected=True, plugin="ngffkit") == [
         str(tmp_path / "saved.zarr")
     ]
-    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
-    widget.layer.value = layer
-    widget.folder.value = tmp_path
-    widget.open_result.value = False
-    with qtbot.waitSignal(widget.start().finished, timeout=60_000):
-        pass
+    export_with_the_dock(viewer, qtbot, layer, tmp_path)
     for path in (tmp_path / "saved.zarr", tmp_path / "cells.ome.zarr"):
         text = (path / "zarr.json").read_text()
         assert "0000000" not in text and "9999999" not in text, (path.name, text)
@@ -506,3 +496,14 @@ def test_a_failed_save_prints_no_traceback(make_napari_viewer, qtbot, tmp_path: 
     assert shown.message == reason and reason in out + str(shown)
     for text in (str(shown), shown.as_text(), out, err):  # the echo, "View traceback", what reached the terminal
         assert "File " not in text and "_writer.py" not in text and "InvalidArgument" not in text, text
+
+
+def export_with_the_dock(viewer, qtbot, layer, folder: pathlib.Path):  # type: ignore[no-untyped-def]
+    """Export ``layer`` into ``folder`` with the Export dock, as a person does (its default name), and wait for it."""
+    _, widget = viewer.window.add_plugin_dock_widget("ngffkit", "Export as OME-Zarr")
+    widget.layer.value = layer
+    widget.folder.value = folder
+    widget.open_result.value = False
+    with qtbot.waitSignal(widget.start().finished, timeout=60_000):
+        pass
+    return widget
