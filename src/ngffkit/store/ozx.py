@@ -21,7 +21,7 @@ import zipfile
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 from zarr.abc.store import ByteRequest, Store
@@ -148,22 +148,36 @@ class OzxStore(Store):
         if info.file_size > bound.limit:
             raise bound.error(info.file_size, where)
         start, length = byte_span(info.file_size, byte_range)
+        data = self._read_part(key, start, length, where) if start else None
+        if data is None:
+            data = self._read_through_zipfile(archive, info, start, length, where)
+        with self._lock:  # dask's threads read at once: no count is lost
+            self.entries_read += 1
+        return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+
+    def _read_part(self, key: str, start: int, length: int, where: str) -> bytes | None:
+        """Part of a stored entry read without ``zipfile`` (whose seek in a stored entry races with other
+        threads' reads: :func:`~ngffkit.store.zip_entries.read_part`); None when zipfile must read it."""
+        fd, layout = self._bulk_source()
+        if not layout.stored[layout.index[key]]:
+            return None  # zipfile seeks in a compressed entry by reading: no race
+        return zip_entries.read_part(fd, layout, key, start, length, where)
+
+    def _read_through_zipfile(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, start: int, length: int,
+                              where: str) -> bytes:  # fmt: skip
         try:
             # zipfile counts the archive's open entries without a lock of its own: opening and closing take ours
             with self._lock:
                 entry = archive.open(info)
             try:
-                if start:
-                    entry.seek(start)
+                _skip(entry, start)
                 data = entry.read(length)  # never more: zipfile inflates at most what is asked for
             finally:
                 with self._lock:
                     entry.close()
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, UnicodeDecodeError) as exc:
             raise CorruptData(f"cannot read this entry of the archive: {exc}", where=where) from exc
-        with self._lock:  # dask's threads read at once: no count is lost
-            self.entries_read += 1
-        return (prototype or default_buffer_prototype()).buffer.from_bytes(data)
+        return data
 
     def read_entries(self, keys: builtins.list[str]) -> builtins.list[bytes | None]:
         """The whole contents of many entries (None: no such entry), read in bulk and checked as ``zipfile`` checks
@@ -260,6 +274,21 @@ class OzxStore(Store):
 
     def delete_sync(self, key: str) -> None:
         self._check_writable()
+
+
+#: At most this much of an entry is held at once while skipping to a part of it.
+_SKIP_STEP = 2**20
+
+
+def _skip(entry: IO[bytes], count: int) -> None:
+    """Move ``count`` bytes into an open entry by reading them, never by ``entry.seek``: in a stored entry zipfile
+    seeks relative to wherever another thread's read left the archive's shared file (CPython 3.12, 3.13) and reads
+    another entry's bytes."""
+    while count > 0:
+        skipped = len(entry.read(min(count, _SKIP_STEP)))
+        if not skipped:
+            raise EOFError("the entry ends before the part asked for")
+        count -= skipped
 
 
 def ambiguities(archive: zipfile.ZipFile) -> list[str]:

@@ -375,6 +375,22 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
     """The contents of the stored entry ``info`` whose local header begins at ``data[at]``, checked as zipfile
     checks them (with ``end``, where in ``data`` the next entry begins: an entry reaching past it overlaps it);
     None when ``data`` ends before the entry does (its local header is longer than ``info`` says)."""
+    begin = data_begin(data, at, info, where, end)
+    if begin is None:
+        return None
+    content = data[begin : begin + info.file_size]
+    if len(content) != info.file_size:
+        return None
+    if zlib.crc32(content) != info.CRC:
+        raise CorruptData(f"cannot read this entry of the archive: Bad CRC-32 for file {info.filename!r}",
+                          where=where)  # fmt: skip
+    return content
+
+
+def data_begin(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int | None = None) -> int | None:
+    """Where in ``data`` the contents of the stored entry ``info`` begin, its local header (at ``data[at]``)
+    checked as zipfile checks it: the signature, no zip compression, its own name, and (with ``end``, where the
+    next entry begins) that the entry ends by then; None when ``data`` ends before the header does."""
     if at + LOCAL_HEADER.size > len(data):
         return None
     signature, _, flags, method, _, _, _, _, _, name_length, extra_length = LOCAL_HEADER.unpack_from(data, at)
@@ -382,6 +398,8 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
     if signature != SIGNATURE or method != zipfile.ZIP_STORED:
         raise CorruptData(f"cannot read this entry of the archive: its local header is not a stored entry's "
                           f"(method {method})", where=where)  # fmt: skip
+    if begin + name_length > len(data):
+        return None
     name = data[begin : begin + name_length]
     if not names_entry(name, flags, info):
         raise CorruptData(f"cannot read this entry of the archive: its local header names another ({name!r})",
@@ -390,13 +408,37 @@ def contents(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int |
     if end is not None and begin + info.compress_size > end:
         raise CorruptData(f"cannot read this entry of the archive: Overlapped entries: {info.orig_filename!r} "
                           "(possible zip bomb)", where=where)  # fmt: skip
-    content = data[begin : begin + info.file_size]
-    if len(content) != info.file_size:
+    return begin
+
+
+def read_part(fd: int, layout: Layout, key: str, start: int, length: int, where: str) -> bytes | None:
+    """``length`` bytes from ``start`` of the stored entry ``key`` (checked by the caller to exist, be stored and
+    hold them), read with ``os.pread`` after its local header is checked as :func:`data_begin` checks it; None for
+    the archive's last entry (only zipfile knows where the central directory after it begins: read it there).
+
+    Why not ``zipfile``: its seek within a stored entry moves the archive's shared file relative to wherever the
+    last read of *any* thread left it (``SEEK_CUR``, CPython 3.12 and 3.13), so concurrent partial reads -- a
+    shard's index, a shard's chunks -- returned another entry's bytes. ``os.pread`` has no shared position.
+    """
+    row = layout.index[key]
+    if layout.final[row]:
         return None
-    if zlib.crc32(content) != info.CRC:
-        raise CorruptData(f"cannot read this entry of the archive: Bad CRC-32 for file {info.filename!r}",
+    info = layout.infos[row]
+    at, end = int(layout.header_offset[row]), int(layout.end[row])
+    header = os.pread(fd, LOCAL_HEADER.size + int(layout.name_length[row]) + len(info.extra), at)
+    begin = data_begin(header, 0, info, where, end - at)
+    if begin is None and len(header) >= LOCAL_HEADER.size:  # a local header longer than the central record says
+        *_, name_length, extra_length = LOCAL_HEADER.unpack_from(header)
+        header = os.pread(fd, LOCAL_HEADER.size + name_length + extra_length, at)
+        begin = data_begin(header, 0, info, where, end - at)
+    if begin is None:
+        raise CorruptData("cannot read this entry of the archive: the file ends inside its local header",
                           where=where)  # fmt: skip
-    return content
+    data = os.pread(fd, length, at + begin + start)
+    if len(data) != length:
+        raise CorruptData(f"cannot read this entry of the archive: the file ends {length - len(data)} bytes "
+                          "before the entry does", where=where)  # fmt: skip
+    return data
 
 
 def _alone(read_one: Callable[[str], Any], key: str) -> bytes | None:

@@ -1,0 +1,138 @@
+"""Parts of a .ozx entry (a shard's index, a shard's chunks: byte-range reads) read from many threads at once.
+
+zipfile's seek inside a stored entry moves the archive's shared file relative to wherever another thread's read
+left it, so concurrent partial reads returned other entries' bytes -- silently (zarr's own store test caught it
+once in CI, on Python 3.12). Parts of stored entries are now read with ``os.pread`` after the local header is
+checked; the archive's last entry and compressed entries are read through zipfile without its seek.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import struct
+import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+
+import ngffkit
+from ngffkit.store.ozx import OzxStore
+
+from .zip_patches import central_record
+
+KEYS = [f"c/{i}" for i in range(48)]
+
+
+def content(key: str) -> bytes:
+    """4 KiB unlike any other entry's: a part read from another entry cannot compare equal."""
+    i = int(key.rsplit("/", 1)[1])
+    return bytes((i * 7 + k) % 251 for k in range(4096))
+
+
+def archive(path: pathlib.Path, compression: int = zipfile.ZIP_STORED) -> pathlib.Path:
+    with zipfile.ZipFile(path, "w", compression=compression) as out:
+        for key in KEYS:
+            out.writestr(key, content(key))
+    return path
+
+
+REQUESTS = [OffsetByteRequest(4000), SuffixByteRequest(100), RangeByteRequest(1000, 1100), RangeByteRequest(0, 50)]
+
+
+def expected(key: str, request: object) -> bytes:
+    data = content(key)
+    if isinstance(request, OffsetByteRequest):
+        return data[request.offset :]
+    if isinstance(request, SuffixByteRequest):
+        return data[-request.suffix :]
+    assert isinstance(request, RangeByteRequest)
+    return data[request.start : request.end]
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"])
+def test_parts_read_from_many_threads_are_each_their_own_entrys(tmp_path: pathlib.Path, compression: int) -> None:
+    store = OzxStore(archive(tmp_path / "a.ozx", compression))
+    start = threading.Barrier(8)
+
+    def read(worker: int) -> list[tuple[str, object, bytes]]:
+        start.wait()  # all at once: the race needs company
+        out = []
+        for round_ in range(20):
+            for n, key in enumerate(KEYS):
+                request = REQUESTS[(worker + round_ + n) % len(REQUESTS)]
+                out.append((key, request, store.get_sync(key, byte_range=request).to_bytes()))
+        return out
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = [item for part in pool.map(read, range(8)) for item in part]
+    finally:
+        store.close()
+    wrong = [(key, request) for key, request, got in results if got != expected(key, request)]
+    assert not wrong, f"{len(wrong)} of {len(results)} parts came from another entry, e.g. {wrong[:3]}"
+    assert store.entries_read == len(results)
+
+
+def test_a_part_of_the_last_entry_is_read_too(tmp_path: pathlib.Path) -> None:
+    store = OzxStore(archive(tmp_path / "a.ozx"))
+    try:
+        last = KEYS[-1]
+        assert store.get_sync(last, byte_range=OffsetByteRequest(3000)).to_bytes() == content(last)[3000:]
+        assert store.get_sync(last, byte_range=SuffixByteRequest(10)).to_bytes() == content(last)[-10:]
+    finally:
+        store.close()
+
+
+def test_a_part_of_an_entry_whose_local_header_names_another_is_corrupt_data(tmp_path: pathlib.Path) -> None:
+    path = archive(tmp_path / "a.ozx")
+    with zipfile.ZipFile(path) as opened:
+        at = opened.getinfo("c/10").header_offset + 30
+    data = bytearray(path.read_bytes())
+    data[at : at + 4] = b"c/11"
+    path.write_bytes(bytes(data))
+    store = OzxStore(path)
+    try:
+        with pytest.raises(ngffkit.CorruptData, match="names another") as caught:
+            store.get_sync("c/10", byte_range=SuffixByteRequest(10))
+        assert f"{path}/c/10" in str(caught.value)
+    finally:
+        store.close()
+
+
+def test_a_part_of_an_entry_reaching_into_the_next_is_corrupt_data(tmp_path: pathlib.Path) -> None:
+    path = archive(tmp_path / "a.ozx")
+    data = bytearray(path.read_bytes())
+    record = central_record(data, "c/10")
+    grown = 4096 + 16
+    struct.pack_into("<II", data, record + 20, grown, grown)
+    path.write_bytes(bytes(data))
+    store = OzxStore(path)
+    try:
+        with pytest.raises(ngffkit.CorruptData, match="Overlapped entries") as caught:
+            store.get_sync("c/10", byte_range=OffsetByteRequest(4000))
+        assert f"{path}/c/10" in str(caught.value)
+    finally:
+        store.close()
+
+
+def test_a_local_header_longer_than_its_record_still_gives_the_right_part(tmp_path: pathlib.Path) -> None:
+    """An extra field only in the local header: the part begins where the local header says the contents do."""
+    path = tmp_path / "a.ozx"
+    extra = struct.pack("<HH", 0xCAFE, 4) + b"abcd"
+    with zipfile.ZipFile(path, "w") as out:
+        for key in KEYS:
+            info = zipfile.ZipInfo(key)
+            if key == "c/10":
+                info.extra = extra
+            out.writestr(info, content(key))
+    data = bytearray(path.read_bytes())
+    record = central_record(data, "c/10")  # the central record: no extra field, its 8 bytes now its comment
+    struct.pack_into("<HH", data, record + 30, 0, len(extra))
+    path.write_bytes(bytes(data))
+    store = OzxStore(path)
+    try:
+        assert store.get_sync("c/10", byte_range=SuffixByteRequest(100)).to_bytes() == content("c/10")[-100:]
+    finally:
+        store.close()
