@@ -9,7 +9,8 @@ task crossed into zarr's event loop for one chunk, two at a time on two cores, a
 (4,096 tasks for a 512 MiB level of 64^3 chunks). A dask block here holds whole zarr chunks (or shards), as many as
 fit in :data:`BLOCK_BYTES`, and is read with one zarr call that fetches and decodes all of its chunks concurrently.
 Slicing still reads only the chunks that hold the slice: dask fuses a slice of a block into that block's read
-(``fancy=True``), so ``level[5]`` asks zarr for plane 5 alone.
+(``fancy=True``), so ``level[5]`` asks zarr for plane 5 alone. The level's own ``compute()`` reads it whole with
+one zarr call, without dask's copy of every block into the result (:mod:`ngffkit.reader.whole_level`).
 
 **Named failures.** A chunk that does not decode raises whatever its codec raises (``RuntimeError`` from blosc or
 zstd, ``ValueError`` from a reshape or a checksum, ``OSError`` from gzip, ...) deep inside a computation; here
@@ -34,6 +35,7 @@ from dask.base import tokenize
 
 from ngffkit.errors import CorruptData, LocationError, NGFFError
 from ngffkit.reader import entry_reads
+from ngffkit.reader.whole_level import whole_level
 from ngffkit.store import adapter
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.nodes import NodeMetadata, gather_all
@@ -62,10 +64,12 @@ def dask_array(node: NodeMetadata) -> da.Array:
     # fancy=True lets dask fuse a slice of a block into the block's read, so that a plane or a window of a block
     # reads only the chunks that hold it. inline_array=True puts the array object itself in the graph's one
     # Blockwise layer, where ngffkit's writer (whose input it may be) and napari reader look for it.
-    return da.from_array(
-        GuardedArray(array, node.location.url), chunks=chunks, name=name, asarray=False, fancy=True, lock=False,
-        inline_array=True, meta=meta,
-    )  # fmt: skip
+    guarded = GuardedArray(array, node.location.url)
+    lazy = da.from_array(
+        guarded, chunks=chunks, name=name, asarray=False, fancy=True, lock=False, inline_array=True, meta=meta
+    )
+    everything = (slice(None),) * array.ndim
+    return whole_level(lazy, lambda: np.asarray(guarded[everything]))
 
 
 def read_now(node: NodeMetadata, selection: tuple[int | slice, ...]) -> np.ndarray:

@@ -1,0 +1,127 @@
+"""A level's own ``compute()`` and ``np.asarray(level)`` read it straight into the result (issue 33): dask's
+finalisation copied every block into a new array, holding the level twice. Everything else stays dask's."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import pickle
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from dask.diagnostics import ProgressBar
+
+import ngffkit
+from ngffkit.reader.arrays import BLOCK_BYTES
+from ngffkit.reader.whole_level import WholeLevel
+
+from ..conftest import require
+
+#: uint8 (160, 512, 512): 40 MiB, two dask blocks of at most BLOCK_BYTES -- dask's path must concatenate.
+SHAPE = (160, 512, 512)
+
+
+@pytest.fixture(scope="module")
+def level_path(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    path = tmp_path_factory.mktemp("whole") / "v.ome.zarr"
+    data = (np.arange(np.prod(SHAPE), dtype=np.uint32) % 251).astype(np.uint8).reshape(SHAPE)
+    ngffkit.write_image(data, path, axes="zyx", levels=1, chunks=(32, 128, 128))
+    return path
+
+
+def expected() -> np.ndarray:
+    return (np.arange(np.prod(SHAPE), dtype=np.uint32) % 251).astype(np.uint8).reshape(SHAPE)
+
+
+def peak_of(read: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
+    """What ``read`` returns and its peak of traced memory (numpy's buffers are traced) over the result's size."""
+    tracemalloc.start()
+    try:
+        result = read()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return result, peak / result.nbytes
+
+
+def test_the_level_is_more_than_one_block(level_path: pathlib.Path) -> None:
+    level = ngffkit.open(level_path).levels[0]
+    assert isinstance(level, WholeLevel) and isinstance(level, da.Array)
+    assert level.npartitions > 1 and level.nbytes > BLOCK_BYTES
+
+
+@pytest.mark.parametrize("how", ["compute", "asarray", "level[...]"])
+def test_a_whole_level_is_read_into_its_result_alone(level_path: pathlib.Path, how: str) -> None:
+    level = ngffkit.open(level_path).levels[0]
+
+    def sliced_whole() -> np.ndarray:
+        return level[...].compute()  # dask gives the level itself back for a selection of everything
+
+    reads: dict[str, Callable[[], np.ndarray]] = {
+        "compute": level.compute, "asarray": lambda: np.asarray(level), "level[...]": sliced_whole,
+    }  # fmt: skip
+    result, peak = peak_of(reads[how])
+    np.testing.assert_array_equal(result, expected())
+    assert peak < 1.3, f"peak memory {peak:.2f}x the level"
+
+
+@pytest.mark.parametrize("setting", [{"scheduler": "sync"}, {"num_workers": 1}], ids=["synchronous", "num_workers"])
+def test_a_configured_scheduler_is_dasks_to_run(level_path: pathlib.Path, setting: dict[str, Any]) -> None:
+    """What the person configured is honoured: dask's path, the level held twice at its end (which is also what
+    shows the memory test above can fail)."""
+    level = ngffkit.open(level_path).levels[0]
+    with dask.config.set(setting):
+        result, peak = peak_of(level.compute)
+    np.testing.assert_array_equal(result, expected())
+    assert peak > 1.8
+
+
+def test_compute_with_arguments_is_dasks(level_path: pathlib.Path) -> None:
+    level = ngffkit.open(level_path).levels[0]
+    result, peak = peak_of(lambda: level.compute(scheduler="threads"))
+    np.testing.assert_array_equal(result, expected())
+    assert peak > 1.8
+
+
+def test_a_progress_bar_still_shows_the_computation(
+    level_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    level = ngffkit.open(level_path).levels[0]
+    with ProgressBar():
+        result = level.compute()
+    np.testing.assert_array_equal(result, expected())
+    assert "100% Completed" in capsys.readouterr().out
+
+
+def test_what_is_made_from_a_level_is_a_plain_dask_array(level_path: pathlib.Path) -> None:
+    level = ngffkit.open(level_path).levels[0]
+    for derived in (level[5], level[:, :10], level + 1, level.astype("float32"), level.rechunk((80, 256, 256))):
+        assert type(derived) is da.Array
+    np.testing.assert_array_equal(level[5:7, 100:140].compute(), expected()[5:7, 100:140])
+    unpickled = pickle.loads(pickle.dumps(level))
+    assert type(unpickled) is da.Array and unpickled.name == level.name
+    np.testing.assert_array_equal(unpickled[3].compute(), expected()[3])
+    (both,) = dask.compute(level)  # dask's own entry point: dask's path, the same pixels
+    np.testing.assert_array_equal(both, expected())
+
+
+@pytest.mark.cluster
+def test_under_a_distributed_client_the_workers_read(level_path: pathlib.Path) -> None:
+    """Only the workers may reach the data (a cluster's file system, its credentials): a default client computes
+    the level on the cluster, never in the client's process."""
+    require(
+        importlib.util.find_spec("distributed") is not None, "dask.distributed is not installed (the cluster extra)"
+    )
+    import distributed
+
+    level = ngffkit.open(level_path).levels[0]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client, distributed.get_task_stream(client) as stream:  # fmt: skip
+        result = level.compute()
+    np.testing.assert_array_equal(result, expected())
+    assert len(stream.data) >= level.npartitions  # each block a task on the cluster
