@@ -310,13 +310,13 @@ def main() -> None:
         f"imports and open. Cells: median of {repeat} interleaved runs; **bold**: ngffkit's throughput as a share of "
         "zarr-python's on the same array (goals: 80% for the dask path, 90% for `image.read`). The machine "
         "(2 cores) is shared with other engineers' work: absolute times move from run to run, the ratios measured "
-        "in the same run are what count. A whole-level read through dask holds the pixels twice at its end: dask "
-        "copies its blocks into the array it returns (since dask 2024.12 even a single block), so its peak memory "
-        "is about 2x the result -- `image.read` reads straight into the result (about 1x). The last column times "
-        "that step alone (the level copied into new memory, in a fresh process): on this machine (a Firecracker VM "
-        "whose balloon hands freed memory back to the host) memory touched for the first time costs up to several "
-        "ms per MiB, which a whole-level read through dask pays for twice the result, zarr-python and `image.read` "
-        "once.",
+        "in the same run are what count. A level's own `compute()` (and so `np.asarray(level)`) reads the whole "
+        "level with one zarr call straight into the result, like `image.read` (about 1x the result in memory); "
+        "dask's own path -- `dask.compute(level)`, a configured scheduler, a distributed client, and every array "
+        "made from a level, `level[sel]` of a part included -- copies its blocks into the array it returns (since "
+        "dask 2024.12 even a single block), about 2x for a whole level. The last column times that copy alone "
+        "(the level copied into new memory, in a fresh process): on this machine (a Firecracker VM whose balloon "
+        "hands freed memory back to the host) memory touched for the first time costs up to several ms per MiB.",
         "",
         f"## Local disk (page cache warm), {gib['local']:.2f} GiB uint16 level {local_shape}",
         "",

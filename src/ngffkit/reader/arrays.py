@@ -9,8 +9,8 @@ task crossed into zarr's event loop for one chunk, two at a time on two cores, a
 (4,096 tasks for a 512 MiB level of 64^3 chunks). A dask block here holds whole zarr chunks (or shards), as many as
 fit in :data:`BLOCK_BYTES`, and is read with one zarr call that fetches and decodes all of its chunks concurrently.
 Slicing still reads only the chunks that hold the slice: dask fuses a slice of a block into that block's read
-(``fancy=True``), so ``level[5]`` asks zarr for plane 5 alone. The level's own ``compute()`` reads it whole with
-one zarr call, without dask's copy of every block into the result (:mod:`ngffkit.reader.whole_level`).
+(``fancy=True``), so ``level[5]`` asks zarr for plane 5 alone. A level's own ``compute()`` (and a plain slice's)
+reads with one zarr call, without dask's copy of every block into the result (:mod:`ngffkit.reader.direct_compute`).
 
 **Named failures.** A chunk that does not decode raises whatever its codec raises (``RuntimeError`` from blosc or
 zstd, ``ValueError`` from a reshape or a checksum, ``OSError`` from gzip, ...) deep inside a computation; here
@@ -35,7 +35,7 @@ from dask.base import tokenize
 
 from ngffkit.errors import CorruptData, LocationError, NGFFError
 from ngffkit.reader import entry_reads
-from ngffkit.reader.whole_level import whole_level
+from ngffkit.reader.direct_compute import lazy_level
 from ngffkit.store import adapter
 from ngffkit.store.arrays import zarr_array
 from ngffkit.store.nodes import NodeMetadata, gather_all
@@ -68,8 +68,7 @@ def dask_array(node: NodeMetadata) -> da.Array:
     lazy = da.from_array(
         guarded, chunks=chunks, name=name, asarray=False, fancy=True, lock=False, inline_array=True, meta=meta
     )
-    everything = (slice(None),) * array.ndim
-    return whole_level(lazy, lambda: np.asarray(guarded[everything]))
+    return lazy_level(lazy, lambda selection: np.asarray(guarded[selection]))
 
 
 def read_now(node: NodeMetadata, selection: tuple[int | slice, ...]) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""A level's own ``compute()`` and ``np.asarray(level)`` read it straight into the result (issue 33): dask's
-finalisation copied every block into a new array, holding the level twice. Everything else stays dask's."""
+"""A level's own ``compute()`` and ``np.asarray(level)`` -- and a plain slice's -- read straight into the result
+(issue 33): dask's finalisation copied every block into a new array, holding the level twice. Everything else
+stays dask's."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dask.diagnostics import ProgressBar
 
 import ngffkit
 from ngffkit.reader.arrays import BLOCK_BYTES
-from ngffkit.reader.whole_level import WholeLevel
+from ngffkit.reader.direct_compute import LazyLevel, LazyRegion, plain_selection
 
 from ..conftest import require
 
@@ -51,7 +52,7 @@ def peak_of(read: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
 
 def test_the_level_is_more_than_one_block(level_path: pathlib.Path) -> None:
     level = ngffkit.open(level_path).levels[0]
-    assert isinstance(level, WholeLevel) and isinstance(level, da.Array)
+    assert isinstance(level, LazyLevel) and isinstance(level, da.Array)
     assert level.npartitions > 1 and level.nbytes > BLOCK_BYTES
 
 
@@ -98,11 +99,37 @@ def test_a_progress_bar_still_shows_the_computation(
     assert "100% Completed" in capsys.readouterr().out
 
 
-def test_what_is_made_from_a_level_is_a_plain_dask_array(level_path: pathlib.Path) -> None:
+@pytest.mark.parametrize(
+    "index",
+    [(100,), (slice(60, 100), slice(None), 5), (Ellipsis, slice(3, 300)), (-1, slice(-20, None)), (np.int64(120),)],
+    ids=["plane", "across-blocks", "ellipsis", "negative", "numpy-int"],
+)
+def test_a_plain_slice_is_read_directly(level_path: pathlib.Path, index: tuple[Any, ...]) -> None:
     level = ngffkit.open(level_path).levels[0]
-    for derived in (level[5], level[:, :10], level + 1, level.astype("float32"), level.rechunk((80, 256, 256))):
+    region = level[index]
+    assert isinstance(region, LazyRegion) and not isinstance(region, LazyLevel)
+    np.testing.assert_array_equal(region.compute(), expected()[index])
+    np.testing.assert_array_equal(np.asarray(region), expected()[index])
+
+
+def test_a_plain_slice_is_read_into_its_result_alone(level_path: pathlib.Path) -> None:
+    """Whole chunks (zarr decodes a chunk that is cut into a buffer of its own first), across both blocks."""
+    region = ngffkit.open(level_path).levels[0][32:160, 128:512]
+    result, peak = peak_of(region.compute)
+    np.testing.assert_array_equal(result, expected()[32:160, 128:512])
+    assert peak < 1.3, f"peak memory {peak:.2f}x the region"
+    with dask.config.set(scheduler="sync"):  # dask's path: the blocks, then their copy
+        assert peak_of(region.compute)[1] > 1.8
+
+
+def test_what_is_made_from_a_level_otherwise_is_a_plain_dask_array(level_path: pathlib.Path) -> None:
+    level = ngffkit.open(level_path).levels[0]
+    others = (level[::2], level[None], level[[1, 3]], level[5][3:9], level + 1, level.astype("float32"),
+              level.rechunk((80, 256, 256)))  # fmt: skip
+    for derived in others:
         assert type(derived) is da.Array
-    np.testing.assert_array_equal(level[5:7, 100:140].compute(), expected()[5:7, 100:140])
+    np.testing.assert_array_equal(level[5][3:9].compute(), expected()[5][3:9])
+    np.testing.assert_array_equal(level[::2][7].compute(), expected()[::2][7])
     unpickled = pickle.loads(pickle.dumps(level))
     assert type(unpickled) is da.Array and unpickled.name == level.name
     np.testing.assert_array_equal(unpickled[3].compute(), expected()[3])
@@ -125,3 +152,13 @@ def test_under_a_distributed_client_the_workers_read(level_path: pathlib.Path) -
         result = level.compute()
     np.testing.assert_array_equal(result, expected())
     assert len(stream.data) >= level.npartitions  # each block a task on the cluster
+
+
+def test_plain_selections_are_one_integer_or_step_one_slice_per_axis() -> None:
+    shape = (4, 5, 6)
+    assert plain_selection((1,), shape) == (1, slice(0, 5), slice(0, 6))
+    assert plain_selection((Ellipsis, -1), shape) == (slice(0, 4), slice(0, 5), 5)
+    assert plain_selection((slice(3, 1), 0), shape) == (slice(3, 3), 0, slice(0, 6))  # empty, as numpy's
+    assert plain_selection(2, shape) == (2, slice(0, 5), slice(0, 6))
+    for other in ((slice(None, None, 2),), (None,), ([0, 1],), (np.array([True] * 4),), (Ellipsis, Ellipsis)):
+        assert plain_selection(other, shape) is None
