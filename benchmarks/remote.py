@@ -5,7 +5,8 @@ Cases 3-6 of the benchmark plan, all in one run, on data this script writes itse
      grows from 24 to 1536 wells is benchmarks/plates.py);
   4. image first view: a 3-level 2048^2 x 3-channel image: layer data, then the first low-resolution plane;
   5. plane read: one z-plane of a 3D level: chunks fetched against chunks the plane intersects;
-  6. validation of the whole plate: ngffkit (concurrent per depth) against the same walk made sequentially;
+  6. validation of the whole plate is measured in benchmarks/plates.py, against a real peer visiting the same
+     nodes (ome-zarr-models' ``HCS.from_zarr``; it was compared here with ngffkit patched into a sequential walk);
   7. switching wells (the plate navigator): on an open plate, a well's field as layer data plus its first
      full-resolution plane, against napari-ome-zarr opening that field's URL (what a person types today;
      napari-ome-zarr 0.10 returns no layers for a well's URL).
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import itertools
 import statistics
 import sys
@@ -37,7 +37,6 @@ from peers import NAPARI_OME_ZARR, OME_ZARR_PY, process_environment
 import ngffkit
 from benchmarks.client_process import ClientProcess, serve
 from benchmarks.common import machine, peer_versions, save
-from ngffkit.store import batch
 
 LATENCY = 0.02
 
@@ -79,22 +78,6 @@ def make_data(root: Path, wells: tuple[str, tuple[str, ...]]) -> None:
     ngffkit.write_image(np.zeros((2, 64, 64), np.uint16), root / "warm.zarr", axes="cyx")
 
 
-def sequential_validate(url: str) -> ngffkit.Report:
-    """The same validation, but every document fetched one after the other (as most tools do)."""
-    original = batch.read_many_or_errors
-
-    def one_by_one(locations: Any, expect: Any = None, **_: Any) -> list[Any]:
-        expects = [expect] * len(locations) if expect is None or isinstance(expect, str) else list(expect)
-        return [loc.read(e) for loc, e in zip(locations, expects, strict=True)]
-
-    hierarchy = importlib.import_module("ngffkit.validation.hierarchy")
-    hierarchy.read_many_or_errors = one_by_one  # type: ignore[assignment]
-    try:
-        return ngffkit.validate(url)
-    finally:
-        hierarchy.read_many_or_errors = original
-
-
 def reader_jobs(server_url: str, wells: list[str]) -> dict[str, Callable[[], Any]]:
     """ngffkit's jobs of cases 3-7 by name, as its client process runs them (the peers' are in
     :mod:`benchmarks.peer_readers`, run in their own environments); ``wells``: the ones to switch between."""
@@ -118,8 +101,6 @@ def reader_jobs(server_url: str, wells: list[str]) -> dict[str, Callable[[], Any
         "plate": lambda: ngffkit.layers(ngffkit.open(plate)),
         "view": first_view,
         "plane": lambda: np.asarray(ngffkit.open(volume).levels[0][20]),
-        "validate": lambda: ngffkit.validate(plate),
-        "validate sequential": lambda: sequential_validate(plate),
         "switch prepare": open_plate_with_wells,
         "switch": switch,
     }
@@ -181,11 +162,6 @@ def main() -> None:
         results = {"ngffkit": measure(ours, "plane", repeat), reader: measure(ome_zarr_py, "plane", repeat)}
         rows += _table(f"5. Plane read: z = 20 of a 64 x 512^2 level, chunks (16, 128, 128): {plane_chunks} chunks hold it",
                        results, chunks=True)  # fmt: skip
-        results = {
-            "ngffkit (concurrent)": measure(ours, "validate", repeat),
-            "same walk, sequential": measure(ours, "validate sequential", 1),
-        }
-        rows += _table(f"6. Validate the whole {n_wells}-well plate (every well, field, array)", results)
         ours.run("switch prepare")  # not measured: the navigator has the plate and its wells before a switch
         switches = min(4, len(rows_names)) * repeat
         results = {
