@@ -12,10 +12,11 @@ import pathlib
 import struct
 import threading
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 
 import ngffkit
 from ngffkit.store.ozx import OzxStore
@@ -85,33 +86,39 @@ def test_a_part_of_the_last_entry_is_read_too(tmp_path: pathlib.Path) -> None:
         store.close()
 
 
-def test_a_part_of_an_entry_whose_local_header_names_another_is_corrupt_data(tmp_path: pathlib.Path) -> None:
-    path = archive(tmp_path / "a.ozx")
+def edited(path: pathlib.Path, at: int, new: bytes) -> pathlib.Path:
+    data = bytearray(path.read_bytes())
+    data[at : at + len(new)] = new
+    path.write_bytes(bytes(data))
+    return path
+
+
+def name_another(path: pathlib.Path) -> pathlib.Path:
+    """Entry c/10's local header made to name c/11."""
     with zipfile.ZipFile(path) as opened:
-        at = opened.getinfo("c/10").header_offset + 30
-    data = bytearray(path.read_bytes())
-    data[at : at + 4] = b"c/11"
-    path.write_bytes(bytes(data))
-    store = OzxStore(path)
-    try:
-        with pytest.raises(ngffkit.CorruptData, match="names another") as caught:
-            store.get_sync("c/10", byte_range=SuffixByteRequest(10))
-        assert f"{path}/c/10" in str(caught.value)
-    finally:
-        store.close()
+        return edited(path, opened.getinfo("c/10").header_offset + 30, b"c/11")
 
 
-def test_a_part_of_an_entry_reaching_into_the_next_is_corrupt_data(tmp_path: pathlib.Path) -> None:
-    path = archive(tmp_path / "a.ozx")
-    data = bytearray(path.read_bytes())
-    record = central_record(data, "c/10")
-    grown = 4096 + 16
-    struct.pack_into("<II", data, record + 20, grown, grown)
-    path.write_bytes(bytes(data))
+def reach_into_the_next(path: pathlib.Path) -> pathlib.Path:
+    """Entry c/10's sizes in the central directory grown by 16 bytes: it reaches into c/11's local header."""
+    record = central_record(path.read_bytes(), "c/10")
+    return edited(path, record + 20, struct.pack("<II", 4096 + 16, 4096 + 16))
+
+
+@pytest.mark.parametrize(
+    ("damage", "request_", "message"),
+    [(name_another, SuffixByteRequest(10), "names another"),
+     (reach_into_the_next, OffsetByteRequest(4000), "Overlapped entries")],
+    ids=["names-another", "overlapping"],
+)  # fmt: skip
+def test_a_part_of_a_damaged_entry_is_corrupt_data_naming_it(
+    tmp_path: pathlib.Path, damage: Callable[[pathlib.Path], pathlib.Path], request_: ByteRequest, message: str
+) -> None:
+    path = damage(archive(tmp_path / "a.ozx"))
     store = OzxStore(path)
     try:
-        with pytest.raises(ngffkit.CorruptData, match="Overlapped entries") as caught:
-            store.get_sync("c/10", byte_range=OffsetByteRequest(4000))
+        with pytest.raises(ngffkit.CorruptData, match=message) as caught:
+            store.get_sync("c/10", byte_range=request_)
         assert f"{path}/c/10" in str(caught.value)
     finally:
         store.close()
