@@ -40,7 +40,8 @@ def check_matched(
     (unsharded when not) -- along an axis shorter than that, a smaller chunk (shard) that still covers it; the
     compressor ``codec`` (name, level) and no other; level 0 equal to ``data``; level 1 the mean of ``factors``
     blocks of level 0 (over the whole blocks), rounded one way or another -- which is returned (``"rounded half
-    to even"``, ...).
+    to even"``, ...), with what became of a partial block at an edge where there is one (kept: ceil-sized levels;
+    dropped: floor-sized).
 
     :raises WrongOutput: naming the first thing that differs.
     """
@@ -48,11 +49,13 @@ def check_matched(
     shapes = image.shapes
     if len(shapes) != levels:
         raise WrongOutput(f"{dest}: {len(shapes)} levels, not {levels}")
+    edges: set[str] = set()  # what the writer did with a partial block at an edge: "kept" (ceil) or "dropped" (floor)
     for k, shape in enumerate(shapes):
         step = [f**k for f in factors]
         allowed = [(s // f, math.ceil(s / f)) for s, f in zip(data.shape, step, strict=True)]
         if len(shape) != data.ndim or any(n not in pair for n, pair in zip(shape, allowed, strict=True)):
             raise WrongOutput(f"{dest}: level {k} has shape {shape}, not data.shape / {step} ({allowed})")
+        edges |= {"kept" if n == up else "dropped" for n, (down, up) in zip(shape, allowed, strict=True) if down != up}
         grid, inner, compressors = _storage(dest / image.level_paths[k] / "zarr.json")
         if shard is None:
             if inner is not None:
@@ -68,7 +71,8 @@ def check_matched(
     level0 = image.read(0)
     if level0.dtype != data.dtype or not np.array_equal(level0, data):
         raise WrongOutput(f"{dest}: level 0 is not the data written")
-    return _rounding(dest, level0, image.read(1), factors)
+    rounding = _rounding(dest, level0, image.read(1), factors)
+    return rounding + (f"; a partial block at an edge {' or '.join(sorted(edges))}" if edges else "")
 
 
 def describe(dest: Path) -> str:

@@ -362,7 +362,8 @@ def main() -> None:
         "",
         "What each writer wrote, read back with ngffkit after its first write (matched: 5 levels of the asked shapes, "
         "64^3 chunks (or the level's extent), the asked shards, zstd 3 alone, level 0 the volume, level 1 the block "
-        "mean of level 0 -- else the run stops):",
+        "mean of level 0 -- else the run stops; where matched writers differ: how they round the mean, and whether a "
+        "level keeps a partial block at an edge (ceil-sized) or drops it (floor-sized), a few voxels more or less):",
         *(f"- {writer}, {settings}, {layout}: {what}" for (writer, settings, layout), what in written.items()),
         "",
         f"ngffkit's matched write takes **{matched / reference_s:.2f}x** the reference job's time (the job computes no "
