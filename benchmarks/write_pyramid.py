@@ -3,11 +3,21 @@ gets) and with matched settings (the same work).
 
 A ~1 GiB uint16 volume (synthetic, compressible like microscopy), 5 levels (2x in z, y, x), NGFF 0.5:
   * matched: every writer averages 2x2x2 blocks (ngffkit ``mean``, ome-zarr-py ``LOCAL_MEAN``, ngff-zarr
-    ``DASK_BIN_SHRINK``) and writes 64^3 chunks with zstd level 3 -- plain, and (ngffkit, ome-zarr-py) in 256^3
-    shards. This is the headline: the same work on both sides.
+    ``DASK_BIN_SHRINK``, ome-zarr-pyramid ``mean``) and writes 64^3 chunks with zstd level 3 -- plain, and (ngffkit,
+    ome-zarr-py, ome-zarr-pyramid) in 256^3 shards. This is the headline: the same work on both sides.
+  * matched (y-x mean): ome-zarr-io downsamples y and x only (its ``Downscaler`` keeps every other axis, z too), so
+    it cannot write the 2x2x2 pyramid; it is measured against ngffkit writing its pyramid -- 2x2 means in y and x,
+    z kept, 5 levels, 64^3 chunks (and 256^3 shards), zstd 3 -- not in the matched rows.
   * defaults: each writer's own method, chunks and codec (ngffkit: mean, automatic chunks, blosc-lz4; ome-zarr-py:
     ``RESIZE`` -- skimage resize with anti-aliasing, in float64 -- and zarr's default chunks and codec; ngff-zarr:
-    its default method, ``ITKWASM_GAUSSIAN``). What a user gets, but not the same work.
+    its default method, ``ITKWASM_GAUSSIAN``; ome-zarr-io: its ``mean`` in y and x, zarr's default chunks and codec;
+    ome-zarr-pyramid: ``simple`` (every other voxel), the chunks and codec of its input). Every writer is asked for
+    5 levels (ome-zarr-io writes none unless asked, ome-zarr-pyramid stops by size). What a user gets, not the same
+    work.
+ome-zarr-pyramid is handed the volume as an in-memory zarr array, made inside its clock: handed the numpy array it
+holds ~110x the volume in memory (see its script).
+Every matched output is read back with ngffkit once (benchmarks/pyramid_check.py: levels, shapes, chunks, shards,
+codec, level 0, level 1 the block mean -- a wrong setting stops the run), and what the defaults wrote is reported.
 Peers run in environments of their own (peers/: their newest releases), reading the volume from a ``.npy`` file
 before their clock starts; ngffkit runs here. Writers alternate, several repetitions, median and spread.
 
@@ -29,24 +39,32 @@ import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numcodecs
 import numpy as np
-from peers import NGFF_ZARR, OME_ZARR_PY, Peer, Unavailable, process_environment
+from peers import NGFF_ZARR, OME_ZARR_IO, OME_ZARR_PY, OME_ZARR_PYRAMID, Peer, Unavailable, process_environment
 
 from benchmarks.common import machine, peak_rss_of, peer_versions, save, summary, synthetic_volume, timed
+from benchmarks.pyramid_check import check_matched, describe
+from ngffkit import write_image
 
 LEVELS, CHUNK, SHARD = 5, (64, 64, 64), (256, 256, 256)
+#: The factors between levels (z, y, x): the matched pyramid's, and ome-zarr-io's (y and x only, z kept).
+XYZ, YX = (2, 2, 2), (1, 2, 2)
+#: The settings of the rows where ngffkit writes ome-zarr-io's pyramid (see the module's docstring).
+YX_MATCHED = "matched (y-x mean)"
 
 
-def write_ngffkit(data: np.ndarray, dest: Path, shards: tuple[int, ...] | None, matched: bool) -> None:
-    import ngffkit
-
+def write_ngffkit(data: np.ndarray, dest: Path, shards: tuple[int, ...] | None, matched: bool,
+                  factors: tuple[int, ...] = XYZ) -> None:  # fmt: skip
+    """ngffkit's write (imported with this module: as a peer's script imports before its clock starts, ngffkit's
+    imports -- a second on this machine -- are not timed)."""
     storage: dict[str, Any] = {"chunks": CHUNK, "shards": shards, "compressor": "zstd"} if matched else {}
-    ngffkit.write_image(data, dest, axes="zyx", levels=LEVELS, scale_factors={"z": 2, "y": 2, "x": 2},
-                        method="mean", overwrite=True, **storage)  # fmt: skip
+    write_image(data, dest, axes="zyx", levels=LEVELS, scale_factors=dict(zip("zyx", factors, strict=True)),
+                method="mean", overwrite=True, **storage)  # fmt: skip
 
 
 #: Each peer's write, run in its environment: argv = volume.npy, destination, "matched"/"defaults", shards JSON.
@@ -85,9 +103,63 @@ PEER_WRITES = {
             nz.to_ngff_zarr(dest, nz.to_multiscales(image, scale_factors=[2, 4, 8, 16]), version="0.5")
         print(json.dumps({"seconds": time.perf_counter() - start}))
     """),
+    # Writer's only downsampling is in y and x (the last two axes); level k is computed from level 0 (2^k x 2^k
+    # means, float64, np.rint). Without downscale_levels it writes no pyramid: 4 asked for in both runs.
+    OME_ZARR_IO: textwrap.dedent("""
+        import json, sys, time
+        import numpy as np
+        from zarr.codecs import ZstdCodec
+        from ome_zarr_io import Writer
+        data = np.load(sys.argv[1])
+        dest, matched, shards = sys.argv[2], sys.argv[3] == "matched", json.loads(sys.argv[4])
+        units = {"z": "micrometer", "y": "micrometer", "x": "micrometer"}
+        start = time.perf_counter()
+        writer = Writer(dest, data, dims=["z", "y", "x"], axis_units=units, downscale_levels=4, overwrite=True,
+                        **({"downscale_method": "mean", "downscale_factor": 2} if matched else {}))
+        if matched:
+            writer.write(chunks=(64, 64, 64), shards=tuple(shards) if shards else None, compressors=ZstdCodec(level=3))
+        else:
+            writer.write()
+        print(json.dumps({"seconds": time.perf_counter() - start}))
+    """),
+    # A Pyramid over the volume; downscale() records a plan, write_pyramid computes every level in one pass over
+    # level 0 (tensorstore's downsample: integer means round half to even) and writes through dyna-zarr on
+    # tensorstore, with its own default of 4 threads. Shards: chunk_shape x shard_coefficients.
+    # The volume is handed over as an in-memory zarr array, staged inside the clock (matched: 64^3 chunks,
+    # uncompressed, a copy; defaults: zarr.array's own chunks and codec, which ome-zarr-pyramid keeps when asked
+    # for none). Handed the numpy array itself, 0.4.0 took 22 s and 7.2 GiB of peak RSS for a 64 MiB volume (0.9 s
+    # and 0.3 GiB staged): ~110x the volume in memory, most of the time in dyna-zarr's _ts_zarr_format
+    # (tensorstore's spec().to_json() of views over the array) -- a 1 GiB volume could not run at all.
+    OME_ZARR_PYRAMID: textwrap.dedent("""
+        import json, shutil, sys, time
+        import numpy as np, zarr
+        from ome_zarr_pyramid import Pyramid, io
+        data = np.load(sys.argv[1])
+        dest, matched, shards = sys.argv[2], sys.argv[3] == "matched", json.loads(sys.argv[4])
+        shutil.rmtree(dest, ignore_errors=True)
+        start = time.perf_counter()
+        if matched:
+            staged = zarr.create_array({}, shape=data.shape, dtype=data.dtype, chunks=(64, 64, 64), compressors=None)
+            staged[...] = data
+        else:
+            staged = zarr.array(data)
+        pyramid = Pyramid().from_arrays([staged], axis_order="zyx", version="0.5")
+        if matched:
+            sharding = {"shard_coefficients": tuple(s // 64 for s in shards)} if shards else {}
+            planned = pyramid.downscale(n_layers=5, scale_factor=(2, 2, 2), downscale_method="mean")
+            io.write_pyramid(planned, dest, overwrite=True, chunk_shape=(64, 64, 64), compressor="zstd",
+                             compressor_params={"level": 3}, **sharding)
+        else:
+            io.write_pyramid(pyramid.downscale(n_layers=5), dest, overwrite=True)
+        print(json.dumps({"seconds": time.perf_counter() - start}))
+    """),
 }
-#: Which peers write in shards in the matched run (ngff-zarr's sharding takes chunks per shard, not the same API).
-SHARDED_PEERS = (OME_ZARR_PY,)
+#: Which peers write in shards in the matched runs: the ones that write 256^3 shards of 64^3 chunks as ngffkit does
+#: (ome-zarr-py and ome-zarr-io through zarr-python's ``shards``, ome-zarr-pyramid as 4x4x4 chunks per shard;
+#: ngff-zarr's sharding takes chunks per shard through its own engine, not the same API: left out).
+SHARDED_PEERS = (OME_ZARR_PY, OME_ZARR_IO, OME_ZARR_PYRAMID)
+#: The peers whose matched pyramid is y-x only (factors :data:`YX`): measured in the ``YX_MATCHED`` rows.
+YX_PEERS = (OME_ZARR_IO,)
 
 
 def reference_job(data: np.ndarray, dest: Path) -> float:
@@ -158,6 +230,26 @@ def available(peers: dict[Peer, str]) -> list[Peer]:
     return found
 
 
+def takes_part(peer: Peer, settings: str, shards: tuple[int, ...] | None) -> bool:
+    """Whether ``peer`` writes in the run of ``settings`` and ``shards``: its defaults always; the matched runs of
+    its own pyramid (:data:`YX_PEERS`: the y-x one), in shards if it writes them as ngffkit does."""
+    if shards and peer not in SHARDED_PEERS:
+        return False
+    return settings == "defaults" or (settings == YX_MATCHED) == (peer in YX_PEERS)
+
+
+def read_back(dest: Path, data: np.ndarray, shards: tuple[int, ...] | None, factors: tuple[int, ...],
+              matched: bool) -> str:  # fmt: skip
+    """What was written at ``dest``: with matched settings, checked against them (a
+    :class:`~benchmarks.pyramid_check.WrongOutput` stops the run) and how level 1 rounds the mean; at defaults,
+    what the writer chose."""
+    if not matched:
+        return describe(dest)
+    rounding = check_matched(dest, data, levels=LEVELS, factors=factors, chunk=CHUNK[0],
+                             shard=shards[0] if shards else None, codec=("zstd", 3))  # fmt: skip
+    return f"as asked; level 1 the {'x'.join(map(str, factors))} block mean of level 0, {rounding}"
+
+
 def peer_write(peer: Peer, volume: Path, dest: Path, settings: str, shards: tuple[int, ...] | None) -> float:
     """Seconds ``peer``'s write takes (:data:`PEER_WRITES`), timed in a process of its own environment (the volume
     is loaded from ``volume`` before the clock starts)."""
@@ -201,23 +293,33 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ngffkit-bench-"))
     np.save(tmp / "volume.npy", data)
     times: dict[tuple[str, str, str], list[float]] = {}
-    runs = [("matched", "64^3 chunks", None), ("matched", "256^3 shards of 64^3 chunks", SHARD),
-            ("defaults", "each writer's own", None)]  # fmt: skip
+    written: dict[tuple[str, str, str], str] = {}  # what each writer wrote, read back after its first write
+    runs = [(settings, layout, shards, factors)
+            for settings, factors in (("matched", XYZ), (YX_MATCHED, YX))
+            for layout, shards in (("64^3 chunks", None), ("256^3 shards of 64^3 chunks", SHARD))
+            if factors == XYZ or any(peer in YX_PEERS for peer in peers)]  # fmt: skip
+    runs.append(("defaults", "each writer's own", None, XYZ))
+    here, there = tmp / "ngffkit.zarr", tmp / "peer.zarr"
     try:
-        for _ in range(repeat):  # alternate, so every writer sees the same machine state
-            for settings, layout, shards in runs:
-                times.setdefault(("ngffkit", settings, layout), []).extend(
-                    timed(lambda s=shards, m=settings: write_ngffkit(data, tmp / "ngffkit.zarr", s, m == "matched"), 1)
-                )  # fmt: skip
+        for repetition in range(repeat):  # alternate, so every writer sees the same machine state
+            for settings, layout, shards, factors in runs:
+                as_matched = settings != "defaults"
+                write = partial(write_ngffkit, data, here, shards, as_matched, factors)
+                times.setdefault(("ngffkit", settings, layout), []).extend(timed(write, 1))
+                if repetition == 0:
+                    written[("ngffkit", settings, layout)] = read_back(here, data, shards, factors, as_matched)
                 for peer in peers:
-                    if shards and peer not in SHARDED_PEERS:
+                    if not takes_part(peer, settings, shards):
                         continue
                     try:
-                        seconds = peer_write(peer, tmp / "volume.npy", tmp / "peer.zarr", settings, shards)
+                        seconds = peer_write(peer, tmp / "volume.npy", there, "matched" if as_matched else "defaults",
+                                             shards)  # fmt: skip
                     except RuntimeError as failure:
                         print(f"{peer.name} {settings} {layout} failed: {str(failure)[-300:]}", flush=True)
                         continue
                     times.setdefault((labels[peer], settings, layout), []).append(seconds)
+                    if repetition == 0:
+                        written[(labels[peer], settings, layout)] = read_back(there, data, shards, factors, as_matched)
         reference = [reference_job(data, tmp / "reference.bin") for _ in range(repeat)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -229,11 +331,21 @@ def main() -> None:
         "",
         f"{gib:.2f} GiB uint16 volume {shape} in memory, 5 levels (2x in z, y, x), NGFF 0.5; {repeat} alternating "
         "repetitions each, median ± half range; throughput counts level-0 bytes. *matched*: 2x2x2 block mean on every "
-        "side (ngffkit `mean`, ome-zarr-py `LOCAL_MEAN`, ngff-zarr `DASK_BIN_SHRINK`), 64^3 chunks, zstd 3 -- the same "
-        "work. *defaults*: each writer's own method, chunks and codec (ome-zarr-py: `RESIZE`, skimage resize with "
-        "anti-aliasing in float64; ngff-zarr: its default `ITKWASM_GAUSSIAN`; ngffkit: mean, automatic chunks, "
-        "blosc-lz4) -- what a user gets, not the same work. The machine (2 cores) is shared with other engineers' "
-        "work: ratios measured in the same run are what count.",
+        "side (ngffkit `mean`, ome-zarr-py `LOCAL_MEAN`, ngff-zarr `DASK_BIN_SHRINK`, ome-zarr-pyramid `mean` on "
+        "tensorstore's downsample), 64^3 chunks, zstd 3 -- the same work; in 256^3 shards of 64^3 chunks for the "
+        "writers that write them as ngffkit does (not ngff-zarr: its own sharding API). "
+        f"*{YX_MATCHED}*: ome-zarr-io downsamples y and x only (z kept at every level), so it has no 2x2x2 pyramid "
+        "and is not in the matched rows: here ngffkit writes ome-zarr-io's pyramid -- 2x2 means in y and x, 5 levels, "
+        "64^3 chunks, zstd 3 -- and both are timed on that work (more bytes than the matched pyramid: level 1 is a "
+        "quarter of level 0, not an eighth). *defaults*: each writer's own method, chunks and codec, 5 levels asked "
+        "for (ome-zarr-py: `RESIZE`, skimage resize with anti-aliasing in float64, zarr's default chunks and codec; "
+        "ngff-zarr: its default `ITKWASM_GAUSSIAN`; ome-zarr-io: its `mean` in y and x, zarr's default chunks and "
+        "codec; ome-zarr-pyramid: `simple`, every other voxel, in its input's chunks and codec -- `zarr.array`'s; "
+        "ngffkit: mean, automatic chunks, blosc-lz4) -- what a user gets, not the same work. ome-zarr-pyramid is "
+        "handed the volume as an in-memory zarr array made inside its clock (matched: 64^3 chunks, uncompressed; "
+        "defaults: `zarr.array`): handed the numpy array, 0.4.0 held ~110x the volume in memory (7.2 GiB for 64 MiB, "
+        "22 s where the zarr array takes 0.9 s). The machine (2 cores) is shared with other engineers' work: ratios "
+        "measured in the same run are what count.",
         "",
         "| writer | settings | layout | time | throughput | the writer takes |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -247,6 +359,12 @@ def main() -> None:
                  f"{os.cpu_count()} cores + one file | {summary(reference)} | {gib / reference_s:.2f} GiB/s | |")  # fmt: skip
     matched = np.median(times[("ngffkit", "matched", "64^3 chunks")])
     lines += [
+        "",
+        "What each writer wrote, read back with ngffkit after its first write (matched: 5 levels of the asked shapes, "
+        "64^3 chunks (or the level's extent), the asked shards, zstd 3 alone, level 0 the volume, level 1 the block "
+        "mean of level 0 -- else the run stops; where matched writers differ: how they round the mean, and whether a "
+        "level keeps a partial block at an edge (ceil-sized) or drops it (floor-sized), a few voxels more or less):",
+        *(f"- {writer}, {settings}, {layout}: {what}" for (writer, settings, layout), what in written.items()),
         "",
         f"ngffkit's matched write takes **{matched / reference_s:.2f}x** the reference job's time (the job computes no "
         "level and writes one file, but it is not a lower bound: a writer that makes levels from in-memory blocks "

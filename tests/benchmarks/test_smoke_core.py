@@ -6,7 +6,7 @@ import pathlib
 import re
 
 import pytest
-from peers import NAPARI_OME_ZARR, NGFF_ZARR, OME_ZARR_MODELS, OME_ZARR_PY
+from peers import NAPARI_OME_ZARR, NGFF_ZARR, OME_ZARR_IO, OME_ZARR_MODELS, OME_ZARR_PY, OME_ZARR_PYRAMID
 
 from ..conftest import use_peer
 from .test_smoke_finder_startup import run_smoke, table_rows
@@ -52,22 +52,31 @@ def test_remote_benchmark_runs(tmp_path: pathlib.Path) -> None:
 
 
 def test_write_pyramid_and_codecs_benchmarks_run(tmp_path: pathlib.Path) -> None:
-    use_peer(OME_ZARR_PY)
-    use_peer(NGFF_ZARR)
-    rows = table_rows(run_smoke("write_pyramid", tmp_path))
-    writers = {(row[0].split(" ")[0], row[1]) for row in rows}  # each peer in its own environment, both ways
-    assert writers >= {
-        ("ngffkit", "matched"),
-        ("ngffkit", "defaults"),
-        ("ome-zarr-py", "matched"),
-        ("ome-zarr-py", "defaults"),
-        ("ngff-zarr", "matched"),
-        ("ngff-zarr", "defaults"),
-    }, writers
+    for peer in (OME_ZARR_PY, NGFF_ZARR, OME_ZARR_IO, OME_ZARR_PYRAMID):
+        use_peer(peer)
+    text = run_smoke("write_pyramid", tmp_path)
+    rows = table_rows(text)
+    chunks, shards, own = "64^3 chunks", "256^3 shards of 64^3 chunks", "each writer's own"
+    every = [(chunks, "matched"), (shards, "matched"), (own, "defaults")]
+    y_x = [(chunks, "matched (y-x mean)"), (shards, "matched (y-x mean)")]
+    expected = {  # each peer in its own environment (its release in its name); ome-zarr-io: y-x means only
+        "ngffkit": every[:2] + y_x + every[2:],
+        "ome-zarr-py": every,
+        "ngff-zarr": [every[0], every[2]],  # its sharding is another API: no shard row
+        "ome-zarr-io": [*y_x, every[2]],
+        "ome-zarr-pyramid": every,
+    }
+    for writer, runs in expected.items():
+        ran = [row for row in rows if row[0].split(" ")[0] == writer]
+        assert [(row[2], row[1]) for row in ran] == runs, rows
+        assert all(float(row[3].split(" s")[0]) > 0 for row in ran), ran
     assert any(row[0] == "reference job (not a bound)" for row in rows)
-    peer = [row for row in rows if row[0].startswith("ome-zarr-py ")]  # its release: its own environment
-    assert [row[2] for row in peer] == ["64^3 chunks", "256^3 shards of 64^3 chunks", "each writer's own"], rows
-    assert all(float(row[3].split(" s")[0]) > 0 for row in peer), peer
+    # every matched output was read back and found as asked (a wrong setting stops the run: test_pyramid_check.py)
+    checked = [line for line in text.splitlines() if line.startswith("- ") and ", matched" in line]
+    assert len(checked) == sum(settings != "defaults" for runs in expected.values() for _, settings in runs), text
+    assert all(": as asked; level 1 the " in line and " block mean of level 0, " in line for line in checked), checked
+    defaults = [line for line in text.splitlines() if line.startswith("- ") and ", defaults, " in line]
+    assert len(defaults) == len(expected) and all(": 5 levels [" in line for line in defaults), defaults
     codecs = run_smoke("codecs", tmp_path)
     assert codecs.count("### ") == 3 and len(table_rows(codecs)) >= 3 * 4
 
