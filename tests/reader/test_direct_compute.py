@@ -5,8 +5,11 @@ stays dask's."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
 import pickle
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -162,3 +165,25 @@ def test_plain_selections_are_one_integer_or_step_one_slice_per_axis() -> None:
     assert plain_selection(2, shape) == (2, slice(0, 5), slice(0, 6))
     for other in ((slice(None, None, 2),), (None,), ([0, 1],), (np.array([True] * 4),), (Ellipsis, Ellipsis)):
         assert plain_selection(other, shape) is None
+
+
+EXPRESSION_ARRAYS = """
+import sys
+import ngffkit
+level = ngffkit.open(sys.argv[1]).levels[0]
+print(type(level).__module__, int(level.compute().sum()), int(level[5][3:9].compute().sum()))
+"""
+
+
+def test_levels_open_under_dasks_array_expressions(tmp_path: pathlib.Path) -> None:
+    """dask's array-expr mode (``array.query-planning``, read when dask.array is imported) makes ``da.Array``
+    another class: a level is then dask's own array, read as dask reads it."""
+    data = np.arange(8 * 16 * 16, dtype=np.uint16).reshape(8, 16, 16)
+    path = tmp_path / "small.ome.zarr"
+    ngffkit.write_image(data, path, axes="zyx", levels=1, chunks=(4, 8, 8))
+    environment = {**os.environ, "DASK_ARRAY__QUERY_PLANNING": "True"}
+    done = subprocess.run([sys.executable, "-c", EXPRESSION_ARRAYS, str(path)], env=environment,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    _, total, part = done.stdout.split()
+    assert (int(total), int(part)) == (int(data.sum()), int(data[5][3:9].sum()))

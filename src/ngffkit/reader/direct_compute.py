@@ -23,6 +23,7 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
+from dask.array.core import Array as GraphArray
 from dask.callbacks import Callback
 
 #: The schedulers that compute on this process's threads, as dask's configuration names them (None: dask's
@@ -33,9 +34,12 @@ LOCAL_THREADS = {None, "threads", "threading"}
 ReadAt = Callable[[tuple[int | slice, ...]], np.ndarray]
 
 
-class LazyRegion(da.Array):
+class LazyRegion(GraphArray):
     """A dask array (a level, or a region of one) whose own ``compute()`` reads its pixels directly (see the
-    module docstring)."""
+    module docstring).
+
+    It subclasses dask's graph-based array (``dask.array.core.Array``), not ``da.Array``: with dask's array-expr
+    mode on, ``da.Array`` is another class, whose arrays are left as dask made them."""
 
     #: The level's reader and this array's selection in the level.
     read_at: ReadAt
@@ -67,7 +71,7 @@ def lazy_level(array: da.Array, read_at: ReadAt) -> da.Array:
 
 
 def _direct(cls: type[LazyRegion], array: Any, read_at: ReadAt, selection: tuple[int | slice, ...]) -> da.Array:
-    if type(array) is not da.Array:
+    if type(array) is not GraphArray:
         return array
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
     direct = cls(array.dask, array.name, array.chunks, meta=meta)
