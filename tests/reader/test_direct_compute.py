@@ -167,6 +167,20 @@ def test_plain_selections_are_one_integer_or_step_one_slice_per_axis() -> None:
         assert plain_selection(other, shape) is None
 
 
+def test_an_assignment_into_a_level_is_read_back(level_path: pathlib.Path) -> None:
+    """dask's ``__setitem__`` changes the array in place (a new graph under the same object): its compute, and a
+    region sliced from it afterwards, hold the assigned pixels -- not the level as stored."""
+    level = ngffkit.open(level_path).levels[0]
+    level[0, 0, 0] = 7
+    region = level[0]
+    region[0, 1] = 9
+    changed = expected()
+    changed[0, 0, 0], changed[0, 0, 1] = 7, 9
+    assert level.compute()[0, 0, 0] == 7 and np.asarray(level)[0, 0, 0] == 7
+    assert level[0].compute()[0, 0] == 7 and level[0, :2, :2].compute()[0, 0] == 7
+    np.testing.assert_array_equal(region.compute(), changed[0])
+
+
 EXPRESSION_ARRAYS = """
 import sys
 import ngffkit
