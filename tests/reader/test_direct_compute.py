@@ -201,3 +201,22 @@ def test_levels_open_under_dasks_array_expressions(tmp_path: pathlib.Path) -> No
     assert done.returncode == 0, done.stderr[-2000:]
     _, total, part = done.stdout.split()
     assert (int(total), int(part)) == (int(data.sum()), int(data[5][3:9].sum()))
+
+
+def test_a_level_stored_in_fortran_order_is_read_in_c_order(tmp_path: pathlib.Path) -> None:
+    """zarr v2 arrays may be stored column-major (``order: F``), and zarr then returns column-major pixels; a
+    level's own compute() gives them C-ordered, as dask's concatenation of blocks does (and dask 2026.8 for one
+    block; dask 2025.1 handed a single block back as zarr made it)."""
+    import zarr
+
+    data = np.arange(5 * 13 * 11, dtype=np.uint16).reshape(5, 13, 11)
+    group = zarr.open_group(tmp_path / "f.ome.zarr", mode="w", zarr_format=2)
+    group.create_array("0", shape=data.shape, chunks=(2, 3, 4), dtype=data.dtype, order="F")[...] = data
+    group.attrs["multiscales"] = [{
+        "version": "0.4", "axes": [{"name": name, "type": "space"} for name in "zyx"],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1]}]}],
+    }]  # fmt: skip
+    level = ngffkit.open(tmp_path / "f.ome.zarr").levels[0]
+    for read in (level.compute(), np.asarray(level), level[1:4].compute()):
+        assert read.flags.c_contiguous
+    np.testing.assert_array_equal(level.compute(), data)
