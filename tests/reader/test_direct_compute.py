@@ -5,8 +5,11 @@ stays dask's."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
 import pickle
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -162,3 +165,60 @@ def test_plain_selections_are_one_integer_or_step_one_slice_per_axis() -> None:
     assert plain_selection(2, shape) == (2, slice(0, 5), slice(0, 6))
     for other in ((slice(None, None, 2),), (None,), ([0, 1],), (np.array([True] * 4),), (Ellipsis, Ellipsis)):
         assert plain_selection(other, shape) is None
+
+
+def test_an_assignment_into_a_level_is_read_back(level_path: pathlib.Path) -> None:
+    """dask's ``__setitem__`` changes the array in place (a new graph under the same object): its compute, and a
+    region sliced from it afterwards, hold the assigned pixels -- not the level as stored."""
+    level = ngffkit.open(level_path).levels[0]
+    level[0, 0, 0] = 7
+    region = level[0]
+    region[0, 1] = 9
+    changed = expected()
+    changed[0, 0, 0], changed[0, 0, 1] = 7, 9
+    assert level.compute()[0, 0, 0] == 7 and np.asarray(level)[0, 0, 0] == 7
+    assert level[0].compute()[0, 0] == 7 and level[0, :2, :2].compute()[0, 0] == 7
+    np.testing.assert_array_equal(region.compute(), changed[0])
+
+
+EXPRESSION_ARRAYS = """
+import sys
+import ngffkit
+level = ngffkit.open(sys.argv[1]).levels[0]
+print(type(level).__module__, int(level.compute().sum()), int(level[5][3:9].compute().sum()))
+"""
+
+
+def test_levels_open_under_dasks_array_expressions(tmp_path: pathlib.Path) -> None:
+    """dask's array-expr mode (``array.query-planning``, read when dask.array is imported) makes ``da.Array``
+    another class: a level is then dask's own array, read as dask reads it."""
+    require(importlib.util.find_spec("dask.array._array_expr") is not None,
+            "this dask has no array-expr mode of its own (older releases kept it in the dask-expr package)")  # fmt: skip
+    data = np.arange(8 * 16 * 16, dtype=np.uint16).reshape(8, 16, 16)
+    path = tmp_path / "small.ome.zarr"
+    ngffkit.write_image(data, path, axes="zyx", levels=1, chunks=(4, 8, 8))
+    environment = {**os.environ, "DASK_ARRAY__QUERY_PLANNING": "True"}
+    done = subprocess.run([sys.executable, "-c", EXPRESSION_ARRAYS, str(path)], env=environment,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    _, total, part = done.stdout.split()
+    assert (int(total), int(part)) == (int(data.sum()), int(data[5][3:9].sum()))
+
+
+def test_a_level_stored_in_fortran_order_is_read_in_c_order(tmp_path: pathlib.Path) -> None:
+    """zarr v2 arrays may be stored column-major (``order: F``), and zarr then returns column-major pixels; a
+    level's own compute() gives them C-ordered, as dask's concatenation of blocks does (and dask 2026.8 for one
+    block; dask 2025.1 handed a single block back as zarr made it)."""
+    import zarr
+
+    data = np.arange(5 * 13 * 11, dtype=np.uint16).reshape(5, 13, 11)
+    group = zarr.open_group(tmp_path / "f.ome.zarr", mode="w", zarr_format=2)
+    group.create_array("0", shape=data.shape, chunks=(2, 3, 4), dtype=data.dtype, order="F")[...] = data
+    group.attrs["multiscales"] = [{
+        "version": "0.4", "axes": [{"name": name, "type": "space"} for name in "zyx"],
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 1]}]}],
+    }]  # fmt: skip
+    level = ngffkit.open(tmp_path / "f.ome.zarr").levels[0]
+    for read in (level.compute(), np.asarray(level), level[1:4].compute()):
+        assert read.flags.c_contiguous
+    np.testing.assert_array_equal(level.compute(), data)

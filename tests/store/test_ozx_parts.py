@@ -8,6 +8,7 @@ checked; the archive's last entry and compressed entries are read through zipfil
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import struct
 import threading
@@ -19,7 +20,9 @@ import pytest
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 
 import ngffkit
+from ngffkit.store.factory import make_store
 from ngffkit.store.ozx import OzxStore
+from ngffkit.tools.serve import serving
 
 from .zip_patches import central_record
 
@@ -74,6 +77,23 @@ def test_parts_read_from_many_threads_are_each_their_own_entrys(tmp_path: pathli
     wrong = [(key, request) for key, request, got in results if got != expected(key, request)]
     assert not wrong, f"{len(wrong)} of {len(results)} parts came from another entry, e.g. {wrong[:3]}"
     assert store.entries_read == len(results)
+
+
+@pytest.mark.network
+def test_parts_of_a_served_archive_read_at_once_are_each_their_own_entrys(tmp_path: pathlib.Path) -> None:
+    """A .ozx over HTTP is read through fsspec's zip file system, whose byte-range read seeks the entry zipfile
+    opened: the same race on the archive's one shared (remote) file, with zarr's reads in threads at once."""
+    jobs = [(key, REQUESTS[(round_ + n) % len(REQUESTS)]) for round_ in range(4) for n, key in enumerate(KEYS)]
+    with serving(archive(tmp_path / "a.ozx")) as url:
+        store, _ = make_store(url)
+
+        async def read_all() -> list[object]:
+            return await asyncio.gather(*(store.get(key, byte_range=request) for key, request in jobs))
+
+        results = asyncio.run(read_all())
+    wrong = [(key, request) for (key, request), got in zip(jobs, results, strict=True)
+             if got is None or got.to_bytes() != expected(key, request)]  # type: ignore[attr-defined]  # fmt: skip
+    assert not wrong, f"{len(wrong)} of {len(jobs)} parts came from another entry, e.g. {wrong[:3]}"
 
 
 def test_a_part_of_the_last_entry_is_read_too(tmp_path: pathlib.Path) -> None:

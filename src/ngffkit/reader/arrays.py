@@ -68,7 +68,9 @@ def dask_array(node: NodeMetadata) -> da.Array:
     lazy = da.from_array(
         guarded, chunks=chunks, name=name, asarray=False, fancy=True, lock=False, inline_array=True, meta=meta
     )
-    return lazy_level(lazy, lambda selection: np.asarray(guarded[selection]))
+    # C order, as dask's concatenation of blocks gives it (zarr returns a v2 array stored with order F
+    # column-major: copied then)
+    return lazy_level(lazy, lambda selection: np.asarray(guarded[selection], order="C"))
 
 
 def read_now(node: NodeMetadata, selection: tuple[int | slice, ...]) -> np.ndarray:

@@ -10,9 +10,10 @@ the result, as :meth:`ngffkit.Image.read` reads): the same pixels, the same erro
 
 Everything else is dask's, unchanged: the graph (the writer's "never write over your input" guard and napari's
 reader inspect it), laziness, ``dask.compute``, ``persist``, pickling (a plain dask array arrives), any other
-array made from a level (``level + 1``, ``level[::2]``, a region of a region), and any computation given a
-scheduler or keywords, run under a distributed client (whose workers may be the only machines that can reach
-the data), with dask's pool sized by the person, or watched by dask callbacks (a progress bar).
+array made from a level (``level + 1``, ``level[::2]``, a region of a region), a level or region assigned into
+(``level[0] = 1``), and any computation given a scheduler or keywords, run under a distributed client (whose
+workers may be the only machines that can reach the data), with dask's pool sized by the person, or watched by
+dask callbacks (a progress bar).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import dask
 import dask.array as da
 import numpy as np
+from dask.array.core import Array as GraphArray
 from dask.callbacks import Callback
 
 #: The schedulers that compute on this process's threads, as dask's configuration names them (None: dask's
@@ -33,18 +35,27 @@ LOCAL_THREADS = {None, "threads", "threading"}
 ReadAt = Callable[[tuple[int | slice, ...]], np.ndarray]
 
 
-class LazyRegion(da.Array):
+class LazyRegion(GraphArray):
     """A dask array (a level, or a region of one) whose own ``compute()`` reads its pixels directly (see the
-    module docstring)."""
+    module docstring).
 
-    #: The level's reader and this array's selection in the level.
+    It subclasses dask's graph-based array (``dask.array.core.Array``), not ``da.Array``: with dask's array-expr
+    mode on, ``da.Array`` is another class, whose arrays are left as dask made them."""
+
+    #: The level's reader, this array's selection in the level, and its dask name when made: an assignment into
+    #: it (dask's ``__setitem__`` gives the same object a new graph and name) leaves it dask's to compute.
     read_at: ReadAt
     selection: tuple[int | slice, ...]
+    made_as: str
 
     def compute(self, **kwargs: Any) -> Any:
-        if kwargs or not plain_local_compute():
+        if kwargs or not self.as_made() or not plain_local_compute():
             return super().compute(**kwargs)  # type: ignore[no-untyped-call]  # dask is untyped here
         return self.read_at(self.selection)
+
+    def as_made(self) -> bool:
+        """Whether this array still holds the pixels it was made to read (nothing was assigned into it)."""
+        return bool(self.name == self.made_as)
 
 
 class LazyLevel(LazyRegion):
@@ -52,7 +63,7 @@ class LazyLevel(LazyRegion):
 
     def __getitem__(self, index: Any) -> Any:
         part = super().__getitem__(index)  # type: ignore[no-untyped-call]  # dask is untyped here
-        if part is self:
+        if part is self or not self.as_made():
             return part
         selection = plain_selection(index, self.shape)
         if selection is None:
@@ -67,11 +78,11 @@ def lazy_level(array: da.Array, read_at: ReadAt) -> da.Array:
 
 
 def _direct(cls: type[LazyRegion], array: Any, read_at: ReadAt, selection: tuple[int | slice, ...]) -> da.Array:
-    if type(array) is not da.Array:
+    if type(array) is not GraphArray:
         return array
     meta = np.empty((0,) * array.ndim, dtype=array.dtype)
     direct = cls(array.dask, array.name, array.chunks, meta=meta)
-    direct.read_at, direct.selection = read_at, selection
+    direct.read_at, direct.selection, direct.made_as = read_at, selection, array.name
     return direct
 
 

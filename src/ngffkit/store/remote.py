@@ -29,6 +29,7 @@ import functools
 import os
 import pathlib
 import random
+import threading
 import uuid
 import warnings
 import weakref
@@ -232,7 +233,7 @@ class ResilientStore(FsspecStore):
         # Other clients read whole bodies: ask for at most one byte more than the bound allows.
         asked = byte_range if byte_range is not None else RangeByteRequest(0, bound.limit + 1)
         try:
-            buffer = await super().get(key, _PROTOTYPE, asked)
+            buffer = await self._get_range(key, asked)
         except Exception as exc:
             if is_forbidden(exc):
                 raise _Forbidden from None  # an internal signal: the LocationError it becomes says all
@@ -244,6 +245,21 @@ class ResilientStore(FsspecStore):
         if data is not None and len(data) > bound.limit:
             raise bound.error(len(data), self._url(key))
         return data
+
+    async def _get_range(self, key: str, byte_range: ByteRequest) -> Any:
+        """zarr's ranged read of ``key``; in a zip archive (a remote .ozx) one at a time per archive.
+
+        fsspec's zip file system reads a range by opening the entry with ``zipfile`` and seeking it, and zipfile's
+        seek in a stored entry moves the archive's one shared file relative to wherever another thread's read
+        left it (CPython 3.12, 3.13): concurrent ranges -- a shard's index, a shard's chunks -- came back holding
+        other entries' bytes. zipfile serialises every read of that shared file anyway, so taking turns costs no
+        concurrency the reads had."""
+        zipped = getattr(self.fs, "sync_fs", None)  # fsspec's wrapper around the (synchronous) zip file system
+        if "zip" not in _protocols(self.fs) or zipped is None:
+            return await super().get(key, _PROTOTYPE, byte_range)
+        root = self.path.rstrip("/")
+        path = f"{root}/{key}" if root else key
+        return _PROTOTYPE.buffer.from_bytes(await asyncio.to_thread(_read_zipped, zipped, path, byte_range))
 
     async def _probe_forbidden_means_missing(self) -> bool:
         """Whether this store answers 403 for keys that do not exist (asked with a key nobody wrote).
@@ -330,6 +346,24 @@ class ResilientStore(FsspecStore):
 
 
 _PROTOTYPE = default_buffer_prototype()
+
+#: One lock per zip file system: fsspec shares an instance -- and its one open archive -- among stores.
+_ZIP_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_ZIP_LOCKS_GUARD = threading.Lock()
+
+
+def _read_zipped(fs: Any, path: str, byte_range: ByteRequest) -> bytes:
+    """``fs.cat_file`` of ``byte_range`` (as zarr's FsspecStore asks it), while no other thread reads ``fs``."""
+    if isinstance(byte_range, RangeByteRequest):
+        start, end = byte_range.start, byte_range.end
+    elif isinstance(byte_range, OffsetByteRequest):
+        start, end = byte_range.offset, None
+    else:
+        start, end = -byte_range.suffix, None
+    with _ZIP_LOCKS_GUARD:
+        lock = _ZIP_LOCKS.setdefault(fs, threading.Lock())
+    with lock:
+        return bytes(fs.cat_file(path, start=start, end=end))
 
 
 def _protocols(fs: Any) -> set[str]:
