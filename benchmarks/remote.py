@@ -154,7 +154,9 @@ def main() -> None:
             reader: measure(ome_zarr_py, "plate", repeat),
         }
         rows += _table(
-            f"3. Plate open: {n_wells} wells x 4 fields x 3 levels, until napari layer data is ready", results
+            f"3. Plate open: {n_wells} wells x 4 fields x 3 levels, until napari layer data is ready -- lazy (ngffkit reads "
+            "the wells when first shown) against eager (the peers read every well first), not the same work",
+            results,
         )
         results = {"ngffkit": measure(ours, "view", repeat), viewer: measure(napari_ome_zarr, "view", repeat)}
         rows += _table("4. Image first view: 3 x 2048^2, 3 levels: layer data + the first lowest-level plane", results)
