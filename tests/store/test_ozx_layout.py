@@ -16,7 +16,7 @@ import pytest
 
 import ngffkit
 
-from .zip_patches import central_record, give_zip64_values_past_int64
+from .zip_patches import central_record, give_zip64_values_past_int64, patch
 
 LAYOUT_RULES = {"ozx-overlapping-entries", "ozx-entry-out-of-range", "ozx-unclean-name", "ozx-local-name-differs"}
 
@@ -68,9 +68,7 @@ def test_a_local_header_naming_another_entry_is_a_finding(tmp_path: pathlib.Path
     path = write_volume(tmp_path / "v.ozx")
     with zipfile.ZipFile(path) as archive:
         at = archive.getinfo("0/c/2/1/0").header_offset + 30
-    data = bytearray(path.read_bytes())
-    data[at : at + 9] = b"0/c/2/1/1"
-    path.write_bytes(bytes(data))
+    patch(path, at, b"0/c/2/1/1")
     found = [f for f in ngffkit.validate(path).errors if f.rule == "ozx-local-name-differs"]
     assert len(found) == 1 and "'0/c/2/1/0'" in found[0].message and "0/c/2/1/1" in found[0].message
     with pytest.raises(ngffkit.CorruptData, match="names another"):  # and reading it still fails

@@ -24,7 +24,7 @@ from ngffkit.store.factory import make_store
 from ngffkit.store.ozx import OzxStore
 from ngffkit.tools.serve import serving
 
-from .zip_patches import central_record
+from .zip_patches import central_record, patch, write_with_local_extra
 
 KEYS = [f"c/{i}" for i in range(48)]
 
@@ -106,23 +106,16 @@ def test_a_part_of_the_last_entry_is_read_too(tmp_path: pathlib.Path) -> None:
         store.close()
 
 
-def edited(path: pathlib.Path, at: int, new: bytes) -> pathlib.Path:
-    data = bytearray(path.read_bytes())
-    data[at : at + len(new)] = new
-    path.write_bytes(bytes(data))
-    return path
-
-
 def name_another(path: pathlib.Path) -> pathlib.Path:
     """Entry c/10's local header made to name c/11."""
     with zipfile.ZipFile(path) as opened:
-        return edited(path, opened.getinfo("c/10").header_offset + 30, b"c/11")
+        return patch(path, opened.getinfo("c/10").header_offset + 30, b"c/11")
 
 
 def reach_into_the_next(path: pathlib.Path) -> pathlib.Path:
     """Entry c/10's sizes in the central directory grown by 16 bytes: it reaches into c/11's local header."""
     record = central_record(path.read_bytes(), "c/10")
-    return edited(path, record + 20, struct.pack("<II", 4096 + 16, 4096 + 16))
+    return patch(path, record + 20, struct.pack("<II", 4096 + 16, 4096 + 16))
 
 
 @pytest.mark.parametrize(
@@ -146,18 +139,7 @@ def test_a_part_of_a_damaged_entry_is_corrupt_data_naming_it(
 
 def test_a_local_header_longer_than_its_record_still_gives_the_right_part(tmp_path: pathlib.Path) -> None:
     """An extra field only in the local header: the part begins where the local header says the contents do."""
-    path = tmp_path / "a.ozx"
-    extra = struct.pack("<HH", 0xCAFE, 4) + b"abcd"
-    with zipfile.ZipFile(path, "w") as out:
-        for key in KEYS:
-            info = zipfile.ZipInfo(key)
-            if key == "c/10":
-                info.extra = extra
-            out.writestr(info, content(key))
-    data = bytearray(path.read_bytes())
-    record = central_record(data, "c/10")  # the central record: no extra field, its 8 bytes now its comment
-    struct.pack_into("<HH", data, record + 30, 0, len(extra))
-    path.write_bytes(bytes(data))
+    path = write_with_local_extra(tmp_path / "a.ozx", KEYS, content, {"c/10"})
     store = OzxStore(path)
     try:
         assert store.get_sync("c/10", byte_range=SuffixByteRequest(100)).to_bytes() == content("c/10")[-100:]

@@ -18,7 +18,7 @@ import ngffkit
 from ngffkit.store import zip_entries
 from ngffkit.store.ozx import OzxStore
 
-from .zip_patches import central_record, give_zip64_values_past_int64
+from .zip_patches import central_record, give_zip64_values_past_int64, patch, write_with_local_extra
 
 #: Entries of one byte (their CRC-32 computed together), then larger ones (each by zlib), all in one span.
 SMALL = [f"0/c/{i}" for i in range(300)]
@@ -48,12 +48,6 @@ def archive(path: pathlib.Path) -> pathlib.Path:
 def local_header(path: pathlib.Path, key: str) -> int:
     with zipfile.ZipFile(path) as opened:
         return opened.getinfo(key).header_offset
-
-
-def patch(path: pathlib.Path, at: int, new: bytes) -> None:
-    data = bytearray(path.read_bytes())
-    data[at : at + len(new)] = new
-    path.write_bytes(bytes(data))
 
 
 def read_both(path: pathlib.Path, keys: list[str]) -> tuple[list[bytes | None], np.ndarray, np.ndarray]:
@@ -148,19 +142,7 @@ def test_the_first_bad_entry_in_the_file_is_the_one_named(tmp_path: pathlib.Path
 def test_a_local_header_longer_than_its_record_is_read_as_zipfile_reads_it(tmp_path: pathlib.Path) -> None:
     """An extra field only in the local header: amid a span its entry's contents begin later (the local header
     says where); at the end of a span they lie past what was read, so zipfile reads that entry alone."""
-    path = tmp_path / "a.ozx"
-    extra = struct.pack("<HH", 0xCAFE, 4) + b"abcd"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as out:
-        for key in SMALL:
-            info = zipfile.ZipInfo(key)
-            if key in (MIDDLE, "0/c/160"):
-                info.extra = extra
-            out.writestr(info, content(key))
-    data = bytearray(path.read_bytes())
-    for key in (MIDDLE, "0/c/160"):  # the central record: no extra field, its 8 bytes now its comment
-        record = central_record(data, key)
-        struct.pack_into("<HH", data, record + 30, 0, len(extra))
-    path.write_bytes(bytes(data))
+    path = write_with_local_extra(tmp_path / "a.ozx", SMALL, content, {MIDDLE, "0/c/160"})
     keys = SMALL[:161]  # 0/c/160 last: its span ends where its record says its contents end
     store = OzxStore(path)
     try:

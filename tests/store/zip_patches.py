@@ -1,10 +1,42 @@
-"""Byte-level edits of zip archives for the ``.ozx`` tests: where an entry's central record is, and a ZIP64 extra
-field whose values fit no signed 64-bit integer."""
+"""Byte-level edits of zip archives for the ``.ozx`` tests: bytes replaced in place, where an entry's central record
+is, an archive whose local headers carry an extra field their central records do not, and a ZIP64 extra field
+whose values fit no signed 64-bit integer."""
 
 from __future__ import annotations
 
 import pathlib
 import struct
+import zipfile
+from collections.abc import Callable
+
+#: An extra field only local headers carry (see :func:`write_with_local_extra`).
+LOCAL_EXTRA = struct.pack("<HH", 0xCAFE, 4) + b"abcd"
+
+
+def patch(path: pathlib.Path, at: int, new: bytes) -> pathlib.Path:
+    """``path`` with the bytes at ``at`` replaced by ``new`` (the same length)."""
+    data = bytearray(path.read_bytes())
+    data[at : at + len(new)] = new
+    path.write_bytes(bytes(data))
+    return path
+
+
+def write_with_local_extra(path: pathlib.Path, keys: list[str], content: Callable[[str], bytes],
+                           longer: set[str]) -> pathlib.Path:  # fmt: skip
+    """A stored archive of ``keys`` whose entries in ``longer`` have :data:`LOCAL_EXTRA` in their local header
+    only: their central records say no extra field (its 8 bytes there read as their comment), so the contents
+    begin later than the central directory alone says."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as out:
+        for key in keys:
+            info = zipfile.ZipInfo(key)
+            if key in longer:
+                info.extra = LOCAL_EXTRA
+            out.writestr(info, content(key))
+    data = bytearray(path.read_bytes())
+    for key in longer:
+        struct.pack_into("<HH", data, central_record(data, key) + 30, 0, len(LOCAL_EXTRA))
+    path.write_bytes(bytes(data))
+    return path
 
 
 def central_record(data: bytes | bytearray, key: str) -> int:
