@@ -3,6 +3,7 @@ when they refuse."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
 import subprocess
@@ -11,9 +12,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from loopback.servers import http_file_server
+from loopback.servers import FaultPlan, http_file_server
 
 import ngffkit
+from ngffkit.store import adapter
 from ngffkit.tools.download import download
 from ngffkit.tools.upgrade import upgrade_store
 
@@ -127,7 +129,8 @@ def test_an_ozx_with_duplicate_entries_is_reported(tmp_path: pathlib.Path) -> No
 def test_a_damaged_chunk_is_one_message_even_as_the_program_ends(tmp_path: pathlib.Path) -> None:
     """dask raises at the first chunk that fails while the computation's other reads go on in zarr's loop; a
     script that reports the error and ends printed hundreds of lines of asyncio tracebacks after it (its thread
-    pools shut down under those reads). The program's end now lets them finish first."""
+    pools shut down under those reads). A failed read now cancels its own (the test below), and the program's end
+    lets any others finish first."""
     data = np.random.default_rng(0).integers(0, 255, (8, 256, 256), dtype=np.uint8)
     path = tmp_path / "img.zarr"
     ngffkit.write_image(data, path, axes="zyx", chunks=(1, 32, 32), shards=(2, 256, 256), levels=1)
@@ -145,6 +148,34 @@ def test_a_damaged_chunk_is_one_message_even_as_the_program_ends(tmp_path: pathl
     assert proc.returncode == 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "chunk" in lines[0], proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("how", ["compute", "dask"])
+def test_a_failed_read_stops_its_other_fetches(tmp_path: pathlib.Path, how: str) -> None:
+    """zarr raises at the first chunk that fails and leaves the read's other fetches running: over HTTP a whole
+    level's requests went on for nobody (and a program ending then printed their failures, the test above). The
+    read now cancels what it started: the server still holds its other requests, yet nothing of the read is left."""
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(1, 64, 64)
+    path = tmp_path / "img.zarr"
+    ngffkit.write_image(data, path, axes="zyx", chunks=(1, 32, 32), levels=1)
+    (path / "0" / "c" / "0" / "0" / "0").write_bytes(b"not a chunk")
+    faults = FaultPlan({f"/0/c/0/{y}/{x}": ["always:hold"] for y, x in ((0, 1), (1, 0), (1, 1))}, hold_patience=60)
+
+    async def reads_on_zarrs_loop() -> set[asyncio.Task[object]]:
+        return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
+
+    with http_file_server(tmp_path, faults=faults) as server:
+        level = ngffkit.open(f"{server.url}/img.zarr").levels[0]
+        before = adapter.sync(reads_on_zarrs_loop())
+        try:
+            with pytest.raises(ngffkit.CorruptData, match="chunk"):
+                level.compute() if how == "compute" else level.compute(scheduler="sync")
+            left = adapter.sync(reads_on_zarrs_loop()) - before
+            held = faults.held()
+        finally:
+            faults.release()
+    assert held, "the read failed before it sent its other requests: nothing to cancel"
+    assert not left, left
 
 
 def test_a_nul_character_in_a_path_is_a_clear_error(tmp_path: pathlib.Path) -> None:

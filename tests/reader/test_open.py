@@ -6,9 +6,11 @@ import json
 import pathlib
 import shutil
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
+import zarr
 
 import ngffkit
 from ngffkit import (
@@ -50,13 +52,14 @@ def test_image_levels_axes_placement_channels_labels(examples: dict[str, pathlib
 def test_open_is_lazy_and_reads_metadata_only(
     examples: dict[str, pathlib.Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import zarr.core.array
-
     calls = []
-    original = zarr.core.array.Array.__getitem__
-    monkeypatch.setattr(
-        zarr.core.array.Array, "__getitem__", lambda self, sel: calls.append(sel) or original(self, sel)
-    )
+    original = zarr.AsyncArray.getitem
+
+    async def counted(self: zarr.AsyncArray[Any], selection: Any, **kwargs: Any) -> Any:
+        calls.append(selection)
+        return await original(self, selection, **kwargs)
+
+    monkeypatch.setattr(zarr.AsyncArray, "getitem", counted)
     img = ngffkit.open(examples["coins-0.5"])
     _ = img.levels
     assert calls == []

@@ -163,14 +163,28 @@ class GuardedArray:
                 pixels = self.in_bulk(index)
                 if pixels is not None:
                     return pixels
-            if _is_fancy(index):
-                return self.array.oindex[index]  # dask passes list/array indices orthogonally
-            return self.array[index]
+            return self._read(index)
         except Exception as exc:
             failure = read_failure(exc, self.url)
             if failure is None:
                 raise
             raise failure from exc
+
+    def _read(self, index: Any) -> Any:
+        """One zarr read of ``index``; if it fails, the chunk reads it started that are still going on are
+        cancelled. zarr raises at the first chunk that fails and leaves the others running: a whole level's
+        hundreds of fetches and decodes would go on for nobody, and a program that reports the error and ends
+        would print each of their failures as Python shuts its thread pools down under them."""
+        if _is_fancy(index):  # dask passes list/array indices orthogonally
+            fetch = self.array.async_array.oindex.getitem(index)
+        else:
+            fetch = self.array.async_array.getitem(index)
+        job = adapter.OwnTasks()
+        try:
+            return job.run(fetch)
+        except BaseException:
+            job.cancel()
+            raise
 
 
 #: What zarr's codecs and ngffkit's stores raise for stored bytes they cannot use (measured on zarr 3.1 and 3.4

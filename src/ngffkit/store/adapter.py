@@ -160,6 +160,22 @@ class OwnTasks:
 
         sync(done())
 
+    def cancel(self, timeout: float = 5.0) -> None:
+        """Cancel the tasks this job started that have not finished, and wait (at most ``timeout`` seconds) until
+        they have stopped. Does nothing when the job could not record its tasks: never cancel someone else's."""
+        running_loop = zarr_loop_if_started()
+        if running_loop is None or not running_loop.is_running() or self.untracked:
+            return
+
+        async def stop() -> None:
+            pending = self.pending()
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=timeout)
+
+        sync(stop())
+
 
 def _record_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
     """zarr's loop's task factory: an ordinary task, recorded for the job running in the creating context."""
