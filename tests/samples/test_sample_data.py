@@ -25,6 +25,18 @@ def test_timelapse_cells_move_and_labels_follow() -> None:
     assert np.array_equal(data.timelapse()[1], labels)  # deterministic
 
 
+def test_the_coins_labels_are_the_24_coins_and_nothing_else() -> None:
+    """A threshold labelled the bright background along the photo's top edge as one huge 'coin' (72,783 pixels,
+    a quarter of the image) among 87 specks and coins."""
+    image, labels = data.coins(), data.coins_labels()
+    assert labels.dtype == np.uint16 and labels.shape == image.shape
+    assert set(np.unique(labels)) == set(range(25))
+    sizes = np.bincount(labels.ravel())[1:]
+    assert 900 < sizes.min() and sizes.max() < 4000  # coins, not specks nor the background
+    assert image[labels > 0].mean() > 2 * image[labels == 0].mean()
+    assert not (labels[0] > 0).any()  # the top row is background
+
+
 def test_plate_has_unique_label_values_per_well() -> None:
     plate = data.plate(rows="AB", columns=("1", "2"), fields=3, size=64)
     assert list(plate) == ["A/1", "A/2", "B/1", "B/2"]
