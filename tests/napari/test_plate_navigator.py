@@ -45,7 +45,13 @@ def well_layers(viewer):  # type: ignore[no-untyped-def]
 
 
 def wait_for_well(viewer, qtbot, well: str, field: int = 0):  # type: ignore[no-untyped-def]
+    """The well's layers, once the navigator has taken every step of showing it (its status says so: the first
+    well after opening adds its layers one turn of the event loop at a time) and each shows that well."""
+
     def shown() -> bool:
+        navigators = [w for name, w in viewer.window.dock_widgets.items() if name.startswith(DOCK)]
+        if any(n.status.text() != f"{well}, field {field}: full resolution" for n in navigators):
+            return False
         layers = well_layers(viewer)
         return bool(layers) and all(lay.metadata[WELL_VIEW] == {"well": well, "field": field} for lay in layers)
 
@@ -390,6 +396,29 @@ def test_napari_gets_a_turn_between_the_layers_of_the_next_well(make_napari_view
     wait_for_well(viewer, qtbot, "B/2")
     qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
     assert seen[0] == ["A/1", "A/1"]
+
+
+def test_the_first_well_adds_its_layers_one_turn_of_the_event_loop_at_a_time(  # type: ignore[no-untyped-def]
+    make_napari_viewer, qtbot, plate_path
+) -> None:
+    """The first well shown after a plate opens has no layers to reuse: napari builds each new layer's controls
+    and visual (150-300 ms apiece), and adding all three at once stopped the window for 0.45-1 s. They are added
+    one per turn of the event loop: a timer that beats whenever the loop runs beats between every two of them."""
+    from qtpy.QtCore import QTimer
+
+    viewer = make_napari_viewer(show=True)
+    navigator = open_plate(viewer, qtbot, str(plate_path))
+    beats = [0]
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: beats.__setitem__(0, beats[0] + 1))
+    heartbeat.start(1)
+    at_insert: list[int] = []
+    viewer.layers.events.inserted.connect(lambda _: at_insert.append(beats[0]))
+    navigator.select("A/2")
+    layers = wait_for_well(viewer, qtbot, "A/2")
+    heartbeat.stop()
+    assert [layer.name for layer in layers] == ["A/2 · GFP", "A/2 · DAPI", "A/2 · cells"]
+    assert len(at_insert) == 3 and at_insert[0] < at_insert[1] < at_insert[2], at_insert
 
 
 def test_choosing_a_well_centres_it_zoomed_as_before(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
