@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import pathlib
+import struct
 import threading
+import zipfile
 from typing import Any
 
 import fsspec
@@ -53,6 +55,26 @@ def test_pythons_thread_shutdown_hook_settles_zarrs_loop() -> None:
     adapter.settle_at_exit()
     adapter.settle_at_exit()  # once is enough: registered a single time
     assert adapter._settle_done == [True]
+
+
+# --- CPython's zipfile ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prepended", [0, 1000])
+def test_zipfiles_central_directory_start_is_where_the_end_record_says(tmp_path: pathlib.Path, prepended: int) -> None:
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as out:
+        out.writestr("a", b"x" * 100)
+        out.writestr("b", b"y" * 50)
+    path.write_bytes(b"\0" * prepended + path.read_bytes())  # bytes before the archive: offsets move with them
+    end_record = path.read_bytes()[-22:]
+    _, _, _, _, _, directory_size, directory_offset, _ = struct.unpack("<4s4H2LH", end_record)
+    with zipfile.ZipFile(path) as opened:
+        found = adapter.zip_central_directory_start(opened)
+    assert found == directory_offset + prepended, moved(
+        "zipfile.ZipFile.start_dir", "bounding the last entry of a .ozx read in parts"
+    )
+    assert found + directory_size == path.stat().st_size - 22
 
 
 # --- one write's own tasks ------------------------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 zipfile's seek inside a stored entry moves the archive's shared file relative to wherever another thread's read
 left it, so concurrent partial reads returned other entries' bytes -- silently (zarr's own store test caught it
 once in CI, on Python 3.12). Parts of stored entries are now read with ``os.pread`` after the local header is
-checked; the archive's last entry and compressed entries are read through zipfile without its seek.
+checked (the last entry's end is where the central directory begins); compressed entries are read through
+zipfile without its seek.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import struct
 import threading
@@ -20,6 +22,7 @@ import pytest
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 
 import ngffkit
+from ngffkit.store import zip_entries
 from ngffkit.store.factory import make_store
 from ngffkit.store.ozx import OzxStore
 from ngffkit.tools.serve import serving
@@ -102,6 +105,33 @@ def test_a_part_of_the_last_entry_is_read_too(tmp_path: pathlib.Path) -> None:
         last = KEYS[-1]
         assert store.get_sync(last, byte_range=OffsetByteRequest(3000)).to_bytes() == content(last)[3000:]
         assert store.get_sync(last, byte_range=SuffixByteRequest(10)).to_bytes() == content(last)[-10:]
+    finally:
+        store.close()
+
+
+def test_a_part_of_the_last_entry_is_read_where_it_lies(tmp_path: pathlib.Path) -> None:
+    """The last entry's part is read at its place in the file (bounded by where the central directory begins), not
+    through zipfile from the entry's start: a chunk of a 1 GiB last shard read a gigabyte."""
+    path = archive(tmp_path / "a.ozx")
+    with zipfile.ZipFile(path) as opened:
+        layout = zip_entries.Layout(opened, path.stat().st_size)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        part = zip_entries.read_part(fd, layout, KEYS[-1], 4000, 50, where=f"{path}/{KEYS[-1]}")
+    finally:
+        os.close(fd)
+    assert part == content(KEYS[-1])[4000:4050]
+
+
+def test_a_last_entry_reaching_into_the_central_directory_is_corrupt_data(tmp_path: pathlib.Path) -> None:
+    path = archive(tmp_path / "a.ozx")
+    record = central_record(path.read_bytes(), KEYS[-1])
+    patch(path, record + 20, struct.pack("<II", 4096 + 16, 4096 + 16))
+    store = OzxStore(path)
+    try:
+        with pytest.raises(ngffkit.CorruptData, match="Overlapped entries") as caught:
+            store.get_sync(KEYS[-1], byte_range=OffsetByteRequest(4000))
+        assert f"{path}/{KEYS[-1]}" in str(caught.value)
     finally:
         store.close()
 

@@ -9,6 +9,8 @@ fails closed: ngffkit refuses instead of quietly taking another path.
 * zarr's event loop (``zarr.core.sync``): every store call runs on the one loop zarr's own synchronous API uses,
   because stores and their client sessions (aiohttp, s3fs) belong to the loop that first used them.
 * CPython's thread-shutdown hooks (``threading._register_atexit``): see :func:`settle_at_exit`.
+* CPython's zipfile: where an archive's central directory begins (``ZipFile.start_dir``), which bounds its last
+  entry: see :func:`zip_central_directory_start`.
 * fsspec's asynchronous listing (``AsyncFileSystem._ls``: fsspec's async API is its methods with a leading
   underscore), its HTTP file system's client session (``set_session``) and request options (``kwargs``).
 * s3fs's own retry count (``S3FileSystem.retries``: no constructor option sets it), and its botocore client
@@ -25,6 +27,7 @@ import contextlib
 import contextvars
 import threading
 import weakref
+import zipfile
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -88,6 +91,15 @@ def _settle_zarr_loop() -> None:
 
     with contextlib.suppress(Exception):  # the program is ending: nothing here may stop it
         asyncio.run_coroutine_threadsafe(settle(), running_loop).result(SETTLE_AT_EXIT + 2.0)
+
+
+def zip_central_directory_start(archive: zipfile.ZipFile) -> int | None:
+    """Where ``archive``'s central directory begins in its file, which is where its last entry must end
+    (``ZipFile.start_dir``: zipfile computes it from the end record, prepended bytes included, and bounds that
+    entry with it; nothing public says it). None when this Python's zipfile has no such number: the caller then
+    reads the last entry through zipfile, which checks it -- slower for a large entry, never less safe."""
+    value = getattr(archive, "start_dir", None)
+    return value if type(value) is int else None
 
 
 # --- one job's own tasks on zarr's loop ----------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ngffkit.errors import CorruptData
+from ngffkit.store import adapter
 from ngffkit.store.limits import ReadBudget
 
 #: A local file header: signature, version, flags, method, time, date, CRC, sizes, name and extra field lengths.
@@ -215,13 +216,18 @@ class Layout:
         self.name_start = np.cumsum(lengths) - lengths
         # Where each entry must end, as zipfile computes it: the records by offset, highest first and records of
         # one offset in their order, each ending where the one before it begins -- so of several records at one
-        # offset all but the first end where they begin (overlapping). The first of them all ends at the central
-        # directory (``final``: zipfile reads it, checking that).
+        # offset all but the first end where they begin (overlapping). The first of them all ends where the
+        # central directory begins; when that is not known (``final``), zipfile reads it, checking that.
         descending = np.argsort(-self.header_offset, kind="stable")
         self.end = np.empty(count, dtype=np.int64)
         self.end[descending[1:]] = self.header_offset[descending[:-1]]
         self.final = np.zeros(count, dtype=bool)
-        self.final[descending[:1]] = True
+        if count:
+            last, directory = descending[0], adapter.zip_central_directory_start(archive)
+            if directory is not None and self.header_offset[last] <= directory <= size:
+                self.end[last] = directory
+            else:
+                self.final[last] = True
 
     def rows(self, keys: list[str]) -> np.ndarray:
         """The row of each key's record (-1: no such entry)."""
@@ -414,7 +420,8 @@ def data_begin(data: bytes, at: int, info: zipfile.ZipInfo, where: str, end: int
 def read_part(fd: int, layout: Layout, key: str, start: int, length: int, where: str) -> bytes | None:
     """``length`` bytes from ``start`` of the stored entry ``key`` (checked by the caller to exist, be stored and
     hold them), read with ``os.pread`` after its local header is checked as :func:`data_begin` checks it; None for
-    the archive's last entry (only zipfile knows where the central directory after it begins: read it there).
+    the archive's last entry when where the central directory after it begins is not known (``Layout.final``:
+    read it through zipfile).
 
     Why not ``zipfile``: its seek within a stored entry moves the archive's shared file relative to wherever the
     last read of *any* thread left it (``SEEK_CUR``, CPython 3.12 and 3.13), so concurrent partial reads -- a
