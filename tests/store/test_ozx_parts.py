@@ -22,7 +22,7 @@ import pytest
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 
 import ngffkit
-from ngffkit.store import zip_entries
+from ngffkit.store import zip_directory, zip_entries
 from ngffkit.store.factory import make_store
 from ngffkit.store.ozx import OzxStore
 from ngffkit.tools.serve import serving
@@ -114,7 +114,7 @@ def test_a_part_of_the_last_entry_is_read_where_it_lies(tmp_path: pathlib.Path) 
     through zipfile from the entry's start: a chunk of a 1 GiB last shard read a gigabyte."""
     path = archive(tmp_path / "a.ozx")
     with zipfile.ZipFile(path) as opened:
-        layout = zip_entries.Layout(opened, path.stat().st_size)
+        layout = zip_directory.Layout(opened, path.stat().st_size)
     fd = os.open(path, os.O_RDONLY)
     try:
         part = zip_entries.read_part(fd, layout, KEYS[-1], 4000, 50, where=f"{path}/{KEYS[-1]}")

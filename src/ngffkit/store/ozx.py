@@ -29,7 +29,7 @@ from zarr.buffer import default_buffer_prototype
 
 from ngffkit.errors import AlreadyExists, CorruptData, InvalidArgument, LocationError, NGFFWarning, UnsafePath
 from ngffkit.formats import Format
-from ngffkit.store import zip_entries, zip_layout
+from ngffkit.store import zip_directory, zip_entries, zip_layout
 from ngffkit.store.limits import Limits, ReadBudget
 from ngffkit.store.local import byte_span, check_byte_range
 
@@ -69,7 +69,7 @@ class OzxStore(Store):
         #: ``os.pread`` (no shared position), without reaching into ``ZipFile``'s undocumented ``fp``.
         self._file: BinaryIO | None = None
         #: Where the entries begin and the file's size (read at the first bulk read: a sort of every offset).
-        self._layout: zip_entries.Layout | None = None
+        self._layout: zip_directory.Layout | None = None
         self._lock = threading.Lock()
         self._size = 0  # the archive file's size, read when it is opened
         #: How many entries this store has read (every :meth:`get_sync`, :meth:`read_entries` and :meth:`read_fixed` key that was
@@ -202,12 +202,12 @@ class OzxStore(Store):
         self._count(read)
         return rows, lengths
 
-    def _bulk_source(self) -> tuple[int, zip_entries.Layout]:
+    def _bulk_source(self) -> tuple[int, zip_directory.Layout]:
         archive = self.archive()
         assert self._file is not None  # opened with the archive
         with self._lock:
             if self._layout is None:
-                self._layout = zip_entries.Layout(archive, self._size)
+                self._layout = zip_directory.Layout(archive, self._size)
             return self._file.fileno(), self._layout
 
     def _count(self, read: int) -> None:

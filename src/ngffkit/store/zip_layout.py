@@ -21,7 +21,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ngffkit.store.zip_entries import CLIPPED, LOCAL_HEADER, SIGNATURE, names_entry, raw_name
+from ngffkit.store.zip_directory import CLIPPED, raw_name
+from ngffkit.store.zip_entries import LOCAL_HEADER, SIGNATURE, names_entry
 
 #: Two local headers share one read when at most this many bytes lie between them (the data of the entries between).
 HEADER_GAP = 64 * 1024
