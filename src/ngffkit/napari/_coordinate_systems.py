@@ -30,6 +30,7 @@ from ngffkit.layer_data.arrange import Box
 from ngffkit.layer_data.series import GROUP, SERIES_MODES, arrange_series, placement, scene_system, warn_unwarped
 from ngffkit.metadata.coordinate_systems import SystemGraph
 from ngffkit.napari._group_open import DOCK_NAME
+from ngffkit.napari._plain_text import plain
 
 __all__ = ["DOCK_NAME", "CoordinateSystemDock"]
 
@@ -43,6 +44,7 @@ class CoordinateSystemDock(Container[Any]):
         self.system = ComboBox(label="show scenes in", choices=lambda _: self._names, nullable=True)
         self.series = ComboBox(label="show series", choices=list(SERIES_MODES), value=SERIES_MODES[0])
         self.status = Label(value="")
+        plain(self.status.native)
         super().__init__(widgets=[self.system, self.series, self.status])
         self._graphs: dict[str, SystemGraph] = {}
         #: The visibility a layer had before "one at a time" hid it, given back when it is shown again.

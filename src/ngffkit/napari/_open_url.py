@@ -23,6 +23,7 @@ import ngffkit
 from ngffkit.errors import redact
 from ngffkit.napari._layers import node_layers
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plain_text import plain
 from ngffkit.napari._plate_open import offer_navigator
 
 ANONYMOUS = {"automatic": None, "anonymous": True, "signed (use my credentials)": False}
@@ -73,6 +74,7 @@ class OpenURLDialog(Container[Any]):
         self.open_button = PushButton(text="Open")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        plain(self.status.native)
         super().__init__(widgets=[self.url, self.anonymous, self.storage_options, self.close_after,
                                   self.open_button, self.cancel_button, self.status])  # fmt: skip
         self.open_button.changed.connect(self.open)

@@ -42,8 +42,9 @@ from ngffkit.errors import redact
 from ngffkit.layer_data.identity import source_key
 from ngffkit.metadata.text import printable
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plain_text import plain
 from ngffkit.napari._plate_columns import cell_text, csv_columns, read_conditions
-from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, well_layer_data
+from ngffkit.napari._plate_open import WELL_VIEW, placed_on_cell, plate_title, well_layer_data
 from ngffkit.napari._plate_places import cell_origin, grid_shape, inside_grid, wells_layer, zoom_to
 from ngffkit.napari._responsive import overview_views
 from ngffkit.napari._well_layers import coarsest_read, one_layer_each, show_steps
@@ -82,7 +83,7 @@ class PlateNavigator(QWidget):
         self.values: dict[str, dict[str, str]] = {}
         self.well: str | None = None
         self._choice = 0  # the newest request; older answers are dropped
-        self.title = QLabel("Open a plate to browse its wells.")
+        self.title = plain(QLabel("Open a plate to browse its wells."))
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("filter: a well, row, condition, drug …")
         self.table = QTableWidget()
@@ -102,7 +103,7 @@ class PlateNavigator(QWidget):
         self.every_field.setToolTip("Tile all fields of each well inside its cell instead of the first one")
         self.csv_button = QPushButton("Add columns from a CSV…")
         self.csv_button.setToolTip("A table with a 'well' column (B3, B03, B/3) or 'row' and 'column' columns")
-        self.status = QLabel("")
+        self.status = plain(QLabel(""))
         self._lay_out()
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.filter.textChanged.connect(self._apply_filter)
@@ -173,7 +174,10 @@ class PlateNavigator(QWidget):
         self.rows = well_table(self.plate, read_wells=False)  # at once: the wells' own metadata come in a worker
         kinds = f"{len(self.rows)} wells, {len(self.plate.rows)} rows x {len(self.plate.columns)} columns"
         acquisitions = len(self.plate.acquisitions)
-        self.title.setText(f"{self.plate.name}: {kinds}" + (f", {acquisitions} acquisitions" if acquisitions else ""))
+        self.title.setText(
+            f"{plate_title(self.plate)}: {kinds}" + (f", {acquisitions} acquisitions" if acquisitions else "")
+        )
+        self.title.setToolTip(redact(self.plate.url))
         self.acquisition.blockSignals(True)
         self.acquisition.clear()
         self.acquisition.addItem("every acquisition", None)

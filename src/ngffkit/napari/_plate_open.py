@@ -10,6 +10,7 @@ from qtpy.QtCore import QTimer
 
 import ngffkit
 from napari import current_viewer
+from ngffkit.errors import redact
 from ngffkit.napari._fit_view import fit_after_docking
 from ngffkit.napari._label_colours import plate_label_colours
 from ngffkit.napari._layers import node_layers
@@ -64,3 +65,10 @@ def placed_on_cell(kwargs: dict[str, Any], well: str, field: int, dy: float, dx:
         shown["translate"] = translate
     shown["metadata"] = {**(shown.get("metadata") or {}), WELL_VIEW: {"well": well, "field": field}}
     return shown
+
+
+def plate_title(plate: ngffkit.Plate) -> str:
+    """The plate's name, with the file (or URL's last part) it is in when that says something else: two plates
+    named alike ("demo plate") told a person nothing about which one the navigator follows."""
+    place = redact(plate.url).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return plate.name if place in ("", plate.name) else f"{plate.name} ({place})"

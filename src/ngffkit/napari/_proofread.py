@@ -38,6 +38,7 @@ from qtpy.QtWidgets import QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidge
 import ngffkit
 from ngffkit.napari._napari_adapter import camera, canvas_size, forget_cached_chunks, forget_kept_level, main_window
 from ngffkit.napari._new_label import NewIds, bind_new_label, largest_in
+from ngffkit.napari._plain_text import plain
 
 #: The key that opens the region on screen for editing (napari binds Ctrl+S and most single keys already).
 EDIT_KEY = "Control-Alt-E"
@@ -175,7 +176,7 @@ class ProofreadWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.sessions: dict[str, Session] = {}
-        self.status = QLabel("Select an OME-Zarr labels layer and press Edit labels (Ctrl+Alt+E).")
+        self.status = plain(QLabel("Select an OME-Zarr labels layer and press Edit labels (Ctrl+Alt+E)."))
         self.status.setWordWrap(True)
         self.edit_button = QPushButton("Edit labels")
         self.edit_button.setToolTip("Open the region on screen as a labels layer napari can paint on (Ctrl+Alt+E)")

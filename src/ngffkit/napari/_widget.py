@@ -29,6 +29,7 @@ from ngffkit.formats import DEFAULT_WRITE, V04, WRITE_FORMATS, WRITE_PURPOSES
 from ngffkit.napari import _convert
 from ngffkit.napari._dialogs import confirm_replace
 from ngffkit.napari._notify import describe
+from ngffkit.napari._plain_text import plain
 from ngffkit.writer.choices import COMPRESSORS, LABEL_SAFE_METHODS
 from ngffkit.writer.destination import replace_refusal
 from ngffkit.writer.settings import WriteOptions
@@ -86,6 +87,7 @@ class ExportWidget(Container[Any]):
         self.run_button = PushButton(text="Export")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
+        plain(self.status.native)
         # A long reason wraps instead of widening the dock over the canvas; a word longer than the dock (a path,
         # a file name without spaces) is cut at its edge rather than setting the dock's width (the toast says it all).
         self.status.native.setWordWrap(True)
