@@ -190,12 +190,23 @@ class OwnTasks:
 
 
 def _record_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    """zarr's loop's task factory: an ordinary task, recorded for the job running in the creating context."""
+    """zarr's loop's task factory: an ordinary task, recorded for the job running in the context it runs in (the
+    creating context, or the one it was given: :func:`shared_task`)."""
     task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
-    job = _JOB.get()
+    context = kwargs.get("context")
+    job = _JOB.get() if context is None else context.get(_JOB)
     if job is not None:
         job._add(task)
     return task
+
+
+def shared_task(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """A task of the running loop that no job owns, for work that several jobs wait for (a store's one probe):
+    started by one read, it must not be cancelled with that read's own tasks when that read fails -- the other
+    reads waiting for it got a bare CancelledError."""
+    context = contextvars.copy_context()
+    context.run(_JOB.set, None)
+    return asyncio.get_running_loop().create_task(coroutine, context=context)
 
 
 def _install_task_factory() -> None:
