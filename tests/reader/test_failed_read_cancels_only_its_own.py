@@ -110,3 +110,42 @@ def _until(condition: Any, timeout: float = 30.0) -> None:
             return
         done.wait(0.01)
     pytest.fail("the reads never got there")
+
+
+def test_a_failed_read_cancels_zarrs_fetches_and_leaves_other_libraries_shared_work(tmp_path: pathlib.Path) -> None:
+    """Of the tasks a failed read started, only zarr's are cancelled (and with them the requests they await): a
+    library's shared work that the read happened to start first -- aiohttp's one DNS lookup per host, which other
+    requests wait for -- goes on (asyncio's own sleep stands for it here)."""
+    import zarr
+
+    data = np.arange(64 * 64, dtype=np.uint16).reshape(1, 64, 64)
+    ngffkit.write_image(data, tmp_path / "img.zarr", axes="zyx", chunks=(1, 32, 32), levels=1)
+    faults = FaultPlan({"/0/c/0/0/0": ["always:hold"]}, hold_patience=60)
+    shared: list[asyncio.Task[Any]] = []
+    reading: list[asyncio.Task[Any]] = []
+    with http_file_server(tmp_path, faults=faults) as server:
+        array = zarr.open_array(f"{server.url}/img.zarr/0", mode="r")
+
+        async def read_and_fail() -> None:
+            loop = asyncio.get_running_loop()
+            shared.append(loop.create_task(asyncio.sleep(60)))
+            reading.append(loop.create_task(array.async_array.getitem((0, slice(0, 32), slice(0, 32)))))
+            while not faults.held():  # the chunk's request is at the server, unanswered
+                await asyncio.sleep(0.01)
+            raise ValueError("another chunk of the read failed")
+
+        job = adapter.OwnTasks()
+        try:
+            with pytest.raises(ValueError, match="another chunk"):
+                job.run(read_and_fail())
+            job.cancel()
+            states = (reading[0].cancelled(), shared[0].done())
+        finally:
+            faults.release()
+
+            async def tidy() -> None:
+                for task in shared:
+                    task.cancel()
+
+            adapter.sync(tidy())
+    assert states == (True, False)

@@ -173,20 +173,31 @@ class OwnTasks:
         sync(done())
 
     def cancel(self, timeout: float = 5.0) -> None:
-        """Cancel the tasks this job started that have not finished, and wait (at most ``timeout`` seconds) until
-        they have stopped. Does nothing when the job could not record its tasks: never cancel someone else's."""
+        """Cancel the tasks zarr started for this job that have not finished (cancelling one cancels what it
+        awaits: its requests), and wait (at most ``timeout`` seconds) until they have stopped. Other tasks the job
+        happened to start are left alone: a library's shared work -- aiohttp's one DNS lookup per host, which other
+        requests wait for -- is created by whichever request needs it first, and cancelling it failed the others.
+        Does nothing when the job could not record its tasks: never cancel someone else's."""
         running_loop = zarr_loop_if_started()
         if running_loop is None or not running_loop.is_running() or self.untracked:
             return
 
         async def stop() -> None:
-            pending = self.pending()
+            pending = [task for task in self.pending() if _runs_zarrs_code(task)]
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=timeout)
 
         sync(stop())
+
+
+def _runs_zarrs_code(task: asyncio.Task[Any]) -> bool:
+    """Whether ``task`` runs a coroutine of zarr's own (its concurrent chunk reads and decodes): the module of the
+    coroutine's frame (``cr_frame``, a documented attribute of coroutine objects)."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return isinstance(module, str) and module.partition(".")[0] == "zarr"
 
 
 def _record_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
