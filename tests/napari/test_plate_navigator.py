@@ -378,24 +378,26 @@ def test_switching_wells_reuses_the_well_layers(make_napari_viewer, qtbot, plate
 
 def test_napari_gets_a_turn_between_the_layers_of_the_next_well(make_napari_viewer, qtbot, plate_path) -> None:  # type: ignore[no-untyped-def]
     """Giving all three layers the next well at once stopped napari's event loop 100-200 ms a switch: they are
-    given one per turn of the loop. What the loop runs once the first layer has its pixels finds the others still
-    on the previous well; in the end all three show the next one."""
+    given one per turn of the loop -- a timer that beats whenever the loop runs beats between every two of them
+    (a zero-time timer asked for after the first is not enough: under load, Qt may run the next step's timer, due
+    as well by then, before it) -- and in the end all three show the next well."""
     from qtpy.QtCore import QTimer
 
     viewer = make_napari_viewer(show=True)
     navigator = open_plate(viewer, qtbot, str(plate_path))
     navigator.select("A/1")
-    first, *others = wait_for_well(viewer, qtbot, "A/1")
-    seen: list[list[str]] = []
-
-    def next_turn() -> None:
-        seen.append([layer.metadata[WELL_VIEW]["well"] for layer in others])
-
-    first.events.data.connect(lambda _: QTimer.singleShot(0, next_turn))
+    layers = wait_for_well(viewer, qtbot, "A/1")
+    beats = [0]
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: beats.__setitem__(0, beats[0] + 1))
+    heartbeat.start(1)
+    at_data: list[int] = []
+    for layer in layers:
+        layer.events.data.connect(lambda _: at_data.append(beats[0]))
     navigator.select("B/2")
-    wait_for_well(viewer, qtbot, "B/2")
-    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
-    assert seen[0] == ["A/1", "A/1"]
+    assert wait_for_well(viewer, qtbot, "B/2") == layers  # the same layers, given the next well
+    heartbeat.stop()
+    assert len(at_data) == 3 and at_data[0] < at_data[1] < at_data[2], at_data
 
 
 def test_the_first_well_adds_its_layers_one_turn_of_the_event_loop_at_a_time(  # type: ignore[no-untyped-def]
