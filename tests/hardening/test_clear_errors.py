@@ -8,6 +8,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import threading
 import zipfile
 
 import numpy as np
@@ -150,6 +151,24 @@ def test_a_damaged_chunk_is_one_message_even_as_the_program_ends(tmp_path: pathl
     assert len(lines) == 1 and "chunk" in lines[0], proc.stderr[-3000:]
 
 
+class CorruptAnsweredAfterAnotherIsHeld(FaultPlan):
+    """The damaged chunk (``0/c/0/0/0``) is answered once another of the read's requests is at the server, held:
+    answered at once, the read could fail before it sent the others (seen under load), leaving nothing to cancel."""
+
+    def __init__(self, rules: dict[str, list[str]], hold_patience: float) -> None:
+        super().__init__(rules, hold_patience=hold_patience)
+        self.another_held = threading.Event()
+
+    def hold(self, path: str) -> None:
+        self.another_held.set()
+        super().hold(path)
+
+    def take(self, path: str) -> str | None:
+        if path.endswith("/0/c/0/0/0"):
+            self.another_held.wait(self.hold_patience)
+        return super().take(path)
+
+
 @pytest.mark.parametrize("how", ["compute", "dask"])
 def test_a_failed_read_stops_its_other_fetches(tmp_path: pathlib.Path, how: str) -> None:
     """zarr raises at the first chunk that fails and leaves the read's other fetches running: over HTTP a whole
@@ -159,7 +178,9 @@ def test_a_failed_read_stops_its_other_fetches(tmp_path: pathlib.Path, how: str)
     path = tmp_path / "img.zarr"
     ngffkit.write_image(data, path, axes="zyx", chunks=(1, 32, 32), levels=1)
     (path / "0" / "c" / "0" / "0" / "0").write_bytes(b"not a chunk")
-    faults = FaultPlan({f"/0/c/0/{y}/{x}": ["always:hold"] for y, x in ((0, 1), (1, 0), (1, 1))}, hold_patience=60)
+    faults = CorruptAnsweredAfterAnotherIsHeld(
+        {f"/0/c/0/{y}/{x}": ["always:hold"] for y, x in ((0, 1), (1, 0), (1, 1))}, hold_patience=60
+    )
 
     async def reads_on_zarrs_loop() -> set[asyncio.Task[object]]:
         return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}

@@ -37,6 +37,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from ngffkit.napari._dask_pixels import computed
 from ngffkit.napari._pixel_cache import CACHE, Box, Key, covers
 from ngffkit.store import dask_graphs
 
@@ -81,7 +82,7 @@ def compute(
         return np.asarray(source.read(index_of(region), on_part))
     if source is not None:
         return np.asarray(source[index_of(region)])
-    return np.asarray(level[index_of(region)].compute(scheduler="threads", pool=_CHUNK_POOL))
+    return computed(level[index_of(region)], pool=_CHUNK_POOL)
 
 
 def direct_source(level: da.Array) -> Any | None:

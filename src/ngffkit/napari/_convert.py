@@ -24,6 +24,7 @@ from ngffkit.errors import InvalidArgument
 from ngffkit.formats import axes_in_order, axes_order_permutation
 from ngffkit.layer_data import RGB_COLORS, RGB_NAMES
 from ngffkit.metadata.axes import CLASSIC_AXIS_TYPES
+from ngffkit.napari._dask_pixels import computed
 from ngffkit.napari._level_places import level_transforms
 from ngffkit.writer.settings import WriteOptions
 
@@ -198,7 +199,7 @@ def label_colors(data: Any, meta: dict[str, Any]) -> dict[int, tuple[int, int, i
     if colormap is None or not hasattr(colormap, "map"):
         return None
     levels = levels_of(data)
-    values = np.unique(np.asarray(levels[-1]))
+    values = np.unique(computed(levels[-1]))  # in the export's thread, while napari may compute on its own
     values = values[values != 0]
     if not values.size:
         return None

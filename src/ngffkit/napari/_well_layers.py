@@ -31,6 +31,7 @@ import numpy as np
 from napari.layers import Layer
 
 from ngffkit.layer_data import LayerData
+from ngffkit.napari._dask_pixels import computed
 from ngffkit.napari._napari_adapter import dims_updated_once, sliced_once
 
 #: What a channel of a split image shares with the others (per-channel values are lists, one per channel).
@@ -75,7 +76,7 @@ def coarsest_read(layers: Sequence[LayerData]) -> list[LayerData]:
         last = data[-1] if isinstance(data, list) and len(data) > 1 else None
         displayed = 3 if kwargs.get("rgb") else 2
         read = isinstance(last, da.Array) and last.ndim == displayed and last.nbytes <= COARSEST_READ_BYTES
-        out.append(([*data[:-1], np.asarray(last)] if read else data, kwargs, kind))
+        out.append(([*data[:-1], computed(last)] if read else data, kwargs, kind))
     return out
 
 
