@@ -104,7 +104,7 @@ def zip_central_directory_start(archive: zipfile.ZipFile) -> int | None:
 
 # --- one job's own tasks on zarr's loop ----------------------------------------------------------------------------
 
-#: The job (a write) whose coroutine is running, in the context its tasks inherit.
+#: The job (a write, a read) whose coroutine is running, in the context its tasks inherit.
 _JOB: contextvars.ContextVar[OwnTasks | None] = contextvars.ContextVar("ngffkit_job", default=None)
 _factory_lock = threading.Lock()
 
@@ -175,8 +175,9 @@ class OwnTasks:
     def cancel(self, timeout: float = 5.0) -> None:
         """Cancel the tasks zarr started for this job that have not finished (cancelling one cancels what it
         awaits: its requests), and wait (at most ``timeout`` seconds) until they have stopped. Other tasks the job
-        happened to start are left alone: a library's shared work -- aiohttp's one DNS lookup per host, which other
-        requests wait for -- is created by whichever request needs it first, and cancelling it failed the others.
+        happened to start are left alone: shared work -- aiohttp's one DNS lookup per host, a remote store's one
+        probe of what its 403s mean -- is created by whichever request needs it first, and other requests wait for
+        it: cancelling it with that request failed theirs with a bare CancelledError.
         Does nothing when the job could not record its tasks: never cancel someone else's."""
         running_loop = zarr_loop_if_started()
         if running_loop is None or not running_loop.is_running() or self.untracked:
@@ -201,23 +202,12 @@ def _runs_zarrs_code(task: asyncio.Task[Any]) -> bool:
 
 
 def _record_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    """zarr's loop's task factory: an ordinary task, recorded for the job running in the context it runs in (the
-    creating context, or the one it was given: :func:`shared_task`)."""
+    """zarr's loop's task factory: an ordinary task, recorded for the job running in the creating context."""
     task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **kwargs)
-    context = kwargs.get("context")
-    job = _JOB.get() if context is None else context.get(_JOB)
+    job = _JOB.get()
     if job is not None:
         job._add(task)
     return task
-
-
-def shared_task(coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    """A task of the running loop that no job owns, for work that several jobs wait for (a store's one probe):
-    started by one read, it must not be cancelled with that read's own tasks when that read fails -- the other
-    reads waiting for it got a bare CancelledError."""
-    context = contextvars.copy_context()
-    context.run(_JOB.set, None)
-    return asyncio.get_running_loop().create_task(coroutine, context=context)
 
 
 def _install_task_factory() -> None:

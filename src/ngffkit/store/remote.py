@@ -271,7 +271,7 @@ class ResilientStore(FsspecStore):
         if self._forbidden_verdict is not None:
             return self._forbidden_verdict
         if self._forbidden_probe is None or self._forbidden_probe.done():
-            self._forbidden_probe = adapter.shared_task(self._probe_once())  # not the asking read's own
+            self._forbidden_probe = asyncio.ensure_future(self._probe_once())  # never cancelled with the asking read
         return bool(await asyncio.shield(self._forbidden_probe))
 
     async def _probe_once(self) -> bool | None:

@@ -1,6 +1,6 @@
 """An archive's central directory as numpy columns (:class:`Layout`), made once per archive: what bulk reads
-(:mod:`ngffkit.store.zip_entries`) and the validator's layout checks (:mod:`ngffkit.store.zip_layout`) look
-entries up in, instead of record by record."""
+(:mod:`ngffkit.store.zip_entries`) look entries up in, instead of record by record; and how an entry's name and
+sizes stand in its records (shared with the validator's layout checks, :mod:`ngffkit.store.zip_layout`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def raw_name(info: zipfile.ZipInfo) -> bytes:
     name = info.orig_filename
     if name.isascii():  # the same bytes in either encoding, and much faster to encode
         return name.encode("ascii")
-    return name.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+    return name.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
 
 
 class Layout:
